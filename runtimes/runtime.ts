@@ -1,0 +1,31 @@
+/**
+ * The contract between the core and a runtime adapter. An adapter loads one model version
+ * inside a worker thread and runs it on typed tensors; it knows nothing of HTTP or gRPC.
+ */
+import type { Tensor, TensorSpec } from '../src/core/tensor.js';
+
+export interface ModelMetadata {
+  /** Triton's platform string, e.g. "onnxruntime_onnx". */
+  platform: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export interface RuntimeOptions {
+  /** Threads one run may use; 0 lets the runtime decide. */
+  intraOpThreads: number;
+  interOpThreads: number;
+  /** Free-form adapter parameters from the model's settings file. */
+  parameters: Record<string, string>;
+}
+
+export interface LoadedModel {
+  readonly metadata: ModelMetadata;
+  /** Runs the model. `outputNames` lists the outputs to compute, in the order to return. */
+  infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  unload(): Promise<void>;
+}
+
+export interface Runtime {
+  load(modelPath: string, options: RuntimeOptions): Promise<LoadedModel>;
+}

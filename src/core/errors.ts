@@ -1,0 +1,73 @@
+/**
+ * Every error a request can meet, as a class with a stable code. Frontends map the code to
+ * their own status (HTTP status here, gRPC code in the gRPC frontend), so a message reads the
+ * same whichever protocol carried the request.
+ */
+
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+  | 'UNIMPLEMENTED'
+  | 'PAYLOAD_TOO_LARGE';
+
+export class ServingError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The request is malformed or does not fit the model: the caller must change it. */
+export class InvalidInputError extends ServingError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+export class ModelNotFoundError extends ServingError {
+  constructor(model: string, version?: string) {
+    super(
+      'NOT_FOUND',
+      version === undefined
+        ? `Request for unknown model: '${model}' is not found`
+        : `Request for unknown model: '${model}' version ${version} is not found`,
+    );
+  }
+}
+
+export class ModelNotReadyError extends ServingError {
+  constructor(model: string, detail?: string) {
+    super('UNAVAILABLE', `Model '${model}' is not ready${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+/** The model ran and failed; the message is the runtime's own. */
+export class InferenceError extends ServingError {
+  constructor(message: string) {
+    super('INTERNAL', message);
+  }
+}
+
+export class NotImplementedError extends ServingError {
+  constructor(message: string) {
+    super('UNIMPLEMENTED', message);
+  }
+}
+
+export class PayloadTooLargeError extends ServingError {
+  constructor(message: string) {
+    super('PAYLOAD_TOO_LARGE', message);
+  }
+}
+
+/** The server is overloaded (a full queue, too many requests in flight): retry later. */
+export class UnavailableError extends ServingError {
+  constructor(message: string) {
+    super('UNAVAILABLE', message);
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The one internal inference request and response. Every frontend (v2 REST JSON and binary,
+ * V1, gRPC) decodes into InferRequest and encodes from InferResponse; nothing past the
+ * frontend knows which wire a request came from.
+ */
+import type { Tensor } from './tensor.js';
+
+export type ParameterValue = string | number | boolean;
+export type Parameters = Record<string, ParameterValue>;
+
+export interface RequestedOutput {
+  name: string;
+  parameters: Parameters;
+}
+
+export interface InferRequest {
+  model: string;
+  /** Undefined means the model's default (highest ready) version. */
+  version?: string;
+  id?: string;
+  parameters: Parameters;
+  inputs: Tensor[];
+  /** Undefined means every model output. */
+  outputs?: RequestedOutput[];
+}
+
+export interface InferResponse {
+  modelName: string;
+  modelVersion: string;
+  id?: string;
+  parameters?: Parameters;
+  outputs: Tensor[];
+}

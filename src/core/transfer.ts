@@ -1,0 +1,30 @@
+/**
+ * Which ArrayBuffers may be handed to a worker thread by transfer instead of by copy.
+ * Only buffers this process allocated for one request are marked: transferring a buffer that
+ * Node shares between many small Buffers (its allocation pool) would detach strangers' bytes.
+ */
+import type { Tensor } from './tensor.js';
+
+const owned = new WeakSet<ArrayBufferLike>();
+
+export function markOwned<T extends ArrayBufferLike>(buffer: T): T {
+  owned.add(buffer);
+  return buffer;
+}
+
+export function isOwned(buffer: ArrayBufferLike): boolean {
+  return owned.has(buffer);
+}
+
+/** The distinct owned buffers behind these tensors; others travel by structured clone. */
+export function transferList(tensors: readonly Tensor[]): ArrayBuffer[] {
+  const list = new Set<ArrayBuffer>();
+  const add = (buffer: ArrayBufferLike) => {
+    if (buffer instanceof ArrayBuffer && owned.has(buffer)) list.add(buffer);
+  };
+  for (const t of tensors) {
+    if (Array.isArray(t.data)) for (const element of t.data) add(element.buffer);
+    else add(t.data.buffer);
+  }
+  return [...list];
+}

@@ -1,0 +1,72 @@
+/** Checks an inference request against the model it addresses, with Triton's wording. */
+import { InvalidInputError } from './errors.js';
+import type { RequestedOutput } from './inference.js';
+import { type Tensor, type TensorSpec, elementCount, formatShape } from './tensor.js';
+
+function shapeFits(spec: readonly number[], shape: readonly number[]): boolean {
+  return spec.length === shape.length && spec.every((d, i) => d < 0 || d === shape[i]);
+}
+
+/** Returns the inputs in the model's declared order. */
+export function validateInputs(model: string, specs: readonly TensorSpec[], maxBatchSize: number, inputs: readonly Tensor[]): Tensor[] {
+  const byName = new Map<string, Tensor>();
+  for (const t of inputs) {
+    if (byName.has(t.name)) throw new InvalidInputError(`input '${t.name}' appears more than once in the request`);
+    const spec = specs.find((s) => s.name === t.name);
+    if (!spec) {
+      throw new InvalidInputError(
+        `unexpected inference input '${t.name}' for model '${model}'; it expects ${specs.map((s) => `'${s.name}'`).join(', ')}`,
+      );
+    }
+    if (t.datatype !== spec.datatype) {
+      throw new InvalidInputError(`inference input '${t.name}' data-type is '${t.datatype}', but model '${model}' expects '${spec.datatype}'`);
+    }
+    if (!shapeFits(spec.shape, t.shape)) {
+      throw new InvalidInputError(
+        `unexpected shape for input '${t.name}' for model '${model}'. Expected ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`,
+      );
+    }
+    if (t.data.length !== elementCount(t.shape)) {
+      throw new InvalidInputError(
+        `input '${t.name}' has ${t.data.length} elements but shape ${formatShape(t.shape)} needs ${elementCount(t.shape)}`,
+      );
+    }
+    byName.set(t.name, t);
+  }
+  const missing = specs.filter((s) => !byName.has(s.name)).map((s) => `'${s.name}'`);
+  if (missing.length) {
+    throw new InvalidInputError(`expected ${specs.length} inputs but got ${inputs.length} inputs for model '${model}': missing ${missing.join(', ')}`);
+  }
+  const ordered = specs.map((s) => byName.get(s.name)!);
+  if (maxBatchSize > 0) checkBatch(model, maxBatchSize, ordered);
+  return ordered;
+}
+
+function checkBatch(model: string, maxBatchSize: number, inputs: readonly Tensor[]): void {
+  const first = inputs[0];
+  if (!first) return;
+  const batch = first.shape[0];
+  for (const t of inputs) {
+    if (t.shape.length === 0) throw new InvalidInputError(`input '${t.name}' for batching model '${model}' needs a batch dimension`);
+    if (t.shape[0] !== batch) throw new InvalidInputError(`input '${t.name}' batch size does not match other inputs for '${model}'`);
+  }
+  if (batch! > maxBatchSize) {
+    throw new InvalidInputError(`inference request batch-size must be <= ${maxBatchSize} for '${model}', got ${batch}`);
+  }
+}
+
+/** Returns the output names to compute, in the order the response lists them. */
+export function resolveOutputs(model: string, specs: readonly TensorSpec[], requested?: readonly RequestedOutput[]): string[] {
+  if (!requested) return specs.map((s) => s.name);
+  const names: string[] = [];
+  for (const r of requested) {
+    if (!specs.some((s) => s.name === r.name)) {
+      throw new InvalidInputError(
+        `unexpected inference output '${r.name}' for model '${model}'; it has ${specs.map((s) => `'${s.name}'`).join(', ')}`,
+      );
+    }
+    if (names.includes(r.name)) throw new InvalidInputError(`output '${r.name}' is requested more than once`);
+    names.push(r.name);
+  }
+  return names;
+}

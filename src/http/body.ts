@@ -1,0 +1,91 @@
+/**
+ * Reads request bodies as bytes for every content type (tritonclient sends none at all), into
+ * one buffer allocated for the request so its tensors can later move to a worker without a
+ * copy. The size limit is checked against Content-Length before anything is allocated, and
+ * against the bytes actually received or inflated.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { InvalidInputError, PayloadTooLargeError, ServingError } from '../core/errors.js';
+import { markOwned } from '../core/transfer.js';
+
+const gunzip = promisify(zlib.gunzip);
+const inflate = promisify(zlib.inflate);
+const inflateRaw = promisify(zlib.inflateRaw);
+
+function tooLarge(size: number | string, limit: number): PayloadTooLargeError {
+  return new PayloadTooLargeError(
+    `request body of ${size} bytes exceeds the limit of ${limit} bytes; raise it with --http_max_input_size`,
+  );
+}
+
+function collect(stream: Readable, declared: number | undefined, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    let body = new Uint8Array(markOwned(new ArrayBuffer(declared ?? Math.min(limit, 64 * 1024))));
+    let received = 0;
+    const fail = (error: Error) => {
+      stream.removeAllListeners('data');
+      stream.resume(); // drain, so the reply can still be written
+      reject(error);
+    };
+    stream.on('data', (chunk: Buffer) => {
+      const end = received + chunk.byteLength;
+      if (end > limit) return fail(tooLarge(`more than ${limit}`, limit));
+      if (end > body.byteLength) {
+        if (declared !== undefined) return fail(new InvalidInputError('request body is longer than its Content-Length'));
+        const grown = new Uint8Array(markOwned(new ArrayBuffer(Math.min(limit, Math.max(end, body.byteLength * 2)))));
+        grown.set(body.subarray(0, received));
+        body = grown;
+      }
+      body.set(chunk, received);
+      received = end;
+    });
+    stream.on('end', () => {
+      if (declared !== undefined && received !== declared) {
+        reject(new InvalidInputError(`request body ended after ${received} of its ${declared} bytes`));
+      } else {
+        resolve(body.subarray(0, received));
+      }
+    });
+    stream.on('error', reject);
+  });
+}
+
+/** Inflates a compressed body within the limit; returns owned bytes. */
+async function decompress(body: Uint8Array, encoding: string, limit: number): Promise<Uint8Array> {
+  const options = { maxOutputLength: limit };
+  let out: Buffer;
+  try {
+    if (encoding === 'gzip' || encoding === 'x-gzip') out = await gunzip(body, options);
+    else out = await inflate(body, options).catch(() => inflateRaw(body, options)); // "deflate" in the wild is either
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(`more than ${limit} once inflated`, limit);
+    throw new InvalidInputError(`request body is not valid ${encoding} data: ${(error as Error).message}`);
+  }
+  // A buffer that fills its whole ArrayBuffer did not come from Node's shared pool.
+  if (out.byteOffset === 0 && out.byteLength === out.buffer.byteLength) {
+    markOwned(out.buffer);
+    return out;
+  }
+  const copy = new Uint8Array(markOwned(new ArrayBuffer(out.byteLength)));
+  copy.set(out);
+  return copy;
+}
+
+export async function readBody(stream: Readable, headers: IncomingHttpHeaders, limit: number): Promise<Uint8Array> {
+  const lengthHeader = headers['content-length'];
+  const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
+  if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0)) {
+    throw new InvalidInputError(`Content-Length must be a non-negative integer, got '${lengthHeader}'`);
+  }
+  if (declared !== undefined && declared > limit) throw tooLarge(declared, limit);
+  const body = await collect(stream, declared, limit);
+  const encoding = (headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  if (encoding === 'identity' || encoding === '') return body;
+  if (!['gzip', 'x-gzip', 'deflate'].includes(encoding)) {
+    throw new ServingError('UNIMPLEMENTED', `Content-Encoding '${encoding}' is not supported; use gzip, deflate or none`);
+  }
+  return decompress(body, encoding, limit);
+}

@@ -1,0 +1,71 @@
+/**
+ * KServe's V1 protocol on top of the internal request: `instances` (or `inputs`) become
+ * tensors shaped by their nesting, and outputs return as one prediction per row.
+ */
+import { InvalidInputError } from '../core/errors.js';
+import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { Tensor, TensorSpec } from '../core/tensor.js';
+import { decodeJsonData, jsonValues } from './json-tensor.js';
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The shape implied by nesting, read along the first element at each depth. */
+function nestedShape(value: unknown): number[] {
+  const shape: number[] = [];
+  let v = value;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0];
+  }
+  return shape;
+}
+
+function toTensor(spec: TensorSpec, rows: unknown[], what: string): Tensor {
+  const shape = nestedShape(rows);
+  return { name: spec.name, datatype: spec.datatype, shape, data: decodeJsonData(spec.datatype, shape, rows, what) };
+}
+
+export function decodeV1Request(model: string, body: unknown, specs: readonly TensorSpec[]): InferRequest {
+  if (!isRecord(body)) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
+  const key = body.inputs !== undefined ? 'inputs' : 'instances';
+  const rows = body[key];
+  if (!Array.isArray(rows)) throw new InvalidInputError(`Expected "${key}" to be a list`);
+  if (rows.length === 0) throw new InvalidInputError(`"${key}" is empty; send at least one row`);
+  const parameters = isRecord(body.parameters) ? (body.parameters as InferRequest['parameters']) : {};
+  let inputs: Tensor[];
+  if (rows.every(isRecord)) {
+    inputs = specs.map((spec) => {
+      const column = rows.map((row, i) => {
+        if (!(spec.name in row)) throw new InvalidInputError(`${key}[${i}] has no field '${spec.name}', an input of model '${model}'`);
+        return row[spec.name];
+      });
+      return toTensor(spec, column, `input '${spec.name}'`);
+    });
+  } else {
+    if (specs.length !== 1) {
+      throw new InvalidInputError(
+        `model '${model}' has ${specs.length} inputs (${specs.map((s) => s.name).join(', ')}); send each row as an object keyed by input name`,
+      );
+    }
+    inputs = [toTensor(specs[0]!, rows, `"${key}"`)];
+  }
+  return { model, parameters, inputs };
+}
+
+/** Nests flat row-major values by `dims`: one entry per row of the first dimension. */
+function nest(flat: unknown[], dims: readonly number[]): unknown[] {
+  if (dims.length <= 1) return flat;
+  const [count, ...rest] = dims as [number, ...number[]];
+  const size = count ? flat.length / count : 0;
+  return Array.from({ length: count }, (_, i) => nest(flat.slice(i * size, (i + 1) * size), rest));
+}
+
+export function encodeV1Response(response: InferResponse): { predictions: unknown[] } {
+  const columns = response.outputs.map((o) => ({ name: o.name, rows: nest(jsonValues(o), o.shape) }));
+  if (columns.length === 1) return { predictions: columns[0]!.rows };
+  const count = Math.max(...columns.map((c) => c.rows.length));
+  const predictions = Array.from({ length: count }, (_, i) => Object.fromEntries(columns.map((c) => [c.name, c.rows[i]])));
+  return { predictions };
+}

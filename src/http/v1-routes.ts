@@ -1,0 +1,35 @@
+/** KServe's V1 protocol routes: model list, model status, `:predict` (and `:explain`, refused). */
+import type { FastifyInstance } from 'fastify';
+import { InvalidInputError, ModelNotReadyError, NotImplementedError } from '../core/errors.js';
+import type { ModelRepository } from '../repository/model-repository.js';
+import { decodeV1Request, encodeV1Response } from './v1-codec.js';
+import { parseJsonBody } from './v2-request.js';
+
+export function registerV1Routes(app: FastifyInstance, repository: ModelRepository): void {
+  app.get('/v1/models', async () => ({ models: repository.names() }));
+
+  app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
+    const model = request.params.name;
+    const v = repository.resolve(model);
+    if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
+    return { name: model, ready: true };
+  });
+
+  // The verb shares the path segment with the name ("iris:predict"), so split it here.
+  app.post<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
+    const target = request.params.name;
+    const colon = target.lastIndexOf(':');
+    const model = target.slice(0, colon);
+    const verb = target.slice(colon + 1);
+    if (colon < 0 || (verb !== 'predict' && verb !== 'explain')) {
+      throw new InvalidInputError(`unknown V1 verb in '${target}'; use /v1/models/<name>:predict`);
+    }
+    const v = repository.resolve(model);
+    if (verb === 'explain') throw new NotImplementedError(`model '${model}' has no explainer`);
+    if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
+    const body = request.body as Uint8Array | undefined;
+    if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
+    const inferRequest = decodeV1Request(model, parseJsonBody(body), v.specs().inputs);
+    return encodeV1Response(await v.infer(inferRequest));
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * Encodes an InferResponse as a v2 body: plain JSON, or a JSON header followed by the binary
+ * outputs, with Inference-Header-Content-Length telling where the header ends.
+ */
+import type { InferResponse } from '../core/inference.js';
+import { rawByteLength, writeRaw } from '../core/raw-tensor.js';
+import { encodeJsonData } from './json-tensor.js';
+
+export interface EncodedBody {
+  body: string | Buffer;
+  contentType: string;
+  /** Set when binary data follows the JSON header. */
+  headerLength?: number;
+}
+
+export function encodeInferResponse(response: InferResponse, isBinary: (output: string) => boolean): EncodedBody {
+  const binary = response.outputs.filter((o) => isBinary(o.name));
+  const outputs = response.outputs.map((o) => {
+    const head = `{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}]`;
+    return binary.includes(o)
+      ? `${head},"parameters":{"binary_data_size":${rawByteLength(o.data)}}}`
+      : `${head},"data":${encodeJsonData(o)}}`;
+  });
+  let json = `{"model_name":${JSON.stringify(response.modelName)},"model_version":${JSON.stringify(response.modelVersion)}`;
+  if (response.id !== undefined) json += `,"id":${JSON.stringify(response.id)}`;
+  if (response.parameters && Object.keys(response.parameters).length) json += `,"parameters":${JSON.stringify(response.parameters)}`;
+  json += `,"outputs":[${outputs.join(',')}]}`;
+  if (!binary.length) return { body: json, contentType: 'application/json' };
+
+  const headerLength = Buffer.byteLength(json);
+  const total = binary.reduce((n, o) => n + rawByteLength(o.data), headerLength);
+  const body = Buffer.allocUnsafe(total);
+  body.write(json, 0, 'utf8');
+  let offset = headerLength;
+  for (const o of binary) offset = writeRaw(o.data, body, offset);
+  return { body, contentType: 'application/octet-stream', headerLength };
+}

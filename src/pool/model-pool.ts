@@ -1,0 +1,69 @@
+/**
+ * The worker threads that run one model version. Each thread holds its own session, so a
+ * pool of N threads is N model instances; requests queue in piscina until one is free.
+ */
+import { Piscina } from 'piscina';
+import { InferenceError, ModelNotReadyError, ServingError } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import { transferList } from '../core/transfer.js';
+import type { ModelMetadata } from '../../runtimes/runtime.js';
+import type { InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask } from './worker-protocol.js';
+
+export interface PoolSpec extends WorkerConfig {
+  /** How the model is named in errors, e.g. "classifier version 1". */
+  label: string;
+  instances: number;
+}
+
+const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
+
+function toError(failure: WorkerFailure): ServingError {
+  return new ServingError(failure.code, failure.message);
+}
+
+export class ModelPool {
+  private constructor(
+    private readonly piscina: Piscina,
+    private readonly label: string,
+    readonly metadata: ModelMetadata,
+  ) {}
+
+  /** Starts the threads and waits for the model to load; rejects with the load error. */
+  static async start(spec: PoolSpec): Promise<ModelPool> {
+    const { label, instances, ...workerData } = spec;
+    const piscina = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: instances,
+      maxThreads: instances,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      concurrentTasksPerWorker: 1,
+      workerData,
+    });
+    piscina.on('error', () => {}); // a dead thread fails only its task; piscina replaces it
+    try {
+      const reply = (await piscina.run({ op: 'metadata' } satisfies WorkerTask)) as MetadataReply;
+      if (!reply.ok) throw new ModelNotReadyError(label, reply.message);
+      return new ModelPool(piscina, label, reply.metadata);
+    } catch (error) {
+      await piscina.destroy();
+      throw error;
+    }
+  }
+
+  async infer(inputs: Tensor[], outputNames: string[]): Promise<{ outputs: Tensor[]; computeNs: number }> {
+    const task: WorkerTask = { op: 'infer', inputs, outputNames };
+    let reply: InferReply;
+    try {
+      reply = (await this.piscina.run(task, { transferList: transferList(inputs) })) as InferReply;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new InferenceError(`the worker running ${this.label} failed: ${reason}`);
+    }
+    if (!reply.ok) throw toError(reply);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    await this.piscina.destroy();
+  }
+}

@@ -1,0 +1,22 @@
+/** Messages between a model pool and its worker threads. */
+import type { ErrorCode } from '../core/errors.js';
+import type { Tensor } from '../core/tensor.js';
+import type { ModelMetadata, RuntimeOptions } from '../../runtimes/runtime.js';
+
+export interface WorkerConfig {
+  runtime: string;
+  modelPath: string;
+  options: RuntimeOptions;
+}
+
+export type WorkerTask = { op: 'metadata' } | { op: 'infer'; inputs: Tensor[]; outputNames: string[] };
+
+/** Errors travel as data: structured clone keeps an Error's message but drops its class and code. */
+export interface WorkerFailure {
+  ok: false;
+  code: ErrorCode;
+  message: string;
+}
+
+export type MetadataReply = { ok: true; metadata: ModelMetadata } | WorkerFailure;
+export type InferReply = { ok: true; outputs: Tensor[]; computeNs: number } | WorkerFailure;

@@ -1,0 +1,138 @@
+/**
+ * A model's settings, read from Triton's `config.pbtxt` in the model folder. Only the fields
+ * tsserve acts on are interpreted; the rest are kept so they can be reported back.
+ */
+import { type PbMessage, type PbValue, parsePbtxt } from './pbtxt.js';
+
+export type VersionPolicy =
+  | { kind: 'latest'; count: number }
+  | { kind: 'all' }
+  | { kind: 'specific'; versions: number[] };
+
+export interface ModelConfig {
+  name?: string;
+  /** platform or backend, e.g. "onnxruntime_onnx" or "onnxruntime". */
+  runtime?: string;
+  /** 0 disables batching along dim 0; otherwise the most samples one request may carry. */
+  maxBatchSize: number;
+  /** Sum of instance_group counts; undefined means the server default (--workers). */
+  instanceCount?: number;
+  intraOpThreads?: number;
+  interOpThreads?: number;
+  versionPolicy: VersionPolicy;
+  defaultModelFilename?: string;
+  /** `parameters { key: ... value: { string_value: ... } }` entries. */
+  parameters: Record<string, string>;
+  source: PbMessage;
+}
+
+export const CONFIG_FILE = 'config.pbtxt';
+
+export class ModelConfigError extends Error {
+  constructor(message: string) {
+    super(`${CONFIG_FILE}: ${message}`);
+    this.name = 'ModelConfigError';
+  }
+}
+
+function one(message: PbMessage, field: string): PbValue | undefined {
+  const values = message[field];
+  return values?.[values.length - 1];
+}
+
+function str(message: PbMessage, field: string): string | undefined {
+  const v = one(message, field);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ModelConfigError(`'${field}' must be a string`);
+  return v;
+}
+
+function int(message: PbMessage, field: string, min = 0): number | undefined {
+  const v = one(message, field);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+    throw new ModelConfigError(`'${field}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function sub(message: PbMessage, field: string): PbMessage | undefined {
+  const v = one(message, field);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object') throw new ModelConfigError(`'${field}' must be a message { ... }`);
+  return v;
+}
+
+function messages(message: PbMessage, field: string): PbMessage[] {
+  return (message[field] ?? []).map((v) => {
+    if (typeof v !== 'object') throw new ModelConfigError(`'${field}' must hold messages { ... }`);
+    return v;
+  });
+}
+
+function readParameters(config: PbMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of messages(config, 'parameters')) {
+    const key = str(entry, 'key');
+    const value = sub(entry, 'value');
+    if (key === undefined || value === undefined) {
+      throw new ModelConfigError("each 'parameters' entry needs a key and a value { string_value: ... }");
+    }
+    out[key] = str(value, 'string_value') ?? '';
+  }
+  return out;
+}
+
+function readVersionPolicy(config: PbMessage): VersionPolicy {
+  const policy = sub(config, 'version_policy');
+  if (!policy) return { kind: 'latest', count: 1 };
+  if (policy['all']) return { kind: 'all' };
+  const specific = sub(policy, 'specific');
+  if (specific) {
+    const versions = (specific['versions'] ?? []).map((v) => {
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ModelConfigError("'versions' must be integers");
+      return v;
+    });
+    return { kind: 'specific', versions };
+  }
+  const latest = sub(policy, 'latest');
+  return { kind: 'latest', count: (latest && int(latest, 'num_versions', 1)) ?? 1 };
+}
+
+function readThreadParameter(parameters: Record<string, string>, key: string): number | undefined {
+  const raw = parameters[key];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new ModelConfigError(`parameter '${key}' must be an integer >= 0, got '${raw}'`);
+  return n === 0 ? undefined : n;
+}
+
+export function parseModelConfig(text: string): ModelConfig {
+  let source: PbMessage;
+  try {
+    source = parsePbtxt(text);
+  } catch (error) {
+    throw new ModelConfigError((error as Error).message);
+  }
+  const groups = messages(source, 'instance_group');
+  const parameters = readParameters(source);
+  return {
+    name: str(source, 'name'),
+    runtime: str(source, 'platform') ?? str(source, 'backend'),
+    maxBatchSize: int(source, 'max_batch_size') ?? 0,
+    instanceCount: groups.length ? groups.reduce((n, g) => n + (int(g, 'count', 1) ?? 1), 0) : undefined,
+    intraOpThreads: readThreadParameter(parameters, 'intra_op_thread_count'),
+    interOpThreads: readThreadParameter(parameters, 'inter_op_thread_count'),
+    versionPolicy: readVersionPolicy(source),
+    defaultModelFilename: str(source, 'default_model_filename'),
+    parameters,
+    source,
+  };
+}
+
+export const DEFAULT_CONFIG: ModelConfig = {
+  maxBatchSize: 0,
+  versionPolicy: { kind: 'latest', count: 1 },
+  parameters: {},
+  source: {},
+};
