@@ -1,0 +1,55 @@
+/** Starts real tsserve instances on 127.0.0.1 for tests, and finds the repository's fixtures. */
+import { fileURLToPath } from 'node:url';
+import { type RunningServer, startServer } from '../../src/app.js';
+import { type ServerOptions, parseArgs } from '../../src/config/cli-args.js';
+
+/** A path under the repository root (tests run from dist/test). */
+export function repoPath(...parts: string[]): string {
+  return fileURLToPath(new URL(`../../../${parts.join('/')}`, import.meta.url));
+}
+
+export interface TestServer {
+  url: string;
+  server: RunningServer;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(modelDir: string, overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
+  const { options } = parseArgs([], {});
+  const server = await startServer({
+    ...options,
+    model_dir: modelDir,
+    host: '127.0.0.1',
+    http_port: 0,
+    log_level: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...overrides,
+  });
+  return { url: `http://127.0.0.1:${server.httpPort}`, server, close: () => server.close() };
+}
+
+export async function getJson(url: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url);
+  return { status: res.status, body: await res.json() };
+}
+
+export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Builds a binary-extension body: JSON header then the given tensor bytes. */
+export function binaryBody(header: unknown, ...parts: Uint8Array[]): { body: Uint8Array<ArrayBuffer>; headerLength: number } {
+  const json = Buffer.from(JSON.stringify(header));
+  const joined = Buffer.concat([json, ...parts]);
+  // A fresh ArrayBuffer-backed view: fetch's BodyInit type does not take Buffer<ArrayBufferLike>.
+  return { body: new Uint8Array(joined), headerLength: json.byteLength };
+}
+
+/** Splits a binary-extension response into its JSON header and binary section. */
+export async function readInferResponse(res: Response): Promise<{ json: any; binary: Buffer }> {
+  const buf = Buffer.from(await res.arrayBuffer());
+  const h = res.headers.get('inference-header-content-length');
+  const headerLength = h === null ? buf.byteLength : Number(h);
+  return { json: JSON.parse(buf.subarray(0, headerLength).toString('utf8')), binary: buf.subarray(headerLength) };
+}

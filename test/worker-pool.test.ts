@@ -1,0 +1,53 @@
+/** Inference runs in worker threads: the HTTP thread keeps answering while a model computes. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { SLOW_MODEL, tempRepo } from './helpers/model-dir.js';
+import { getJson, postJson, startTestServer } from './helpers/server.js';
+
+const slowRequest = (n: number) => ({ inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [n] }] });
+
+describe('the worker pool', () => {
+  it('keeps the health endpoint answering while a slow model is busy', async () => {
+    const repo = await tempRepo();
+    await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
+    const srv = await startTestServer(repo.dir);
+    try {
+      const events: string[] = [];
+      const slow = postJson(`${srv.url}/v2/models/slow/infer`, slowRequest(1024)).then((r) => {
+        events.push('infer');
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 5; i++) {
+        const live = await getJson(`${srv.url}/v2/health/live`);
+        assert.equal(live.status, 200);
+        events.push('live');
+      }
+      const result = await slow;
+      assert.equal(result.status, 200);
+      assert.ok(Math.abs(result.body.outputs[0].data[0] - 1024) < 2, `y ≈ n, got ${result.body.outputs[0].data[0]}`);
+      assert.deepEqual(events, ['live', 'live', 'live', 'live', 'live', 'infer'], 'every health check answered before the inference finished');
+    } finally {
+      await srv.close();
+      await repo.remove();
+    }
+  });
+
+  it('runs requests on several instances of a model, each answered with its own result', async () => {
+    const repo = await tempRepo();
+    await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
+    await repo.write('slow/config.pbtxt', 'instance_group [ { count: 2 } ]\nparameters { key: "intra_op_thread_count" value: { string_value: "1" } }\n');
+    const srv = await startTestServer(repo.dir);
+    try {
+      const sizes = [64, 256, 128, 32, 200, 100];
+      const results = await Promise.all(sizes.map((n) => postJson(`${srv.url}/v2/models/slow/infer`, slowRequest(n))));
+      results.forEach((r, i) => {
+        assert.equal(r.status, 200);
+        assert.ok(Math.abs(r.body.outputs[0].data[0] - sizes[i]!) < 1, `request ${i}`);
+      });
+    } finally {
+      await srv.close();
+      await repo.remove();
+    }
+  });
+});
