@@ -1,32 +1,28 @@
 /** IEEE 754 half precision, which JavaScript has no type for (Float16Array arrives after Node 20). */
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+/** Rounds a non-negative number to the nearest integer, ties to even. */
+function roundHalfEven(v: number): number {
+  const floor = Math.floor(v);
+  const rest = v - floor;
+  if (rest !== 0.5) return rest < 0.5 ? floor : floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
 
-/** The half-precision bits nearest to `value` (round half to even; overflow to infinity). */
+/**
+ * The half-precision bits nearest to `value`, rounded once from the double (round half to
+ * even); beyond the largest half, infinity.
+ */
 export function toHalfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf or NaN
-  let e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // too small even for a subnormal
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const halfway = 1 << (shift - 1);
-    if (rest > halfway || (rest === halfway && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++; // may carry into the exponent, which is right
-  return sign | half;
+  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
+  const abs = Math.abs(value);
+  if (Number.isNaN(abs)) return 0x7e00;
+  if (abs >= 65520) return sign | 0x7c00; // 65520 is halfway to the next (infinite) step
+  if (abs < 2 ** -14) return sign | roundHalfEven(abs * 2 ** 24); // subnormal; may round up to the smallest normal
+  let exp = Math.floor(Math.log2(abs));
+  if (2 ** exp > abs) exp--;
+  else if (2 ** (exp + 1) <= abs) exp++;
+  const mant = roundHalfEven((abs / 2 ** exp - 1) * 1024); // scaling by powers of two is exact
+  return sign | (((exp + 15) << 10) + mant); // a mantissa of 1024 carries into the exponent
 }
 
 export function fromHalfBits(bits: number): number {

@@ -7,10 +7,16 @@ function shapeFits(spec: readonly number[], shape: readonly number[]): boolean {
   return spec.length === shape.length && spec.every((d, i) => d < 0 || d === shape[i]);
 }
 
+/** onnxruntime, like most runtimes, indexes a dimension with a signed 32-bit integer. */
+const MAX_DIM = 2 ** 31 - 1;
+
 /** Returns the inputs in the model's declared order. */
 export function validateInputs(model: string, specs: readonly TensorSpec[], maxBatchSize: number, inputs: readonly Tensor[]): Tensor[] {
   const byName = new Map<string, Tensor>();
   for (const t of inputs) {
+    if (t.shape.some((d) => d > MAX_DIM)) {
+      throw new InvalidInputError(`input '${t.name}': each dimension must be at most ${MAX_DIM}, got ${formatShape(t.shape)}`);
+    }
     if (byName.has(t.name)) throw new InvalidInputError(`input '${t.name}' appears more than once in the request`);
     const spec = specs.find((s) => s.name === t.name);
     if (!spec) {

@@ -21,9 +21,13 @@ function tooLarge(size: number | string, limit: number): PayloadTooLargeError {
   );
 }
 
+/**
+ * Gathers the chunks as they arrive and copies them once into a buffer of the exact size, so
+ * memory follows the bytes received, never a Content-Length a client merely declared.
+ */
 function collect(stream: Readable, declared: number | undefined, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    let body = new Uint8Array(markOwned(new ArrayBuffer(declared ?? Math.min(limit, 64 * 1024))));
+    const chunks: Buffer[] = [];
     let received = 0;
     const fail = (error: Error) => {
       stream.removeAllListeners('data');
@@ -31,23 +35,22 @@ function collect(stream: Readable, declared: number | undefined, limit: number):
       reject(error);
     };
     stream.on('data', (chunk: Buffer) => {
-      const end = received + chunk.byteLength;
-      if (end > limit) return fail(tooLarge(`more than ${limit}`, limit));
-      if (end > body.byteLength) {
-        if (declared !== undefined) return fail(new InvalidInputError('request body is longer than its Content-Length'));
-        const grown = new Uint8Array(markOwned(new ArrayBuffer(Math.min(limit, Math.max(end, body.byteLength * 2)))));
-        grown.set(body.subarray(0, received));
-        body = grown;
-      }
-      body.set(chunk, received);
-      received = end;
+      received += chunk.byteLength;
+      if (received > limit) return fail(tooLarge(`more than ${limit}`, limit));
+      if (declared !== undefined && received > declared) return fail(new InvalidInputError('request body is longer than its Content-Length'));
+      chunks.push(chunk);
     });
     stream.on('end', () => {
       if (declared !== undefined && received !== declared) {
-        reject(new InvalidInputError(`request body ended after ${received} of its ${declared} bytes`));
-      } else {
-        resolve(body.subarray(0, received));
+        return reject(new InvalidInputError(`request body ended after ${received} of its ${declared} bytes`));
       }
+      const body = new Uint8Array(markOwned(new ArrayBuffer(received)));
+      let offset = 0;
+      for (const chunk of chunks) {
+        body.set(chunk, offset);
+        offset += chunk.byteLength;
+      }
+      resolve(body);
     });
     stream.on('error', reject);
   });
@@ -59,7 +62,11 @@ async function decompress(body: Uint8Array, encoding: string, limit: number): Pr
   let out: Buffer;
   try {
     if (encoding === 'gzip' || encoding === 'x-gzip') out = await gunzip(body, options);
-    else out = await inflate(body, options).catch(() => inflateRaw(body, options)); // "deflate" in the wild is either
+    // "deflate" means a zlib stream, but some clients send raw deflate: retry only on a bad header.
+    else out = await inflate(body, options).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'Z_DATA_ERROR') throw error;
+      return inflateRaw(body, options);
+    });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(`more than ${limit} once inflated`, limit);
     throw new InvalidInputError(`request body is not valid ${encoding} data: ${(error as Error).message}`);

@@ -111,7 +111,7 @@ function joinNumbers(data: ArrayLike<number>): string {
   let s = '';
   for (let i = 0; i < data.length; i++) {
     const v = data[i]!;
-    s += (i ? ',' : '') + (Number.isFinite(v) ? v : 'null');
+    s += (i ? ',' : '') + (Number.isFinite(v) ? (Object.is(v, -0) ? '-0' : v) : 'null');
   }
   return s;
 }

@@ -27,6 +27,8 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
     bodyLimit: options.maxInputSize,
     // Keep-alive beyond typical proxy idle timeouts (Envoy/Istio), as KServe advises.
     keepAliveTimeout: 65_000,
+    // A client that declares more body than it sends is cut off (Node's own default; fastify's is none).
+    requestTimeout: 300_000,
     return503OnClosing: true,
   });
   app.removeAllContentTypeParsers();
