@@ -443,6 +443,25 @@ describe('binary in, binary out', () => {
     });
   }
 
+  it('large tensors (1 MiB FP32, 256 KiB of BYTES) come back byte for byte', async () => {
+    const floats = new Float32Array(512 * 512).map((_, i) => Math.sin(i) * 1e3);
+    const raw = Buffer.from(floats.buffer);
+    const reply = await sendBinary('fp32', {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [512, 512], parameters: { binary_data_size: raw.byteLength } }],
+      parameters: { binary_data_output: true },
+    }, raw);
+    assertBinaryOutput(reply, caseOf('fp32'), [512, 512], raw);
+    assert.equal(reply.headers.get('content-length'), String(Buffer.byteLength(reply.text) + raw.byteLength));
+
+    const strings = Array.from({ length: 4096 }, (_, i) => `row ${i}: ${'é'.repeat(i % 50)}`);
+    const bytes = encode('BYTES', strings);
+    const text = await sendBinary('bytes', {
+      inputs: [{ name: 'x', datatype: 'BYTES', shape: [4096, 1], parameters: { binary_data_size: bytes.byteLength } }],
+      parameters: { binary_data_output: true },
+    }, bytes);
+    assertBinaryOutput(text, caseOf('bytes'), [4096, 1], bytes);
+  });
+
   it('bit patterns JSON cannot carry survive: NaN payloads, infinities, -0, subnormals', async () => {
     const f16 = Buffer.from([0x00, 0x7c, 0x00, 0xfc, 0x00, 0x80, 0x01, 0x00, 0x00, 0x7e, 0xff, 0x7b]);
     const f32 = Buffer.alloc(16);

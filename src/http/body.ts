@@ -25,7 +25,7 @@ function tooLarge(size: number | string, limit: number): PayloadTooLargeError {
  * Gathers the chunks as they arrive and copies them once into a buffer of the exact size, so
  * memory follows the bytes received, never a Content-Length a client merely declared.
  */
-function collect(stream: Readable, declared: number | undefined, limit: number): Promise<Uint8Array> {
+function collect(stream: Readable, declared: number | undefined, limit: number, alignAt: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -44,7 +44,10 @@ function collect(stream: Readable, declared: number | undefined, limit: number):
       if (declared !== undefined && received !== declared) {
         return reject(new InvalidInputError(`request body ended after ${received} of its ${declared} bytes`));
       }
-      const body = new Uint8Array(markOwned(new ArrayBuffer(received)));
+      // Pad the front so byte `alignAt` (where binary tensors start) lands on an 8-byte boundary:
+      // then every 8-byte-multiple tensor decodes as a view, not a copy.
+      const pad = (8 - (alignAt % 8)) % 8;
+      const body = new Uint8Array(markOwned(new ArrayBuffer(received + pad)), pad, received);
       let offset = 0;
       for (const chunk of chunks) {
         body.set(chunk, offset);
@@ -81,14 +84,15 @@ async function decompress(body: Uint8Array, encoding: string, limit: number): Pr
   return copy;
 }
 
-export async function readBody(stream: Readable, headers: IncomingHttpHeaders, limit: number): Promise<Uint8Array> {
+/** `alignAt` is the body offset that should sit on an 8-byte boundary (the binary section). */
+export async function readBody(stream: Readable, headers: IncomingHttpHeaders, limit: number, alignAt = 0): Promise<Uint8Array> {
   const lengthHeader = headers['content-length'];
   const declared = lengthHeader === undefined ? undefined : Number(lengthHeader);
   if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0)) {
     throw new InvalidInputError(`Content-Length must be a non-negative integer, got '${lengthHeader}'`);
   }
   if (declared !== undefined && declared > limit) throw tooLarge(declared, limit);
-  const body = await collect(stream, declared, limit);
+  const body = await collect(stream, declared, limit, alignAt);
   const encoding = (headers['content-encoding'] ?? 'identity').trim().toLowerCase();
   if (encoding === 'identity' || encoding === '') return body;
   if (!['gzip', 'x-gzip', 'deflate'].includes(encoding)) {

@@ -33,7 +33,11 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
-    readBody(payload, request.headers, options.maxInputSize).then((body) => done(null, body), (error: Error) => done(error, undefined));
+    const headerLength = Number(request.headers['inference-header-content-length']) || 0;
+    readBody(payload, request.headers, options.maxInputSize, headerLength).then(
+      (body) => done(null, body),
+      (error: Error) => done(error, undefined),
+    );
   });
   registerErrorHandling(app);
   app.get('/', async () => ({ status: 'alive' }));

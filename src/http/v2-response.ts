@@ -3,11 +3,16 @@
  * outputs, with Inference-Header-Content-Length telling where the header ends.
  */
 import type { InferResponse } from '../core/inference.js';
-import { rawByteLength, writeRaw } from '../core/raw-tensor.js';
+import { encodeRaw, rawByteLength, writeRaw } from '../core/raw-tensor.js';
 import { encodeJsonData } from './json-tensor.js';
 
+/** Above this many binary bytes the tensors go out as their own chunks instead of one copy. */
+const CHUNKED_ABOVE = 64 * 1024;
+
 export interface EncodedBody {
-  body: string | Buffer;
+  /** A string or buffer, or for large binary outputs the header and each tensor as chunks. */
+  body: string | Buffer | Uint8Array[];
+  contentLength?: number;
   contentType: string;
   /** Set when binary data follows the JSON header. */
   headerLength?: number;
@@ -29,6 +34,10 @@ export function encodeInferResponse(response: InferResponse, isBinary: (output: 
 
   const headerLength = Buffer.byteLength(json);
   const total = binary.reduce((n, o) => n + rawByteLength(o.data), headerLength);
+  if (total - headerLength > CHUNKED_ABOVE) {
+    const chunks = [Buffer.from(json), ...binary.map((o) => encodeRaw(o.data))];
+    return { body: chunks, contentLength: total, contentType: 'application/octet-stream', headerLength };
+  }
   const body = Buffer.allocUnsafe(total);
   body.write(json, 0, 'utf8');
   let offset = headerLength;

@@ -2,6 +2,7 @@
  * The Open Inference Protocol (v2) REST routes: health, server and model metadata, infer
  * (JSON and binary), and the model repository extension.
  */
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ModelNotReadyError, NotImplementedError } from '../core/errors.js';
 import type { ModelRepository } from '../repository/model-repository.js';
@@ -72,7 +73,9 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
     const encoded = encodeInferResponse(response, decoded.isBinary);
     reply.header('content-type', encoded.contentType);
     if (encoded.headerLength !== undefined) reply.header('inference-header-content-length', encoded.headerLength);
-    return reply.send(encoded.body);
+    if (!Array.isArray(encoded.body)) return reply.send(encoded.body);
+    reply.header('content-length', encoded.contentLength);
+    return reply.send(Readable.from(encoded.body, { objectMode: false }));
   };
   app.post<{ Params: ModelParams }>('/v2/models/:model/infer', infer);
   app.post<{ Params: ModelParams }>('/v2/models/:model/versions/:version/infer', infer);

@@ -1,0 +1,522 @@
+/**
+ * The foundation benchmark: tsserve as a child process, loaded by autocannon, against the
+ * same model run in-process on onnxruntime-node; plus the binary extension's decode cost.
+ *
+ *   npm run bench                       # default mode, under 3 minutes
+ *   node dist/bench/run.js --quick      # short points, under a minute
+ *
+ * Flags: --quick, --model_dir DIR (default models), --model NAME (default classifier),
+ * --workers K, --nthread T (passed to the server and mirrored by the baseline),
+ * --duration S (seconds per load point), --out FILE (default bench/results/foundation.md).
+ * See bench/README.md for what each number means.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import * as os from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import * as ort from 'onnxruntime-node';
+import { cpuLimit } from '../src/config/cpu-limit.js';
+import { decodeInferBody } from '../src/http/v2-request.js';
+import { readModelFolder } from '../src/repository/layout.js';
+import { type BinaryRequest, TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'dist/src/cli.js');
+
+// ---------------------------------------------------------------- options
+
+interface BenchOptions {
+  quick: boolean;
+  modelDir: string;
+  model: string;
+  workers: number;
+  nthread: number;
+  /** Seconds per measured load point. */
+  duration: number;
+  /** Seconds of discarded load before each point. */
+  warmup: number;
+  /** Seconds of sequential in-process runs for the baseline. */
+  baselineSeconds: number;
+  /** Seconds spent timing each decode variant. */
+  decodeSeconds: number;
+  out: string;
+}
+
+function parseOptions(argv: string[]): BenchOptions {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) throw new Error(`unexpected argument '${arg}'`);
+    const eq = arg.indexOf('=');
+    const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replace(/-/g, '_');
+    if (eq >= 0) flags.set(name, arg.slice(eq + 1));
+    else if (name === 'quick' || name === 'help') flags.set(name, true);
+    else if (argv[i + 1] === undefined) throw new Error(`--${name} needs a value`);
+    else flags.set(name, argv[++i]!);
+  }
+  const known = ['quick', 'help', 'model_dir', 'model', 'workers', 'nthread', 'duration', 'out'];
+  for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.join(', ')})`);
+  if (flags.has('help')) {
+    process.stdout.write('usage: node dist/bench/run.js [--quick] [--model_dir DIR] [--model NAME] [--workers K] [--nthread T] [--duration S] [--out FILE]\n');
+    process.exit(0);
+  }
+  const int = (name: string, fallback: number) => {
+    const v = flags.get(name);
+    if (v === undefined) return fallback;
+    if (typeof v !== 'string' || !/^\d+$/.test(v)) throw new Error(`--${name} expects a non-negative integer`);
+    return Number(v);
+  };
+  const str = (name: string, fallback: string) => {
+    const v = flags.get(name);
+    return typeof v === 'string' ? v : fallback;
+  };
+  const quick = flags.has('quick');
+  return {
+    quick,
+    modelDir: resolve(ROOT, str('model_dir', 'models')),
+    model: str('model', 'classifier'),
+    workers: int('workers', 1),
+    nthread: int('nthread', 0),
+    duration: int('duration', quick ? 4 : 15),
+    warmup: quick ? 1 : 2,
+    baselineSeconds: quick ? 3 : 10,
+    decodeSeconds: quick ? 0.5 : 2,
+    out: resolve(ROOT, str('out', 'bench/results/foundation.md')),
+  };
+}
+
+// ---------------------------------------------------------------- statistics
+
+interface LatencyStats {
+  count: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+function stats(latenciesMs: number[], seconds: number): LatencyStats {
+  const sorted = Float64Array.from(latenciesMs).sort();
+  const arr = Array.from(sorted);
+  const mean = arr.reduce((a, b) => a + b, 0) / Math.max(1, arr.length);
+  return { count: arr.length, seconds, perSecond: arr.length / seconds, p50: percentile(arr, 50), p99: percentile(arr, 99), mean };
+}
+
+// ---------------------------------------------------------------- the child server
+
+interface ChildServer {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of children) c.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const c of children) c.kill('SIGKILL');
+    process.exit(130);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function startChild(modelDir: string, opts: BenchOptions): Promise<ChildServer> {
+  const port = await freePort();
+  const args = [CLI, '--model_dir', modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--log_level', 'warn', '--workers', String(opts.workers)];
+  if (opts.nthread) args.push('--nthread', String(opts.nthread));
+  return spawnServer(args, port, '/v2/health/ready');
+}
+
+/** Runs `node ARGS` and waits until GET readyPath on 127.0.0.1:port answers 2xx. */
+async function spawnServer(args: string[], port: number, readyPath: string): Promise<ChildServer> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+  children.add(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-8000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  let exited: string | undefined;
+  const exitPromise = new Promise<void>((r) =>
+    child.once('exit', (code, signal) => {
+      exited = `exit code ${code}, signal ${signal}`;
+      children.delete(child);
+      r();
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (exited !== undefined) return;
+    child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exitPromise, new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
+    if (exited === undefined) {
+      child.kill('SIGKILL');
+      await exitPromise;
+    }
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited !== undefined) throw new Error(`the server exited before it was ready (${exited}):\n${output}`);
+    try {
+      const res = await fetch(`${url}${readyPath}`);
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the server was not ready within 60 s:\n${output}`);
+    }
+    await sleep(100);
+  }
+  return { url, child, stop };
+}
+
+// ---------------------------------------------------------------- load points
+
+type LoadRequest = BinaryRequest;
+
+interface LoadResult extends LatencyStats {
+  errors: number;
+  non2xx: number;
+  bytesPerSecond: number;
+}
+
+function drive(url: string, path: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
+  return new Promise((resolveRun, reject) => {
+    const latencies: number[] = [];
+    let ok = 0;
+    let non2xx = 0;
+    const started = process.hrtime.bigint();
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        pipelining: 1,
+        // One prebuilt request per input row; autocannon cycles through them per connection.
+        requests: requests.map((r) => ({ method: 'POST' as const, path, headers: r.headers, body: r.body })),
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+        const s = stats(latencies, result.duration || elapsed);
+        resolveRun({ ...s, perSecond: ok / (result.duration || elapsed), errors: result.errors + result.timeouts, non2xx, bytesPerSecond: result.throughput.average });
+      },
+    );
+    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+      if (status >= 200 && status < 300) {
+        ok++;
+        latencies.push(responseTime);
+      } else {
+        non2xx++;
+      }
+    });
+  });
+}
+
+/**
+ * Sequential 4 MiB binary POSTs from bench/post-loop.ts in a process of its own (see there why
+ * neither autocannon nor this process drives them).
+ */
+function postLoop(url: string, path: string, opts: BenchOptions): Promise<LatencyStats> {
+  return new Promise((resolveLoop, reject) => {
+    const args = [join(ROOT, 'dist/bench/post-loop.js'), url, path, String(opts.warmup), String(opts.duration)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`post-loop exited with code ${code}: ${err.trim()}`));
+      const { latenciesMs, seconds } = JSON.parse(out) as { latenciesMs: number[]; seconds: number };
+      resolveLoop(stats(latenciesMs, seconds));
+    });
+  });
+}
+
+function jsonRequest(input: { name: string; datatype: string }, row: number[]): LoadRequest {
+  const body = Buffer.from(JSON.stringify({ inputs: [{ name: input.name, datatype: input.datatype, shape: [1, row.length], data: row }] }));
+  return { body, headers: { 'content-type': 'application/json' } };
+}
+
+/** One request of each kind, checked by hand before any load, so a broken server fails loudly. */
+async function check(url: string, path: string, req: LoadRequest, verify?: (body: Buffer, headers: Headers) => void): Promise<void> {
+  const res = await fetch(url + path, { method: 'POST', headers: req.headers, body: new Uint8Array(req.body) });
+  const body = Buffer.from(await res.arrayBuffer());
+  if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${body.subarray(0, 500).toString('utf8')}`);
+  verify?.(body, res.headers);
+}
+
+// ---------------------------------------------------------------- in-process baseline
+
+interface Baseline extends LatencyStats {
+  intraOpThreads: number;
+  interOpThreads: number;
+  modelFile: string;
+}
+
+async function baseline(opts: BenchOptions, inputName: string, rows: number[][]): Promise<Baseline> {
+  const source = await readModelFolder(opts.model, join(opts.modelDir, opts.model));
+  const version = source.versions[source.versions.length - 1]!;
+  const { config } = source;
+  // The server's rule (ModelRepository.poolSpec), so both run with the same thread counts.
+  const instances = config.instanceCount ?? Math.max(1, opts.workers);
+  const intraOpThreads = config.intraOpThreads ?? (opts.nthread || Math.max(1, Math.floor(cpuLimit() / instances)));
+  const interOpThreads = config.interOpThreads ?? 1;
+  const session = await ort.InferenceSession.create(version.file, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: intraOpThreads,
+    interOpNumThreads: interOpThreads,
+  });
+  try {
+    const outputNames = [...session.outputNames];
+    const tensors = rows.map((r) => new ort.Tensor('float32', Float32Array.from(r), [1, r.length]));
+    for (let i = 0; i < 200; i++) await session.run({ [inputName]: tensors[i % tensors.length]! }, outputNames);
+    const latencies: number[] = [];
+    const start = process.hrtime.bigint();
+    const end = start + BigInt(Math.round(opts.baselineSeconds * 1e9));
+    let now = start;
+    for (let i = 0; now < end; i++) {
+      const t0 = process.hrtime.bigint();
+      await session.run({ [inputName]: tensors[i % tensors.length]! }, outputNames);
+      now = process.hrtime.bigint();
+      latencies.push(Number(now - t0) / 1e6);
+    }
+    const s = stats(latencies, Number(now - start) / 1e9);
+    return { ...s, intraOpThreads, interOpThreads, modelFile: relative(ROOT, version.file) };
+  } finally {
+    await session.release();
+  }
+}
+
+// ---------------------------------------------------------------- binary decode
+
+
+/** A 4 MiB FP32 binary body whose tensor starts `misalign` bytes past a 4-byte boundary. */
+function decodeBody(misalign: number): { body: Uint8Array; headerLength: number; data: Float32Array } {
+  const data = bigTensor();
+  let header = JSON.stringify({
+    inputs: [{ name: 'x', datatype: 'FP32', shape: TENSOR_SHAPE, parameters: { binary_data_size: TENSOR_BYTES } }],
+    parameters: { binary_data_output: true },
+  });
+  while (Buffer.byteLength(header) % 4 !== misalign) header += ' '; // JSON allows trailing whitespace
+  const headerBytes = Buffer.from(header);
+  // Allocated the way the server reads a body: one ArrayBuffer per request, offset 0.
+  const body = new Uint8Array(new ArrayBuffer(headerBytes.byteLength + TENSOR_BYTES));
+  body.set(headerBytes, 0);
+  body.set(new Uint8Array(data.buffer), headerBytes.byteLength);
+  return { body, headerLength: headerBytes.byteLength, data };
+}
+
+interface DecodeResult {
+  misalign: number;
+  calls: number;
+  usPerCall: number;
+  gbPerSecond: number;
+  copies: boolean;
+}
+
+function timeDecode(misalign: number, seconds: number): DecodeResult {
+  const { body, headerLength, data } = decodeBody(misalign);
+  const ctx = { model: 'fp32', inputSpecs: () => [{ name: 'x', datatype: 'FP32' as const, shape: [-1, -1] }] };
+  const header = String(headerLength);
+  const first = decodeInferBody(body, header, ctx).request.inputs[0]!;
+  const decoded = first.data as Float32Array;
+  if (decoded.length !== data.length || decoded[12345] !== data[12345] || decoded[data.length - 1] !== data[data.length - 1]) {
+    throw new Error('decodeInferBody returned the wrong tensor');
+  }
+  const copies = decoded.buffer !== body.buffer;
+  for (let i = 0; i < 20; i++) decodeInferBody(body, header, ctx);
+  let calls = 0;
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(seconds * 1e9));
+  let now = start;
+  let sink = 0;
+  while (now < end) {
+    for (let i = 0; i < 10; i++) sink += (decodeInferBody(body, header, ctx).request.inputs[0]!.data as Float32Array).length;
+    calls += 10;
+    now = process.hrtime.bigint();
+  }
+  if (sink !== calls * data.length) throw new Error('unreachable');
+  const ns = Number(now - start);
+  return { misalign, calls, usPerCall: ns / calls / 1e3, gbPerSecond: (TENSOR_BYTES * calls) / ns, copies };
+}
+
+// ---------------------------------------------------------------- report
+
+const f = (n: number, digits = 3) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
+const fi = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const wallStart = Date.now();
+  const command = `node ${relative(ROOT, process.argv[1]!) || process.argv[1]} ${process.argv.slice(2).join(' ')}`.trim();
+  const log = (msg: string) => process.stderr.write(`[bench ${((Date.now() - wallStart) / 1000).toFixed(1)}s] ${msg}\n`);
+  const cpus = os.cpus();
+  const loadAvg = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+  // Inputs: the model's own test rows (cases.json), one row per request.
+  const casesFile = join(opts.modelDir, opts.model, 'cases.json');
+  const rows = (JSON.parse(readFileSync(casesFile, 'utf8')) as { inputs: number[][] }).inputs;
+  if (!rows?.length) throw new Error(`${casesFile} has no 'inputs' rows`);
+
+  // 1. In-process work first: the server is started (for its metadata) but idle.
+  log(`baseline: in-process onnxruntime-node on ${opts.model}, ${opts.baselineSeconds}s`);
+  let inputName = 'input';
+  const servers: ChildServer[] = [];
+  try {
+    const main = await startChild(opts.modelDir, opts);
+    servers.push(main);
+    const meta = (await (await fetch(`${main.url}/v2/models/${opts.model}`)).json()) as { inputs: { name: string; datatype: string }[] };
+    const input = meta.inputs[0]!;
+    if (meta.inputs.length !== 1 || input.datatype !== 'FP32') throw new Error(`the bench drives models with one FP32 input; ${opts.model} has ${JSON.stringify(meta.inputs)}`);
+    inputName = input.name;
+    // The server idles (no requests) while the baseline and decode timings run.
+    const base = await baseline(opts, inputName, rows);
+    log(`baseline p50 ${f(base.p50)} ms, ${fi(base.perSecond)} runs/s (intra-op ${base.intraOpThreads})`);
+
+    log(`decode: decodeInferBody on a 4 MiB FP32 body, ${opts.decodeSeconds}s per variant`);
+    const decodes = [0, 1].map((m) => timeDecode(m, opts.decodeSeconds));
+
+    // 2. Load points against the child server.
+    const path = `/v2/models/${opts.model}/infer`;
+    const jsonReqs = rows.map((r) => jsonRequest(input, r));
+    const binReqs = rows.map((r) => binaryRequest(input, [1, r.length], Float32Array.from(r)));
+    await check(main.url, path, jsonReqs[0]!, (b) => {
+      if (!Array.isArray(JSON.parse(b.toString('utf8')).outputs)) throw new Error('JSON infer answered without outputs');
+    });
+    await check(main.url, path, binReqs[0]!, (_b, h) => {
+      if (!h.get('inference-header-content-length')) throw new Error('binary infer answered without Inference-Header-Content-Length');
+    });
+    const points: { label: string; c: number; result: LoadResult }[] = [];
+    for (const [label, reqs] of [['HTTP JSON', jsonReqs], ['HTTP binary', binReqs]] as const) {
+      for (const c of [1, 16]) {
+        log(`${label} c=${c}: warmup ${opts.warmup}s, measure ${opts.duration}s`);
+        await drive(main.url, path, reqs, c, opts.warmup);
+        const result = await drive(main.url, path, reqs, c, opts.duration);
+        log(`  ${fi(result.perSecond)} req/s, p50 ${f(result.p50)} ms, p99 ${f(result.p99)} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
+        points.push({ label, c, result });
+      }
+    }
+    await main.stop();
+
+    // 3. End-to-end 4 MiB binary round trip on the fp32 identity model.
+    const dtypesDir = join(ROOT, 'test/fixtures/dtypes');
+    log(`e2e: 4 MiB binary in/out on fp32 (${relative(ROOT, dtypesDir)}), warmup ${opts.warmup}s, measure ${opts.duration}s`);
+    const fp32 = await startChild(dtypesDir, opts);
+    servers.push(fp32);
+    const big = bigTensor(); // the same body bench/post-loop.ts sends
+    const bigReq = binaryRequest({ name: 'x', datatype: 'FP32' }, TENSOR_SHAPE, big);
+    await check(fp32.url, '/v2/models/fp32/infer', bigReq, (b, h) => {
+      const hl = Number(h.get('inference-header-content-length'));
+      const out = b.subarray(hl);
+      if (out.byteLength !== TENSOR_BYTES || !out.equals(Buffer.from(big.buffer))) throw new Error('fp32 identity did not return its input bytes');
+    });
+    const e2ePath = '/v2/models/fp32/infer';
+    const e2e = await postLoop(fp32.url, e2ePath, opts);
+    log(`  ${f(e2e.perSecond, 1)} req/s, p50 ${f(e2e.p50)} ms, ${f((e2e.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s`);
+    await fp32.stop();
+
+    // The same round trip against a bare node:http echo server: the transport floor on this machine.
+    log(`e2e floor: the same body to a node:http echo server, warmup ${opts.warmup}s, measure ${opts.duration}s`);
+    const echoPort = await freePort();
+    const echo = await spawnServer([join(ROOT, 'dist/bench/echo-server.js'), String(echoPort)], echoPort, '/');
+    servers.push(echo);
+    const floor = await postLoop(echo.url, e2ePath, opts);
+    log(`  ${f(floor.perSecond, 1)} req/s, p50 ${f(floor.p50)} ms, ${f((floor.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s`);
+    await echo.stop();
+
+    // 4. Report.
+    const jsonC1 = points.find((p) => p.label === 'HTTP JSON' && p.c === 1)!.result;
+    const binC1 = points.find((p) => p.label === 'HTTP binary' && p.c === 1)!.result;
+    const mode = opts.quick ? 'quick' : 'default';
+    const lines = [
+      `# tsserve foundation benchmark`,
+      '',
+      `- date: ${new Date().toISOString()}`,
+      `- command: \`${command}\` (mode: ${mode}; ${opts.duration} s per load point after ${opts.warmup} s warmup; baseline ${opts.baselineSeconds} s)`,
+      `- node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}, autocannon ${autocannonVersion()}`,
+      `- CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${cpus.length} cores (availableParallelism ${os.availableParallelism()}, cgroup limit ${cpuLimit()}), load average before run: ${loadAvg}`,
+      `- server: \`node dist/src/cli.js --model_dir ${relative(ROOT, opts.modelDir) || '.'} --workers ${opts.workers}${opts.nthread ? ` --nthread ${opts.nthread}` : ''}\` as a child process on 127.0.0.1; intra-op threads ${base.intraOpThreads}, inter-op ${base.interOpThreads}`,
+      `- load: autocannon in the bench process, one keep-alive connection per unit of concurrency, ${rows.length} distinct rows from ${relative(ROOT, casesFile)} cycled per connection; latency = request written to response parsed, as autocannon measures it`,
+      '',
+      `## ${opts.model}, batch 1`,
+      '',
+      '| path | concurrency | req/s | p50 ms | p99 ms | errors |',
+      '|---|---:|---:|---:|---:|---:|',
+      `| in-process onnxruntime-node \`session.run\` (${base.modelFile}) | 1 (sequential) | ${fi(base.perSecond)} | ${f(base.p50)} | ${f(base.p99)} | - |`,
+      ...points.map((p) => `| ${p.label} | ${p.c} | ${fi(p.result.perSecond)} | ${f(p.result.p50)} | ${f(p.result.p99)} | ${p.result.errors + p.result.non2xx} |`),
+      '',
+      `Server overhead at c=1 (server p50 - in-process p50): JSON **${f(jsonC1.p50 - base.p50)} ms**, binary **${f(binC1.p50 - base.p50)} ms**.`,
+      '',
+      '## Binary extension, 4 MiB FP32 tensor ([1024,1024])',
+      '',
+      '| measurement | calls | time per call | throughput |',
+      '|---|---:|---:|---:|',
+      ...decodes.map(
+        (d) =>
+          `| \`decodeInferBody\` in-process, tensor offset ${d.misalign ? 'not ' : ''}4-byte aligned (${d.copies ? 'copies the tensor' : 'zero-copy view'}) | ${fi(d.calls)} | ${f(d.usPerCall, 2)} us | ${f(d.gbPerSecond, 1)} GB/s |`,
+      ),
+      `| end-to-end POST to \`fp32\` identity, binary in and out, c=1 (node:http client, bench/post-loop.ts) | ${fi(e2e.count)} | p50 ${f(e2e.p50, 2)} ms, p99 ${f(e2e.p99, 2)} ms | ${f((e2e.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s |`,
+      `| reference: same body to a bare node:http echo server (bench/echo-server.ts), c=1 | ${fi(floor.count)} | p50 ${f(floor.p50, 2)} ms, p99 ${f(floor.p99, 2)} ms | ${f((floor.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s |`,
+      '',
+      `GB/s and MB/s are decimal (1e9, 1e6 bytes) of tensor payload; end-to-end MB/s counts the 4 MiB of input tensor sent per request (the same 4 MiB also comes back), i.e. requests/s x 4.19 MB. The decode rows time only \`decodeInferBody\` (JSON header parse + tensor view or copy); reading the body off the socket, the worker hop and the response are not in them.`,
+      '',
+      `Total bench wall time: ${((Date.now() - wallStart) / 1000).toFixed(1)} s; load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on the machine share the ${cpus.length} cores).`,
+      '',
+    ];
+    const report = lines.join('\n');
+    process.stdout.write(`\n${report}`);
+    mkdirSync(dirname(opts.out), { recursive: true });
+    writeFileSync(opts.out, report);
+    log(`wrote ${relative(ROOT, opts.out)} (process uptime ${process.uptime().toFixed(1)} s)`);
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}
+
+function autocannonVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules/autocannon/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  for (const c of children) c.kill('SIGKILL');
+  process.exitCode = 1;
+});
