@@ -2,6 +2,7 @@
  * The contract between the core and a runtime adapter. An adapter loads one model version
  * inside a worker thread and runs it on typed tensors; it knows nothing of HTTP or gRPC.
  */
+import type { RunRequest } from '../src/core/inference.js';
 import type { Tensor, TensorSpec } from '../src/core/tensor.js';
 
 export interface ModelMetadata {
@@ -21,8 +22,8 @@ export interface RuntimeOptions {
 
 export interface LoadedModel {
   readonly metadata: ModelMetadata;
-  /** Runs the model. `outputNames` lists the outputs to compute, in the order to return. */
-  infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]>;
+  /** Runs the model; returns the outputs `run.outputNames` names, in that order. */
+  infer(run: RunRequest): Promise<Tensor[]>;
   unload(): Promise<void>;
 }
 

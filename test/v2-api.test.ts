@@ -174,3 +174,30 @@ describe('v2 REST on the bundled models', () => {
     }
   });
 });
+
+describe('a model that fails while running', () => {
+  it('answers 500 with the runtime message, and keeps serving', async () => {
+    const srv = await startTestServer(repoPath('test/fixtures'));
+    try {
+      // Both inputs are [-1,3], so validation passes; onnxruntime cannot add 2 rows to 3.
+      const { status, body } = await postJson(`${srv.url}/v2/models/multi_io/infer`, {
+        inputs: [
+          { name: 'a', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+          { name: 'b', datatype: 'FP32', shape: [3, 3], data: [1, 2, 3, 4, 5, 6, 7, 8, 9] },
+        ],
+      });
+      assert.equal(status, 500);
+      assert.match(body.error, /broadcast/i);
+      const ok = await postJson(`${srv.url}/v2/models/multi_io/infer`, {
+        inputs: [
+          { name: 'a', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] },
+          { name: 'b', datatype: 'FP32', shape: [1, 3], data: [4, 5, 6] },
+        ],
+        outputs: [{ name: 'sum' }],
+      });
+      assert.deepEqual(ok.body.outputs, [{ name: 'sum', datatype: 'FP32', shape: [1, 3], data: [5, 7, 9] }]);
+    } finally {
+      await srv.close();
+    }
+  });
+});

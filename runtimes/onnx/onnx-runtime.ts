@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import type { DataType, NumericData, Tensor, TensorSpec } from '../../src/core/tensor.js';
 import { bytesFromStrings } from '../../src/core/tensor.js';
 import { InvalidInputError } from '../../src/core/errors.js';
+import type { RunRequest } from '../../src/core/inference.js';
 import { markOwned } from '../../src/core/transfer.js';
 import type { LoadedModel, ModelMetadata, Runtime, RuntimeOptions } from '../runtime.js';
 
@@ -93,7 +94,7 @@ class OnnxModel implements LoadedModel {
     };
   }
 
-  async infer(inputs: Tensor[], outputNames: string[]): Promise<Tensor[]> {
+  async infer({ inputs, outputNames }: RunRequest): Promise<Tensor[]> {
     const feeds: Record<string, ort.Tensor> = {};
     for (const t of inputs) feeds[t.name] = toOrtTensor(t);
     const results = await this.session.run(feeds, outputNames);

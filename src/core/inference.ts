@@ -24,6 +24,16 @@ export interface InferRequest {
   outputs?: RequestedOutput[];
 }
 
+/**
+ * What a runtime is asked to run: validated inputs in the model's order, the outputs to
+ * compute in the order to return them, and the request's parameters, passed through untouched.
+ */
+export interface RunRequest {
+  inputs: Tensor[];
+  outputNames: string[];
+  parameters: Parameters;
+}
+
 export interface InferResponse {
   modelName: string;
   modelVersion: string;

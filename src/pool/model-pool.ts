@@ -4,6 +4,7 @@
  */
 import { Piscina } from 'piscina';
 import { InferenceError, ModelNotReadyError, ServingError } from '../core/errors.js';
+import type { RunRequest } from '../core/inference.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
 import type { ModelMetadata } from '../../runtimes/runtime.js';
@@ -50,11 +51,11 @@ export class ModelPool {
     }
   }
 
-  async infer(inputs: Tensor[], outputNames: string[]): Promise<{ outputs: Tensor[]; computeNs: number }> {
-    const task: WorkerTask = { op: 'infer', inputs, outputNames };
+  async infer(run: RunRequest): Promise<{ outputs: Tensor[]; computeNs: number }> {
+    const task: WorkerTask = { op: 'infer', run };
     let reply: InferReply;
     try {
-      reply = (await this.piscina.run(task, { transferList: transferList(inputs) })) as InferReply;
+      reply = (await this.piscina.run(task, { transferList: transferList(run.inputs) })) as InferReply;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new InferenceError(`the worker running ${this.label} failed: ${reason}`);

@@ -1,5 +1,6 @@
 /** Messages between a model pool and its worker threads. */
 import type { ErrorCode } from '../core/errors.js';
+import type { RunRequest } from '../core/inference.js';
 import type { Tensor } from '../core/tensor.js';
 import type { ModelMetadata, RuntimeOptions } from '../../runtimes/runtime.js';
 
@@ -9,7 +10,7 @@ export interface WorkerConfig {
   options: RuntimeOptions;
 }
 
-export type WorkerTask = { op: 'metadata' } | { op: 'infer'; inputs: Tensor[]; outputNames: string[] };
+export type WorkerTask = { op: 'metadata' } | { op: 'infer'; run: RunRequest };
 
 /** Errors travel as data: structured clone keeps an Error's message but drops its class and code. */
 export interface WorkerFailure {

@@ -37,7 +37,7 @@ export default async function handle(task: WorkerTask): Promise<MetadataReply | 
   if (task.op === 'metadata') return { ok: true, metadata: model.metadata };
   try {
     const start = process.hrtime.bigint();
-    const outputs = await model.infer(task.inputs, task.outputNames);
+    const outputs = await model.infer(task.run);
     const computeNs = Number(process.hrtime.bigint() - start);
     const reply: InferReply = { ok: true, outputs, computeNs };
     // Piscina's transferable shape: the reply, plus the output buffers to move rather than copy.

@@ -68,7 +68,7 @@ export class ModelVersion {
     const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
     this.inFlight++;
     try {
-      const { outputs } = await pool.infer(inputs, outputNames);
+      const { outputs } = await pool.infer({ inputs, outputNames, parameters: request.parameters });
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
     } finally {
       if (--this.inFlight === 0) this.drained?.();
