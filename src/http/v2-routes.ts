@@ -17,7 +17,7 @@ export interface V2Options {
   isStarted: () => boolean;
 }
 
-export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'parameters'];
+export const EXTENSIONS = ['binary_tensor_data', 'model_repository', 'parameters', 'statistics'];
 
 type ModelParams = { model: string; version?: string };
 
@@ -79,6 +79,14 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
   };
   app.post<{ Params: ModelParams }>('/v2/models/:model/infer', infer);
   app.post<{ Params: ModelParams }>('/v2/models/:model/versions/:version/infer', infer);
+
+  // Triton's statistics extension; perf_analyzer reads it when "statistics" is advertised.
+  const stats = async (request: { params: Partial<ModelParams> }) => ({
+    model_stats: repository.statistics(request.params.model, request.params.version),
+  });
+  app.get<{ Params: Partial<ModelParams> }>('/v2/models/stats', stats);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/stats', stats);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/stats', stats);
 
   app.post('/v2/repository/index', async (request) => {
     const body = request.body as Uint8Array | undefined;

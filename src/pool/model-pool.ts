@@ -5,6 +5,7 @@
 import { Piscina } from 'piscina';
 import { InferenceError, ModelNotReadyError, ServingError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
+import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
 import type { ModelMetadata } from '../../runtimes/runtime.js';
@@ -51,8 +52,8 @@ export class ModelPool {
     }
   }
 
-  async infer(run: RunRequest): Promise<{ outputs: Tensor[]; computeNs: number }> {
-    const task: WorkerTask = { op: 'infer', run };
+  async infer(run: RunRequest): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
+    const task: WorkerTask = { op: 'infer', run, submittedAt: performance.timeOrigin + performance.now() };
     let reply: InferReply;
     try {
       reply = (await this.piscina.run(task, { transferList: transferList(run.inputs) })) as InferReply;

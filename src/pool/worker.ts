@@ -36,12 +36,20 @@ export default async function handle(task: WorkerTask): Promise<MetadataReply | 
   }
   if (task.op === 'metadata') return { ok: true, metadata: model.metadata };
   try {
-    const start = process.hrtime.bigint();
+    const started = performance.timeOrigin + performance.now();
+    const inferStart = performance.now();
     const outputs = await model.infer(task.run);
-    const computeNs = Number(process.hrtime.bigint() - start);
-    const reply: InferReply = { ok: true, outputs, computeNs };
+    const inferEnd = performance.now();
+    const transfers = transferList(outputs);
+    const timing = {
+      queueNs: (started - task.submittedAt) * 1e6,
+      inputNs: (inferStart - (started - performance.timeOrigin)) * 1e6,
+      inferNs: (inferEnd - inferStart) * 1e6,
+      outputNs: (performance.now() - inferEnd) * 1e6,
+    };
+    const reply: InferReply = { ok: true, outputs, timing };
     // Piscina's transferable shape: the reply, plus the output buffers to move rather than copy.
-    const movable = { [Piscina.transferableSymbol]: transferList(outputs), [Piscina.valueSymbol]: reply };
+    const movable = { [Piscina.transferableSymbol]: transfers, [Piscina.valueSymbol]: reply };
     return Piscina.move(movable as never) as unknown as InferReply;
   } catch (error) {
     return failure(error);

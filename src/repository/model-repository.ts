@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { ModelNotFoundError, ModelNotReadyError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
 import { type ModelState, ModelVersion } from './model-version.js';
@@ -129,6 +130,17 @@ export class ModelRepository {
     const chosen = ready.at(-1) ?? entry.versions.at(-1);
     if (!chosen) throw new ModelNotReadyError(name, entry.reason || (entry.wanted ? 'no version loaded' : 'unloaded'));
     return chosen;
+  }
+
+  /** Statistics of every loaded version, of one model's versions, or of one version. */
+  statistics(name?: string, version?: string): ModelStats[] {
+    if (name === undefined) {
+      return [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name)).flatMap((e) => e.versions.map((v) => v.stats()));
+    }
+    const entry = this.models.get(name);
+    if (!entry) throw new ModelNotFoundError(name);
+    if (version === undefined || version === '') return entry.versions.map((v) => v.stats());
+    return [this.resolve(name, version).stats()];
   }
 
   infer(request: InferRequest): Promise<InferResponse> {

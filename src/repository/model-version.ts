@@ -5,7 +5,8 @@
 import { ModelNotReadyError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
-import type { TensorSpec } from '../core/tensor.js';
+import { type ModelStats, StatisticsRecorder } from '../core/statistics.js';
+import type { Tensor, TensorSpec } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
 import type { ModelMetadata } from '../../runtimes/runtime.js';
 import type { ModelConfig } from './model-config.js';
@@ -18,6 +19,7 @@ export class ModelVersion {
   reason = '';
   private pool?: ModelPool;
   private inFlight = 0;
+  private readonly statistics = new StatisticsRecorder();
   private drained?: () => void;
 
   constructor(
@@ -63,15 +65,30 @@ export class ModelVersion {
   async infer(request: InferRequest): Promise<InferResponse> {
     const pool = this.pool;
     if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
-    const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
-    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
-    const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
+    const start = performance.now();
     this.inFlight++;
     try {
-      const { outputs } = await pool.infer({ inputs, outputNames, parameters: request.parameters });
+      const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
+      const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
+      const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
+      const { outputs, timing } = await pool.infer({ inputs, outputNames, parameters: request.parameters });
+      this.statistics.recordExecution(this.batchSize(inputs), timing);
+      this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
+    } catch (error) {
+      this.statistics.recordFailure((performance.now() - start) * 1e6);
+      throw error;
     } finally {
       if (--this.inFlight === 0) this.drained?.();
     }
+  }
+
+  /** Samples in a run: dim 0 for batching models, else one. */
+  private batchSize(inputs: readonly Tensor[]): number {
+    return this.config.maxBatchSize > 0 ? (inputs[0]?.shape[0] ?? 1) : 1;
+  }
+
+  stats(): ModelStats {
+    return this.statistics.snapshot(this.name, this.version);
   }
 }
