@@ -33,6 +33,8 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
+    maxInflight: options.max_inflight_requests,
+    workerMaxHeapMb: options.worker_max_heap_mb,
     logger,
   });
   let started = false;

@@ -23,6 +23,8 @@ export const FLAGS = [
   { name: 'workers', env: ['TSSERVE_WORKERS'], type: 'int', default: 1, help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group' },
   { name: 'nthread', env: ['TSSERVE_NTHREAD'], type: 'int', default: 0, help: 'Intra-op threads per model instance; 0 shares the CPU limit out among instances' },
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
+  { name: 'max_inflight_requests', env: ['TSSERVE_MAX_INFLIGHT_REQUESTS'], type: 'int', default: 1024, help: 'Requests in flight across all models before new ones get 503 at once; 0 is unbounded' },
+  { name: 'worker_max_heap_mb', env: ['TSSERVE_WORKER_MAX_HEAP_MB'], type: 'int', default: 0, help: "JavaScript heap limit of each worker thread in MiB (0: V8's default); a worker past it fails only its request and is replaced" },
   { name: 'http_max_input_size', env: ['TSSERVE_HTTP_MAX_INPUT_SIZE'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest request body in bytes (after decompression); larger gets 413' },
   { name: 'strict_readiness', env: ['TSSERVE_STRICT_READINESS'], type: 'bool', default: true, help: 'Server ready only while every loaded model is ready' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },

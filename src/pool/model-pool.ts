@@ -2,6 +2,7 @@
  * The worker threads that run one model version. Each thread holds its own session, so a
  * pool of N threads is N model instances; requests queue in piscina until one is free.
  */
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { InferenceError, ModelNotReadyError, ServingError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
@@ -15,6 +16,8 @@ export interface PoolSpec extends WorkerConfig {
   /** How the model is named in errors, e.g. "classifier version 1". */
   label: string;
   instances: number;
+  /** JavaScript heap limit of each worker in MiB; 0 leaves V8's default. */
+  maxHeapMb: number;
 }
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
@@ -32,13 +35,15 @@ export class ModelPool {
 
   /** Starts the threads and waits for the model to load; rejects with the load error. */
   static async start(spec: PoolSpec): Promise<ModelPool> {
-    const { label, instances, ...workerData } = spec;
+    const { label, instances, maxHeapMb, ...workerData } = spec;
     const piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: instances,
       maxThreads: instances,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      // A worker past its heap limit dies alone: its request fails, piscina starts a new one.
+      resourceLimits: maxHeapMb > 0 ? { maxOldGenerationSizeMb: maxHeapMb } : undefined,
       workerData,
     });
     piscina.on('error', () => {}); // a dead thread fails only its task; piscina replaces it
@@ -63,6 +68,11 @@ export class ModelPool {
     }
     if (!reply.ok) throw toError(reply);
     return reply;
+  }
+
+  /** The live worker threads, for diagnostics and fault-injection tests. */
+  threads(): readonly Worker[] {
+    return this.piscina.threads;
   }
 
   async close(): Promise<void> {

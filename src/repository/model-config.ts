@@ -9,6 +9,15 @@ export type VersionPolicy =
   | { kind: 'all' }
   | { kind: 'specific'; versions: number[] };
 
+/** Triton's `dynamic_batching { ... }`; times in microseconds, 0 meaning none. */
+export interface DynamicBatchingConfig {
+  maxQueueDelayUs: number;
+  preferredBatchSizes: number[];
+  /** Requests waiting at most; 0 is unbounded. */
+  maxQueueSize: number;
+  defaultTimeoutUs: number;
+}
+
 export interface ModelConfig {
   name?: string;
   /** platform or backend, e.g. "onnxruntime_onnx" or "onnxruntime". */
@@ -21,6 +30,8 @@ export interface ModelConfig {
   interOpThreads?: number;
   versionPolicy: VersionPolicy;
   defaultModelFilename?: string;
+  /** Present when config.pbtxt has `dynamic_batching` and max_batch_size > 0. */
+  dynamicBatching?: DynamicBatchingConfig;
   /** `parameters { key: ... value: { string_value: ... } }` entries. */
   parameters: Record<string, string>;
   source: PbMessage;
@@ -99,6 +110,25 @@ function readVersionPolicy(config: PbMessage): VersionPolicy {
   return { kind: 'latest', count: (latest && int(latest, 'num_versions', 1)) ?? 1 };
 }
 
+function readDynamicBatching(config: PbMessage, maxBatchSize: number): DynamicBatchingConfig | undefined {
+  const batching = sub(config, 'dynamic_batching');
+  if (!batching) return undefined;
+  if (maxBatchSize <= 0) throw new ModelConfigError("'dynamic_batching' needs 'max_batch_size' > 0");
+  const policy = sub(batching, 'default_queue_policy') ?? {};
+  const preferred = (batching['preferred_batch_size'] ?? []).map((v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > maxBatchSize) {
+      throw new ModelConfigError(`'preferred_batch_size' values must be integers in [1, max_batch_size=${maxBatchSize}], got ${JSON.stringify(v)}`);
+    }
+    return v;
+  });
+  return {
+    maxQueueDelayUs: int(batching, 'max_queue_delay_microseconds') ?? 0,
+    preferredBatchSizes: [...new Set(preferred)].sort((a, b) => a - b),
+    maxQueueSize: int(policy, 'max_queue_size') ?? 0,
+    defaultTimeoutUs: int(policy, 'default_timeout_microseconds') ?? 0,
+  };
+}
+
 function readThreadParameter(parameters: Record<string, string>, key: string): number | undefined {
   const raw = parameters[key];
   if (raw === undefined) return undefined;
@@ -116,10 +146,12 @@ export function parseModelConfig(text: string): ModelConfig {
   }
   const groups = messages(source, 'instance_group');
   const parameters = readParameters(source);
+  const maxBatchSize = int(source, 'max_batch_size') ?? 0;
   return {
     name: str(source, 'name'),
     runtime: str(source, 'platform') ?? str(source, 'backend'),
-    maxBatchSize: int(source, 'max_batch_size') ?? 0,
+    maxBatchSize,
+    dynamicBatching: readDynamicBatching(source, maxBatchSize),
     instanceCount: groups.length ? groups.reduce((n, g) => n + (int(g, 'count', 1) ?? 1), 0) : undefined,
     intraOpThreads: readThreadParameter(parameters, 'intra_op_thread_count'),
     interOpThreads: readThreadParameter(parameters, 'inter_op_thread_count'),

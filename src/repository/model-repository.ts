@@ -4,7 +4,7 @@
  * make (metadata, ready, infer) all resolve a name and optional version here.
  */
 import { join } from 'node:path';
-import { ModelNotFoundError, ModelNotReadyError } from '../core/errors.js';
+import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
@@ -21,6 +21,10 @@ export interface RepositoryOptions {
   intraOpThreads: number;
   interOpThreads: number;
   cpus: number;
+  /** Requests in flight across all models before new ones get 503; 0 is unbounded. */
+  maxInflight: number;
+  /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
+  workerMaxHeapMb: number;
   logger: Logger;
 }
 
@@ -45,6 +49,7 @@ interface ModelEntry {
 export class ModelRepository {
   private readonly models = new Map<string, ModelEntry>();
   private singleFile?: string;
+  private inFlight = 0;
 
   constructor(private readonly options: RepositoryOptions) {}
 
@@ -143,8 +148,19 @@ export class ModelRepository {
     return [this.resolve(name, version).stats()];
   }
 
-  infer(request: InferRequest): Promise<InferResponse> {
-    return this.resolve(request.model, request.version).infer(request);
+  /** Runs a request; beyond the in-flight limit it fails fast rather than queueing memory. */
+  async infer(request: InferRequest): Promise<InferResponse> {
+    const version = this.resolve(request.model, request.version);
+    const limit = this.options.maxInflight;
+    if (limit > 0 && this.inFlight >= limit) {
+      throw new UnavailableError(`server is at its limit of ${limit} requests in flight (--max_inflight_requests); retry later`);
+    }
+    this.inFlight++;
+    try {
+      return await version.infer(request);
+    } finally {
+      this.inFlight--;
+    }
   }
 
   async close(): Promise<void> {
@@ -180,6 +196,7 @@ export class ModelRepository {
       runtime: v.runtime,
       modelPath: v.file,
       instances,
+      maxHeapMb: this.options.workerMaxHeapMb,
       options: {
         intraOpThreads: intra,
         interOpThreads: config.interOpThreads ?? this.options.interOpThreads,

@@ -2,8 +2,10 @@
  * One loaded version of a model: its worker pool, its state as the ready endpoints report it,
  * and the requests in flight, so an unload can finish what it accepted before it stops.
  */
+import type { Worker } from 'node:worker_threads';
 import { ModelNotReadyError } from '../core/errors.js';
-import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { InferRequest, InferResponse, RunRequest } from '../core/inference.js';
+import { DynamicBatcher, type RunResult, requestTimeoutUs } from '../scheduler/dynamic-batcher.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
 import { type ModelStats, StatisticsRecorder } from '../core/statistics.js';
 import type { Tensor, TensorSpec } from '../core/tensor.js';
@@ -18,6 +20,7 @@ export class ModelVersion {
   /** Why the version is not ready, when it is not. */
   reason = '';
   private pool?: ModelPool;
+  private batcher?: DynamicBatcher;
   private inFlight = 0;
   private readonly statistics = new StatisticsRecorder();
   private drained?: () => void;
@@ -44,7 +47,18 @@ export class ModelVersion {
     this.state = 'LOADING';
     this.reason = '';
     try {
-      this.pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
+      const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
+      this.pool = pool;
+      const batching = this.config.dynamicBatching;
+      if (batching) {
+        this.batcher = new DynamicBatcher({
+          ...batching,
+          maxBatchSize: this.config.maxBatchSize,
+          slots: spec.instances,
+          execute: (run) => pool.infer(run),
+          onExecution: (size, timing) => this.statistics.recordExecution(size, timing),
+        });
+      }
       this.state = 'READY';
     } catch (error) {
       this.state = 'UNAVAILABLE';
@@ -58,6 +72,7 @@ export class ModelVersion {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.pool?.close();
     this.pool = undefined;
+    this.batcher = undefined;
     this.state = 'UNAVAILABLE';
     this.reason = 'unloaded';
   }
@@ -71,8 +86,10 @@ export class ModelVersion {
       const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
       const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
       const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
-      const { outputs, timing } = await pool.infer({ inputs, outputNames, parameters: request.parameters });
-      this.statistics.recordExecution(this.batchSize(inputs), timing);
+      const run = { inputs, outputNames, parameters: request.parameters };
+      const { outputs, timing } = this.batcher
+        ? await this.batcher.submit(run, this.batchSize(inputs), requestTimeoutUs(request.parameters, this.config.dynamicBatching!.defaultTimeoutUs))
+        : await this.runDirect(pool, run);
       this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
     } catch (error) {
@@ -83,9 +100,21 @@ export class ModelVersion {
     }
   }
 
+  /** Without a batcher a request goes straight to a worker: one request, one model run. */
+  private async runDirect(pool: ModelPool, run: RunRequest): Promise<RunResult> {
+    const result = await pool.infer(run);
+    this.statistics.recordExecution(this.batchSize(run.inputs), result.timing);
+    return result;
+  }
+
   /** Samples in a run: dim 0 for batching models, else one. */
   private batchSize(inputs: readonly Tensor[]): number {
     return this.config.maxBatchSize > 0 ? (inputs[0]?.shape[0] ?? 1) : 1;
+  }
+
+  /** The worker threads running this version (diagnostics; tests kill one to check recovery). */
+  workerThreads(): readonly Worker[] {
+    return this.pool?.threads() ?? [];
   }
 
   stats(): ModelStats {
