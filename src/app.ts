@@ -9,6 +9,7 @@ import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
+import { Metrics } from './metrics/metrics.js';
 import { ModelRepository } from './repository/model-repository.js';
 
 export const VERSION: string = JSON.parse(
@@ -17,6 +18,7 @@ export const VERSION: string = JSON.parse(
 
 export interface RunningServer {
   http: FastifyInstance;
+  metrics: Metrics;
   repository: ModelRepository;
   logger: Logger;
   /** The port actually bound (useful with --http_port 0). */
@@ -26,6 +28,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  const metrics = new Metrics();
   const repository = new ModelRepository({
     modelDir: options.model_dir,
     modelName: options.model_name,
@@ -35,6 +38,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     cpus,
     maxInflight: options.max_inflight_requests,
     workerMaxHeapMb: options.worker_max_heap_mb,
+    observer: metrics,
     logger,
   });
   let started = false;
@@ -45,7 +49,10 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     maxInputSize: options.http_max_input_size,
     strictReadiness: options.strict_readiness,
     isStarted: () => started,
+    metrics,
+    latencyLogging: options.enable_latency_logging,
   });
+  metrics.watchQueues(() => repository.queueDepths());
   logger.info({ modelDir: options.model_dir, cpus, workers: options.workers }, 'loading models');
   await repository.loadAll();
   await http.listen({ host: options.host, port: options.http_port });
@@ -56,9 +63,19 @@ export async function startServer(options: ServerOptions, logger = createLogger(
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      started = false;
-      await http.close(); // stops accepting, lets requests in flight finish
+      started = false; // readiness turns false first
+      // Stop accepting and let requests in flight finish, for at most the grace period.
+      const cutOff = setTimeout(() => {
+        logger.warn({ gracePeriod: options.grace_period }, 'grace period over: closing connections still open');
+        http.server.closeAllConnections();
+      }, options.grace_period * 1000);
+      try {
+        await http.close();
+      } finally {
+        clearTimeout(cutOff);
+      }
       await repository.close();
+      logger.info('tsserve stopped');
     })());
-  return { http, repository, logger, httpPort, close };
+  return { http, metrics, repository, logger, httpPort, close };
 }

@@ -1,25 +1,13 @@
 /** The tsserve command as KServe runs it: flags in both forms, environment variables, unknown flags. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { FP32_IDENTITY, tempRepo } from './helpers/model-dir.js';
-import { repoPath } from './helpers/server.js';
+import { CLI, serveCli } from './helpers/cli-process.js';
 
-const CLI = repoPath('dist/src/cli.js');
-
-/** Starts the CLI and resolves with its port once it logs that it is serving. */
-function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number; logs: any[] }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: any[] = [];
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line);
-      logs.push(entry);
-      if (entry.msg === 'tsserve is serving') resolve({ child, port: entry.httpPort, logs });
-    });
-    child.on('exit', (code) => reject(new Error(`tsserve exited with ${code}: ${JSON.stringify(logs)}`)));
-  });
+async function serve(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const srv = await serveCli(args, env);
+  return { child: srv.child, port: srv.port, logs: srv.logs };
 }
 
 function stop(child: ChildProcess): Promise<number | null> {

@@ -27,6 +27,8 @@ export const FLAGS = [
   { name: 'worker_max_heap_mb', env: ['TSSERVE_WORKER_MAX_HEAP_MB'], type: 'int', default: 0, help: "JavaScript heap limit of each worker thread in MiB (0: V8's default); a worker past it fails only its request and is replaced" },
   { name: 'http_max_input_size', env: ['TSSERVE_HTTP_MAX_INPUT_SIZE'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest request body in bytes (after decompression); larger gets 413' },
   { name: 'strict_readiness', env: ['TSSERVE_STRICT_READINESS'], type: 'bool', default: true, help: 'Server ready only while every loaded model is ready' },
+  { name: 'enable_latency_logging', env: ['TSSERVE_ENABLE_LATENCY_LOGGING'], type: 'bool', default: true, help: 'One info line per inference request with its preprocess/predict/postprocess times (KServe\'s flag)' },
+  { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
 ] as const satisfies readonly FlagSpec[];
 

@@ -3,7 +3,10 @@
  * path), errors as `{"error": ...}`, and the v2 and V1 routes.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { registerObservability } from './observability.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
@@ -17,6 +20,8 @@ export interface HttpOptions {
   maxInputSize: number;
   strictReadiness: boolean;
   isStarted: () => boolean;
+  metrics: Metrics;
+  latencyLogging: boolean;
 }
 
 export function buildHttpServer(options: HttpOptions): FastifyInstance {
@@ -30,6 +35,8 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
     // A client that declares more body than it sends is cut off (Node's own default; fastify's is none).
     requestTimeout: 300_000,
     return503OnClosing: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
@@ -40,6 +47,7 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
     );
   });
   registerErrorHandling(app);
+  registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options);
   registerV1Routes(app, options.repository);

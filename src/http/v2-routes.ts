@@ -3,10 +3,11 @@
  * (JSON and binary), and the model repository extension.
  */
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ModelNotReadyError, NotImplementedError } from '../core/errors.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { decodeInferBody, parseJsonBody } from './v2-request.js';
+import { traceInference } from './observability.js';
 import { encodeInferResponse } from './v2-response.js';
 
 export interface V2Options {
@@ -60,8 +61,9 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', modelReady);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', modelReady);
 
-  const infer = async (request: { params: ModelParams; body: unknown; headers: Record<string, unknown> }, reply: FastifyReply) => {
+  const infer = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const { model, version } = request.params;
+    const trace = traceInference(request, model, 'v2');
     const body = (request.body as Uint8Array | undefined) ?? new Uint8Array(0);
     const header = request.headers['inference-header-content-length'] as string | undefined;
     const decoded = decodeInferBody(body, header, {
@@ -69,8 +71,11 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
       version,
       inputSpecs: () => repository.resolve(model, version).specs().inputs,
     });
+    trace.mark('preprocess');
     const response = await repository.infer(decoded.request);
+    trace.mark('predict');
     const encoded = encodeInferResponse(response, decoded.isBinary);
+    trace.mark('postprocess');
     reply.header('content-type', encoded.contentType);
     if (encoded.headerLength !== undefined) reply.header('inference-header-content-length', encoded.headerLength);
     if (!Array.isArray(encoded.body)) return reply.send(encoded.body);

@@ -8,6 +8,7 @@ import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../cor
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
+import type { ModelObserver } from '../metrics/metrics.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
 import { type ModelState, ModelVersion } from './model-version.js';
 
@@ -25,6 +26,7 @@ export interface RepositoryOptions {
   maxInflight: number;
   /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
   workerMaxHeapMb: number;
+  observer?: ModelObserver;
   logger: Logger;
 }
 
@@ -103,7 +105,7 @@ export class ModelRepository {
         return;
       }
       const previous = entry.versions;
-      const next = source.versions.map((v) => new ModelVersion(name, v.version, source.config));
+      const next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));
       await Promise.all(next.map((v, i) => v.load(this.poolSpec(source, i))));
       entry.versions = next;
       await Promise.all(previous.map((v) => v.unload()));
@@ -135,6 +137,11 @@ export class ModelRepository {
     const chosen = ready.at(-1) ?? entry.versions.at(-1);
     if (!chosen) throw new ModelNotReadyError(name, entry.reason || (entry.wanted ? 'no version loaded' : 'unloaded'));
     return chosen;
+  }
+
+  /** Requests waiting in each model's batcher, for the queue-depth gauge. */
+  *queueDepths(): Iterable<[string, number]> {
+    for (const entry of this.models.values()) yield [entry.name, entry.versions.reduce((n, v) => n + v.queueLength, 0)];
   }
 
   /** Statistics of every loaded version, of one model's versions, or of one version. */

@@ -7,7 +7,8 @@ import { ModelNotReadyError } from '../core/errors.js';
 import type { InferRequest, InferResponse, RunRequest } from '../core/inference.js';
 import { DynamicBatcher, type RunResult, requestTimeoutUs } from '../scheduler/dynamic-batcher.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
-import { type ModelStats, StatisticsRecorder } from '../core/statistics.js';
+import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../core/statistics.js';
+import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import type { Tensor, TensorSpec } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
 import type { ModelMetadata } from '../../runtimes/runtime.js';
@@ -29,7 +30,13 @@ export class ModelVersion {
     readonly name: string,
     readonly version: string,
     readonly config: ModelConfig,
+    private readonly observer: ModelObserver = NO_OBSERVER,
   ) {}
+
+  /** Requests waiting in this version's batcher. */
+  get queueLength(): number {
+    return this.batcher?.queueLength ?? 0;
+  }
 
   get metadata(): ModelMetadata | undefined {
     return this.pool?.metadata;
@@ -46,6 +53,7 @@ export class ModelVersion {
   async load(spec: Omit<PoolSpec, 'label'>): Promise<void> {
     this.state = 'LOADING';
     this.reason = '';
+    const started = performance.now();
     try {
       const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
       this.pool = pool;
@@ -56,7 +64,7 @@ export class ModelVersion {
           maxBatchSize: this.config.maxBatchSize,
           slots: spec.instances,
           execute: (run) => pool.infer(run),
-          onExecution: (size, timing) => this.statistics.recordExecution(size, timing),
+          onExecution: (size, timing) => this.recordExecution(size, timing),
         });
       }
       this.state = 'READY';
@@ -64,6 +72,7 @@ export class ModelVersion {
       this.state = 'UNAVAILABLE';
       this.reason = error instanceof Error ? error.message : String(error);
     }
+    this.observer.modelLoaded(this.name, this.version, (performance.now() - started) / 1000, this.state === 'READY');
   }
 
   async unload(): Promise<void> {
@@ -75,6 +84,7 @@ export class ModelVersion {
     this.batcher = undefined;
     this.state = 'UNAVAILABLE';
     this.reason = 'unloaded';
+    this.observer.modelUnloaded(this.name, this.version);
   }
 
   async infer(request: InferRequest): Promise<InferResponse> {
@@ -82,18 +92,23 @@ export class ModelVersion {
     if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
     const start = performance.now();
     this.inFlight++;
+    this.observer.requestStarted(this.name);
+    let timing: ExecutionTiming | undefined;
     try {
       const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
       const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
       const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
       const run = { inputs, outputNames, parameters: request.parameters };
-      const { outputs, timing } = this.batcher
+      let outputs: Tensor[];
+      ({ outputs, timing } = this.batcher
         ? await this.batcher.submit(run, this.batchSize(inputs), requestTimeoutUs(request.parameters, this.config.dynamicBatching!.defaultTimeoutUs))
-        : await this.runDirect(pool, run);
+        : await this.runDirect(pool, run));
       this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
+      this.observer.requestFinished(this.name, true, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
     } catch (error) {
       this.statistics.recordFailure((performance.now() - start) * 1e6);
+      this.observer.requestFinished(this.name, false);
       throw error;
     } finally {
       if (--this.inFlight === 0) this.drained?.();
@@ -103,8 +118,13 @@ export class ModelVersion {
   /** Without a batcher a request goes straight to a worker: one request, one model run. */
   private async runDirect(pool: ModelPool, run: RunRequest): Promise<RunResult> {
     const result = await pool.infer(run);
-    this.statistics.recordExecution(this.batchSize(run.inputs), result.timing);
+    this.recordExecution(this.batchSize(run.inputs), result.timing);
     return result;
+  }
+
+  private recordExecution(batchSize: number, timing: ExecutionTiming): void {
+    this.statistics.recordExecution(batchSize, timing);
+    this.observer.execution(this.name, batchSize, timing);
   }
 
   /** Samples in a run: dim 0 for batching models, else one. */
