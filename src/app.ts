@@ -42,7 +42,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     logger,
   });
   let started = false;
-  const http = buildHttpServer({
+  const http = await buildHttpServer({
     repository,
     logger,
     serverVersion: VERSION,
@@ -51,6 +51,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     isStarted: () => started,
     metrics,
     latencyLogging: options.enable_latency_logging,
+    docs: options.enable_docs_url,
   });
   metrics.watchQueues(() => repository.queueDepths());
   logger.info({ modelDir: options.model_dir, cpus, workers: options.workers }, 'loading models');

@@ -29,6 +29,7 @@ export const FLAGS = [
   { name: 'strict_readiness', env: ['TSSERVE_STRICT_READINESS'], type: 'bool', default: true, help: 'Server ready only while every loaded model is ready' },
   { name: 'enable_latency_logging', env: ['TSSERVE_ENABLE_LATENCY_LOGGING'], type: 'bool', default: true, help: 'One info line per inference request with its preprocess/predict/postprocess times (KServe\'s flag)' },
   { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
+  { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
 ] as const satisfies readonly FlagSpec[];
 

@@ -7,11 +7,23 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { registerObservability } from './observability.js';
+import { registerDocs } from './openapi.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeList: RouteEntry[];
+  }
+}
 
 export interface HttpOptions {
   repository: ModelRepository;
@@ -22,9 +34,11 @@ export interface HttpOptions {
   isStarted: () => boolean;
   metrics: Metrics;
   latencyLogging: boolean;
+  /** Serve /openapi.json and Swagger UI at /docs. */
+  docs: boolean;
 }
 
-export function buildHttpServer(options: HttpOptions): FastifyInstance {
+export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request at info level costs more than a small inference; metrics count them.
@@ -37,6 +51,12 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
     return503OnClosing: true,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+  });
+  // Every route as registered, so the docs test can hold the OpenAPI document to it.
+  const routes: RouteEntry[] = [];
+  app.decorate('routeList', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
@@ -51,5 +71,6 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options);
   registerV1Routes(app, options.repository);
+  if (options.docs) await registerDocs(app, options.serverVersion);
   return app;
 }
