@@ -31,11 +31,11 @@ describe('the tsserve command', () => {
     await repo.copy(FP32_IDENTITY, 'only.onnx');
     const { child, port, logs } = await serve([
       `--model_dir=${repo.dir}`, '--model_name', 'named', '--http_port', '0', '--host=127.0.0.1',
-      '--enable_docs_url', 'true', '--max_threads=4', '--workers', '1',
+      '--predictor_host', 'localhost:9000', '--max_threads=4', '--workers', '1',
     ]);
     try {
       const warn = logs.find((l) => l.msg === 'ignoring unknown arguments');
-      assert.deepEqual(warn.flags, ['--enable_docs_url=true', '--max_threads=4']);
+      assert.deepEqual(warn.flags, ['--predictor_host=localhost:9000', '--max_threads=4']);
       const res = await fetch(`http://127.0.0.1:${port}/v2/models/named/ready`);
       assert.equal(res.status, 200);
     } finally {
