@@ -16,6 +16,9 @@ export interface RuntimeOptions {
   /** Threads one run may use; 0 lets the runtime decide. */
   intraOpThreads: number;
   interOpThreads: number;
+  /** Where to run: onnxruntime's CPU provider, or CUDA on one GPU. */
+  executionProvider: 'cpu' | 'cuda';
+  deviceId: number;
   /** Free-form adapter parameters from the model's settings file. */
   parameters: Record<string, string>;
 }

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
+import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -28,6 +29,8 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  const provider = chooseProvider(options.execution_provider as ProviderChoice, probeCuda());
+  logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
   const metrics = new Metrics();
   const repository = new ModelRepository({
     modelDir: options.model_dir,
@@ -39,6 +42,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     maxInflight: options.max_inflight_requests,
     workerMaxHeapMb: options.worker_max_heap_mb,
     observer: metrics,
+    provider,
     logger,
   });
   let started = false;

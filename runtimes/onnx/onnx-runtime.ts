@@ -109,7 +109,8 @@ class OnnxModel implements LoadedModel {
 export const onnxRuntime: Runtime = {
   async load(modelPath: string, options: RuntimeOptions): Promise<LoadedModel> {
     const session = await ort.InferenceSession.create(modelPath, {
-      executionProviders: ['cpu'],
+      // CUDA first; onnxruntime places what CUDA cannot run on the CPU.
+      executionProviders: options.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: options.deviceId }, 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: options.interOpThreads,

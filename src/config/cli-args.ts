@@ -12,6 +12,7 @@ interface FlagSpec {
   type: FlagType;
   default: string | number | boolean;
   help: string;
+  choices?: readonly string[];
 }
 
 export const FLAGS = [
@@ -25,6 +26,7 @@ export const FLAGS = [
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
   { name: 'max_inflight_requests', env: ['TSSERVE_MAX_INFLIGHT_REQUESTS'], type: 'int', default: 1024, help: 'Requests in flight across all models before new ones get 503 at once; 0 is unbounded' },
   { name: 'worker_max_heap_mb', env: ['TSSERVE_WORKER_MAX_HEAP_MB'], type: 'int', default: 0, help: "JavaScript heap limit of each worker thread in MiB (0: V8's default); a worker past it fails only its request and is replaced" },
+  { name: 'execution_provider', env: ['TSSERVE_EXECUTION_PROVIDER'], type: 'string', default: 'auto', choices: ['cpu', 'cuda', 'auto'], help: 'cpu, cuda or auto (CUDA when onnxruntime-node has its CUDA libraries and a GPU is visible, else CPU)' },
   { name: 'http_max_input_size', env: ['TSSERVE_HTTP_MAX_INPUT_SIZE'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest request body in bytes (after decompression); larger gets 413' },
   { name: 'strict_readiness', env: ['TSSERVE_STRICT_READINESS'], type: 'bool', default: true, help: 'Server ready only while every loaded model is ready' },
   { name: 'enable_latency_logging', env: ['TSSERVE_ENABLE_LATENCY_LOGGING'], type: 'bool', default: true, help: 'One info line per inference request with its preprocess/predict/postprocess times (KServe\'s flag)' },
@@ -63,6 +65,7 @@ function convert(spec: FlagSpec, raw: string, source: string): string | number |
     if (FALSE.includes(v)) return false;
     throw new CliError(`${source} expects true or false, got '${raw}'`);
   }
+  if (spec.choices && !spec.choices.includes(raw)) throw new CliError(`${source} expects one of ${spec.choices.join(', ')}, got '${raw}'`);
   return raw;
 }
 

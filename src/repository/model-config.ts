@@ -26,6 +26,8 @@ export interface ModelConfig {
   maxBatchSize: number;
   /** Sum of instance_group counts; undefined means the server default (--workers). */
   instanceCount?: number;
+  /** instance_group `kind`: KIND_GPU (with `gpus: [id]`) or KIND_CPU; undefined follows the server. */
+  device?: { kind: 'cpu' } | { kind: 'gpu'; deviceId: number };
   intraOpThreads?: number;
   interOpThreads?: number;
   versionPolicy: VersionPolicy;
@@ -129,6 +131,18 @@ function readDynamicBatching(config: PbMessage, maxBatchSize: number): DynamicBa
   };
 }
 
+function readDevice(groups: PbMessage[]): ModelConfig['device'] {
+  const group = groups[0];
+  const kind = group && str(group, 'kind');
+  if (!group || kind === undefined || kind === 'KIND_AUTO') return undefined;
+  if (kind === 'KIND_CPU') return { kind: 'cpu' };
+  if (kind !== 'KIND_GPU') throw new ModelConfigError(`instance_group kind ${kind} is not supported; use KIND_CPU, KIND_GPU or KIND_AUTO`);
+  const gpus = group['gpus'] ?? [0];
+  const deviceId = gpus[0];
+  if (typeof deviceId !== 'number' || !Number.isInteger(deviceId) || deviceId < 0) throw new ModelConfigError("'gpus' must list GPU ids");
+  return { kind: 'gpu', deviceId };
+}
+
 function readThreadParameter(parameters: Record<string, string>, key: string): number | undefined {
   const raw = parameters[key];
   if (raw === undefined) return undefined;
@@ -153,6 +167,7 @@ export function parseModelConfig(text: string): ModelConfig {
     maxBatchSize,
     dynamicBatching: readDynamicBatching(source, maxBatchSize),
     instanceCount: groups.length ? groups.reduce((n, g) => n + (int(g, 'count', 1) ?? 1), 0) : undefined,
+    device: readDevice(groups),
     intraOpThreads: readThreadParameter(parameters, 'intra_op_thread_count'),
     interOpThreads: readThreadParameter(parameters, 'inter_op_thread_count'),
     versionPolicy: readVersionPolicy(source),

@@ -8,7 +8,9 @@ import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../cor
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
+import type { ProviderDecision } from '../config/execution-provider.js';
 import type { ModelObserver } from '../metrics/metrics.js';
+import { type ModelConfig, ModelConfigError } from './model-config.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
 import { type ModelState, ModelVersion } from './model-version.js';
 
@@ -27,6 +29,8 @@ export interface RepositoryOptions {
   /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
   workerMaxHeapMb: number;
   observer?: ModelObserver;
+  /** The provider the server resolved (--execution_provider), and why. */
+  provider: ProviderDecision;
   logger: Logger;
 }
 
@@ -91,8 +95,10 @@ export class ModelRepository {
     entry.wanted = true;
     return this.serialise(entry, async () => {
       let source: ModelSource;
+      let specs: ReturnType<ModelRepository['poolSpec']>[];
       try {
         source = await this.readSource(name);
+        specs = source.versions.map((_, i) => this.poolSpec(source, i));
         entry.reason = '';
       } catch (error) {
         if (error instanceof ModelNotFoundError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -106,7 +112,7 @@ export class ModelRepository {
       }
       const previous = entry.versions;
       const next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));
-      await Promise.all(next.map((v, i) => v.load(this.poolSpec(source, i))));
+      await Promise.all(next.map((v, i) => v.load(specs[i]!)));
       entry.versions = next;
       await Promise.all(previous.map((v) => v.unload()));
       for (const v of next) {
@@ -194,9 +200,21 @@ export class ModelRepository {
     return readModelFolder(name, join(this.options.modelDir, name));
   }
 
+  /** Where a model runs: its instance_group kind, else the server's provider. */
+  private placement(config: ModelConfig): { executionProvider: 'cpu' | 'cuda'; deviceId: number } {
+    const device = config.device;
+    if (device?.kind === 'cpu') return { executionProvider: 'cpu', deviceId: 0 };
+    if (device?.kind === 'gpu') {
+      if (this.options.provider.provider !== 'cuda') throw new ModelConfigError(`instance_group asks for KIND_GPU, but the server runs on the CPU (${this.options.provider.reason})`);
+      return { executionProvider: 'cuda', deviceId: device.deviceId };
+    }
+    return { executionProvider: this.options.provider.provider, deviceId: 0 };
+  }
+
   private poolSpec(source: ModelSource, index: number) {
     const { config } = source;
     const v = source.versions[index]!;
+    const placement = this.placement(config);
     const instances = config.instanceCount ?? this.options.instances;
     const intra = config.intraOpThreads ?? (this.options.intraOpThreads || Math.max(1, Math.floor(this.options.cpus / instances)));
     return {
@@ -207,6 +225,7 @@ export class ModelRepository {
       options: {
         intraOpThreads: intra,
         interOpThreads: config.interOpThreads ?? this.options.interOpThreads,
+        ...placement,
         parameters: config.parameters,
       },
     };
