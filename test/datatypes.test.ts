@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
-import { type TestServer, binaryBody, readInferResponse, repoPath, startTestServer } from './helpers/server.js';
+import { type InferReply, type TestServer, binaryBody, postBody, readInferResponse, repoPath, startTestServer } from './helpers/server.js';
 
 let srv: TestServer;
 
@@ -178,29 +178,10 @@ function inferUrl(model: string): string {
   return `${srv.url}/v2/models/${model}/infer`;
 }
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-  binary: Buffer;
-}
+type Reply = InferReply;
 
-async function send(model: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
-  const payload = typeof body === 'string' ? body : new Uint8Array(body); // a plain copy, as fetch's BodyInit wants
-  const res = await fetch(inferUrl(model), { method: 'POST', body: payload, headers });
-  const headers_ = res.headers;
-  const buf = Buffer.from(await res.arrayBuffer());
-  const h = headers_.get('inference-header-content-length');
-  const headerLength = h === null ? buf.byteLength : Number(h);
-  const text = buf.subarray(0, headerLength).toString('utf8');
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: headers_, text, json, binary: buf.subarray(headerLength) };
+function send(model: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
+  return postBody(inferUrl(model), body, headers);
 }
 
 function sendJson(model: string, request: unknown): Promise<Reply> {

@@ -53,3 +53,29 @@ export async function readInferResponse(res: Response): Promise<{ json: any; bin
   const headerLength = h === null ? buf.byteLength : Number(h);
   return { json: JSON.parse(buf.subarray(0, headerLength).toString('utf8')), binary: buf.subarray(headerLength) };
 }
+
+export interface InferReply {
+  status: number;
+  headers: Headers;
+  /** The JSON part of the body (all of it when there is no binary section). */
+  text: string;
+  json: any;
+  binary: Buffer;
+}
+
+/** POSTs any body and splits the answer at Inference-Header-Content-Length. */
+export async function postBody(url: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<InferReply> {
+  const payload = typeof body === 'string' ? body : new Uint8Array(body); // a plain copy, as fetch's BodyInit wants
+  const res = await fetch(url, { method: 'POST', body: payload, headers });
+  const buf = Buffer.from(await res.arrayBuffer());
+  const h = res.headers.get('inference-header-content-length');
+  const headerLength = h === null ? buf.byteLength : Number(h);
+  const text = buf.subarray(0, headerLength).toString('utf8');
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json, binary: buf.subarray(headerLength) };
+}
