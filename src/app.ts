@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
+import { runtimeParameters } from './config/runtime-parameters.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { ModelRepository } from './repository/model-repository.js';
@@ -33,6 +34,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
+    runtimeParameters: runtimeParameters(options),
     logger,
   });
   let started = false;
@@ -43,6 +45,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     maxInputSize: options.http_max_input_size,
     strictReadiness: options.strict_readiness,
     isStarted: () => started,
+    openaiPrefix: options.openai_route_prefix,
   });
   logger.info({ modelDir: options.model_dir, cpus, workers: options.workers }, 'loading models');
   await repository.loadAll();

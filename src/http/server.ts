@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
+import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 
@@ -17,6 +18,8 @@ export interface HttpOptions {
   maxInputSize: number;
   strictReadiness: boolean;
   isStarted: () => boolean;
+  /** Prefix of the OpenAI-compatible routes. */
+  openaiPrefix: string;
 }
 
 export function buildHttpServer(options: HttpOptions): FastifyInstance {
@@ -43,5 +46,6 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options);
   registerV1Routes(app, options.repository);
+  registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix: options.openaiPrefix });
   return app;
 }

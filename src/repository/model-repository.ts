@@ -20,6 +20,8 @@ export interface RepositoryOptions {
   intraOpThreads: number;
   interOpThreads: number;
   cpus: number;
+  /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
+  runtimeParameters: Record<string, string>;
   logger: Logger;
 }
 
@@ -171,7 +173,7 @@ export class ModelRepository {
       options: {
         intraOpThreads: intra,
         interOpThreads: config.interOpThreads ?? this.options.interOpThreads,
-        parameters: config.parameters,
+        parameters: { ...this.options.runtimeParameters, ...config.parameters },
       },
     };
   }

@@ -7,7 +7,7 @@ import type { InferRequest, InferResponse } from '../core/inference.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
 import type { TensorSpec } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
-import type { ModelMetadata } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
 import type { ModelConfig } from './model-config.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
@@ -60,16 +60,39 @@ export class ModelVersion {
     this.reason = 'unloaded';
   }
 
+  /** What a text model (Hugging Face) offers the text routes; undefined for tensor models. */
+  get text(): TextModelInfo | undefined {
+    return this.metadata?.text;
+  }
+
   async infer(request: InferRequest): Promise<InferResponse> {
-    const pool = this.pool;
-    if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
+    const pool = this.readyPool();
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
     const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
     const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
+    const { outputs } = await this.track(pool.infer({ inputs, outputNames, parameters: request.parameters }));
+    return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
+  }
+
+  embed(texts: string[]): Promise<EmbedResult> {
+    return this.track(this.readyPool().embed(texts));
+  }
+
+  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+    return this.track(this.readyPool().generate(request, onChunk, signal));
+  }
+
+  private readyPool(): ModelPool {
+    const pool = this.pool;
+    if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
+    return pool;
+  }
+
+  /** Counts the request in flight until it settles, so an unload waits for it. */
+  private async track<T>(work: Promise<T>): Promise<T> {
     this.inFlight++;
     try {
-      const { outputs } = await pool.infer({ inputs, outputNames, parameters: request.parameters });
-      return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
+      return await work;
     } finally {
       if (--this.inFlight === 0) this.drained?.();
     }
