@@ -2,8 +2,9 @@
  * Encoder tasks (embeddings, sequence classification) over a batch of texts: the texts are
  * padded together and run as one forward pass, so texts from several requests can share it.
  */
-import type { PreTrainedModel, PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
+import type { PreTrainedModel, Tensor as HfTensor } from '@huggingface/transformers';
 import type { Pooling } from './hf-options.js';
+import type { BatchTokenizer } from './token-batch.js';
 
 export interface EncodedBatch {
   /** The model's main output: last_hidden_state [B,S,H] or logits [B,C]. */
@@ -14,18 +15,10 @@ export interface EncodedBatch {
   tokenCounts: number[];
 }
 
-export async function encode(tokenizer: PreTrainedTokenizer, model: PreTrainedModel, texts: string[], maxModelLen: number, outputName: string): Promise<EncodedBatch> {
-  // Truncation keeps the special tokens ([CLS] ... [SEP]) and cuts the text between them.
-  const inputs = tokenizer(texts, { padding: true, truncation: true, max_length: maxModelLen });
-  const attention = inputs.attention_mask as HfTensor;
-  const mask = attention.data as BigInt64Array;
-  const seqLen = attention.dims[1] ?? 0;
-  const tokenCounts = texts.map((_, row) => {
-    let n = 0;
-    for (let j = 0; j < seqLen; j++) n += Number(mask[row * seqLen + j]);
-    return n;
-  });
-  const outputs = (await model(inputs)) as Record<string, HfTensor>;
+export async function encode(tokenizer: BatchTokenizer, model: PreTrainedModel, texts: string[], outputName: string): Promise<EncodedBatch> {
+  const { input_ids, attention_mask, mask, seqLen, tokenCounts } = tokenizer.batch(texts);
+  // token_type_ids, when the graph takes them, are zeros: transformers.js adds them.
+  const outputs = (await model({ input_ids, attention_mask })) as Record<string, HfTensor>;
   const output = outputs[outputName];
   if (!output) throw new Error(`the model returned no '${outputName}' output (it returned ${Object.keys(outputs).join(', ')})`);
   return { output, mask, seqLen, tokenCounts };

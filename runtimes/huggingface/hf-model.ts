@@ -14,6 +14,7 @@ import type { HfConfig } from './hf-folder.js';
 import type { HfOptions } from './hf-options.js';
 import { TEXT_INPUT, outputSpecs } from './hf-tasks.js';
 import type { Generator } from './generation.js';
+import { BatchTokenizer } from './token-batch.js';
 
 export interface HfModelParts {
   task: TextTask;
@@ -66,8 +67,10 @@ export class HfModel implements LoadedModel, TextModel {
   readonly text: TextModel = this;
   private readonly labels: string[];
   private readonly hiddenSize: number;
+  private readonly batcher: BatchTokenizer;
 
   constructor(private readonly parts: HfModelParts) {
+    this.batcher = new BatchTokenizer(parts.tokenizer, parts.maxModelLen);
     const { config, task, options } = parts;
     const id2label = config.id2label ?? {};
     this.labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);
@@ -93,11 +96,11 @@ export class HfModel implements LoadedModel, TextModel {
 
   async embed(input: string[]): Promise<EmbedResult> {
     if (this.parts.task !== 'text_embedding') throw new InvalidInputError(`this model's task is ${this.parts.task}; embeddings need a text_embedding model`);
-    const { tokenizer, model, maxModelLen, options } = this.parts;
+    const { model, options } = this.parts;
     const dim = this.hiddenSize;
     const embeddings = allocate('FP32', input.length * dim) as Float32Array;
     if (!input.length) return { embeddings, dim, tokenCounts: [] };
-    const batch = await encode(tokenizer, model, input, maxModelLen, 'last_hidden_state');
+    const batch = await encode(this.batcher, model, input, 'last_hidden_state');
     pool(batch, options.pooling, options.normalize, embeddings);
     return { embeddings, dim, tokenCounts: batch.tokenCounts };
   }
@@ -123,8 +126,7 @@ export class HfModel implements LoadedModel, TextModel {
       logits: allocate('FP32', n * classes) as Float32Array,
     };
     if (n) {
-      const { tokenizer, model, maxModelLen } = this.parts;
-      const batch = await encode(tokenizer, model, input, maxModelLen, 'logits');
+      const batch = await encode(this.batcher, this.parts.model, input, 'logits');
       if (batch.output.dims[1] !== classes) throw new Error(`the model returned ${batch.output.dims[1]} logits per text, but config.json's id2label names ${classes} labels`);
       classify(batch.output, out);
     }
