@@ -3,10 +3,11 @@
  * torch references committed with the fixtures; settings, limits and load failures.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { HF, assertClose, bertExpected, clsExpected, copyHfModel, gpt2Expected } from './helpers/hf.js';
-import { type TestServer, getJson, postJson, startTestServer } from './helpers/server.js';
+import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const texts = (data: string[]) => ({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [data.length], data }] });
 
@@ -34,6 +35,11 @@ describe('Hugging Face runtime over v2 and V1', () => {
     await repo.write('no_fp16/config.pbtxt', params({ dtype: 'fp16' }));
     await copyHfModel(repo, HF.bert, 'too_long');
     await repo.write('too_long/config.pbtxt', params({ max_model_len: '65' }));
+    await copyHfModel(repo, HF.bert, 'token_cls', ['config.json']);
+    const bertConfig = JSON.parse(readFileSync(repoPath(HF.bert, 'config.json'), 'utf8'));
+    await repo.write('token_cls/config.json', JSON.stringify({ ...bertConfig, architectures: ['BertForTokenClassification'] }));
+    await copyHfModel(repo, HF.bert, 'fill_mask');
+    await repo.write('fill_mask/config.pbtxt', params({ task: 'fill_mask' }));
     srv = await startTestServer(repo.dir);
   });
   after(async () => {
@@ -152,6 +158,14 @@ describe('Hugging Face runtime over v2 and V1', () => {
     const long = await getJson(`${srv.url}/v2/models/too_long/ready`);
     assert.equal(long.status, 503);
     assert.match(long.body.error, /max_model_len 65 exceeds the model's limit of 64 tokens/);
+  });
+
+  it('tasks tsserve does not serve are refused at load, clearly', async () => {
+    const inferred = await getJson(`${srv.url}/v2/models/token_cls/ready`);
+    assert.equal(inferred.status, 503);
+    assert.match(inferred.body.error, /the task cannot be inferred from architecture 'BertForTokenClassification'; set --task/);
+    const named = await getJson(`${srv.url}/v2/models/fill_mask/ready`);
+    assert.match(named.body.error, /task 'fill_mask' is not supported by tsserve; supported: text_embedding, sequence_classification, text_generation/);
   });
 
   it('texts must be valid UTF-8', async () => {

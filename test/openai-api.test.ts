@@ -140,6 +140,9 @@ describe('OpenAI-compatible routes', () => {
     const texts = new Set<string>();
     for (const seed of [1, 2, 3, 4]) texts.add(((await (await post(`${api}/completions`, { ...body, seed })).json()) as any).choices[0].text);
     assert.ok(texts.size > 1, 'different seeds sample different texts');
+    // A nucleus this small holds only the most likely token: sampling becomes greedy.
+    const nucleus = (await (await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: 8, temperature: 1, top_p: 1e-6, seed: 3 })).json()) as any;
+    assert.equal(nucleus.choices[0].text, greedy.greedy_text);
   });
 
   it('completions: streamed as server-sent events ending in [DONE]', async () => {
