@@ -40,6 +40,7 @@ describe('Hugging Face runtime over v2 and V1', () => {
     await repo.write('token_cls/config.json', JSON.stringify({ ...bertConfig, architectures: ['BertForTokenClassification'] }));
     await copyHfModel(repo, HF.bert, 'fill_mask');
     await repo.write('fill_mask/config.pbtxt', params({ task: 'fill_mask' }));
+    await copyHfModel(repo, HF.gpt2NoCache, 'gpt2_nocache');
     srv = await startTestServer(repo.dir);
   });
   after(async () => {
@@ -158,6 +159,12 @@ describe('Hugging Face runtime over v2 and V1', () => {
     const long = await getJson(`${srv.url}/v2/models/too_long/ready`);
     assert.equal(long.status, 503);
     assert.match(long.body.error, /max_model_len 65 exceeds the model's limit of 64 tokens/);
+  });
+
+  it('text_generation refuses a decoder graph without a KV cache, at load', async () => {
+    const { status, body } = await getJson(`${srv.url}/v2/models/gpt2_nocache/ready`);
+    assert.equal(status, 503);
+    assert.match(body.error, /text_generation needs a decoder exported with a KV cache .*takes only input_ids, attention_mask, position_ids/);
   });
 
   it('tasks tsserve does not serve are refused at load, clearly', async () => {

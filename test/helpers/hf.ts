@@ -7,6 +7,7 @@ export const HF = {
   bert: 'test/hf-models/tiny-bert',
   bertCls: 'test/hf-models/tiny-bert-cls',
   gpt2: 'test/hf-models/tiny-gpt2',
+  gpt2NoCache: 'test/hf-models/tiny-gpt2-nocache',
 };
 
 const json = (dir: string) => JSON.parse(readFileSync(repoPath(dir, 'expected.json'), 'utf8'));
