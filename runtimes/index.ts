@@ -13,6 +13,8 @@ export interface RuntimeEntry {
   /** File names this runtime picks up when a model does not name its runtime. */
   readonly fileExtensions: readonly string[];
   readonly defaultFileName: string;
+  /** Files that mark a folder as this runtime's model; the folder itself is then the model path. */
+  readonly folderMarkers?: readonly string[];
   importRuntime(): Promise<Runtime>;
 }
 
@@ -24,7 +26,20 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
     defaultFileName: 'model.onnx',
     importRuntime: async () => (await import('./onnx/onnx-runtime.js')).onnxRuntime,
   },
+  {
+    name: 'huggingface',
+    aliases: ['transformers', 'transformersjs', 'huggingface_transformersjs'],
+    fileExtensions: [],
+    defaultFileName: 'config.json',
+    folderMarkers: ['config.json'],
+    importRuntime: async () => (await import('./huggingface/hf-runtime.js')).huggingfaceRuntime,
+  },
 ];
+
+/** The runtime whose marker file `files` (a folder's listing) holds, if any. */
+export function runtimeForFolder(files: readonly string[]): RuntimeEntry | undefined {
+  return RUNTIMES.find((r) => r.folderMarkers?.some((m) => files.includes(m)));
+}
 
 export function runtimeByName(name: string): RuntimeEntry | undefined {
   const lower = name.toLowerCase();

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
 import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
+import { runtimeParameters } from './config/runtime-parameters.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -43,6 +44,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     workerMaxHeapMb: options.worker_max_heap_mb,
     observer: metrics,
     provider,
+    runtimeParameters: runtimeParameters(options),
     logger,
   });
   let started = false;
@@ -56,6 +58,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     metrics,
     latencyLogging: options.enable_latency_logging,
     docs: options.enable_docs_url,
+    openaiPrefix: options.openai_route_prefix,
   });
   metrics.watchQueues(() => repository.queueDepths());
   logger.info({ modelDir: options.model_dir, cpus, workers: options.workers }, 'loading models');

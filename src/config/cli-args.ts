@@ -13,6 +13,8 @@ interface FlagSpec {
   default: string | number | boolean;
   help: string;
   choices?: readonly string[];
+  /** An empty environment value counts (KServe's KSERVE_OPENAI_ROUTE_PREFIX="" drops the prefix). */
+  emptyAllowed?: boolean;
 }
 
 export const FLAGS = [
@@ -33,6 +35,15 @@ export const FLAGS = [
   { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
   { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  // Hugging Face models (KServe huggingfaceserver's flags); a config.pbtxt `parameters` entry of the same name wins.
+  { name: 'task', env: ['TSSERVE_TASK'], type: 'string', default: 'auto', help: 'Hugging Face task: text_embedding, sequence_classification or text_generation; auto infers it from config.json' },
+  { name: 'max_model_len', env: ['TSSERVE_MAX_MODEL_LEN'], type: 'int', default: 0, help: "Most tokens per sequence; 0 is the model's own limit. Longer texts are truncated for encoders, refused for generation" },
+  { name: 'dtype', env: ['TSSERVE_DTYPE'], type: 'string', default: 'auto', help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8' },
+  { name: 'return_probabilities', env: ['TSSERVE_RETURN_PROBABILITIES'], type: 'bool', default: false, help: 'sequence_classification also returns the softmax of every label' },
+  { name: 'return_raw_logits', env: ['TSSERVE_RETURN_RAW_LOGITS'], type: 'bool', default: false, help: 'sequence_classification also returns the raw logits' },
+  { name: 'pooling', env: ['TSSERVE_POOLING'], type: 'string', default: 'mean', help: 'text_embedding pooling: mean (over real tokens) or cls (first token)' },
+  { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
+  { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes ("" serves them at /v1/...)', emptyAllowed: true },
 ] as const satisfies readonly FlagSpec[];
 
 type FlagName = (typeof FLAGS)[number]['name'];
@@ -72,7 +83,7 @@ function convert(spec: FlagSpec, raw: string, source: string): string | number |
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
   const values = new Map<FlagName, string | number | boolean>();
   for (const spec of FLAGS as readonly FlagSpec[]) {
-    const name = spec.env.find((e) => env[e] !== undefined && env[e] !== '');
+    const name = spec.env.find((e) => env[e] !== undefined && (env[e] !== '' || spec.emptyAllowed));
     values.set(spec.name as FlagName, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
   }
   const ignored: string[] = [];

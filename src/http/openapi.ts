@@ -128,7 +128,36 @@ function modelRoutes(prefix: string, params: object[]): Record<string, object> {
   };
 }
 
-export function openApiDocument(serverVersion: string): Record<string, unknown> {
+const openAiError = { description: "an error in OpenAI's shape", content: json({ type: 'object', properties: { error: { type: 'object', properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: 'string', nullable: true }, code: { type: 'integer' } } } } }) };
+
+/** The OpenAI-compatible routes of text models, under their prefix (KSERVE_OPENAI_ROUTE_PREFIX). */
+function openAiRoutes(prefix: string): Record<string, object> {
+  const body = (summary: string) => ({
+    summary,
+    requestBody: { required: true, content: json({ type: 'object', required: ['model'], properties: { model: { type: 'string' } } }) },
+    responses: {
+      200: { description: 'an OpenAI response object, or server-sent events ending in [DONE] with "stream": true', content: { ...json({ type: 'object' }), 'text/event-stream': { schema: { type: 'string' } } } },
+      400: openAiError,
+      404: openAiError,
+      503: openAiError,
+    },
+  });
+  const routes: Record<string, object> = {
+    [`${prefix}/v1/embeddings`]: { post: body('Embeddings (string or list input; float or base64)') },
+    [`${prefix}/v1/completions`]: { post: body('Text completion') },
+    [`${prefix}/v1/chat/completions`]: { post: body('Chat completion (chat template from tokenizer_config.json)') },
+  };
+  // Without a prefix, /v1/models is KServe V1's route, documented above.
+  if (prefix) {
+    routes[`${prefix}/v1/models`] = { get: { summary: 'Text models (OpenAI list)', responses: ok('models', { type: 'object' }) } };
+    routes[`${prefix}/v1/models/{name}`] = {
+      get: { summary: 'One text model', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { ...ok('model', { type: 'object' }), 404: openAiError, 503: openAiError } },
+    };
+  }
+  return routes;
+}
+
+export function openApiDocument(serverVersion: string, openAiPrefix: string): Record<string, unknown> {
   return {
     openapi: '3.0.3',
     info: { title: 'tsserve', version: serverVersion, description: 'Open Inference Protocol (v2) and KServe V1 model server' },
@@ -159,14 +188,15 @@ export function openApiDocument(serverVersion: string): Record<string, unknown> 
           responses: { ...ok('predictions', ref('V1Response')), 400: error('bad body'), 404: error('unknown model'), 501: error(':explain'), 503: error('not ready') },
         },
       },
+      ...openAiRoutes(openAiPrefix),
     },
     components: { schemas },
   };
 }
 
 /** /openapi.json, and Swagger UI at /docs. */
-export async function registerDocs(app: FastifyInstance, serverVersion: string): Promise<void> {
-  const document = openApiDocument(serverVersion);
+export async function registerDocs(app: FastifyInstance, serverVersion: string, openAiPrefix: string): Promise<void> {
+  const document = openApiDocument(serverVersion, openAiPrefix);
   const { default: swagger } = await import('@fastify/swagger');
   const { default: swaggerUi } = await import('@fastify/swagger-ui');
   await app.register(swagger, { mode: 'static', specification: { document: document as never } });

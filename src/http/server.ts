@@ -8,9 +8,11 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { registerObservability } from './observability.js';
 import { registerDocs } from './openapi.js';
+import { normalizePrefix } from './openai/openai-routes.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
+import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 
@@ -36,6 +38,8 @@ export interface HttpOptions {
   latencyLogging: boolean;
   /** Serve /openapi.json and Swagger UI at /docs. */
   docs: boolean;
+  /** Prefix of the OpenAI-compatible routes. */
+  openaiPrefix: string;
 }
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
@@ -71,6 +75,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options);
   registerV1Routes(app, options.repository);
-  if (options.docs) await registerDocs(app, options.serverVersion);
+  if (options.docs) await registerDocs(app, options.serverVersion, normalizePrefix(options.openaiPrefix));
+  registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix: options.openaiPrefix });
   return app;
 }

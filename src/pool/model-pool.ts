@@ -9,8 +9,11 @@ import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
-import type { ModelMetadata } from '../../runtimes/runtime.js';
-import type { InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask } from './worker-protocol.js';
+import { MessageChannel } from 'node:worker_threads';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../../runtimes/runtime.js';
+import type {
+  EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
+} from './worker-protocol.js';
 
 export interface PoolSpec extends WorkerConfig {
   /** How the model is named in errors, e.g. "classifier version 1". */
@@ -58,16 +61,53 @@ export class ModelPool {
   }
 
   async infer(run: RunRequest): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
-    const task: WorkerTask = { op: 'infer', run, submittedAt: performance.timeOrigin + performance.now() };
-    let reply: InferReply;
+    const submittedAt = performance.timeOrigin + performance.now();
+    const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt }, transferList(run.inputs));
+    if (!reply.ok) throw toError(reply);
+    return reply;
+  }
+
+  async embed(texts: string[]): Promise<EmbedResult> {
+    const reply = await this.run<EmbedReply>({ op: 'embed', texts });
+    if (!reply.ok) throw toError(reply);
+    return reply;
+  }
+
+  /**
+   * Generates in a worker, calling `onChunk` as tokens arrive. Aborting `signal` stops the
+   * generation between two steps (or before it starts, if it is still queued); the result
+   * then has finishReason 'cancelled'.
+   */
+  async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+    const abort = new SharedArrayBuffer(4);
+    const flag = new Int32Array(abort);
+    const raise = () => Atomics.store(flag, 0, 1);
+    if (signal.aborted) raise();
+    signal.addEventListener('abort', raise, { once: true });
+    const { port1, port2 } = new MessageChannel();
+    const done = new Promise<GenerateResult>((resolve) => {
+      port1.on('message', (message: GenerateMessage) => {
+        if (message.kind === 'chunk') onChunk(message.chunk);
+        else resolve(message.result);
+      });
+    });
     try {
-      reply = (await this.piscina.run(task, { transferList: transferList(run.inputs) })) as InferReply;
+      const reply = await this.run<GenerateReply>({ op: 'generate', request, port: port2, abort }, [port2 as never]);
+      if (!reply.ok) throw toError(reply);
+      return await done;
+    } finally {
+      signal.removeEventListener('abort', raise);
+      port1.close();
+    }
+  }
+
+  private async run<R>(task: WorkerTask, transfer?: ArrayBuffer[]): Promise<R> {
+    try {
+      return (await this.piscina.run(task, transfer ? { transferList: transfer } : {})) as R;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new InferenceError(`the worker running ${this.label} failed: ${reason}`);
     }
-    if (!reply.ok) throw toError(reply);
-    return reply;
   }
 
   /** The live worker threads, for diagnostics and fault-injection tests. */

@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RuntimeEntry, runtimeByName, runtimeForFile } from '../../runtimes/index.js';
+import { type RuntimeEntry, runtimeByName, runtimeForFile, runtimeForFolder } from '../../runtimes/index.js';
 import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from './model-config.js';
 
 export interface VersionSource {
@@ -39,6 +39,7 @@ async function entries(dir: string): Promise<{ files: string[]; dirs: string[] }
   return { files: files.sort(), dirs: dirs.sort() };
 }
 
+/** `file` is the model file, or '.' when model_dir itself is a model folder (Hugging Face). */
 export type RepositoryLayout = { kind: 'single'; file: string } | { kind: 'folders'; names: string[] };
 
 /** Reads the top of the model directory. */
@@ -51,6 +52,8 @@ export async function readLayout(modelDir: string): Promise<RepositoryLayout> {
     );
   }
   if (modelFiles.length === 1) return { kind: 'single', file: modelFiles[0]! };
+  // KServe's storage initializer puts a Hugging Face model's files straight into /mnt/models.
+  if (runtimeForFolder(files)) return { kind: 'single', file: '.' };
   return { kind: 'folders', names: dirs };
 }
 
@@ -92,7 +95,18 @@ function applyPolicy(config: ModelConfig, versions: number[]): number[] {
   return versions.slice(-policy.count);
 }
 
+/** The runtime that takes this whole folder as its model (a Hugging Face folder), if one does. */
+function folderRuntime(files: readonly string[], config: ModelConfig): RuntimeEntry | undefined {
+  const named = config.runtime ? runtimeByName(config.runtime) : undefined;
+  if (named) return named.folderMarkers ? named : undefined;
+  if (files.some((f) => runtimeForFile(f))) return undefined;
+  return runtimeForFolder(files);
+}
+
 async function versionSource(dir: string, version: string, config: ModelConfig): Promise<VersionSource | undefined> {
+  const { files } = await entries(dir);
+  const whole = folderRuntime(files, config);
+  if (whole) return whole.folderMarkers!.some((m) => files.includes(m)) ? { version, file: dir, runtime: whole.name } : undefined;
   const file = await findModelFile(dir, config);
   if (!file) return undefined;
   return { version, file: join(dir, file), runtime: pickRuntime(config, file).name };
@@ -120,6 +134,11 @@ export async function readModelFolder(name: string, dir: string): Promise<ModelS
 /** The single top-level model file, served as `name`. */
 export async function readSingleFile(name: string, modelDir: string, file: string): Promise<ModelSource> {
   const config = await readConfig(modelDir);
+  if (file === '.') {
+    const source = await versionSource(modelDir, '1', config);
+    if (!source) throw new ModelLayoutError(`no model found in ${modelDir}`);
+    return { name, config, versions: [source] };
+  }
   return {
     name,
     config,

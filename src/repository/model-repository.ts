@@ -31,6 +31,8 @@ export interface RepositoryOptions {
   observer?: ModelObserver;
   /** The provider the server resolved (--execution_provider), and why. */
   provider: ProviderDecision;
+  /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
+  runtimeParameters: Record<string, string>;
   logger: Logger;
 }
 
@@ -226,7 +228,7 @@ export class ModelRepository {
         intraOpThreads: intra,
         interOpThreads: config.interOpThreads ?? this.options.interOpThreads,
         ...placement,
-        parameters: config.parameters,
+        parameters: { ...this.options.runtimeParameters, ...config.parameters },
       },
     };
   }

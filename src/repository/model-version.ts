@@ -11,7 +11,7 @@ import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../co
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import type { Tensor, TensorSpec } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
-import type { ModelMetadata } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
 import type { ModelConfig } from './model-config.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
@@ -87,30 +87,64 @@ export class ModelVersion {
     this.observer.modelUnloaded(this.name, this.version);
   }
 
+  /** What a text model (Hugging Face) offers the text routes; undefined for tensor models. */
+  get text(): TextModelInfo | undefined {
+    return this.metadata?.text;
+  }
+
   async infer(request: InferRequest): Promise<InferResponse> {
-    const pool = this.pool;
-    if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
+    const pool = this.readyPool();
     const start = performance.now();
-    this.inFlight++;
-    this.observer.requestStarted(this.name);
-    let timing: ExecutionTiming | undefined;
     try {
-      const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
-      const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
-      const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
-      const run = { inputs, outputNames, parameters: request.parameters };
-      let outputs: Tensor[];
-      ({ outputs, timing } = this.batcher
-        ? await this.batcher.submit(run, this.batchSize(inputs), requestTimeoutUs(request.parameters, this.config.dynamicBatching!.defaultTimeoutUs))
-        : await this.runDirect(pool, run));
+      const { outputs, timing } = await this.track(() => this.run(pool, request), (result) => result.timing);
       this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
-      this.observer.requestFinished(this.name, true, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
     } catch (error) {
       this.statistics.recordFailure((performance.now() - start) * 1e6);
-      this.observer.requestFinished(this.name, false);
       throw error;
+    }
+  }
+
+  embed(texts: string[]): Promise<EmbedResult> {
+    const pool = this.readyPool();
+    return this.track(() => pool.embed(texts));
+  }
+
+  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+    const pool = this.readyPool();
+    return this.track(() => pool.generate(request, onChunk, signal));
+  }
+
+  private readyPool(): ModelPool {
+    const pool = this.pool;
+    if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
+    return pool;
+  }
+
+  /** Validates a request and runs it, through the batcher when the model has one. */
+  private run(pool: ModelPool, request: InferRequest): Promise<RunResult> {
+    const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
+    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
+    const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
+    const run = { inputs, outputNames, parameters: request.parameters };
+    if (!this.batcher) return this.runDirect(pool, run);
+    const timeoutUs = requestTimeoutUs(request.parameters, this.config.dynamicBatching!.defaultTimeoutUs);
+    return this.batcher.submit(run, this.batchSize(inputs), timeoutUs);
+  }
+
+  /** Counts work in flight until it settles (an unload waits for it) and reports it to the observer. */
+  private async track<T>(work: () => Promise<T>, timingOf: (result: T) => ExecutionTiming | undefined = () => undefined): Promise<T> {
+    this.inFlight++;
+    this.observer.requestStarted(this.name);
+    let ok = false;
+    let timing: ExecutionTiming | undefined;
+    try {
+      const result = await work();
+      ok = true;
+      timing = timingOf(result);
+      return result;
     } finally {
+      this.observer.requestFinished(this.name, ok, timing);
       if (--this.inFlight === 0) this.drained?.();
     }
   }
