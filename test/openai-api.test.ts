@@ -245,6 +245,9 @@ describe('OpenAI-compatible routes', () => {
     assert.equal(cancelled.model, 'tiny-gpt2');
     assert.equal(cancelled.maxTokens, maxTokens);
     assert.ok((cancelled.generatedTokens as number) < maxTokens, `stopped after ${cancelled.generatedTokens} of ${maxTokens} tokens`);
+    const metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.match(metrics, /tsserve_generations_cancelled_total\{model_name="tiny-gpt2"\} 1/);
+    assert.match(metrics, /tsserve_inference_requests_total\{model_name="tiny-gpt2",protocol="openai",status="200"\}/);
     // The worker is free again.
     const next = await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: 8, temperature: 0 });
     assert.equal(((await next.json()) as any).choices[0].text, greedy.greedy_text);

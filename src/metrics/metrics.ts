@@ -16,6 +16,7 @@ export interface ModelObserver {
   execution(model: string, batchSize: number, timing: ExecutionTiming): void;
   modelLoaded(model: string, version: string, seconds: number, ready: boolean): void;
   modelUnloaded(model: string, version: string): void;
+  generationCancelled(model: string): void;
 }
 
 /** For servers and tests that keep no metrics. */
@@ -25,6 +26,7 @@ export const NO_OBSERVER: ModelObserver = {
   execution() {},
   modelLoaded() {},
   modelUnloaded() {},
+  generationCancelled() {},
 };
 
 const SIZE_BUCKETS = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -86,6 +88,12 @@ export class Metrics implements ModelObserver {
     labelNames: ['model_name', 'version'],
     registers: [this.registry],
   });
+  private readonly cancelled = new Counter({
+    name: 'tsserve_generations_cancelled_total',
+    help: 'Text generations stopped early because the client went away',
+    labelNames: ['model_name'],
+    registers: [this.registry],
+  });
   private readonly requestBytes = new Histogram({
     name: 'tsserve_request_bytes',
     help: 'Inference request body size',
@@ -143,5 +151,9 @@ export class Metrics implements ModelObserver {
 
   modelUnloaded(model: string, version: string): void {
     this.modelReady.set({ model_name: model, version }, 0);
+  }
+
+  generationCancelled(model: string): void {
+    this.cancelled.inc({ model_name: model });
   }
 }

@@ -112,7 +112,11 @@ export class ModelVersion {
 
   generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
     const pool = this.readyPool();
-    return this.track(() => pool.generate(request, onChunk, signal));
+    return this.track(async () => {
+      const result = await pool.generate(request, onChunk, signal);
+      if (result.finishReason === 'cancelled') this.observer.generationCancelled(this.name);
+      return result;
+    });
   }
 
   private readyPool(): ModelPool {

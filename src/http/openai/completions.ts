@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { traceInference } from '../observability.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
@@ -134,6 +135,14 @@ async function chatCompletions(repository: ModelRepository, logger: Logger, req:
 
 export function registerCompletionRoutes(scope: FastifyInstance, repository: ModelRepository, logger: Logger): void {
   const body = (raw: unknown) => parseJsonBody((raw as Uint8Array | undefined) ?? new Uint8Array(0));
-  scope.post('/v1/completions', (request, reply) => completions(repository, logger, parseCompletion(body(request.body)), reply));
-  scope.post('/v1/chat/completions', (request, reply) => chatCompletions(repository, logger, parseChat(body(request.body)), reply));
+  scope.post('/v1/completions', (request, reply) => {
+    const req = parseCompletion(body(request.body));
+    traceInference(request, req.model, 'openai');
+    return completions(repository, logger, req, reply);
+  });
+  scope.post('/v1/chat/completions', (request, reply) => {
+    const req = parseChat(body(request.body));
+    traceInference(request, req.model, 'openai');
+    return chatCompletions(repository, logger, req, reply);
+  });
 }

@@ -1,5 +1,6 @@
 /** POST /v1/embeddings: every input text of a request runs as one padded batch. */
 import type { FastifyInstance } from 'fastify';
+import { traceInference } from '../observability.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import { parseJsonBody } from '../v2-request.js';
 import { OpenAIParamError } from './openai-errors.js';
@@ -14,6 +15,7 @@ function base64(values: Float32Array): string {
 export function registerEmbeddingRoutes(scope: FastifyInstance, repository: ModelRepository): void {
   scope.post('/v1/embeddings', async (request) => {
     const req = parseEmbedding(parseJsonBody((request.body as Uint8Array | undefined) ?? new Uint8Array(0)));
+    traceInference(request, req.model, 'openai');
     const version = textModel(repository, req.model, 'text_embedding', 'embeddings');
     const { embeddings, dim, tokenCounts } = await version.embed(req.input);
     if (req.dimensions !== undefined && req.dimensions !== dim) {
