@@ -5,7 +5,7 @@
 # while a slow request is running and checks that the request finished and the server exited 0.
 # How podman is set up here, and why: ../shared/reference/container.md.
 #
-# Needs root and Debian apt (installs podman runc catatonit debootstrap curl if missing).
+# Needs root and Debian apt (installs podman runc debootstrap curl if missing).
 #   TSSERVE_SKIP_CONTAINER_TEST=1   skip (prints SKIP, exits 0); CI must not set it
 #   TSSERVE_CONTAINER_CACHE=DIR     where the debootstrap rootfs tarball is cached between runs
 #                                   (default /var/cache/tsserve-container-test; a miss or a bad
@@ -73,7 +73,7 @@ trap 'fail "interrupted"' INT TERM
 [[ $(id -u) == 0 ]] || fail "needs root (podman, debootstrap); set TSSERVE_SKIP_CONTAINER_TEST=1 to skip"
 
 # ---- tools ----------------------------------------------------------------------------------
-PACKAGES=(podman runc catatonit debootstrap curl)
+PACKAGES=(podman runc debootstrap curl)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -189,9 +189,10 @@ read -r HTTP_PORT GRPC_PORT < <(node -e '
   });')
 
 say "podman run on 127.0.0.1:$HTTP_PORT (gRPC port $GRPC_PORT)"
+# No --init: node runs as PID 1, as in a Kubernetes pod, and must handle SIGTERM itself.
 # podman's stderr goes to podman.log: without systemd it logs an error for each healthcheck timer
 # (harmless; `podman healthcheck run` below runs the check by hand).
-podman run -d --init --network=host --name "$CONTAINER" -v "$WORK/models:/mnt/models:ro" "$IMAGE" \
+podman run -d --network=host --name "$CONTAINER" -v "$WORK/models:/mnt/models:ro" "$IMAGE" \
   --model_dir=/mnt/models --http_port="$HTTP_PORT" --grpc_port="$GRPC_PORT" --host=127.0.0.1 >/dev/null 2>>"$WORK/podman.log" \
   || fail "podman run failed"
 
