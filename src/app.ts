@@ -10,6 +10,7 @@ import { cpuLimit } from './config/cpu-limit.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { ModelRepository } from './repository/model-repository.js';
+import { prepareModelDir } from './storage/model-source.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -26,8 +27,9 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  const modelDir = await prepareModelDir(options, logger);
   const repository = new ModelRepository({
-    modelDir: options.model_dir,
+    modelDir,
     modelName: options.model_name,
     instances: Math.max(1, options.workers),
     intraOpThreads: options.nthread,
@@ -44,7 +46,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     strictReadiness: options.strict_readiness,
     isStarted: () => started,
   });
-  logger.info({ modelDir: options.model_dir, cpus, workers: options.workers }, 'loading models');
+  logger.info({ modelDir, cpus, workers: options.workers }, 'loading models');
   await repository.loadAll();
   await http.listen({ host: options.host, port: options.http_port });
   started = true;
