@@ -7,6 +7,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Logger } from '../log.js';
 import { archiveKind, extractArchive } from './archive.js';
+import { classifyError } from './classify-error.js';
 import { downloadFile } from './download-file.js';
 import type { Env } from './env.js';
 import { SourceNotFoundError } from './errors.js';
@@ -72,7 +73,10 @@ export async function downloadModel(uri: string, dest: string, options: Download
     return { entries, files: entries.length, bytes: 0, seconds: (performance.now() - started) / 1000, rate: 0 };
   }
   const source = sourceFor(parsed, env, settings);
-  const files = selectFiles(await source.list(signal), settings, where);
+  const listed = await source.list(signal).catch((error) => {
+    throw classifyError(error, where);
+  });
+  const files = selectFiles(listed, settings, where);
   const totalBytes = files.every((f) => f.size !== undefined) ? files.reduce((n, f) => n + f.size!, 0) : undefined;
   logger.info({ files: files.length, totalBytes, concurrency: settings.concurrency }, 'downloading model');
   const staging = await Staging.open(dest);

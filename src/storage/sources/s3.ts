@@ -87,6 +87,8 @@ function md5Of(etag: string | undefined, sse: string | undefined, sseCustomer: s
 
 export class S3Source implements StorageSource {
   private readonly client: S3Client;
+  /** Gets are retried by our transfer loop (which resumes by range), so the SDK must not retry them too. */
+  private readonly getClient: S3Client;
 
   constructor(
     private readonly bucket: string,
@@ -94,7 +96,9 @@ export class S3Source implements StorageSource {
     env: Env,
     settings: TransferSettings,
   ) {
-    this.client = new S3Client(s3ClientConfig(env, settings));
+    const config = s3ClientConfig(env, settings);
+    this.client = new S3Client(config);
+    this.getClient = new S3Client({ ...config, maxAttempts: 1 });
   }
 
   async list(signal: AbortSignal): Promise<RemoteFile[]> {
@@ -135,7 +139,7 @@ export class S3Source implements StorageSource {
   }
 
   private async open(key: string, etag: string | undefined, start: number, signal: AbortSignal): Promise<OpenedBody> {
-    const res = await this.client.send(
+    const res = await this.getClient.send(
       new GetObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag, Range: start > 0 ? `bytes=${start}-` : undefined }),
       { abortSignal: signal },
     );

@@ -105,13 +105,20 @@ export async function sendObject(req: http.IncomingMessage, res: http.ServerResp
 /** A plain node:http server on 127.0.0.1 that logs every request it answers. */
 export class StandInServer {
   readonly requests: LoggedRequest[] = [];
+  /** Delay before answering each request (lets tests observe how many run at once). */
+  delayMs = 0;
+  inFlight = 0;
+  maxInFlight = 0;
   private server: http.Server;
   url = '';
   port = 0;
 
   constructor(handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void) {
-    this.server = http.createServer((req, res) => {
+    this.server = http.createServer(async (req, res) => {
       this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+      this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+      res.once('close', () => this.inFlight--);
+      if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
       Promise.resolve(handler(req, res)).catch((error) => {
         if (!res.headersSent) res.writeHead(500).end(String(error));
         else res.destroy();
