@@ -24,7 +24,7 @@ export function readSettings(env: Env): TransferSettings {
     concurrency: Math.floor(envNumber(env, ['STORAGE_MAX_CONCURRENCY', 'S3_MAX_FILE_CONCURRENCY'], 4)),
     maxAttempts: Math.floor(envNumber(env, ['STORAGE_MAX_ATTEMPTS', 'S3_MAX_ATTEMPTS'], 5)),
     retryBaseMs: envNumber(env, ['STORAGE_RETRY_BACKOFF_MS'], 500, { min: 0 }),
-    readTimeoutMs: envNumber(env, ['STORAGE_READ_TIMEOUT', 'S3_READ_TIMEOUT'], 30) * 1000,
+    readTimeoutMs: envNumber(env, ['STORAGE_READ_TIMEOUT', 'S3_READ_TIMEOUT'], 30, { min: 0.1 }) * 1000,
     connectTimeoutMs: envNumber(env, ['STORAGE_CONNECT_TIMEOUT', 'S3_CONNECT_TIMEOUT'], 15) * 1000,
     progressIntervalMs: envNumber(env, ['STORAGE_PROGRESS_INTERVAL'], 10, { min: 0.01 }) * 1000,
     filter: {

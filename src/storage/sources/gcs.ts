@@ -86,6 +86,8 @@ export class GcsSource implements StorageSource {
 
   private async open(object: File, start: number, checksum: Checksum | undefined): Promise<OpenedBody> {
     // Our own size/MD5 checks cover resumed downloads too, where the library's validation would not.
+    // A dropped connection makes this stream stall rather than fail (its fetch layer does not
+    // forward the socket's error), so it is the read timeout that notices and resumes.
     const body = object.createReadStream({ start, validation: false, decompress: false });
     return { body, start, checksum };
   }

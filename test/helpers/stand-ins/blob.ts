@@ -82,13 +82,13 @@ export async function sendObject(req: http.IncomingMessage, res: http.ServerResp
   res.writeHead(range ? 206 : 200);
   if (req.method === 'HEAD') return void res.end();
   const reset = faults?.resetAfter && faults.resetAfter.times > 0 ? faults.resetAfter : undefined;
-  if (reset) reset.times--;
   let sent = 0;
   for (let pos = start; pos <= end; ) {
     const n = Math.min(CHUNK, end - pos + 1);
     let chunk = object.data ? object.data.subarray(pos, pos + n) : patternFrom(pos, n);
     if (faults?.corrupt && pos === start) chunk = Buffer.concat([Buffer.from([chunk[0]! ^ 0xff]), chunk.subarray(1)]);
     if (reset && sent + n > reset.bytes) {
+      reset.times--;
       res.write(chunk.subarray(0, reset.bytes - sent));
       await new Promise((r) => setTimeout(r, 20));
       res.socket?.destroy();
