@@ -36,13 +36,19 @@ class HttpStatusError extends Error {
 export class HttpSource implements StorageSource {
   private readonly headers: Record<string, string>;
   private readonly where: string;
+  private readonly url: URL;
 
-  constructor(
-    private readonly url: URL,
-    env: Env,
-  ) {
-    this.headers = extraHeaders(url, env);
+  constructor(url: URL, env: Env) {
     this.where = redactUri(url.href);
+    this.headers = extraHeaders(url, env);
+    // fetch refuses URLs with user:password; send them as Basic auth, as curl and requests do.
+    this.url = new URL(url.href);
+    if (url.username !== '' || url.password !== '') {
+      const user = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+      this.headers = { authorization: `Basic ${Buffer.from(user).toString('base64')}`, ...this.headers };
+      this.url.username = '';
+      this.url.password = '';
+    }
   }
 
   async list(): Promise<RemoteFile[]> {
