@@ -76,7 +76,7 @@ export async function downloadModel(uri: string, dest: string, options: Download
   const files = selectFiles(listed, settings, where);
   const totalBytes = files.every((f) => f.size !== undefined) ? files.reduce((n, f) => n + f.size!, 0) : undefined;
   logger.info({ files: files.length, totalBytes, concurrency: settings.concurrency }, 'downloading model');
-  const staging = await Staging.open(dest);
+  const staging = await Staging.open(dest, files);
   const progress = new Progress(logger, files.length, totalBytes, settings.progressIntervalMs);
   let summary: DownloadSummary;
   try {
