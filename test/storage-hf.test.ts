@@ -86,6 +86,18 @@ describe('hf:// sources', () => {
     assert.match(error.message, /config\.json: git-sha1 checksum mismatch/);
   });
 
+  test('a 502 on the listing is retried', async () => {
+    hub.faults.set('org/model/tree', { status: { code: 502, times: 2 } });
+    const dest = await tempDir();
+    await download('hf://org/model', dest, { ...env, STORAGE_ALLOW_PATTERNS: 'config.json', STORAGE_MAX_ATTEMPTS: '3' });
+    assert.deepEqual(await readTree(dest), { 'config.json': '{"hidden_size":8}' });
+    hub.faults.set('org/model/tree', { status: { code: 503, times: 5 } });
+    const failed = await downloadError('hf://org/model', await tempDir(), { ...env, STORAGE_MAX_ATTEMPTS: '2' });
+    hub.faults.delete('org/model/tree');
+    assert.equal(failed.code, 'TRANSIENT');
+    assert.match(failed.message, /^hf:\/\/org\/model: HTTP 503 .* \(after 2 attempts\)$/);
+  });
+
   test('a 500 and a reset mid-file are retried; the resumed file still matches its sha256', async () => {
     hub.faults.set('org/model/model.safetensors', { status: { code: 500, times: 1 }, resetAfter: { bytes: 700_000, times: 1 } });
     hub.requests.length = 0;

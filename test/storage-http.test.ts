@@ -129,6 +129,21 @@ describe('http(s):// and local sources', () => {
     assert.ok(web.requests[1]!.headers['if-range']);
   });
 
+  test('a rerun after a crash starts the file over (no ETag proves it unchanged); credentials never reach the disk', async () => {
+    web.faults.set('/files/big.bin', { resetAfter: { bytes: 1_000_000, times: 1 } });
+    const dest = await tempDir();
+    const url = `http://user:hunter2@127.0.0.1:${web.port}/files/big.bin`;
+    const error = await downloadError(url, dest, { STORAGE_MAX_ATTEMPTS: '1' });
+    assert.equal(error.code, 'TRANSIENT');
+    const index = await readFile(join(dest, '.tsserve-download/parts/index.json'), 'utf8');
+    assert.doesNotMatch(index, /hunter2|127\.0\.0\.1/);
+    web.requests.length = 0;
+    await download(url, dest, {});
+    assert.ok((await readFile(join(dest, 'big.bin'))).equals(big));
+    assert.equal(web.requests.length, 1);
+    assert.equal(web.requests[0]!.headers.range, undefined);
+  });
+
   test('a server that ignores Range restarts the file from zero and still gets it right', async () => {
     web.faults.set('/files/big.bin', { resetAfter: { bytes: 1_000_000, times: 1 }, ignoreRange: true });
     const dest = await tempDir();

@@ -15,6 +15,7 @@ import { IntegrityError, TransientError } from './errors.js';
 import type { Progress } from './progress.js';
 import type { OpenedBody, RemoteFile } from './remote-file.js';
 import { RunningHash } from './running-hash.js';
+import { backoffMs } from './retry.js';
 import type { TransferSettings } from './settings.js';
 import type { PartPaths, Staging } from './staging.js';
 
@@ -54,11 +55,6 @@ function meter(onChunk: (chunk: Buffer) => void, idleMs: number): Transform {
   };
   arm();
   return t;
-}
-
-function backoffMs(settings: TransferSettings, attempt: number): number {
-  const base = Math.min(30_000, settings.retryBaseMs * 2 ** (attempt - 1));
-  return base / 2 + Math.random() * (base / 2);
 }
 
 async function sizeOnDisk(path: string): Promise<number> {

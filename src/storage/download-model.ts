@@ -7,7 +7,6 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { Logger } from '../log.js';
 import { archiveKind, extractArchive } from './archive.js';
-import { classifyError } from './classify-error.js';
 import { downloadFile } from './download-file.js';
 import type { Env } from './env.js';
 import { SourceNotFoundError } from './errors.js';
@@ -15,6 +14,7 @@ import { linkLocal } from './local-source.js';
 import { isIncluded } from './patterns.js';
 import { type DownloadSummary, Progress } from './progress.js';
 import type { RemoteFile, StorageSource } from './remote-file.js';
+import { withRetries } from './retry.js';
 import { runLimited } from './run-limited.js';
 import { type TransferSettings, readSettings } from './settings.js';
 import { Staging } from './staging.js';
@@ -39,7 +39,7 @@ async function sourceFor(uri: Exclude<StorageUri, { scheme: 'local' }>, env: Env
     case 's3':
       return new (await import('./sources/s3.js')).S3Source(uri.bucket, uri.key, env, settings);
     case 'gs':
-      return new (await import('./sources/gcs.js')).GcsSource(uri.bucket, uri.key, env, settings);
+      return new (await import('./sources/gcs.js')).GcsSource(uri.bucket, uri.key, env);
     case 'hf':
       return new (await import('./sources/hf.js')).HfSource(uri.repo, uri.revision, env);
     case 'http':
@@ -70,9 +70,7 @@ export async function downloadModel(uri: string, dest: string, options: Download
     return { entries, files: entries.length, bytes: 0, seconds: (performance.now() - started) / 1000, rate: 0 };
   }
   const source = await sourceFor(parsed, env, settings);
-  const listed = await source.list(signal).catch((error) => {
-    throw classifyError(error, where);
-  });
+  const listed = await withRetries(() => source.list(signal), where, settings, logger, signal);
   const files = selectFiles(listed, settings, where);
   const totalBytes = files.every((f) => f.size !== undefined) ? files.reduce((n, f) => n + f.size!, 0) : undefined;
   logger.info({ files: files.length, totalBytes, concurrency: settings.concurrency }, 'downloading model');

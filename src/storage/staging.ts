@@ -55,8 +55,9 @@ export class Staging {
     const index: Index = {};
     for (const file of files) {
       const id = partId(file);
-      index[id] = file.identity;
-      if (previous[id] === file.identity) staging.unchanged.add(id);
+      // Hashed: an identity may hold a URL with credentials, and this file outlives a crash.
+      index[id] = createHash('sha256').update(file.identity).digest('hex');
+      if (previous[id] === index[id]) staging.unchanged.add(id);
     }
     await writeFile(`${indexPath}.tmp`, JSON.stringify(index));
     await rename(`${indexPath}.tmp`, indexPath);

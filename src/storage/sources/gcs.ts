@@ -12,16 +12,16 @@ import { type Env, envValue } from '../env.js';
 import { SourceNotFoundError } from '../errors.js';
 import type { Checksum, OpenedBody, RemoteFile, StorageSource } from '../remote-file.js';
 import { safeRelativePath } from '../safe-path.js';
-import type { TransferSettings } from '../settings.js';
 
 const SCOPES = ['https://www.googleapis.com/auth/devstorage.read_only'];
 
-async function storageOptions(env: Env, settings: TransferSettings): Promise<StorageOptions> {
+async function storageOptions(env: Env): Promise<StorageOptions> {
   const emulator = envValue(env, 'STORAGE_EMULATOR_HOST');
   const keyFilename = envValue(env, 'GOOGLE_APPLICATION_CREDENTIALS');
   const base: StorageOptions = {
     ...(emulator ? { apiEndpoint: emulator } : {}),
-    retryOptions: { autoRetry: true, maxRetries: Math.max(0, settings.maxAttempts - 1) },
+    // Our transfer loop retries (and resumes) every call; the library's retries would multiply them.
+    retryOptions: { autoRetry: false },
   };
   if (keyFilename) return { ...base, keyFilename, useAuthWithCustomEndpoint: true };
   if (emulator) return base; // the client sends no credentials to an emulator
@@ -44,9 +44,8 @@ export class GcsSource implements StorageSource {
     private readonly bucket: string,
     private readonly key: string,
     env: Env,
-    settings: TransferSettings,
   ) {
-    this.bucketRef = storageOptions(env, settings).then((o) => new Storage(o).bucket(bucket));
+    this.bucketRef = storageOptions(env).then((o) => new Storage(o).bucket(bucket));
     this.bucketRef.catch(() => undefined);
   }
 

@@ -70,9 +70,11 @@ export class HttpSource implements StorageSource {
 
   private async open(start: number, etag: string | undefined, signal: AbortSignal): Promise<OpenedBody & { etag?: string }> {
     const headers: Record<string, string> = { ...this.headers, 'accept-encoding': 'identity' };
-    if (start > 0) {
+    // Without a strong ETag from this run, nothing proves the bytes on disk are from the same
+    // file (a URL has no generation), so only an If-Range resume is attempted; else start over.
+    if (start > 0 && etag && !etag.startsWith('W/')) {
       headers.range = `bytes=${start}-`;
-      if (etag && !etag.startsWith('W/')) headers['if-range'] = etag;
+      headers['if-range'] = etag;
     }
     const res = await fetch(this.url, { headers, signal }).catch((error) => {
       throw classifyError(error, this.where);
@@ -85,7 +87,7 @@ export class HttpSource implements StorageSource {
       await res.body.cancel();
       throw new StorageError('FAILED', `${this.where} answered an HTML page (Content-Type text/html), not a model file`);
     }
-    const ranged = res.status === 206;
+    const ranged = res.status === 206 && headers.range !== undefined;
     const length = Number(res.headers.get('content-length') ?? NaN);
     const total = ranged ? Number(res.headers.get('content-range')?.split('/')[1]) : length;
     return {

@@ -60,7 +60,8 @@ export function s3ClientConfig(env: Env, settings: TransferSettings): S3ClientCo
     endpoint,
     forcePathStyle: endpoint !== undefined && !envBool(env, 'S3_USER_VIRTUAL_BUCKET', false),
     useAccelerateEndpoint: envBool(env, 'S3_USE_ACCELERATE', false),
-    maxAttempts: settings.maxAttempts,
+    // Our transfer loop retries (and resumes) every call; SDK retries would multiply them.
+    maxAttempts: 1,
     // Our own MD5/size checks cover every object; the SDK's CRC checks would only fire on some.
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -87,8 +88,6 @@ function md5Of(etag: string | undefined, sse: string | undefined, sseCustomer: s
 
 export class S3Source implements StorageSource {
   private readonly client: S3Client;
-  /** Gets are retried by our transfer loop (which resumes by range), so the SDK must not retry them too. */
-  private readonly getClient: S3Client;
 
   constructor(
     private readonly bucket: string,
@@ -96,9 +95,7 @@ export class S3Source implements StorageSource {
     env: Env,
     settings: TransferSettings,
   ) {
-    const config = s3ClientConfig(env, settings);
-    this.client = new S3Client(config);
-    this.getClient = new S3Client({ ...config, maxAttempts: 1 });
+    this.client = new S3Client(s3ClientConfig(env, settings));
   }
 
   async list(signal: AbortSignal): Promise<RemoteFile[]> {
@@ -139,7 +136,7 @@ export class S3Source implements StorageSource {
   }
 
   private async open(key: string, etag: string | undefined, start: number, signal: AbortSignal): Promise<OpenedBody> {
-    const res = await this.getClient.send(
+    const res = await this.client.send(
       new GetObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: etag, Range: start > 0 ? `bytes=${start}-` : undefined }),
       { abortSignal: signal },
     );

@@ -76,6 +76,8 @@ export class HfStandIn extends StandInServer {
   private tree(res: http.ServerResponse, repo: string, under: string, url: URL): void {
     const files = this.repos.get(repo);
     if (!files) return this.error(res, 404, 'RepoNotFound', 'Repository not found');
+    const status = takeStatusFault(this.faults.get(`${repo}/tree`));
+    if (status) return this.error(res, status, 'Internal', 'injected');
     const paths = [...files.keys()].filter((p) => under === '' || p.startsWith(`${under}/`)).sort();
     const dirs = [...new Set(paths.flatMap((p) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))))];
     const entries = [...dirs.map((d) => ({ type: 'directory', oid: '0'.repeat(40), size: 0, path: d })), ...paths.map((p) => this.entry(p, files.get(p)!))];
