@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { repoPath } from './helpers/server.js';
 import { S3StandIn } from './helpers/stand-ins/s3-server.js';
 import { download, downloadError, readTree, removeTempDirs, tempDir } from './helpers/storage.js';
 
@@ -207,5 +209,34 @@ describe('s3:// sources', () => {
     s3.delayMs = 0;
     assert.equal(Object.keys(await readTree(dest)).length, 8);
     assert.equal(s3.maxInFlight, 3);
+  });
+});
+
+describe('s3:// over HTTPS with a private CA', () => {
+  let s3: S3StandIn;
+  const CERT = repoPath('test/fixtures/tls/cert.pem');
+  before(async () => {
+    s3 = await new S3StandIn({ accessKeys: ['AKIDTEST'], tls: { cert: readFileSync(CERT), key: readFileSync(repoPath('test/fixtures/tls/key.pem')) } }).start();
+    s3.put('secure', 'm/model.onnx', 'tls weights');
+  });
+  after(async () => {
+    await s3.close();
+    await removeTempDirs();
+  });
+
+  test('an untrusted certificate fails with the TLS reason; AWS_CA_BUNDLE or S3_VERIFY_SSL=0 make it work', async () => {
+    const env = { ...KEY, AWS_ENDPOINT_URL: s3.url };
+    const error = await downloadError('s3://secure/m', await tempDir(), env);
+    assert.equal(error.code, 'FAILED');
+    assert.match(error.message, /^s3:\/\/secure\/m: .*self[- ]signed certificate/);
+    const trusted = await tempDir();
+    await download('s3://secure/m', trusted, { ...env, AWS_CA_BUNDLE: CERT });
+    assert.deepEqual(await readTree(trusted), { 'model.onnx': 'tls weights' });
+    const unverified = await tempDir();
+    await download('s3://secure/m', unverified, { ...env, S3_VERIFY_SSL: '0' });
+    assert.deepEqual(await readTree(unverified), { 'model.onnx': 'tls weights' });
+    const badBundle = await downloadError('s3://secure/m', await tempDir(), { ...env, AWS_CA_BUNDLE: '/no/such/ca.pem' });
+    assert.equal(badBundle.code, 'CONFIG');
+    assert.match(badBundle.message, /^AWS_CA_BUNDLE '\/no\/such\/ca\.pem' cannot be read: ENOENT/);
   });
 });

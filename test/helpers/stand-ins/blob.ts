@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface StoredObject {
@@ -113,8 +114,12 @@ export class StandInServer {
   url = '';
   port = 0;
 
-  constructor(handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void) {
-    this.server = http.createServer(async (req, res) => {
+  /** With `tls` (PEM cert and key) the server speaks HTTPS. */
+  constructor(
+    handler: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> | void,
+    private readonly tls?: { cert: Buffer; key: Buffer },
+  ) {
+    const listener = async (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
       this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
       res.once('close', () => this.inFlight--);
@@ -123,14 +128,15 @@ export class StandInServer {
         if (!res.headersSent) res.writeHead(500).end(String(error));
         else res.destroy();
       });
-    });
+    };
+    this.server = tls ? https.createServer(tls, listener) : http.createServer(listener);
   }
 
   async start(): Promise<this> {
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
     this.port = (this.server.address() as AddressInfo).port;
-    this.url = `http://127.0.0.1:${this.port}`;
+    this.url = `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
     return this;
   }
 

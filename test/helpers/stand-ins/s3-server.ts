@@ -14,6 +14,8 @@ export interface S3StandInOptions {
   publicBuckets?: string[];
   /** Keys per ListObjectsV2 page (S3's default is 1000); small values exercise paging. */
   pageSize?: number;
+  /** Serve HTTPS with this certificate. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 const xmlEscape = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -23,7 +25,7 @@ export class S3StandIn extends StandInServer {
   readonly faults = new Map<string, Faults>();
 
   constructor(private readonly options: S3StandInOptions = {}) {
-    super((req, res) => this.handle(req, res));
+    super((req, res) => this.handle(req, res), options.tls);
   }
 
   put(bucket: string, key: string, object: StoredObject | Buffer | string): void {
