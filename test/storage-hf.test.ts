@@ -76,14 +76,14 @@ describe('hf:// sources', () => {
     const dest = await tempDir();
     const error = await downloadError('hf://org/bad-lfs', dest, { ...env, STORAGE_MAX_ATTEMPTS: '2' });
     assert.equal(error.code, 'INTEGRITY');
-    assert.match(error.message, /model\.safetensors: sha256 checksum mismatch/);
+    assert.match(error.message, /^hf:\/\/org\/bad-lfs\/model\.safetensors: sha256 checksum mismatch/);
     assert.deepEqual(await readdir(dest), ['.tsserve-download']);
   });
 
   test('a plain git file is checked against its blob id', async () => {
     const error = await downloadError('hf://org/bad-git', await tempDir(), { ...env, STORAGE_MAX_ATTEMPTS: '1' });
     assert.equal(error.code, 'INTEGRITY');
-    assert.match(error.message, /config\.json: git-sha1 checksum mismatch/);
+    assert.match(error.message, /^hf:\/\/org\/bad-git\/config\.json: git-sha1 checksum mismatch/);
   });
 
   test('a 502 on the listing is retried', async () => {

@@ -196,7 +196,7 @@ describe('s3:// sources', () => {
     const error = await downloadError('s3://models/single', dest, { ...env, STORAGE_MAX_ATTEMPTS: '2' });
     s3.faults.delete('models/single/model.onnx');
     assert.equal(error.code, 'INTEGRITY');
-    assert.match(error.message, /model\.onnx: md5 checksum mismatch \(expected [0-9a-f]{32}\) \(after 2 attempts\)/);
+    assert.match(error.message, /^s3:\/\/models\/single\/model\.onnx: md5 checksum mismatch \(expected [0-9a-f]{32}\) \(after 2 attempts\)$/);
     assert.deepEqual(await readdir(dest), ['.tsserve-download']);
   });
 

@@ -24,8 +24,6 @@ export interface TransferContext {
   settings: TransferSettings;
   progress: Progress;
   logger: Logger;
-  /** How the source is named in messages (a redacted URI). */
-  where: string;
 }
 
 /** Larger writes than the 16 KiB default: fewer syscalls for big files, still bounded memory. */
@@ -79,9 +77,9 @@ export async function downloadFile(file: RemoteFile, ctx: TransferContext, signa
       const result = await attemptOnce(file, ctx, paths, offset, digest, signal);
       if (result.kind === 'done') break;
       offset = result.offset;
-      throw new TransientError(`${ctx.where}/${file.path}: the response ended after ${offset} bytes`);
+      throw new TransientError(`${file.name}: the response ended after ${offset} bytes`);
     } catch (error) {
-      const failure = classifyError(error, `${ctx.where}/${file.path}`);
+      const failure = classifyError(error, `${file.name}`);
       if (signal.aborted) throw signal.reason ?? failure;
       const onDisk = await sizeOnDisk(paths.part);
       if (failure instanceof IntegrityError) {
@@ -140,10 +138,10 @@ async function attemptOnce(
   await pipeline(opened.body, counter, createWriteStream(paths.part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER }), { signal });
   if (size !== undefined && total < size) return { kind: 'short', offset: total };
   if (size !== undefined && total > size) {
-    throw new IntegrityError(`${ctx.where}/${file.path}: received ${total} bytes, the store declared ${size}`);
+    throw new IntegrityError(`${file.name}: received ${total} bytes, the store declared ${size}`);
   }
   if (hash && !hash.matches()) {
-    throw new IntegrityError(`${ctx.where}/${file.path}: ${hash.expected.algorithm} checksum mismatch (expected ${hash.expected.hex})`);
+    throw new IntegrityError(`${file.name}: ${hash.expected.algorithm} checksum mismatch (expected ${hash.expected.hex})`);
   }
   return { kind: 'done' };
 }

@@ -78,7 +78,7 @@ export async function downloadModel(uri: string, dest: string, options: Download
   const progress = new Progress(logger, files.length, totalBytes, settings.progressIntervalMs);
   let summary: DownloadSummary;
   try {
-    const ctx = { staging, settings, progress, logger, where: where.replace(/\/+$/, '') };
+    const ctx = { staging, settings, progress, logger };
     await runLimited(files, settings.concurrency, (file, s) => downloadFile(file, ctx, s), signal);
   } finally {
     summary = progress.stop();

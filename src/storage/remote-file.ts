@@ -22,6 +22,8 @@ export interface OpenedBody {
 export interface RemoteFile {
   /** Path under the destination, '/'-separated, already checked to stay inside it. */
   path: string;
+  /** The object as messages name it (s3://bucket/key, a redacted URL...). */
+  name: string;
   /** Size from the listing, when the store lists one (plain HTTP does not). */
   size?: number;
   /** Changes when the object changes (ETag, generation, oid): a partial file resumes only if it matches. */

@@ -77,6 +77,7 @@ export class GcsSource implements StorageSource {
     const pinned = object.bucket.file(object.name, generation === undefined ? {} : { generation: Number(generation) });
     return {
       path,
+      name: `gs://${this.bucket}/${object.name}`,
       size: Number(size),
       identity: `gs ${generation ?? ''} ${size}`,
       open: async (start) => this.open(pinned, start, md5Of(md5Hash)),

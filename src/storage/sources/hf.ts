@@ -40,6 +40,7 @@ export class HfSource implements StorageSource {
       const path = safeRelativePath(entry.path, `file hf://${this.name}/${entry.path}`);
       files.push({
         path,
+        name: `hf://${this.name}/${entry.path}`,
         size: entry.size,
         identity: `hf ${entry.lfs?.oid ?? entry.oid ?? ''} ${entry.size}`,
         open: (start, s) => this.open(entry.path, start, checksum, s),

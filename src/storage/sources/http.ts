@@ -58,6 +58,7 @@ export class HttpSource implements StorageSource {
     return [
       {
         path,
+        name: this.where,
         identity: `http ${this.url.href}`,
         open: async (start, signal) => {
           const opened = await this.open(start, etag, signal);

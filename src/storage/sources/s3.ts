@@ -129,6 +129,7 @@ export class S3Source implements StorageSource {
   private file(key: string, path: string, size: number, etag: string | undefined): RemoteFile {
     return {
       path,
+      name: `s3://${this.bucket}/${key}`,
       size,
       identity: `s3 ${etag ?? ''} ${size}`,
       open: (start, signal) => this.open(key, etag, start, signal),
