@@ -27,6 +27,7 @@ describe('s3:// sources', () => {
     s3.put('models', 'model/1/model.onnx', 'weights-v1');
     s3.put('models', 'model/checkpoints/epoch/model.ckpt', 'ckpt');
     s3.put('models', 'model/', ''); // a console-made folder marker
+    s3.put('models', 'model/code/__init__.py', ''); // empty files are kept (KServe skips them)
     s3.put('models', 'model-v2/config.json', 'sibling');
     s3.put('models', 'model-logs', 'sibling file');
     s3.put('models', 'single/model.onnx', 'one file');
@@ -46,9 +47,10 @@ describe('s3:// sources', () => {
     assert.deepEqual(await readTree(dest), {
       '1/model.onnx': 'weights-v1',
       'checkpoints/epoch/model.ckpt': 'ckpt',
+      'code/__init__.py': '',
       'config.json': '{"a":1}',
     });
-    assert.equal(result.files, 3);
+    assert.equal(result.files, 4);
     assert.equal(result.bytes, 7 + 10 + 4);
     const lists = s3.requests.filter((r) => r.url.includes('list-type=2') && r.url.includes('prefix=model%2F'));
     assert.ok(lists.length >= 2, 'the 2-key pages were followed');
@@ -58,7 +60,7 @@ describe('s3:// sources', () => {
   test('a trailing slash and the bucket root list as folders too', async () => {
     const dest = await tempDir();
     await download('s3://models/model/', dest, env);
-    assert.deepEqual(Object.keys(await readTree(dest)), ['1/model.onnx', 'checkpoints/epoch/model.ckpt', 'config.json']);
+    assert.deepEqual(Object.keys(await readTree(dest)), ['1/model.onnx', 'checkpoints/epoch/model.ckpt', 'code/__init__.py', 'config.json']);
     const root = await tempDir();
     await download('s3://public', root, { AWS_ENDPOINT_URL: s3.url, awsAnonymousCredential: 'true' });
     assert.deepEqual(await readTree(root), { 'm/model.onnx': 'public weights' });
@@ -116,8 +118,8 @@ describe('s3:// sources', () => {
 
   test('allow and ignore patterns (fnmatch on the relative path)', async () => {
     const dest = await tempDir();
-    await download('s3://models/model', dest, { ...env, STORAGE_ALLOW_PATTERNS: '["*.onnx", "*.json"]', STORAGE_IGNORE_PATTERNS: '1/*' });
-    assert.deepEqual(await readTree(dest), { 'config.json': '{"a":1}' });
+    await download('s3://models/model', dest, { ...env, STORAGE_ALLOW_PATTERNS: '["*.ckpt", "*.json", "1/*"]', STORAGE_IGNORE_PATTERNS: '1/*.onnx' });
+    assert.deepEqual(await readTree(dest), { 'checkpoints/epoch/model.ckpt': 'ckpt', 'config.json': '{"a":1}' }, "fnmatch's * crosses /");
     const none = await downloadError('s3://models/model', await tempDir(), { ...env, STORAGE_ALLOW_PATTERNS: '*.gguf' });
     assert.equal(none.code, 'NOT_FOUND');
     assert.match(none.message, /No file in s3:\/\/models\/model matches STORAGE_ALLOW_PATTERNS/);
