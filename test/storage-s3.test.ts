@@ -108,7 +108,7 @@ describe('s3:// sources', () => {
     s3.requests.length = 0;
     const dest = await tempDir();
     const config = { type: 's3', access_key_id: 'AKCONFIG', secret_access_key: 's', endpoint_url: s3.url, region: 'eu-west-1', bucket: 'models' };
-    await download('s3://models/single', dest, { STORAGE_CONFIG: JSON.stringify(config), STORAGE_OVERRIDE_CONFIG: '{"region":"ap-south-1"}' });
+    await download('s3://models/single', dest, { ...env, STORAGE_CONFIG: JSON.stringify(config), STORAGE_OVERRIDE_CONFIG: '{"region":"ap-south-1"}' });
     assert.deepEqual(await readTree(dest), { 'model.onnx': 'one file' });
     assert.ok(s3.requests.every((r) => /Credential=AKCONFIG\/\d{8}\/ap-south-1\/s3\//.test(r.headers.authorization ?? '')));
     const bad = await downloadError('s3://models/single', await tempDir(), { STORAGE_CONFIG: '{"type": "s3",' });

@@ -8,14 +8,15 @@
 import { type Env } from './env.js';
 import { StorageConfigError } from './errors.js';
 
-const S3_KEYS: Record<string, string> = {
-  endpoint_url: 'AWS_ENDPOINT_URL',
-  access_key_id: 'AWS_ACCESS_KEY_ID',
-  secret_access_key: 'AWS_SECRET_ACCESS_KEY',
-  region: 'AWS_DEFAULT_REGION',
-  ca_bundle: 'AWS_CA_BUNDLE',
-  verify_ssl: 'S3_VERIFY_SSL',
-  anonymous: 'awsAnonymousCredential',
+/** Each key sets its variables; the second name is the one that would otherwise take precedence. */
+const S3_KEYS: Record<string, string[]> = {
+  endpoint_url: ['AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3'],
+  access_key_id: ['AWS_ACCESS_KEY_ID'],
+  secret_access_key: ['AWS_SECRET_ACCESS_KEY'],
+  region: ['AWS_DEFAULT_REGION', 'AWS_REGION'],
+  ca_bundle: ['AWS_CA_BUNDLE'],
+  verify_ssl: ['S3_VERIFY_SSL'],
+  anonymous: ['awsAnonymousCredential'],
 };
 
 function parseObject(name: string, raw: string | undefined): Record<string, unknown> {
@@ -37,9 +38,9 @@ export function applyStorageConfig(env: Env): Env {
   const spec = { ...parseObject('STORAGE_CONFIG', env.STORAGE_CONFIG), ...parseObject('STORAGE_OVERRIDE_CONFIG', env.STORAGE_OVERRIDE_CONFIG) };
   if (spec.type !== 's3') return env;
   const out: Record<string, string | undefined> = { ...env };
-  for (const [key, variable] of Object.entries(S3_KEYS)) {
+  for (const [key, variables] of Object.entries(S3_KEYS)) {
     const value = spec[key];
-    if (value !== undefined && value !== null) out[variable] = String(value);
+    if (value !== undefined && value !== null) for (const v of variables) out[v] = String(value);
   }
   return out;
 }
