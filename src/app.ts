@@ -13,6 +13,7 @@ import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { ModelRepository } from './repository/model-repository.js';
+import { prepareModelDir } from './storage/model-source.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -33,8 +34,9 @@ export async function startServer(options: ServerOptions, logger = createLogger(
   const provider = chooseProvider(options.execution_provider as ProviderChoice, probeCuda());
   logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
   const metrics = new Metrics();
+  const modelDir = await prepareModelDir(options, logger);
   const repository = new ModelRepository({
-    modelDir: options.model_dir,
+    modelDir,
     modelName: options.model_name,
     instances: Math.max(1, options.workers),
     intraOpThreads: options.nthread,
@@ -61,7 +63,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     openaiPrefix: options.openai_route_prefix,
   });
   metrics.watchQueues(() => repository.queueDepths());
-  logger.info({ modelDir: options.model_dir, cpus, workers: options.workers }, 'loading models');
+  logger.info({ modelDir, cpus, workers: options.workers }, 'loading models');
   await repository.loadAll();
   await http.listen({ host: options.host, port: options.http_port });
   started = true;

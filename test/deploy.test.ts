@@ -414,3 +414,19 @@ describe('KEDA autoscaling examples', () => {
     assert.deepEqual(managed.doc.spec.predictor.autoScaling.metrics.map((m: any) => [m.type, m.external.metric.backend]), [['External', 'prometheus']]);
   });
 });
+
+describe('the storage initializer container', () => {
+  it("follows KServe's ClusterStorageContainer contract and runs the command the image ships", () => {
+    const { doc } = only('ClusterStorageContainer');
+    const container = doc.spec.container;
+    assert.equal(container.name, 'storage-initializer', 'KServe requires this container name');
+    assert.equal(container.args, undefined, 'KServe appends <src-uri> <dest-path> itself');
+    const script = container.command.at(-1) as string;
+    assert.equal(script, '/app/dist/src/storage/cli.js');
+    // The runtime image copies dist/src to /app/dist/src (Dockerfile).
+    assert.match(readFileSync(repoPath('Dockerfile'), 'utf8'), /WORKDIR \/app[\s\S]*COPY --from=build \/app\/dist\/src dist\/src/);
+    assert.ok(existsSync(repoPath(script.replace('/app/', ''))), `${script} is built`);
+    const prefixes = doc.spec.supportedUriFormats.map((f: { prefix?: string; regex?: string }) => f.prefix ?? f.regex);
+    assert.deepEqual(prefixes, ['s3://', 'gs://', 'hf://', '^https?://']);
+  });
+});

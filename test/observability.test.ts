@@ -116,13 +116,23 @@ describe('logs', () => {
 describe('graceful shutdown', () => {
   const slow = (n: number) => JSON.stringify({ inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [n] }] });
 
+  /** Waits until the server counts a request in flight, however slow this machine is. */
+  async function untilInFlight(url: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      if (sample(text, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }) === 1) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('the slow request never started');
+  }
+
   it('lets a request in flight finish after SIGTERM, refuses new connections, and exits 0', async () => {
     const repo = await tempRepo();
     await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
     const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--host', '127.0.0.1']);
     try {
       const running = fetch(`${srv.url}/v2/models/slow/infer`, { method: 'POST', body: slow(1024) });
-      await new Promise((r) => setTimeout(r, 100));
+      await untilInFlight(srv.url);
       srv.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 100));
       await assert.rejects(fetch(`${srv.url}/v2/health/live`), 'a new connection is refused while draining');
@@ -143,7 +153,7 @@ describe('graceful shutdown', () => {
     const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--host', '127.0.0.1']);
     try {
       const running = fetch(`${srv.url}/v2/models/slow/infer`, { method: 'POST', body: slow(1280) }).catch((e: Error) => e);
-      await new Promise((r) => setTimeout(r, 100));
+      await untilInFlight(srv.url);
       srv.child.kill('SIGTERM');
       await new Promise((r) => setTimeout(r, 50));
       srv.child.kill('SIGTERM');

@@ -19,7 +19,9 @@ interface FlagSpec {
 
 export const FLAGS = [
   { name: 'model_name', env: ['TSSERVE_MODEL_NAME'], type: 'string', default: 'model', help: 'Name of the model when model_dir holds a single model file' },
-  { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders' },
+  { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders; an s3://, gs://, hf:// or http(s):// URI is downloaded first' },
+  { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
+  { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
   { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, help: 'HTTP port (v2 REST, V1)' },
   { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (reserved: the gRPC frontend is not built yet)' },
   { name: 'host', env: ['TSSERVE_HOST'], type: 'string', default: '0.0.0.0', help: 'Address to bind' },
