@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { BYTES_IDENTITY, FP32_IDENTITY, SLOW_MODEL, type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
+import { type TestServer, getJson, postJson, repoPath, startTestServer, untilMetric } from './helpers/server.js';
 
 const TREES = 'bench/models/trees/1/model.onnx';
 const trees = JSON.parse(readFileSync(repoPath('bench/models/trees/cases.json'), 'utf8')) as { inputs: number[][] };
@@ -83,7 +83,7 @@ describe('dynamic batching', () => {
 
   it('answers at once with 503 when the queue is full', async () => {
     const first = postJson(`${srv.url}/v2/models/small_queue/infer`, identityRequest([[1, 1]]));
-    await new Promise((r) => setTimeout(r, 30));
+    await untilMetric(srv.url, 'tsserve_batch_queue_size', { model_name: 'small_queue' }, 1);
     const second = await postJson(`${srv.url}/v2/models/small_queue/infer`, identityRequest([[2, 2]]));
     assert.equal(second.status, 503);
     assert.match(second.body.error, /exceeds maximum queue size/i);
@@ -161,7 +161,7 @@ describe('the in-flight limit', () => {
     try {
       const slow = { inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [768] }] };
       const running = [postJson(`${srv.url}/v2/models/slow/infer`, slow), postJson(`${srv.url}/v2/models/slow/infer`, slow)];
-      await new Promise((r) => setTimeout(r, 50));
+      await untilMetric(srv.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 2);
       const rejected = await postJson(`${srv.url}/v2/models/slow/infer`, slow);
       assert.equal(rejected.status, 503);
       assert.match(rejected.body.error, /limit of 2 requests in flight/);

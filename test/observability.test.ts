@@ -3,19 +3,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { serveCli } from './helpers/cli-process.js';
 import { SLOW_MODEL, tempRepo } from './helpers/model-dir.js';
-import { type TestServer, postJson, repoPath, startTestServer } from './helpers/server.js';
+import { type TestServer, metricSample, postJson, repoPath, startTestServer, untilMetric } from './helpers/server.js';
 
 const row = [5.1, 3.5, 1.4, 0.2];
 const classify = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [row] }] };
 
-/** The value of one sample line of the exposition text, or 0 when absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').at(-1));
-  }
-  return 0;
-}
+const sample = metricSample;
 
 describe('/metrics', () => {
   let srv: TestServer;
@@ -70,7 +63,7 @@ describe('/metrics', () => {
     const slowSrv = await startTestServer(repo.dir);
     try {
       const running = postJson(`${slowSrv.url}/v2/models/slow/infer`, { inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [768] }] });
-      await new Promise((r) => setTimeout(r, 50));
+      await untilMetric(slowSrv.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 1);
       const during = await (await fetch(`${slowSrv.url}/metrics`)).text();
       assert.equal(sample(during, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }), 1);
       assert.equal((await running).status, 200);
@@ -95,8 +88,11 @@ describe('logs', () => {
     const srv = await serveCli(['--model_dir', repoPath('models'), '--http_port', '0', '--host', '127.0.0.1', '--aws_secret_access_key=hunter2', '--hf-token', 'hf_abc']);
     try {
       await fetch(`${srv.url}/v2/models/classifier/infer`, { method: 'POST', body: JSON.stringify(classify), headers: { 'x-request-id': 'req-7', authorization: 'Bearer sk-live' } });
-      await new Promise((r) => setTimeout(r, 100));
-      const line = srv.logs.find((l) => l.msg === 'inference');
+      let line: any;
+      for (let i = 0; i < 200 && !line; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        line = srv.logs.find((l) => l.msg === 'inference');
+      }
       assert.ok(line, 'a latency line was logged');
       assert.equal(line.reqId, 'req-7');
       assert.equal(line.model, 'classifier');
@@ -116,15 +112,7 @@ describe('logs', () => {
 describe('graceful shutdown', () => {
   const slow = (n: number) => JSON.stringify({ inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [n] }] });
 
-  /** Waits until the server counts a request in flight, however slow this machine is. */
-  async function untilInFlight(url: string): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const text = await (await fetch(`${url}/metrics`)).text();
-      if (sample(text, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }) === 1) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('the slow request never started');
-  }
+  const untilInFlight = (url: string) => untilMetric(url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 1);
 
   it('lets a request in flight finish after SIGTERM, refuses new connections, and exits 0', async () => {
     const repo = await tempRepo();
@@ -134,8 +122,12 @@ describe('graceful shutdown', () => {
       const running = fetch(`${srv.url}/v2/models/slow/infer`, { method: 'POST', body: slow(1024) });
       await untilInFlight(srv.url);
       srv.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 100));
-      await assert.rejects(fetch(`${srv.url}/v2/health/live`), 'a new connection is refused while draining');
+      let refused = false;
+      for (let i = 0; i < 200 && !refused; i++) {
+        refused = await fetch(`${srv.url}/v2/health/live`, { headers: { connection: 'close' } }).then(() => false, () => true);
+        if (!refused) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(refused, 'a new connection is refused while draining');
       const res = await running;
       assert.equal(res.status, 200);
       const body = await res.json();

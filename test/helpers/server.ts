@@ -79,3 +79,22 @@ export async function postBody(url: string, body: Uint8Array | string, headers: 
   }
   return { status: res.status, headers: res.headers, text, json, binary: buf.subarray(headerLength) };
 }
+
+/** The value of one sample line of Prometheus text, or 0 when absent. */
+export function metricSample(text: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').at(-1));
+  }
+  return 0;
+}
+
+/** Polls /metrics until a sample reaches `value`: a wait that holds however slow the machine is. */
+export async function untilMetric(baseUrl: string, name: string, labels: Record<string, string>, value: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const text = await (await fetch(`${baseUrl}/metrics`)).text();
+    if (metricSample(text, name, labels) === value) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${name}${JSON.stringify(labels)} never reached ${value}`);
+}
