@@ -68,6 +68,20 @@ const ARRAY_TYPES: Record<NumericDataType, TypedArrayCtor> = {
   FP64: Float64Array,
 };
 
+const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+};
+
+/** The values an integer datatype of at most 32 bits holds; undefined for other datatypes. */
+export function integerRange(datatype: DataType): readonly [number, number] | undefined {
+  return INTEGER_RANGES[datatype];
+}
+
 export function isDataType(value: unknown): value is DataType {
   return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
 }

@@ -17,6 +17,8 @@ export class ModelVersion {
   state: ModelState = 'LOADING';
   /** Why the version is not ready, when it is not. */
   reason = '';
+  /** Model instances (worker threads) serving this version. */
+  instances = 0;
   private pool?: ModelPool;
   private inFlight = 0;
   private readonly statistics = new StatisticsRecorder();
@@ -43,6 +45,7 @@ export class ModelVersion {
   async load(spec: Omit<PoolSpec, 'label'>): Promise<void> {
     this.state = 'LOADING';
     this.reason = '';
+    this.instances = spec.instances;
     try {
       this.pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
       this.state = 'READY';
