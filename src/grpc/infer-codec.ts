@@ -7,7 +7,7 @@
 import { InvalidInputError } from '../core/errors.js';
 import type { InferRequest, InferResponse, RequestedOutput } from '../core/inference.js';
 import { decodeRaw, encodeRaw } from '../core/raw-tensor.js';
-import type { Tensor } from '../core/tensor.js';
+import { type Tensor, inOwnedBuffers } from '../core/tensor.js';
 import { parseDatatype, parseShape } from '../core/tensor-header.js';
 import type { InferInputTensor, ModelInferRequest, ModelInferResponse } from './messages.js';
 import { fromInferParameters, toInferParameters } from './parameters.js';
@@ -20,11 +20,12 @@ function decodeInput(input: InferInputTensor, index: number, raw: Buffer | undef
   const datatype = parseDatatype(input.datatype, what);
   const shape = parseShape(input.shape.map(Number), what);
   fromInferParameters(input.parameters, `inputs[${index}].parameters`);
-  if (raw === undefined) return { name, datatype, shape, data: decodeContents(datatype, shape, input.contents, what) };
-  if (filledFields(input.contents).length) {
+  if (raw !== undefined && filledFields(input.contents).length) {
     throw new InvalidInputError(`${what}: 'contents' must not be given when raw_input_contents carries the inputs`);
   }
-  return { name, datatype, shape, data: decodeRaw(datatype, shape, raw, what) };
+  const data = raw === undefined ? decodeContents(datatype, shape, input.contents, what) : decodeRaw(datatype, shape, raw, what);
+  // Views over the received message stay views only when the message has a buffer of its own (owned-messages.ts).
+  return { name, datatype, shape, data: inOwnedBuffers(data) };
 }
 
 function decodeOutputs(message: ModelInferRequest): RequestedOutput[] | undefined {
@@ -56,7 +57,7 @@ export function encodeInferResponse(response: InferResponse): ModelInferResponse
   return {
     model_name: response.modelName,
     model_version: response.modelVersion,
-    id: response.id ?? '',
+    id: response.id,
     parameters: toInferParameters(response.parameters),
     outputs: response.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
     raw_output_contents: response.outputs.map((o) => encodeRaw(o.data)),

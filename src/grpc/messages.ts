@@ -63,15 +63,16 @@ export interface InferOutputTensor {
 export interface ModelInferResponse {
   model_name: string;
   model_version: string;
-  id: string;
+  /** Left out when the request had none. */
+  id?: string;
   parameters: InferParameters;
   outputs: InferOutputTensor[];
   raw_output_contents: Uint8Array[];
 }
 
 export interface ModelStreamInferResponse {
-  error_message: string;
-  infer_response: Partial<ModelInferResponse> | null;
+  error_message?: string;
+  infer_response: Partial<ModelInferResponse>;
 }
 
 /** ModelReady, ModelMetadata, ModelConfig and ModelStatistics requests. */

@@ -78,7 +78,8 @@ export class StreamInfer {
 
   private async answer(request: ModelInferRequest): Promise<Answer> {
     try {
-      return { message: { error_message: '', infer_response: await this.infer(request) } };
+      // proto3 leaves empty strings off the wire, but protobufjs writes any field that is set.
+      return { message: { infer_response: await this.infer(request) } };
     } catch (error) {
       return this.failure(request, toStatus(error, this.logger));
     }
