@@ -286,6 +286,17 @@ describe('ModelInfer errors: the status of the error class and REST\'s message',
     );
   });
 
+  it('bytes that are not a ModelInferRequest: INVALID_ARGUMENT, and the server keeps serving', async () => {
+    // Field 7 (raw_input_contents) declares 127 bytes, and 1 follows.
+    const garbage = Buffer.from([0x3a, 0x7f, 0x01]);
+    const error = await new Promise<any>((resolve) => {
+      client.inference.makeUnaryRequest('/inference.GRPCInferenceService/ModelInfer', (b: Buffer) => b, (b: Buffer) => b, garbage, (e: unknown) => resolve(e));
+    });
+    assert.equal(error?.code, status.INVALID_ARGUMENT, error?.details);
+    assert.match(error.details, /the ModelInfer request is not a valid protobuf message/);
+    assert.deepEqual(await client.call('ServerLive'), { live: true });
+  });
+
   it('an rpc the server does not serve (shared memory): UNIMPLEMENTED', async () => {
     const error = await new Promise<any>((resolve) => {
       client.inference.makeUnaryRequest(

@@ -25,7 +25,7 @@ interface StreamResult {
 }
 
 /** Writes every request at once, half-closes, and collects the answers and the final status. */
-function runStream(call: ClientDuplexStream<object, any>, requests: object[]): Promise<StreamResult> {
+function runStream(call: ClientDuplexStream<any, any>, requests: object[]): Promise<StreamResult> {
   return new Promise((resolve) => {
     const messages: any[] = [];
     let final: StreamResult['status'] | undefined;
@@ -103,6 +103,24 @@ describe('ModelStreamInfer', () => {
       ['g', "Request for unknown model: 'ghost' is not found"],
       ['b', ''],
     ]);
+    assert.ok(outputBytes(messages[2].infer_response, 0).equals(x));
+  });
+
+  it('bytes that are not a ModelInferRequest on the stream are that one request\'s error_message', async () => {
+    const x = Buffer.from(new Float32Array([4, 5]).buffer);
+    const encode = client.inference.ModelStreamInfer.requestSerialize as (m: object) => Buffer;
+    const good = (id: string) => encode({ model_name: 'm', id, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [x] });
+    const call = client.inference.makeBidiStreamRequest(
+      '/inference.GRPCInferenceService/ModelStreamInfer',
+      (b: Buffer) => b,
+      client.inference.ModelStreamInfer.responseDeserialize,
+    );
+    const { messages, status: final } = await runStream(call, [good('a'), Buffer.from([0x3a, 0x7f, 0x01]), good('b')]);
+    assert.equal(final.code, status.OK);
+    assert.equal(messages.length, 3);
+    assert.equal(messages[0].infer_response.id, 'a');
+    assert.match(messages[1].error_message, /the ModelStreamInfer request is not a valid protobuf message/);
+    assert.equal(messages[2].infer_response.id, 'b');
     assert.ok(outputBytes(messages[2].infer_response, 0).equals(x));
   });
 

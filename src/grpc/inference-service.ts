@@ -13,6 +13,7 @@ import { NAMED_REPOSITORY_ERROR, loadModel, repositoryIndex } from '../repositor
 import { describeModel, modelReadiness } from '../repository/status.js';
 import { decodeInferRequest, encodeInferResponse } from './infer-codec.js';
 import type { ModelInferRequest, ModelInferResponse, ModelRequest, RepositoryIndexRequest, RepositoryModelRequest } from './messages.js';
+import { type MalformedRequest, wellFormed } from './request-decoding.js';
 import { toStatus } from './status.js';
 import type { StreamInfer } from './stream-infer.js';
 
@@ -24,8 +25,8 @@ export interface InferenceServiceOptions {
   streams: StreamInfer;
 }
 
-export async function inferOverGrpc(repository: ModelRepository, message: ModelInferRequest): Promise<ModelInferResponse> {
-  return encodeInferResponse(await repository.infer(decodeInferRequest(message)));
+export async function inferOverGrpc(repository: ModelRepository, message: ModelInferRequest | MalformedRequest): Promise<ModelInferResponse> {
+  return encodeInferResponse(await repository.infer(decodeInferRequest(wellFormed(message))));
 }
 
 function noNamedRepository(request: { repository_name: string }): void {
@@ -36,9 +37,9 @@ export function inferenceService(options: InferenceServiceOptions): UntypedServi
   const { repository, logger } = options;
   const unary =
     <Req, Res>(handle: (request: Req) => Res | Promise<Res>) =>
-    async (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    async (call: ServerUnaryCall<Req | MalformedRequest, Res>, callback: sendUnaryData<Res>) => {
       try {
-        callback(null, await handle(call.request));
+        callback(null, await handle(wellFormed(call.request)));
       } catch (error) {
         callback(toStatus(error, logger));
       }

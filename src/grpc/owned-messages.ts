@@ -6,7 +6,6 @@
  * header then the message (or, decompressed, the message alone). Smaller messages sit in the
  * shared pool and are left to be copied.
  */
-import type * as grpc from '@grpc/grpc-js';
 import { markOwned } from '../core/transfer.js';
 
 const FRAME_HEADER = 5;
@@ -16,16 +15,4 @@ export function adoptMessageBuffer(message: Buffer): void {
   if ((spare === 0 && message.byteOffset === 0) || (spare === FRAME_HEADER && message.byteOffset === FRAME_HEADER)) {
     markOwned(message.buffer);
   }
-}
-
-/** The same method, whose request buffers are adopted before they are decoded. */
-export function withOwnedRequests(method: grpc.MethodDefinition<unknown, unknown>): grpc.MethodDefinition<unknown, unknown> {
-  const deserialize = method.requestDeserialize;
-  return {
-    ...method,
-    requestDeserialize: (bytes: Buffer) => {
-      adoptMessageBuffer(bytes);
-      return deserialize(bytes);
-    },
-  };
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { HealthService } from './health-service.js';
 import { inferOverGrpc, inferenceService } from './inference-service.js';
-import { withOwnedRequests } from './owned-messages.js';
+import { withRequestDecoding } from './request-decoding.js';
 import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
 import { StreamInfer } from './stream-infer.js';
 
@@ -32,15 +32,6 @@ export interface GrpcServer {
   close(graceMs: number): Promise<void>;
 }
 
-/** The infer methods adopt their request buffers (owned-messages.ts); the others need not. */
-function inferenceDefinition(definition: grpc.ServiceDefinition): grpc.ServiceDefinition {
-  return {
-    ...definition,
-    ModelInfer: withOwnedRequests(definition['ModelInfer']!),
-    ModelStreamInfer: withOwnedRequests(definition['ModelStreamInfer']!),
-  };
-}
-
 function address(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
@@ -56,7 +47,8 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
   const streams = new StreamInfer((message) => inferOverGrpc(options.repository, message), options.logger);
   const health = new HealthService(options.isReady);
   server.addService(
-    inferenceDefinition(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition),
+    // Only infer requests carry tensors worth moving to a worker without a copy.
+    withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer']),
     inferenceService({ ...options, streams }),
   );
   server.addService(definitions[HEALTH_SERVICE] as grpc.ServiceDefinition, health.implementation());

@@ -8,9 +8,11 @@
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
 import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './messages.js';
+import { MalformedRequest } from './request-decoding.js';
 import { type ErrorStatus, toStatus } from './status.js';
 
-type StreamCall = ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>;
+type StreamRequest = ModelInferRequest | MalformedRequest;
+type StreamCall = ServerDuplexStream<StreamRequest, ModelStreamInferResponse>;
 
 interface Answer {
   message: ModelStreamInferResponse;
@@ -25,7 +27,7 @@ export class StreamInfer {
   private readonly open = new Set<() => void>();
 
   constructor(
-    private readonly infer: (request: ModelInferRequest) => Promise<ModelInferResponse>,
+    private readonly infer: (request: StreamRequest) => Promise<ModelInferResponse>,
     private readonly logger: Logger,
   ) {}
 
@@ -47,18 +49,21 @@ export class StreamInfer {
     };
     this.open.add(finishIfIdle);
 
-    call.on('data', (request: ModelInferRequest) => {
+    call.on('data', (request: StreamRequest) => {
       if (finished) return;
       pending++;
       const answer = this.closing ? Promise.resolve(this.failure(request, SHUTTING_DOWN)) : this.answer(request);
-      tail = tail.then(async () => {
-        const { message, error } = await answer;
-        pending--;
-        if (finished || call.cancelled) return;
-        if (error && grpcErrors) return finish(error);
-        call.write(message);
-        finishIfIdle();
-      });
+      tail = tail
+        .then(async () => {
+          const { message, error } = await answer;
+          pending--;
+          if (finished || call.cancelled) return;
+          if (error && grpcErrors) return finish(error);
+          call.write(message);
+          finishIfIdle();
+        })
+        // A write to a stream the client has just torn down must not become an unhandled rejection.
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'could not answer on a ModelStreamInfer stream'));
     });
     call.on('end', () => {
       clientDone = true;
@@ -76,7 +81,7 @@ export class StreamInfer {
     for (const finishIfIdle of [...this.open]) finishIfIdle();
   }
 
-  private async answer(request: ModelInferRequest): Promise<Answer> {
+  private async answer(request: StreamRequest): Promise<Answer> {
     try {
       // proto3 leaves empty strings off the wire, but protobufjs writes any field that is set.
       return { message: { infer_response: await this.infer(request) } };
@@ -85,8 +90,8 @@ export class StreamInfer {
     }
   }
 
-  private failure(request: ModelInferRequest, error: ErrorStatus): Answer {
-    const echo = { model_name: request.model_name, model_version: request.model_version, id: request.id };
+  private failure(request: StreamRequest, error: ErrorStatus): Answer {
+    const echo = request instanceof MalformedRequest ? {} : { model_name: request.model_name, model_version: request.model_version, id: request.id };
     return { message: { error_message: error.details, infer_response: echo }, error };
   }
 }
