@@ -19,6 +19,7 @@ function decodeInput(input: InferInputTensor, index: number, raw: Buffer | undef
   const what = `input '${name}'`;
   const datatype = parseDatatype(input.datatype, what);
   const shape = parseShape(input.shape.map(Number), what);
+  // Checked like every parameter map, though no per-input parameter means anything over gRPC.
   fromInferParameters(input.parameters, `inputs[${index}].parameters`);
   if (raw !== undefined && filledFields(input.contents).length) {
     throw new InvalidInputError(`${what}: 'contents' must not be given when raw_input_contents carries the inputs`);
