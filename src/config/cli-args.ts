@@ -23,7 +23,10 @@ export const FLAGS = [
   { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
   { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
   { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, help: 'HTTP port (v2 REST, V1)' },
-  { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (reserved: the gRPC frontend is not built yet)' },
+  { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (inference.GRPCInferenceService, health, reflection)' },
+  { name: 'enable_grpc', env: ['TSSERVE_ENABLE_GRPC'], type: 'bool', default: true, help: 'Serve gRPC on --grpc_port' },
+  { name: 'grpc_max_receive_message_length', env: ['TSSERVE_GRPC_MAX_RECEIVE_MESSAGE_LENGTH'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest gRPC request message in bytes; larger gets RESOURCE_EXHAUSTED' },
+  { name: 'grpc_max_send_message_length', env: ['TSSERVE_GRPC_MAX_SEND_MESSAGE_LENGTH'], type: 'int', default: 2 ** 31 - 1, help: 'Largest gRPC response message in bytes; larger gets RESOURCE_EXHAUSTED' },
   { name: 'host', env: ['TSSERVE_HOST'], type: 'string', default: '0.0.0.0', help: 'Address to bind' },
   { name: 'workers', env: ['TSSERVE_WORKERS'], type: 'int', default: 1, help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group' },
   { name: 'nthread', env: ['TSSERVE_NTHREAD'], type: 'int', default: 0, help: 'Intra-op threads per model instance; 0 shares the CPU limit out among instances' },
@@ -122,7 +125,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
 }
 
 export function helpText(): string {
-  const lines = ['Usage: tsserve [--flag value | --flag=value ...]', '', 'Serves models over the Open Inference Protocol (v2) and KServe V1.', ''];
+  const lines = ['Usage: tsserve [--flag value | --flag=value ...]', '', 'Serves models over the Open Inference Protocol (v2, REST and gRPC) and KServe V1.', ''];
   for (const f of FLAGS as readonly FlagSpec[]) {
     lines.push(`  --${f.name} <${f.type}>  (env ${f.env.join(', ')}; default ${JSON.stringify(f.default)})`);
     lines.push(`      ${f.help}`);

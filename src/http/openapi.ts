@@ -125,6 +125,7 @@ function modelRoutes(prefix: string, params: object[]): Record<string, object> {
       },
     },
     [`${prefix}/stats`]: { get: { summary: 'Statistics (Triton extension)', parameters: params, responses: { ...ok('statistics', ref('Statistics')), 404: error('unknown') } } },
+    [`${prefix}/config`]: { get: { summary: 'Model configuration (Triton extension; JSON of config.pbtxt as served)', parameters: params, responses: { ...ok('configuration', { type: 'object' }), 404: error('unknown'), 503: error('not ready') } } },
   };
 }
 

@@ -20,6 +20,8 @@ export class ModelVersion {
   state: ModelState = 'LOADING';
   /** Why the version is not ready, when it is not. */
   reason = '';
+  /** Model instances (worker threads) serving this version. */
+  instances = 0;
   private pool?: ModelPool;
   private batcher?: DynamicBatcher;
   private inFlight = 0;
@@ -54,6 +56,7 @@ export class ModelVersion {
     this.state = 'LOADING';
     this.reason = '';
     const started = performance.now();
+    this.instances = spec.instances;
     try {
       const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
       this.pool = pool;

@@ -10,6 +10,8 @@ export function repoPath(...parts: string[]): string {
 
 export interface TestServer {
   url: string;
+  /** 127.0.0.1:port of the gRPC frontend (port 0 when --enable_grpc is false). */
+  grpcAddress: string;
   server: RunningServer;
   close(): Promise<void>;
 }
@@ -21,10 +23,16 @@ export async function startTestServer(modelDir: string, overrides: Partial<Serve
     model_dir: modelDir,
     host: '127.0.0.1',
     http_port: 0,
+    grpc_port: 0,
     log_level: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...overrides,
   });
-  return { url: `http://127.0.0.1:${server.httpPort}`, server, close: () => server.close() };
+  return {
+    url: `http://127.0.0.1:${server.httpPort}`,
+    grpcAddress: `127.0.0.1:${server.grpcPort ?? 0}`,
+    server,
+    close: () => server.close(),
+  };
 }
 
 export async function getJson(url: string): Promise<{ status: number; body: any }> {
