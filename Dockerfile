@@ -34,7 +34,10 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && arch="$(node -p process.arch)" \
  && rm -rf "$ort/darwin" "$ort/win32" \
  && find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name "$arch" -exec rm -rf {} + \
- && test -f "$ort/linux/$arch/onnxruntime_binding.node"
+ && test -f "$ort/linux/$arch/onnxruntime_binding.node" \
+ && rm -rf node_modules/onnxruntime-web/dist
+# transformers.js pulls onnxruntime-web (136 MB of WebAssembly builds) but its Node build bundles
+# what it uses and runs on onnxruntime-node: the browser builds go (test/hf-*.test.ts pass without them).
 
 # ---- production dependencies (CUDA) ---------------------------------------------------------
 FROM deps AS deps-cuda

@@ -11,13 +11,10 @@
  * --duration S (seconds per load point), --out FILE (default bench/results/foundation.md).
  * See bench/README.md for what each number means.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import * as os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import * as grpc from '@grpc/grpc-js';
 import * as ort from 'onnxruntime-node';
 import { cpuLimit } from '../src/config/cpu-limit.js';
@@ -26,10 +23,11 @@ import { decodeInferBody } from '../src/http/v2-request.js';
 import { readModelFolder } from '../src/repository/layout.js';
 import { GRPC_HEADERS, grpcFrame, inferMessage } from './grpc-wire.js';
 import { h2load, h2loadVersion, type H2loadResult } from './h2load.js';
-import { type BinaryRequest, TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
+import { TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
+import { CLI, ROOT, type ChildServer, children, freePort, spawnServer } from './lib/child-server.js';
+import { type GrpcLoadSpec, type LoadRequest, type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
+import { type LatencyStats, stats } from './lib/stats.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(ROOT, 'dist/src/cli.js');
 
 // ---------------------------------------------------------------- options
 
@@ -95,61 +93,7 @@ function parseOptions(argv: string[]): BenchOptions {
 
 // ---------------------------------------------------------------- statistics
 
-interface LatencyStats {
-  count: number;
-  seconds: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  mean: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
-}
-
-function stats(latenciesMs: number[], seconds: number): LatencyStats {
-  const sorted = Float64Array.from(latenciesMs).sort();
-  const arr = Array.from(sorted);
-  const mean = arr.reduce((a, b) => a + b, 0) / Math.max(1, arr.length);
-  return { count: arr.length, seconds, perSecond: arr.length / seconds, p50: percentile(arr, 50), p99: percentile(arr, 99), mean };
-}
-
 // ---------------------------------------------------------------- the child server
-
-interface ChildServer {
-  url: string;
-  /** host:port of the gRPC frontend, for tsserve children. */
-  grpcAddress?: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const c of children) c.kill('SIGKILL');
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const c of children) c.kill('SIGKILL');
-    process.exit(130);
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startChild(modelDir: string, opts: BenchOptions): Promise<ChildServer> {
   const port = await freePort();
@@ -159,63 +103,7 @@ async function startChild(modelDir: string, opts: BenchOptions): Promise<ChildSe
   return { ...(await spawnServer(args, port, '/v2/health/ready')), grpcAddress: `127.0.0.1:${grpcPort}` };
 }
 
-/** Runs `node ARGS` and waits until GET readyPath on 127.0.0.1:port answers 2xx. */
-async function spawnServer(args: string[], port: number, readyPath: string): Promise<ChildServer> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-  children.add(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-8000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  let exited: string | undefined;
-  const exitPromise = new Promise<void>((r) =>
-    child.once('exit', (code, signal) => {
-      exited = `exit code ${code}, signal ${signal}`;
-      children.delete(child);
-      r();
-    }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (exited !== undefined) return;
-    child.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exitPromise, new Promise((r) => (timer = setTimeout(r, 5000)))]);
-    clearTimeout(timer);
-    if (exited === undefined) {
-      child.kill('SIGKILL');
-      await exitPromise;
-    }
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited !== undefined) throw new Error(`the server exited before it was ready (${exited}):\n${output}`);
-    try {
-      const res = await fetch(`${url}${readyPath}`);
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the server was not ready within 60 s:\n${output}`);
-    }
-    await sleep(100);
-  }
-  return { url, child, stop };
-}
-
 // ---------------------------------------------------------------- load points
-
-type LoadRequest = BinaryRequest;
-
-interface LoadResult extends LatencyStats {
-  errors: number;
-  non2xx: number;
-  bytesPerSecond: number;
-}
 
 interface Point {
   label: string;
@@ -223,16 +111,6 @@ interface Point {
   result: LoadResult;
   /** CPU time of the server process (every thread) per completed request. */
   serverCpuUs: number;
-}
-
-/** user + system CPU seconds of a process so far, from /proc (Linux); NaN elsewhere. */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; USER_HZ is 100 on Linux
-  } catch {
-    return NaN;
-  }
 }
 
 function fromH2load(run: H2loadResult): LoadResult {
@@ -243,39 +121,6 @@ function fromH2load(run: H2loadResult): LoadResult {
 async function failedRequests(url: string, model: string): Promise<number> {
   const body = (await (await fetch(`${url}/v2/models/${model}/stats`)).json()) as { model_stats: { inference_stats: { fail: { count: number } } }[] };
   return body.model_stats.reduce((n, s) => n + s.inference_stats.fail.count, 0);
-}
-
-function drive(url: string, path: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
-  return new Promise((resolveRun, reject) => {
-    const latencies: number[] = [];
-    let ok = 0;
-    let non2xx = 0;
-    const started = process.hrtime.bigint();
-    const instance = autocannon(
-      {
-        url,
-        connections,
-        duration: seconds,
-        pipelining: 1,
-        // One prebuilt request per input row; autocannon cycles through them per connection.
-        requests: requests.map((r) => ({ method: 'POST' as const, path, headers: r.headers, body: r.body })),
-      },
-      (error, result) => {
-        if (error) return reject(error);
-        const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-        const s = stats(latencies, result.duration || elapsed);
-        resolveRun({ ...s, perSecond: ok / (result.duration || elapsed), errors: result.errors + result.timeouts, non2xx, bytesPerSecond: result.throughput.average });
-      },
-    );
-    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
-      if (status >= 200 && status < 300) {
-        ok++;
-        latencies.push(responseTime);
-      } else {
-        non2xx++;
-      }
-    });
-  });
 }
 
 /**
@@ -297,35 +142,6 @@ function postLoop(url: string, path: string, opts: BenchOptions): Promise<Latenc
       if (code !== 0) return reject(new Error(`post-loop exited with code ${code}: ${err.trim()}`));
       const { latenciesMs, seconds } = JSON.parse(out) as { latenciesMs: number[]; seconds: number };
       resolveLoop(stats(latenciesMs, seconds));
-    });
-  });
-}
-
-/** The spec bench/grpc-load.ts takes: batch-1 rows to cycle through, or the 4 MiB tensor. */
-interface GrpcLoadSpec {
-  model: string;
-  input: string;
-  rows?: number[][];
-  big?: boolean;
-  stream?: boolean;
-}
-
-/** CONCURRENCY ModelInfer calls kept in flight by bench/grpc-load.ts, a process of its own. */
-function grpcLoad(address: string, spec: GrpcLoadSpec, concurrency: number, opts: BenchOptions): Promise<LoadResult> {
-  return new Promise((resolveLoad, reject) => {
-    const args = [join(ROOT, 'dist/bench/grpc-load.js'), address, JSON.stringify(spec), String(concurrency), String(opts.warmup), String(opts.duration)];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      children.delete(child);
-      if (code !== 0) return reject(new Error(`grpc-load exited with code ${code}: ${err.trim()}`));
-      const { latenciesMs, seconds, errors } = JSON.parse(out) as { latenciesMs: number[]; seconds: number; errors: number };
-      resolveLoad({ ...stats(latenciesMs, seconds), errors, non2xx: 0, bytesPerSecond: NaN });
     });
   });
 }

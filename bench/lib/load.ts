@@ -1,0 +1,88 @@
+/** Load generators: autocannon for REST, bench/grpc-load.ts (a process of its own) for gRPC. */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { ROOT, children } from './child-server.js';
+import { type LatencyStats, stats } from './stats.js';
+import type { BinaryRequest } from '../payload.js';
+
+export type LoadRequest = BinaryRequest;
+
+export interface LoadResult extends LatencyStats {
+  errors: number;
+  non2xx: number;
+  bytesPerSecond: number;
+}
+
+/** user + system CPU seconds of a process so far, from /proc (Linux); NaN elsewhere. */
+export function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+export function drive(url: string, path: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
+  return new Promise((resolveRun, reject) => {
+    const latencies: number[] = [];
+    let ok = 0;
+    let non2xx = 0;
+    const started = process.hrtime.bigint();
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        duration: seconds,
+        pipelining: 1,
+        // One prebuilt request per input row; autocannon cycles through them per connection.
+        requests: requests.map((r) => ({ method: 'POST' as const, path, headers: r.headers, body: r.body })),
+      },
+      (error, result) => {
+        if (error) return reject(error);
+        const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+        const s = stats(latencies, result.duration || elapsed);
+        resolveRun({ ...s, perSecond: ok / (result.duration || elapsed), errors: result.errors + result.timeouts, non2xx, bytesPerSecond: result.throughput.average });
+      },
+    );
+    instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
+      if (status >= 200 && status < 300) {
+        ok++;
+        latencies.push(responseTime);
+      } else {
+        non2xx++;
+      }
+    });
+  });
+}
+
+export /** The spec bench/grpc-load.ts takes: batch-1 rows to cycle through, or the 4 MiB tensor. */
+interface GrpcLoadSpec {
+  model: string;
+  input: string;
+  rows?: number[][];
+  big?: boolean;
+  stream?: boolean;
+}
+
+/** CONCURRENCY ModelInfer calls kept in flight by bench/grpc-load.ts, a process of its own. */
+export function grpcLoad(address: string, spec: GrpcLoadSpec, concurrency: number, opts: { warmup: number; duration: number }): Promise<LoadResult> {
+  return new Promise((resolveLoad, reject) => {
+    const args = [join(ROOT, 'dist/bench/grpc-load.js'), address, JSON.stringify(spec), String(concurrency), String(opts.warmup), String(opts.duration)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`grpc-load exited with code ${code}: ${err.trim()}`));
+      const { latenciesMs, seconds, errors } = JSON.parse(out) as { latenciesMs: number[]; seconds: number; errors: number };
+      resolveLoad({ ...stats(latenciesMs, seconds), errors, non2xx: 0, bytesPerSecond: NaN });
+    });
+  });
+}
