@@ -10,6 +10,18 @@ export interface ModelMetadata {
   platform: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** The outputs a request that names none gets; all of them when undefined. */
+  defaultOutputs?: string[];
+  /**
+   * Names of the columns of the model's single [N, F] input, in order: requests with
+   * `content_type: "pd"` (and V1 rows keyed by name) send one input per column.
+   */
+  featureNames?: string[];
+  /**
+   * Inputs of any numeric datatype are accepted and the runtime converts them, as numpy does
+   * for KServe's sklearn, XGBoost and LightGBM servers. Otherwise the datatype must match.
+   */
+  convertsNumericInputs?: boolean;
 }
 
 export interface RuntimeOptions {
@@ -25,6 +37,11 @@ export interface LoadedModel {
   /** Runs the model; returns the outputs `run.outputNames` names, in that order. */
   infer(run: RunRequest): Promise<Tensor[]>;
   unload(): Promise<void>;
+}
+
+/** The model file cannot be served: corrupt, or using a feature the runtime does not convert. */
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
 }
 
 export interface Runtime {

@@ -10,6 +10,7 @@ import { cpuLimit } from './config/cpu-limit.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { ModelRepository } from './repository/model-repository.js';
+import { runtimeByName, runtimeNames } from '../runtimes/index.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -26,6 +27,9 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  if (options.framework && !runtimeByName(options.framework)) {
+    throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
+  }
   const repository = new ModelRepository({
     modelDir: options.model_dir,
     modelName: options.model_name,
@@ -33,6 +37,8 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
+    framework: options.framework,
+    defaultParameters: options.predict_proba ? { predict_proba: 'true' } : {},
     logger,
   });
   let started = false;

@@ -25,6 +25,8 @@ export const FLAGS = [
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
   { name: 'http_max_input_size', env: ['TSSERVE_HTTP_MAX_INPUT_SIZE'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest request body in bytes (after decompression); larger gets 413' },
   { name: 'strict_readiness', env: ['TSSERVE_STRICT_READINESS'], type: 'bool', default: true, help: 'Server ready only while every loaded model is ready' },
+  { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost or lightgbm (KServe's modelFormat); empty: chosen by file" },
+  { name: 'predict_proba', env: ['TSSERVE_PREDICT_PROBA', 'PREDICT_PROBA'], type: 'bool', default: false, help: 'Classifiers answer probabilities instead of labels unless a request or model says otherwise (KServe sklearnserver\'s PREDICT_PROBA)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
 ] as const satisfies readonly FlagSpec[];
 

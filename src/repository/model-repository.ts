@@ -20,6 +20,10 @@ export interface RepositoryOptions {
   intraOpThreads: number;
   interOpThreads: number;
   cpus: number;
+  /** The runtime of models whose config.pbtxt names none (KServe's --framework); empty: by file. */
+  framework?: string;
+  /** Model parameters every model gets unless its config.pbtxt sets them (e.g. predict_proba). */
+  defaultParameters?: Record<string, string>;
   logger: Logger;
 }
 
@@ -49,7 +53,7 @@ export class ModelRepository {
 
   /** Discovers the models in model_dir and loads them all; load failures are kept, not thrown. */
   async loadAll(): Promise<void> {
-    const layout = await readLayout(this.options.modelDir);
+    const layout = await readLayout(this.options.modelDir, this.options.framework);
     const names = layout.kind === 'single' ? [this.options.modelName] : layout.names;
     if (layout.kind === 'single') this.singleFile = layout.file;
     await Promise.all(names.map((name) => this.load(name)));
@@ -154,9 +158,9 @@ export class ModelRepository {
       if (name !== this.options.modelName) {
         throw new ModelNotFoundError(name);
       }
-      return readSingleFile(name, this.options.modelDir, this.singleFile);
+      return readSingleFile(name, this.options.modelDir, this.singleFile, this.options.framework);
     }
-    return readModelFolder(name, join(this.options.modelDir, name));
+    return readModelFolder(name, join(this.options.modelDir, name), this.options.framework);
   }
 
   private poolSpec(source: ModelSource, index: number) {
@@ -171,7 +175,7 @@ export class ModelRepository {
       options: {
         intraOpThreads: intra,
         interOpThreads: config.interOpThreads ?? this.options.interOpThreads,
-        parameters: config.parameters,
+        parameters: { ...this.options.defaultParameters, ...config.parameters },
       },
     };
   }

@@ -2,10 +2,11 @@
  * One loaded version of a model: its worker pool, its state as the ready endpoints report it,
  * and the requests in flight, so an unload can finish what it accepted before it stops.
  */
-import { ModelNotReadyError } from '../core/errors.js';
+import { InvalidInputError, ModelNotReadyError } from '../core/errors.js';
+import { PANDAS_CONTENT_TYPE, assembleColumns } from '../core/columns.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
-import type { TensorSpec } from '../core/tensor.js';
+import type { Tensor, TensorSpec } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
 import type { ModelMetadata } from '../../runtimes/runtime.js';
 import type { ModelConfig } from './model-config.js';
@@ -60,12 +61,23 @@ export class ModelVersion {
     this.reason = 'unloaded';
   }
 
+  /** The request's inputs, with the columns of a `content_type: "pd"` request joined into one. */
+  private tableInputs(request: InferRequest): Tensor[] {
+    if (request.parameters['content_type'] !== PANDAS_CONTENT_TYPE) return request.inputs;
+    const { inputs } = this.specs();
+    if (inputs.length !== 1) {
+      throw new InvalidInputError(`content_type "pd" needs a model with one input; '${this.name}' has ${inputs.length}`);
+    }
+    return [assembleColumns(this.name, inputs[0]!, this.metadata?.featureNames, request.inputs)];
+  }
+
   async infer(request: InferRequest): Promise<InferResponse> {
     const pool = this.pool;
     if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
-    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
-    const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
+    const meta = pool.metadata;
+    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, this.tableInputs(request), meta.convertsNumericInputs);
+    const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs, meta.defaultOutputs);
     this.inFlight++;
     try {
       const { outputs } = await pool.infer({ inputs, outputNames, parameters: request.parameters });
