@@ -43,12 +43,14 @@ export class JsonPath {
     return n;
   }
 
-  /** A list of numbers: a JSON array (booleans count as 0/1) or a UBJSON typed array. */
+  /** A list of numbers: a JSON array (booleans count as 0/1, null as NaN) or a UBJSON typed array. */
   numbers(length?: number): ArrayLike<number> {
     const v = this.value;
     let out: ArrayLike<number>;
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) out = v as unknown as ArrayLike<number>;
-    else if (Array.isArray(v) && v.every((e) => typeof e === 'number' || typeof e === 'boolean')) out = v.map(Number);
+    else if (Array.isArray(v) && v.every((e) => e === null || typeof e === 'number' || typeof e === 'boolean')) {
+      out = v.map((e) => (e === null ? NaN : Number(e)));
+    }
     else this.fail('an array of numbers');
     if (length !== undefined && out.length !== length) {
       throw new ModelLoadError(`${this.path}: expected ${length} entries, got ${out.length}`);

@@ -32,12 +32,46 @@ export function legacyBinaryMessage(file: string): string {
   );
 }
 
+/**
+ * XGBoost writes NaN and Infinity as bare words (a categorical split's condition is NaN),
+ * which JSON.parse refuses: outside strings they become null (read as NaN) and 1e999.
+ */
+function parseJsonWithNonFinite(text: string): XgbJson {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    if (!/NaN|Infinity/.test(text)) throw error;
+  }
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (inString) {
+      if (c === '\\') out += c + (text[++i] ?? '');
+      else {
+        if (c === '"') inString = false;
+        out += c;
+      }
+      continue;
+    }
+    if (c === '"') inString = true;
+    if (text.startsWith('NaN', i)) {
+      out += 'null';
+      i += 2;
+    } else if (text.startsWith('Infinity', i)) {
+      out += '1e999';
+      i += 7;
+    } else out += c;
+  }
+  return JSON.parse(out);
+}
+
 export function parseXgboostFile(bytes: Uint8Array, path: string): XgbJson {
   const file = basename(path);
   const format = sniffXgboost(bytes.subarray(0, 64));
   if (format === 'legacy') throw new ModelLoadError(legacyBinaryMessage(file));
   try {
-    return format === 'json' ? JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) : decodeUbjson(bytes);
+    return format === 'json' ? parseJsonWithNonFinite(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) : decodeUbjson(bytes);
   } catch (error) {
     throw new ModelLoadError(`'${file}' is not a valid XGBoost ${format === 'json' ? 'JSON' : 'UBJSON'} model: ${(error as Error).message}`);
   }
