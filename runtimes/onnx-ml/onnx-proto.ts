@@ -42,7 +42,13 @@ export const attr = {
   floats: (name: string, v: ArrayLike<number>) => attribute(name, ATTR.FLOATS, (w) => w.packedFloats(F.attribute.floats, v)),
   strings: (name: string, v: readonly string[]) =>
     attribute(name, ATTR.STRINGS, (w) => {
-      for (const s of v) w.string(F.attribute.strings, s);
+      // node modes: a hundred thousand copies of three strings, each encoded once
+      const encoded = new Map<string, Uint8Array>();
+      for (const s of v) {
+        let bytes = encoded.get(s);
+        if (!bytes) encoded.set(s, (bytes = new TextEncoder().encode(s)));
+        w.bytes(F.attribute.strings, bytes);
+      }
     }),
   /** A 1-D double tensor, for the `*_as_tensor` attributes that keep float64 precision. */
   doubles: (name: string, v: ArrayLike<number>) =>

@@ -18,6 +18,8 @@ export class ProtobufError extends Error {
   override name = 'ProtobufError';
 }
 
+const utf8Encoder = new TextEncoder();
+
 export class ProtoWriter {
   private buffer: Uint8Array;
   private view: DataView;
@@ -84,7 +86,7 @@ export class ProtoWriter {
   }
 
   string(field: number, value: string): this {
-    return this.bytes(field, new TextEncoder().encode(value));
+    return this.bytes(field, utf8Encoder.encode(value));
   }
 
   packedVarints(field: number, values: ArrayLike<number>): this {

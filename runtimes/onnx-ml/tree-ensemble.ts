@@ -49,52 +49,59 @@ export const INPUT_NAME = 'input';
 export const MARGIN_NAME = 'margin';
 
 export function isLeaf(n: TreeNode): n is LeafNode {
-  return 'leaf' in n;
+  return (n as LeafNode).leaf !== undefined;
 }
 
+/** The ensemble as TreeEnsembleRegressor's parallel attribute arrays (typed: they can be long). */
 interface Columns {
-  treeIds: number[];
-  nodeIds: number[];
-  featureIds: number[];
+  treeIds: Int32Array;
+  nodeIds: Int32Array;
+  featureIds: Int32Array;
   modes: string[];
-  values: number[];
-  trueIds: number[];
-  falseIds: number[];
-  missingTrue: number[];
-  leafTree: number[];
-  leafNode: number[];
-  leafTarget: number[];
-  leafWeight: number[];
+  values: Float64Array;
+  trueIds: Int32Array;
+  falseIds: Int32Array;
+  missingTrue: Int32Array;
+  leafTree: Int32Array;
+  leafNode: Int32Array;
+  leafTarget: Int32Array;
+  leafWeight: Float64Array;
 }
 
 function columns(e: TreeEnsemble): Columns {
+  let nodeCount = 0;
+  let leafCount = 0;
+  for (const tree of e.trees) {
+    nodeCount += tree.nodes.length;
+    for (const n of tree.nodes) if (isLeaf(n)) leafCount++;
+  }
   const c: Columns = {
-    treeIds: [], nodeIds: [], featureIds: [], modes: [], values: [], trueIds: [], falseIds: [], missingTrue: [],
-    leafTree: [], leafNode: [], leafTarget: [], leafWeight: [],
+    treeIds: new Int32Array(nodeCount), nodeIds: new Int32Array(nodeCount), featureIds: new Int32Array(nodeCount),
+    modes: new Array<string>(nodeCount), values: new Float64Array(nodeCount), trueIds: new Int32Array(nodeCount),
+    falseIds: new Int32Array(nodeCount), missingTrue: new Int32Array(nodeCount), leafTree: new Int32Array(leafCount),
+    leafNode: new Int32Array(leafCount), leafTarget: new Int32Array(leafCount), leafWeight: new Float64Array(leafCount),
   };
+  let k = 0;
+  let l = 0;
   e.trees.forEach((tree, t) => {
     tree.nodes.forEach((n, i) => {
-      c.treeIds.push(t);
-      c.nodeIds.push(i);
+      c.treeIds[k] = t;
+      c.nodeIds[k] = i;
       if (isLeaf(n)) {
-        c.featureIds.push(0);
-        c.modes.push('LEAF');
-        c.values.push(0);
-        c.trueIds.push(0);
-        c.falseIds.push(0);
-        c.missingTrue.push(0);
-        c.leafTree.push(t);
-        c.leafNode.push(i);
-        c.leafTarget.push(tree.target);
-        c.leafWeight.push(n.leaf);
+        c.modes[k] = 'LEAF';
+        c.leafTree[l] = t;
+        c.leafNode[l] = i;
+        c.leafTarget[l] = tree.target;
+        c.leafWeight[l++] = n.leaf;
       } else {
-        c.featureIds.push(n.feature);
-        c.modes.push(n.mode);
-        c.values.push(n.threshold);
-        c.trueIds.push(n.yes);
-        c.falseIds.push(n.no);
-        c.missingTrue.push(n.missingYes ? 1 : 0);
+        c.featureIds[k] = n.feature;
+        c.modes[k] = n.mode;
+        c.values[k] = n.threshold;
+        c.trueIds[k] = n.yes;
+        c.falseIds[k] = n.no;
+        c.missingTrue[k] = n.missingYes ? 1 : 0;
       }
+      k++;
     });
   });
   return c;
@@ -107,33 +114,29 @@ function columns(e: TreeEnsemble): Columns {
  */
 function checkTree(tree: Tree, index: number, e: TreeEnsemble): void {
   const where = `tree ${index}`;
-  if (!tree.nodes.length) throw new ModelLoadError(`${where} has no nodes`);
+  const { nodes } = tree;
+  if (!nodes.length) throw new ModelLoadError(`${where} has no nodes`);
   if (!(tree.target >= 0 && tree.target < e.targetCount)) throw new ModelLoadError(`${where} adds to output ${tree.target} of ${e.targetCount}`);
-  const state = new Uint8Array(tree.nodes.length); // 0 new, 1 on the current path, 2 done
-  const stack: { id: number; children?: number[] }[] = [{ id: 0 }];
+  const state = new Uint8Array(nodes.length); // 0 new, 1 on the current path, 2 done
+  const stack = [0]; // ~id marks "leaving id"
   while (stack.length) {
-    const top = stack[stack.length - 1]!;
-    if (!top.children) {
-      const { id } = top;
-      if (!Number.isInteger(id) || id < 0 || id >= tree.nodes.length) throw new ModelLoadError(`${where} refers to node ${id}, which does not exist`);
-      if (state[id] === 1) throw new ModelLoadError(`${where} has a cycle through node ${id}`);
-      if (state[id] === 2) {
-        stack.pop();
-        continue;
-      }
-      state[id] = 1;
-      const n = tree.nodes[id]!;
-      if (!isLeaf(n)) {
-        if (!(n.feature >= 0 && n.feature < e.featureCount)) throw new ModelLoadError(`${where} node ${id} splits on feature ${n.feature} of ${e.featureCount}`);
-        if (Number.isNaN(n.threshold)) throw new ModelLoadError(`${where} node ${id} has a NaN threshold`);
-      }
-      top.children = isLeaf(n) ? [] : [n.yes, n.no];
+    const id = stack.pop()!;
+    if (id < 0) {
+      state[~id] = 2;
+      continue;
     }
-    const next = top.children.pop();
-    if (next === undefined) {
-      state[top.id] = 2;
-      stack.pop();
-    } else stack.push({ id: next });
+    if (state[id] === 1) throw new ModelLoadError(`${where} has a cycle through node ${id}`);
+    if (state[id] === 2) continue;
+    state[id] = 1;
+    stack.push(~id);
+    const n = nodes[id]!;
+    if (isLeaf(n)) continue;
+    if (!(n.feature >= 0 && n.feature < e.featureCount)) throw new ModelLoadError(`${where} node ${id} splits on feature ${n.feature} of ${e.featureCount}`);
+    if (Number.isNaN(n.threshold)) throw new ModelLoadError(`${where} node ${id} has a NaN threshold`);
+    for (const child of [n.yes, n.no]) {
+      if (!Number.isInteger(child) || child < 0 || child >= nodes.length) throw new ModelLoadError(`${where} refers to node ${child}, which does not exist`);
+      stack.push(child);
+    }
   }
 }
 
