@@ -92,6 +92,15 @@ describe('LightGBM text models', () => {
     assertClose(asProba.body.outputs[0].data, [1 - p[0]!, p[0]!, 1 - p[1]!, p[1]!], 'binary predict_proba');
   });
 
+  it('answers an empty batch with empty outputs of the declared widths', async () => {
+    const { status, body } = await postJson(`${srv.url}/v2/models/multiclass/infer`, {
+      inputs: [{ name: 'input', datatype: 'FP64', shape: [0, 4], data: [] }],
+      outputs: [{ name: 'output-0' }, { name: 'label' }, { name: 'probabilities' }],
+    });
+    assert.equal(status, 200);
+    assert.deepEqual(body.outputs.map((o: { shape: number[]; data: unknown[] }) => [o.shape, o.data]), [[[0, 3], []], [[0], []], [[0, 3], []]]);
+  });
+
   it('reports float64 input and KServe-style outputs in metadata', async () => {
     const { status, body } = await getJson(`${srv.url}/v2/models/multiclass`);
     assert.equal(status, 200);

@@ -122,6 +122,11 @@ describe('XGBoost native models', () => {
     const keyed = rows.map((r) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
     const v1 = await postJson(`${srv.url}/v1/models/reg_squarederror:predict`, { instances: keyed });
     assertClose(v1.body.predictions, expected, 'V1 rows keyed by feature');
+    // a feature a row leaves out (and another row has) is missing, as NaN is: row 0 has NaN features
+    const sparse = Object.fromEntries(names.flatMap((n, j) => (cases.inputs[0]![j] === null ? [] : [[n, cases.inputs[0]![j]]])));
+    assert.ok(Object.keys(sparse).length < names.length);
+    const missing = await postJson(`${srv.url}/v1/models/reg_squarederror:predict`, { instances: [sparse, keyed[1]] });
+    assertClose(missing.body.predictions, expected.slice(0, 2), 'left-out features are missing values');
     const unknown = await postJson(`${srv.url}/v1/models/reg_squarederror:predict`, { instances: [{ ...keyed[0], height: 1 }] });
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.error, /unknown column\(s\) 'height' for model 'reg_squarederror'; its features are age, sex/);

@@ -70,10 +70,16 @@ function column(values: Float32Array, rows: number, width: number, index: number
   return out;
 }
 
+/** Values per row: from the data, or (for zero rows) as the task declares. */
+export function rowWidth(values: Float32Array, rows: number, task: Task): number {
+  if (rows) return values.length / rows;
+  return Math.max(0, task.kind === 'classifier' ? task.classes : task.width);
+}
+
 /** output-0's tensor for the scores of `rows` rows. */
-export function predictionTensor(prediction: Prediction, scores: Scores, rows: number): Tensor {
+export function predictionTensor(prediction: Prediction, scores: Scores, rows: number, task: Task): Tensor {
   const name = PREDICTION_OUTPUT;
-  const width = (values: Float32Array) => (rows ? values.length / rows : 0);
+  const width = (values: Float32Array) => rowWidth(values, rows, task);
   switch (prediction) {
     case 'label':
       return { ...scores.label!, name };

@@ -19,6 +19,7 @@ import {
   parseFlag,
   predictionSpec,
   predictionTensor,
+  rowWidth,
 } from './prediction.js';
 import type { Scorer, Scores } from './scorer.js';
 
@@ -75,10 +76,10 @@ export class PredictiveModel implements LoadedModel {
   }
 
   private output(name: string, prediction: Prediction, scores: Scores, rows: number): Tensor {
-    if (name === PREDICTION_OUTPUT) return predictionTensor(prediction, scores, rows);
+    if (name === PREDICTION_OUTPUT) return predictionTensor(prediction, scores, rows, this.scorer.task);
     if (name === LABEL_OUTPUT) return { ...scores.label!, name };
     const probabilities = scores.probabilities!;
-    return { name, datatype: 'FP32', shape: [rows, rows ? probabilities.length / rows : 0], data: probabilities };
+    return { name, datatype: 'FP32', shape: [rows, rowWidth(probabilities, rows, this.scorer.task)], data: probabilities };
   }
 
   unload(): Promise<void> {
