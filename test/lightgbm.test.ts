@@ -221,6 +221,7 @@ describe('LightGBM files: lgbserver .bst, unsupported features, corrupt files', 
     await repo.write('truncated/model.txt', text.slice(0, text.indexOf('Tree=3')));
     await repo.write('bad_number/model.txt', text.replace(/threshold=\S+/, 'threshold=abc'));
     await repo.write('bad_child/model.txt', text.replace(/left_child=\S+/, 'left_child=40'));
+    await repo.write('xentlambda/model.txt', text.replace(/objective=.*/, 'objective=cross_entropy_lambda'));
     srv = await startTestServer(repo.dir);
   });
   after(async () => {
@@ -242,6 +243,7 @@ describe('LightGBM files: lgbserver .bst, unsupported features, corrupt files', 
     truncated: /truncated: no 'end of trees' line/,
     bad_number: /Tree=0 threshold: 'abc' is not a number/,
     bad_child: /tree 0 refers to node 40, which does not exist/,
+    xentlambda: /objective 'cross_entropy_lambda' is not supported; supported: binary, multiclass/,
   };
   for (const [name, reason] of Object.entries(reasons)) {
     it(`refuses ${name} at load with a clear reason, and keeps serving`, async () => {

@@ -113,6 +113,10 @@ describe('model folders: config.pbtxt names, versions, --framework', () => {
     await repo.copy(`${PREDICTIVE}/xgboost/binary_logistic/cases.json`, 'with_cases/cases.json');
     await repo.copy('bench/models/trees/1/model.onnx', 'xgb_onnx/model.onnx');
     await repo.write('xgb_onnx/config.pbtxt', 'backend: "xgboost"\n');
+    await repo.copy(RF_IRIS, 'lgb_onnx/model.onnx');
+    await repo.write('lgb_onnx/config.pbtxt', 'backend: "lightgbm"\n');
+    await repo.write('corrupt_onnx/model.onnx', 'this is not protobuf');
+    await repo.write('corrupt_onnx/config.pbtxt', 'backend: "sklearn"\n');
     await repo.copy(XGB_JSON, 'wrong_format/model.json');
     await repo.write('wrong_format/config.pbtxt', 'backend: "lightgbm"\n');
     srv = await startTestServer(repo.dir);
@@ -147,6 +151,20 @@ describe('model folders: config.pbtxt names, versions, --framework', () => {
     assertClose(body.predictions, cases.probabilities.map((p: number[]) => p[1]), 'P(class 1)');
     const labels = await postJson(`${srv.url}/v1/models/xgb_onnx:predict`, { instances: cases.inputs, parameters: { predict_proba: false } });
     assert.deepEqual(labels.body.predictions, cases.label);
+  });
+
+  it('answers a LightGBM ONNX export (ZipMap included) as lgbserver would: probability rows', async () => {
+    const cases = readCases('sklearn/random_forest_iris');
+    const { body } = await postJson(`${srv.url}/v1/models/lgb_onnx:predict`, { instances: cases.inputs });
+    assertClose(body.predictions, cases['proba'], 'probabilities');
+    const meta = await getJson(`${srv.url}/v2/models/lgb_onnx`);
+    assert.equal(meta.body.platform, 'lightgbm');
+  });
+
+  it('reports a corrupt ONNX file as a load error', async () => {
+    const { status, body } = await getJson(`${srv.url}/v2/models/corrupt_onnx/ready`);
+    assert.equal(status, 503);
+    assert.match(body.error, /model.onnx failed:Protobuf parsing failed/);
   });
 
   it('names what is wrong when the named runtime is unknown or finds no file of its own', async () => {

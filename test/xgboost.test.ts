@@ -227,6 +227,7 @@ describe('XGBoost files: formats, unsupported features, corrupt files', () => {
     await repo.write('truncated_ubj/model.ubj', ubj.subarray(0, 3000));
     await repo.write('bad_feature/model.json', json.replace(/"split_indices":\[\d+/, '"split_indices":[99'));
     await repo.write('unknown_objective/model.json', json.replace('"name":"binary:logistic"', '"name":"survival:aft"'));
+    await repo.write('multi_target/model.json', json.replace('"num_target":"1"', '"num_target":"2"'));
     srv = await startTestServer(repo.dir);
   });
   after(async () => {
@@ -252,6 +253,7 @@ describe('XGBoost files: formats, unsupported features, corrupt files', () => {
     truncated_ubj: /'model.ubj' is not a valid XGBoost UBJSON model: unexpected end of data/,
     bad_feature: /model.learner.gradient_booster.model.trees\[0\]: node 0 splits on feature 99, but the model has 8/,
     unknown_objective: /objective 'survival:aft' is not supported; supported: binary:logistic, multi:softprob/,
+    multi_target: /multi-target models \(num_target > 1, vector leaves\) are not supported/,
   };
   for (const [name, reason] of Object.entries(reasons)) {
     it(`refuses ${name} at load with a clear reason, and keeps serving`, async () => {

@@ -77,7 +77,7 @@ export class OnnxScorer implements Scorer {
   async score(input: Tensor, wantLabel: boolean): Promise<Scores> {
     const { label, probabilities, value } = this.layout;
     const fetch = [wantLabel ? label : undefined, probabilities, value].filter((n): n is string => n !== undefined);
-    const results = await this.session.run({ [this.session.inputNames[0]!]: toOrtTensor({ ...input, name: 'input' }) }, fetch);
+    const results = await this.session.run({ [this.session.inputNames[0]!]: toOrtTensor(input) }, fetch);
     const tensor = (name: string | undefined) => (name === undefined ? undefined : fromOrtTensor(name, results[name]!));
     const scores: Scores = {};
     if (wantLabel && label) scores.label = tensor(label);
