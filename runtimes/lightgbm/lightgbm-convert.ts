@@ -39,37 +39,52 @@ function checkSupported(tree: LgbTree): void {
   }
 }
 
-/** Converts one tree; `appended` collects the extra nodes the Zero missing type needs. */
+/**
+ * Missing type Zero as three nodes: x < -kZero goes to the comparison; otherwise x <= kZero
+ * (a zero, or NaN) takes the default side; otherwise the comparison. The comparison is reached
+ * along two paths, which the tree checker allows. Returns [entry node, appended nodes].
+ */
+function zeroTest(compare: SplitNode, defaultSide: number, firstAppendedId: number): [SplitNode, SplitNode[]] {
+  const compareId = firstAppendedId;
+  const zeroId = firstAppendedId + 1;
+  const { feature } = compare;
+  return [
+    { feature, threshold: -ZERO_THRESHOLD, mode: 'BRANCH_LT', yes: compareId, no: zeroId, missingYes: false },
+    [
+      { ...compare, missingYes: false },
+      { feature, threshold: ZERO_THRESHOLD, mode: 'BRANCH_LEQ', yes: defaultSide, no: compareId, missingYes: true },
+    ],
+  ];
+}
+
+/** Node ids: splits keep theirs, leaf k is (splits + k), zero tests' nodes come after the leaves. */
 function convertTree(tree: LgbTree, target: number, scale: number, featureCount: number): Tree {
   checkSupported(tree);
   const splits = tree.numLeaves - 1;
-  const nodes: TreeNode[] = [];
   const child = (c: number) => (c >= 0 ? c : splits + ~c);
-  const extra: TreeNode[] = [];
-  const extraId = () => splits + tree.numLeaves + extra.length;
+  const nodes: TreeNode[] = [];
+  const appended: TreeNode[] = [];
   for (let i = 0; i < splits; i++) {
     const feature = tree.splitFeature[i]!;
     if (!(feature >= 0 && feature < featureCount)) throw new ModelLoadError(`Tree=${tree.index}: split ${i} uses feature ${feature}, but the model has ${featureCount}`);
     const threshold = tree.threshold[i]!;
     const decision = tree.decisionType[i]!;
-    const left = child(tree.leftChild[i]!);
-    const right = child(tree.rightChild[i]!);
+    const [left, right] = [child(tree.leftChild[i]!), child(tree.rightChild[i]!)];
     const missing = (decision >> 2) & 3;
     const defaultSide = decision & DEFAULT_LEFT ? left : right;
-    const compare: SplitNode = { feature, threshold, mode: 'BRANCH_LEQ', yes: left, no: right, missingYes: missing === MISSING_NAN ? defaultSide === left : 0 <= threshold };
+    // None: NaN is compared as 0. NaN: NaN takes the default side.
+    const missingYes = missing === MISSING_NAN ? defaultSide === left : 0 <= threshold;
+    const compare: SplitNode = { feature, threshold, mode: 'BRANCH_LEQ', yes: left, no: right, missingYes };
     if (missing !== MISSING_ZERO) {
       nodes.push(compare);
       continue;
     }
-    // x < -kZero: compare; else x <= kZero (zero, or NaN): default side; else compare.
-    const compareId = extraId();
-    extra.push({ ...compare, missingYes: false });
-    const zeroId = extraId();
-    extra.push({ feature, threshold: ZERO_THRESHOLD, mode: 'BRANCH_LEQ', yes: defaultSide, no: compareId, missingYes: true });
-    nodes.push({ feature, threshold: -ZERO_THRESHOLD, mode: 'BRANCH_LT', yes: compareId, no: zeroId, missingYes: false });
+    const [entry, extra] = zeroTest(compare, defaultSide, splits + tree.numLeaves + appended.length);
+    nodes.push(entry);
+    appended.push(...extra);
   }
   for (const value of tree.leafValue) nodes.push({ leaf: value * scale });
-  return { target, nodes: [...nodes, ...extra] };
+  return { target, nodes: [...nodes, ...appended] };
 }
 
 export function convertLightgbm(model: LgbModel): LightgbmModel {
