@@ -16,6 +16,8 @@ import * as os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import * as ort from 'onnxruntime-node';
+import { cpuLimit } from '../src/config/cpu-limit.js';
 import { treeEnsembleToOnnx } from '../runtimes/onnx-ml/tree-ensemble.js';
 import { createSession } from '../runtimes/onnx/session.js';
 import { convertXgboost } from '../runtimes/xgboost/xgboost-convert.js';
@@ -180,6 +182,32 @@ async function breakdown(path: string, times: number): Promise<Breakdown> {
   return { parse: pick('parse'), convert: pick('convert'), encode: pick('encode'), session: pick('session'), onnxBytes: steps[0]!.onnxBytes };
 }
 
+// ---------------------------------------------------------------- in-process
+
+/**
+ * session.run p50 of the converted graph and of the export, interleaved in rounds so that
+ * other load on the machine falls on both alike. Threads as the server's default (the CPUs).
+ */
+async function sessionRuns(spec: SynthSpec, json: string, exported: Uint8Array, batch: number): Promise<{ native: number; onnx: number }> {
+  const options = { intraOpThreads: cpuLimit(), interOpThreads: 1, parameters: {} };
+  const converted = treeEnsembleToOnnx(convertXgboost(JSON.parse(json), { useBestIteration: false }).ensemble);
+  const sessions = { native: await createSession(converted, options), onnx: await createSession(exported, options) };
+  const input = new ort.Tensor('float32', Float32Array.from(rows(batch, 99).flat()), [batch, spec.features]);
+  const samples: Record<'native' | 'onnx', number[]> = { native: [], onnx: [] };
+  for (let round = 0; round < 4; round++) {
+    for (const kind of ['native', 'onnx'] as const) {
+      for (let i = 0; i < 50; i++) await sessions[kind].run({ input });
+      for (let i = 0; i < 250; i++) {
+        const t0 = process.hrtime.bigint();
+        await sessions[kind].run({ input });
+        samples[kind].push(ms(t0));
+      }
+    }
+  }
+  await Promise.all(Object.values(sessions).map((s) => s.release()));
+  return { native: median(samples.native), onnx: median(samples.onnx) };
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -243,7 +271,22 @@ async function main(): Promise<void> {
       log(`| ${trees} trees | ${b.parse.toFixed(1)} | ${b.convert.toFixed(1)} | ${b.encode.toFixed(1)} | ${b.session.toFixed(1)} | ${b.onnxBytes.toLocaleString('en')} |`);
     }
     log('');
-    log('## Throughput');
+    log('## onnxruntime alone (in-process `session.run`, no HTTP)');
+    log('');
+    log(`The converted graph (TreeEnsembleRegressor + the sigmoid in TypeScript, not timed here) beside the export (TreeEnsembleClassifier with LOGISTIC); ${cpuLimit()} intra-op threads, p50 of 1000 runs interleaved in 4 rounds.`);
+    log('');
+    log('| model | batch | native (converted) p50 ms | ONNX export p50 ms |');
+    log('|---|---:|---:|---:|');
+    for (const trees of SIZES) {
+      const spec: SynthSpec = { trees, depth: 6, features: FEATURES, seed: 7 + trees };
+      const synth = synthTrees(spec);
+      for (const batch of [1, 64]) {
+        const r = await sessionRuns(spec, xgboostJson(spec, synth), exportedOnnx(spec, synth), batch);
+        log(`| ${trees} trees | ${batch} | ${r.native.toFixed(3)} | ${r.onnx.toFixed(3)} |`);
+      }
+    }
+    log('');
+    log('## Throughput over HTTP');
     log('');
     log('| model | file | batch | connections | req/s | rows/s | p50 ms | p99 ms | errors |');
     log('|---|---|---:|---:|---:|---:|---:|---:|---:|');
