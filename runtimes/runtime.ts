@@ -18,10 +18,12 @@ export interface ModelMetadata {
    */
   featureNames?: string[];
   /**
-   * Inputs of any numeric datatype are accepted and the runtime converts them, as numpy does
-   * for KServe's sklearn, XGBoost and LightGBM servers. Otherwise the datatype must match.
+   * The model takes its single input as KServe's sklearn, XGBoost and LightGBM servers do
+   * through numpy: a request's one input whatever its name (KServe's own examples call it
+   * `input-0`), in any numeric datatype, which the runtime converts. Otherwise the name and
+   * datatype must match.
    */
-  convertsNumericInputs?: boolean;
+  numpyInput?: boolean;
 }
 
 export interface RuntimeOptions {

@@ -86,6 +86,23 @@ describe('scikit-learn ONNX models under --framework sklearn', () => {
     assert.deepEqual(lin.body.outputs, [{ name: 'output-0', datatype: 'FP32', shape: [-1] }]);
   });
 
+  it("takes the one input whatever its name, as KServe's examples send 'input-0'", async () => {
+    const cases = readCases('sklearn/logreg_binary');
+    const { status, body } = await postJson(`${srv.url}/v2/models/logreg_binary/infer`, {
+      inputs: [{ name: 'input-0', datatype: 'FP32', shape: [cases.inputs.length, 8], data: cases.inputs }],
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body.outputs[0].data, cases['label']);
+    const two = await postJson(`${srv.url}/v2/models/logreg_binary/infer`, {
+      inputs: [
+        { name: 'a', datatype: 'FP32', shape: [1, 8], data: cases.inputs[0] },
+        { name: 'b', datatype: 'FP32', shape: [1, 8], data: cases.inputs[0] },
+      ],
+    });
+    assert.equal(two.status, 400);
+    assert.match(two.body.error, /unexpected inference input 'a' for model 'logreg_binary'; it expects 'float_input'/);
+  });
+
   it('takes FP64 and INT64 rows, converted to the float input', async () => {
     const cases = readCases('sklearn/random_forest_iris');
     const rows = cases.inputs.slice(0, 3);

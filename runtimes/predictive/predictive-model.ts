@@ -62,7 +62,7 @@ export class PredictiveModel implements LoadedModel {
       outputs: outputSpecs(scorer, this.modelDefault),
       defaultOutputs: [PREDICTION_OUTPUT],
       featureNames: scorer.featureNames,
-      convertsNumericInputs: true,
+      numpyInput: true,
     };
   }
 

@@ -13,6 +13,12 @@ import type { ModelConfig } from './model-config.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
+/** A request's only input, named as the model's only input (KServe takes inputs[0]). */
+function byPosition(inputs: Tensor[], specs: readonly TensorSpec[]): Tensor[] {
+  if (inputs.length !== 1 || specs.length !== 1 || inputs[0]!.name === specs[0]!.name) return inputs;
+  return [{ ...inputs[0]!, name: specs[0]!.name }];
+}
+
 export class ModelVersion {
   state: ModelState = 'LOADING';
   /** Why the version is not ready, when it is not. */
@@ -76,7 +82,8 @@ export class ModelVersion {
     if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
     const meta = pool.metadata;
-    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, this.tableInputs(request), meta.convertsNumericInputs);
+    const given = this.tableInputs(request);
+    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, meta.numpyInput ? byPosition(given, inputSpecs) : given, meta.numpyInput);
     const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs, meta.defaultOutputs);
     this.inFlight++;
     try {
