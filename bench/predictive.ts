@@ -173,7 +173,7 @@ async function breakdown(path: string, times: number): Promise<Breakdown> {
     const bytes = treeEnsembleToOnnx(model.ensemble);
     const encode = ms(t);
     t = process.hrtime.bigint();
-    const session = await createSession(bytes, { intraOpThreads: 1, interOpThreads: 1, parameters: {} });
+    const session = await createSession(bytes, { intraOpThreads: 1, interOpThreads: 1, executionProvider: 'cpu' as const, deviceId: 0, parameters: {} });
     const sessionMs = ms(t);
     await session.release();
     steps.push({ parse, convert, encode, session: sessionMs, onnxBytes: bytes.byteLength });
@@ -189,7 +189,7 @@ async function breakdown(path: string, times: number): Promise<Breakdown> {
  * other load on the machine falls on both alike. Threads as the server's default (the CPUs).
  */
 async function sessionRuns(spec: SynthSpec, json: string, exported: Uint8Array, batch: number): Promise<{ native: number; onnx: number }> {
-  const options = { intraOpThreads: cpuLimit(), interOpThreads: 1, parameters: {} };
+  const options = { intraOpThreads: cpuLimit(), interOpThreads: 1, executionProvider: 'cpu' as const, deviceId: 0, parameters: {} };
   const converted = treeEnsembleToOnnx(convertXgboost(JSON.parse(json), { useBestIteration: false }).ensemble);
   const sessions = { native: await createSession(converted, options), onnx: await createSession(exported, options) };
   const input = new ort.Tensor('float32', Float32Array.from(rows(batch, 99).flat()), [batch, spec.features]);

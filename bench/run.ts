@@ -1,6 +1,7 @@
 /**
- * The foundation benchmark: tsserve as a child process, loaded by autocannon, against the
- * same model run in-process on onnxruntime-node; plus the binary extension's decode cost.
+ * The foundation benchmark: tsserve as a child process, loaded by autocannon (REST) and by
+ * bench/grpc-load.ts (gRPC), against the same model run in-process on onnxruntime-node; plus
+ * the binary extension's decode cost and a 4 MiB round trip over each protocol.
  *
  *   npm run bench                       # default mode, under 3 minutes
  *   node dist/bench/run.js --quick      # short points, under a minute
@@ -17,10 +18,14 @@ import * as os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import * as grpc from '@grpc/grpc-js';
 import * as ort from 'onnxruntime-node';
 import { cpuLimit } from '../src/config/cpu-limit.js';
+import { INFERENCE_SERVICE, loadDefinitions } from '../src/grpc/proto.js';
 import { decodeInferBody } from '../src/http/v2-request.js';
 import { readModelFolder } from '../src/repository/layout.js';
+import { GRPC_HEADERS, grpcFrame, inferMessage } from './grpc-wire.js';
+import { h2load, h2loadVersion, type H2loadResult } from './h2load.js';
 import { type BinaryRequest, TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -116,6 +121,8 @@ function stats(latenciesMs: number[], seconds: number): LatencyStats {
 
 interface ChildServer {
   url: string;
+  /** host:port of the gRPC frontend, for tsserve children. */
+  grpcAddress?: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -146,9 +153,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startChild(modelDir: string, opts: BenchOptions): Promise<ChildServer> {
   const port = await freePort();
-  const args = [CLI, '--model_dir', modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--log_level', 'warn', '--workers', String(opts.workers)];
+  const grpcPort = await freePort();
+  const args = [CLI, '--model_dir', modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn', '--workers', String(opts.workers)];
   if (opts.nthread) args.push('--nthread', String(opts.nthread));
-  return spawnServer(args, port, '/v2/health/ready');
+  return { ...(await spawnServer(args, port, '/v2/health/ready')), grpcAddress: `127.0.0.1:${grpcPort}` };
 }
 
 /** Runs `node ARGS` and waits until GET readyPath on 127.0.0.1:port answers 2xx. */
@@ -209,6 +217,34 @@ interface LoadResult extends LatencyStats {
   bytesPerSecond: number;
 }
 
+interface Point {
+  label: string;
+  c: number;
+  result: LoadResult;
+  /** CPU time of the server process (every thread) per completed request. */
+  serverCpuUs: number;
+}
+
+/** user + system CPU seconds of a process so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks; USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+function fromH2load(run: H2loadResult): LoadResult {
+  return { ...stats(run.latenciesMs, run.seconds), errors: 0, non2xx: run.non200, bytesPerSecond: NaN };
+}
+
+/** The model's failed requests so far, from the statistics extension. */
+async function failedRequests(url: string, model: string): Promise<number> {
+  const body = (await (await fetch(`${url}/v2/models/${model}/stats`)).json()) as { model_stats: { inference_stats: { fail: { count: number } } }[] };
+  return body.model_stats.reduce((n, s) => n + s.inference_stats.fail.count, 0);
+}
+
 function drive(url: string, path: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
   return new Promise((resolveRun, reject) => {
     const latencies: number[] = [];
@@ -261,6 +297,48 @@ function postLoop(url: string, path: string, opts: BenchOptions): Promise<Latenc
       if (code !== 0) return reject(new Error(`post-loop exited with code ${code}: ${err.trim()}`));
       const { latenciesMs, seconds } = JSON.parse(out) as { latenciesMs: number[]; seconds: number };
       resolveLoop(stats(latenciesMs, seconds));
+    });
+  });
+}
+
+/** The spec bench/grpc-load.ts takes: batch-1 rows to cycle through, or the 4 MiB tensor. */
+interface GrpcLoadSpec {
+  model: string;
+  input: string;
+  rows?: number[][];
+  big?: boolean;
+  stream?: boolean;
+}
+
+/** CONCURRENCY ModelInfer calls kept in flight by bench/grpc-load.ts, a process of its own. */
+function grpcLoad(address: string, spec: GrpcLoadSpec, concurrency: number, opts: BenchOptions): Promise<LoadResult> {
+  return new Promise((resolveLoad, reject) => {
+    const args = [join(ROOT, 'dist/bench/grpc-load.js'), address, JSON.stringify(spec), String(concurrency), String(opts.warmup), String(opts.duration)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`grpc-load exited with code ${code}: ${err.trim()}`));
+      const { latenciesMs, seconds, errors } = JSON.parse(out) as { latenciesMs: number[]; seconds: number; errors: number };
+      resolveLoad({ ...stats(latenciesMs, seconds), errors, non2xx: 0, bytesPerSecond: NaN });
+    });
+  });
+}
+
+/** One gRPC ModelInfer, decoded in full, so a broken gRPC path fails before any load. Returns the raw outputs. */
+function grpcInferOnce(address: string, request: object): Promise<Buffer[]> {
+  const Service = grpc.makeClientConstructor(loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition, INFERENCE_SERVICE);
+  const client = new Service(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 }) as grpc.Client & Record<string, any>;
+  return new Promise<Buffer[]>((resolveCall, reject) => {
+    client['ModelInfer'](request, (error: Error | null, response: { raw_output_contents: Buffer[] }) => {
+      client.close();
+      if (error) reject(new Error(`gRPC ModelInfer failed: ${error.message}`));
+      else resolveCall(response.raw_output_contents);
     });
   });
 }
@@ -417,18 +495,57 @@ async function main(): Promise<void> {
     await check(main.url, path, jsonReqs[0]!, (b) => {
       if (!Array.isArray(JSON.parse(b.toString('utf8')).outputs)) throw new Error('JSON infer answered without outputs');
     });
-    await check(main.url, path, binReqs[0]!, (_b, h) => {
-      if (!h.get('inference-header-content-length')) throw new Error('binary infer answered without Inference-Header-Content-Length');
+    let restOutputs: Buffer = Buffer.alloc(0);
+    await check(main.url, path, binReqs[0]!, (b, h) => {
+      const headerLength = h.get('inference-header-content-length');
+      if (!headerLength) throw new Error('binary infer answered without Inference-Header-Content-Length');
+      restOutputs = b.subarray(Number(headerLength));
     });
-    const points: { label: string; c: number; result: LoadResult }[] = [];
+    const row0 = Buffer.from(Float32Array.from(rows[0]!).buffer);
+    const grpcOutputs = await grpcInferOnce(main.grpcAddress!, {
+      model_name: opts.model,
+      inputs: [{ name: input.name, datatype: 'FP32', shape: [1, rows[0]!.length] }],
+      raw_input_contents: [row0],
+    });
+    if (!Buffer.concat(grpcOutputs).equals(restOutputs)) throw new Error('gRPC and REST binary infer answered different bytes');
+
+    const points: Point[] = [];
+    const measure = async (label: string, c: number, run: () => Promise<LoadResult>) => {
+      log(`${label} c=${c}: warmup ${opts.warmup}s, measure ${opts.duration}s`);
+      const cpuBefore = cpuSeconds(main.child.pid);
+      const result = await run();
+      const serverCpuUs = ((cpuSeconds(main.child.pid) - cpuBefore) / Math.max(1, result.count)) * 1e6;
+      log(`  ${fi(result.perSecond)} req/s, p50 ${f(result.p50)} ms, p99 ${f(result.p99)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, server CPU ${fi(serverCpuUs)} us/req`);
+      points.push({ label, c, result, serverCpuUs });
+    };
     for (const [label, reqs] of [['HTTP JSON', jsonReqs], ['HTTP binary', binReqs]] as const) {
       for (const c of [1, 16]) {
-        log(`${label} c=${c}: warmup ${opts.warmup}s, measure ${opts.duration}s`);
-        await drive(main.url, path, reqs, c, opts.warmup);
-        const result = await drive(main.url, path, reqs, c, opts.duration);
-        log(`  ${fi(result.perSecond)} req/s, p50 ${f(result.p50)} ms, p99 ${f(result.p99)} ms, errors ${result.errors}, non-2xx ${result.non2xx}`);
-        points.push({ label, c, result });
+        await measure(label, c, async () => {
+          await drive(main.url, path, reqs, c, opts.warmup);
+          return drive(main.url, path, reqs, c, opts.duration);
+        });
       }
+    }
+    const grpcSpec: GrpcLoadSpec = { model: opts.model, input: input.name, rows };
+    for (const c of [1, 16]) await measure('gRPC', c, () => grpcLoad(main.grpcAddress!, grpcSpec, c, opts));
+    await measure('gRPC stream', 16, () => grpcLoad(main.grpcAddress!, { ...grpcSpec, stream: true }, 16, opts));
+
+    // The same client (h2load, C) for REST binary over HTTP/1.1 and gRPC over HTTP/2, when installed.
+    const h2 = h2loadVersion();
+    if (h2) {
+      const timing = { warmup: opts.warmup, seconds: opts.duration };
+      await measure('HTTP binary, h2load', 16, async () =>
+        fromH2load(await h2load({ ...timing, url: main.url + path, body: binReqs[0]!.body, headers: binReqs[0]!.headers, http1: true, connections: 16, streams: 1 })),
+      );
+      const failedBefore = await failedRequests(main.url, opts.model);
+      await measure('gRPC, h2load', 16, async () => {
+        const framed = grpcFrame(inferMessage(opts.model, input.name, [1, rows[0]!.length], Float32Array.from(rows[0]!)));
+        const run = await h2load({ ...timing, url: `http://${main.grpcAddress}/${INFERENCE_SERVICE}/ModelInfer`, body: framed, headers: GRPC_HEADERS, http1: false, connections: 1, streams: 16 });
+        // A failed gRPC call is HTTP 200 too: the server's own count of failures tells.
+        return { ...fromH2load(run), errors: (await failedRequests(main.url, opts.model)) - failedBefore };
+      });
+    } else {
+      log('h2load is not installed (apt-get install nghttp2-client): skipping the equal-client points');
     }
     await main.stop();
 
@@ -447,6 +564,16 @@ async function main(): Promise<void> {
     const e2ePath = '/v2/models/fp32/infer';
     const e2e = await postLoop(fp32.url, e2ePath, opts);
     log(`  ${f(e2e.perSecond, 1)} req/s, p50 ${f(e2e.p50)} ms, ${f((e2e.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s`);
+
+    log(`e2e gRPC: 4 MiB raw in/out on fp32, warmup ${opts.warmup}s, measure ${opts.duration}s`);
+    const [bigOut] = await grpcInferOnce(fp32.grpcAddress!, {
+      model_name: 'fp32',
+      inputs: [{ name: 'x', datatype: 'FP32', shape: TENSOR_SHAPE }],
+      raw_input_contents: [Buffer.from(big.buffer)],
+    });
+    if (!bigOut?.equals(Buffer.from(big.buffer))) throw new Error('fp32 identity did not return its input bytes over gRPC');
+    const e2eGrpc = await grpcLoad(fp32.grpcAddress!, { model: 'fp32', input: 'x', big: true }, 1, opts);
+    log(`  ${f(e2eGrpc.perSecond, 1)} req/s, p50 ${f(e2eGrpc.p50)} ms, ${f((e2eGrpc.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s`);
     await fp32.stop();
 
     // The same round trip against a bare node:http echo server: the transport floor on this machine.
@@ -459,8 +586,16 @@ async function main(): Promise<void> {
     await echo.stop();
 
     // 4. Report.
-    const jsonC1 = points.find((p) => p.label === 'HTTP JSON' && p.c === 1)!.result;
-    const binC1 = points.find((p) => p.label === 'HTTP binary' && p.c === 1)!.result;
+    const point = (label: string, c: number) => points.find((p) => p.label === label && p.c === c)?.result;
+    const jsonC1 = point('HTTP JSON', 1)!;
+    const binC1 = point('HTTP binary', 1)!;
+    const grpcC1 = point('gRPC', 1)!;
+    const versus = (grpcLabel: string, restLabel: string) => {
+      const g = point(grpcLabel, 16);
+      const r = point(restLabel, 16);
+      if (!g || !r) return `- ${grpcLabel} vs ${restLabel}: not measured (h2load not installed)`;
+      return `- ${grpcLabel} vs ${restLabel}: **${f(g.perSecond / r.perSecond, 2)}x** the throughput (${fi(g.perSecond)} vs ${fi(r.perSecond)} req/s); p50 ${f(g.p50)} vs ${f(r.p50)} ms; p99 ${f(g.p99)} vs ${f(r.p99)} ms`;
+    };
     const mode = opts.quick ? 'quick' : 'default';
     const lines = [
       `# tsserve foundation benchmark`,
@@ -470,16 +605,25 @@ async function main(): Promise<void> {
       `- node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}, autocannon ${autocannonVersion()}`,
       `- CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${cpus.length} cores (availableParallelism ${os.availableParallelism()}, cgroup limit ${cpuLimit()}), load average before run: ${loadAvg}`,
       `- server: \`node dist/src/cli.js --model_dir ${relative(ROOT, opts.modelDir) || '.'} --workers ${opts.workers}${opts.nthread ? ` --nthread ${opts.nthread}` : ''}\` as a child process on 127.0.0.1; intra-op threads ${base.intraOpThreads}, inter-op ${base.interOpThreads}`,
-      `- load: autocannon in the bench process, one keep-alive connection per unit of concurrency, ${rows.length} distinct rows from ${relative(ROOT, casesFile)} cycled per connection; latency = request written to response parsed, as autocannon measures it`,
+      `- load: HTTP by autocannon in the bench process, one keep-alive connection per unit of concurrency, ${rows.length} distinct rows from ${relative(ROOT, casesFile)} cycled per connection; latency = request written to response parsed, as autocannon measures it`,
+      `- load: gRPC by bench/grpc-load.ts in a child process (gRPC framing on node:http2; server on @grpc/grpc-js ${grpcVersion()}), one HTTP/2 connection with that many ModelInfer calls in flight (\`gRPC stream\`: one ModelStreamInfer call with 16 requests in flight), raw_input_contents, the same rows; requests encoded up front, responses checked for grpc-status 0 but not decoded; latency = call started to response received`,
+      `- load: \`h2load\` rows: ${h2 ?? 'h2load not installed'}, one client program for both protocols: REST binary over 16 HTTP/1.1 connections, gRPC over one HTTP/2 connection with 16 streams, one row (rows[0]) each; gRPC failures counted from the server's statistics, as they are HTTP 200 too`,
+      `- server CPU = user + system time of the whole server process (all threads, from /proc) during the point, per completed request`,
       '',
       `## ${opts.model}, batch 1`,
       '',
-      '| path | concurrency | req/s | p50 ms | p99 ms | errors |',
-      '|---|---:|---:|---:|---:|---:|',
-      `| in-process onnxruntime-node \`session.run\` (${base.modelFile}) | 1 (sequential) | ${fi(base.perSecond)} | ${f(base.p50)} | ${f(base.p99)} | - |`,
-      ...points.map((p) => `| ${p.label} | ${p.c} | ${fi(p.result.perSecond)} | ${f(p.result.p50)} | ${f(p.result.p99)} | ${p.result.errors + p.result.non2xx} |`),
+      '| path | concurrency | req/s | p50 ms | p99 ms | errors | server CPU us/req |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      `| in-process onnxruntime-node \`session.run\` (${base.modelFile}) | 1 (sequential) | ${fi(base.perSecond)} | ${f(base.p50)} | ${f(base.p99)} | - | - |`,
+      ...points.map((p) => `| ${p.label} | ${p.c} | ${fi(p.result.perSecond)} | ${f(p.result.p50)} | ${f(p.result.p99)} | ${p.result.errors + p.result.non2xx} | ${fi(p.serverCpuUs)} |`),
       '',
-      `Server overhead at c=1 (server p50 - in-process p50): JSON **${f(jsonC1.p50 - base.p50)} ms**, binary **${f(binC1.p50 - base.p50)} ms**.`,
+      `Server overhead at c=1 (server p50 - in-process p50): JSON **${f(jsonC1.p50 - base.p50)} ms**, binary **${f(binC1.p50 - base.p50)} ms**, gRPC **${f(grpcC1.p50 - base.p50)} ms**.`,
+      '',
+      'gRPC against REST binary at concurrency 16:',
+      '',
+      versus('gRPC', 'HTTP binary'),
+      versus('gRPC stream', 'HTTP binary'),
+      versus('gRPC, h2load', 'HTTP binary, h2load'),
       '',
       '## Binary extension, 4 MiB FP32 tensor ([1024,1024])',
       '',
@@ -490,6 +634,7 @@ async function main(): Promise<void> {
           `| \`decodeInferBody\` in-process, tensor offset ${d.misalign ? 'not ' : ''}4-byte aligned (${d.copies ? 'copies the tensor' : 'zero-copy view'}) | ${fi(d.calls)} | ${f(d.usPerCall, 2)} us | ${f(d.gbPerSecond, 1)} GB/s |`,
       ),
       `| end-to-end POST to \`fp32\` identity, binary in and out, c=1 (node:http client, bench/post-loop.ts) | ${fi(e2e.count)} | p50 ${f(e2e.p50, 2)} ms, p99 ${f(e2e.p99, 2)} ms | ${f((e2e.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s |`,
+      `| end-to-end gRPC ModelInfer to \`fp32\` identity, raw in and out, c=1 (bench/grpc-load.ts) | ${fi(e2eGrpc.count)} | p50 ${f(e2eGrpc.p50, 2)} ms, p99 ${f(e2eGrpc.p99, 2)} ms | ${f((e2eGrpc.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s |`,
       `| reference: same body to a bare node:http echo server (bench/echo-server.ts), c=1 | ${fi(floor.count)} | p50 ${f(floor.p50, 2)} ms, p99 ${f(floor.p99, 2)} ms | ${f((floor.perSecond * TENSOR_BYTES) / 1e6, 0)} MB/s |`,
       '',
       `GB/s and MB/s are decimal (1e9, 1e6 bytes) of tensor payload; end-to-end MB/s counts the 4 MiB of input tensor sent per request (the same 4 MiB also comes back), i.e. requests/s x 4.19 MB. The decode rows time only \`decodeInferBody\` (JSON header parse + tensor view or copy); reading the body off the socket, the worker hop and the response are not in them.`,
@@ -504,6 +649,14 @@ async function main(): Promise<void> {
     log(`wrote ${relative(ROOT, opts.out)} (process uptime ${process.uptime().toFixed(1)} s)`);
   } finally {
     for (const s of servers) await s.stop();
+  }
+}
+
+function grpcVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(ROOT, 'node_modules/@grpc/grpc-js/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
   }
 }
 

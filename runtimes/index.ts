@@ -21,6 +21,8 @@ export interface RuntimeEntry {
    * formats share .json, .txt and .bst, and other files (config.json, README.txt) use them too.
    */
   recognizes?(fileName: string, head: Uint8Array): boolean;
+  /** Files that mark a folder as this runtime's model; the folder itself is then the model path. */
+  readonly folderMarkers?: readonly string[];
   importRuntime(): Promise<Runtime>;
 }
 
@@ -64,7 +66,20 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
     recognizes: (fileName, head) => ext(fileName) === '.onnx' || looksLikeLightgbm(head),
     importRuntime: async () => (await import('./lightgbm/lightgbm-runtime.js')).lightgbmRuntime,
   },
+  {
+    name: 'huggingface',
+    aliases: ['transformers', 'transformersjs', 'huggingface_transformersjs'],
+    fileExtensions: [],
+    defaultFileName: 'config.json',
+    folderMarkers: ['config.json'],
+    importRuntime: async () => (await import('./huggingface/hf-runtime.js')).huggingfaceRuntime,
+  },
 ];
+
+/** The runtime whose marker file `files` (a folder's listing) holds, if any. */
+export function runtimeForFolder(files: readonly string[]): RuntimeEntry | undefined {
+  return RUNTIMES.find((r) => r.folderMarkers?.some((m) => files.includes(m)));
+}
 
 export function runtimeByName(name: string): RuntimeEntry | undefined {
   const lower = name.toLowerCase();

@@ -24,12 +24,17 @@ export interface ModelMetadata {
    * datatype must match.
    */
   numpyInput?: boolean;
+  /** Set for models that take text (Hugging Face): what the text routes may ask of them. */
+  text?: TextModelInfo;
 }
 
 export interface RuntimeOptions {
   /** Threads one run may use; 0 lets the runtime decide. */
   intraOpThreads: number;
   interOpThreads: number;
+  /** Where to run: onnxruntime's CPU provider, or CUDA on one GPU. */
+  executionProvider: 'cpu' | 'cuda';
+  deviceId: number;
   /** Free-form adapter parameters from the model's settings file. */
   parameters: Record<string, string>;
 }
@@ -39,6 +44,70 @@ export interface LoadedModel {
   /** Runs the model; returns the outputs `run.outputNames` names, in that order. */
   infer(run: RunRequest): Promise<Tensor[]>;
   unload(): Promise<void>;
+  /** Present when metadata.text is: text in, embeddings or generated tokens out. */
+  readonly text?: TextModel;
+}
+
+/** KServe huggingfaceserver's task names. */
+export type TextTask = 'text_embedding' | 'sequence_classification' | 'text_generation';
+
+export interface TextModelInfo {
+  task: TextTask;
+  /** Most tokens one sequence may hold: prompt plus generated tokens. */
+  maxModelLen: number;
+  /** Whether the tokenizer has a chat template (chat completions need one). */
+  chatTemplate: boolean;
+}
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface GenerateRequest {
+  /** A plain prompt, or chat messages rendered through the tokenizer's chat template. */
+  prompt: string | ChatMessage[];
+  /** New tokens at most; undefined means as many as max_model_len leaves room for. */
+  maxTokens?: number;
+  /** 0 is greedy decoding; above 0, sampling at that temperature. */
+  temperature: number;
+  topP: number;
+  seed?: number;
+  /** Generation ends before the first of these strings; it is not part of the text. */
+  stop: string[];
+}
+
+export interface GenerateChunk {
+  /** Text that became final since the previous chunk (may be empty while bytes are pending). */
+  text: string;
+  tokenIds: number[];
+}
+
+export type FinishReason = 'stop' | 'length' | 'cancelled';
+
+export interface GenerateResult {
+  text: string;
+  tokenIds: number[];
+  promptTokens: number;
+  finishReason: FinishReason;
+}
+
+export interface EmbedResult {
+  /** Row-major [texts, dim]. */
+  embeddings: Float32Array;
+  dim: number;
+  /** Tokens each text became after truncation, for usage counts. */
+  tokenCounts: number[];
+}
+
+/** The capability of text models, beyond tensors in and out. */
+export interface TextModel {
+  embed(texts: string[]): Promise<EmbedResult>;
+  /**
+   * Generates for one prompt, handing each step's text to `onChunk` as it is produced.
+   * Polls `signal.aborted` between steps and stops with finishReason 'cancelled'.
+   */
+  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult>;
 }
 
 /** The model file cannot be served: corrupt, or using a feature the runtime does not convert. */

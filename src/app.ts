@@ -7,10 +7,16 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
+import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
+import { runtimeParameters } from './config/runtime-parameters.js';
+import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
+import { Metrics } from './metrics/metrics.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { runtimeByName, runtimeNames } from '../runtimes/index.js';
+import { prepareModelDir } from './storage/model-source.js';
+import { serverReadiness } from './repository/status.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -18,10 +24,13 @@ export const VERSION: string = JSON.parse(
 
 export interface RunningServer {
   http: FastifyInstance;
+  metrics: Metrics;
   repository: ModelRepository;
   logger: Logger;
   /** The port actually bound (useful with --http_port 0). */
   httpPort: number;
+  /** The gRPC port bound, unless --enable_grpc is false. */
+  grpcPort?: number;
   close(): Promise<void>;
 }
 
@@ -30,39 +39,86 @@ export async function startServer(options: ServerOptions, logger = createLogger(
   if (options.framework && !runtimeByName(options.framework)) {
     throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
   }
+  const provider = chooseProvider(options.execution_provider as ProviderChoice, probeCuda());
+  logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
+  const metrics = new Metrics();
+  const modelDir = await prepareModelDir(options, logger);
   const repository = new ModelRepository({
-    modelDir: options.model_dir,
+    modelDir,
     modelName: options.model_name,
     instances: Math.max(1, options.workers),
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
     framework: options.framework,
-    defaultParameters: options.predict_proba ? { predict_proba: 'true' } : {},
+    maxInflight: options.max_inflight_requests,
+    workerMaxHeapMb: options.worker_max_heap_mb,
+    observer: metrics,
+    provider,
+    runtimeParameters: runtimeParameters(options),
     logger,
   });
   let started = false;
-  const http = buildHttpServer({
+  const http = await buildHttpServer({
     repository,
     logger,
     serverVersion: VERSION,
     maxInputSize: options.http_max_input_size,
     strictReadiness: options.strict_readiness,
     isStarted: () => started,
+    metrics,
+    latencyLogging: options.enable_latency_logging,
+    docs: options.enable_docs_url,
+    openaiPrefix: options.openai_route_prefix,
   });
-  logger.info({ modelDir: options.model_dir, cpus, workers: options.workers }, 'loading models');
+  metrics.watchQueues(() => repository.queueDepths());
+  const grpc = options.enable_grpc
+    ? buildGrpcServer({
+        repository,
+        logger,
+        serverVersion: VERSION,
+        isReady: () => serverReadiness(repository, { started, strict: options.strict_readiness }).ready,
+        maxReceiveMessageLength: options.grpc_max_receive_message_length,
+        maxSendMessageLength: options.grpc_max_send_message_length,
+      })
+    : undefined;
+  logger.info({ modelDir, cpus, workers: options.workers }, 'loading models');
   await repository.loadAll();
-  await http.listen({ host: options.host, port: options.http_port });
+  let grpcPort: number | undefined;
+  try {
+    grpcPort = await grpc?.listen(options.host, options.grpc_port);
+    await http.listen({ host: options.host, port: options.http_port });
+  } catch (error) {
+    await stopServers(http, grpc, 0);
+    await repository.close();
+    throw error;
+  }
   started = true;
   const httpPort = (http.server.address() as AddressInfo).port;
-  logger.info({ httpPort, models: repository.index() }, 'tsserve is serving');
+  logger.info({ httpPort, grpcPort, models: repository.index() }, 'tsserve is serving');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      started = false;
-      await http.close(); // stops accepting, lets requests in flight finish
+      started = false; // readiness turns false first
+      // Stop accepting and let requests in flight finish, for at most the grace period.
+      const graceMs = options.grace_period * 1000;
+      const cutOff = setTimeout(() => {
+        logger.warn({ gracePeriod: options.grace_period }, 'grace period over: closing connections still open');
+        http.server.closeAllConnections();
+      }, graceMs);
+      try {
+        await stopServers(http, grpc, graceMs);
+      } finally {
+        clearTimeout(cutOff);
+      }
       await repository.close();
+      logger.info('tsserve stopped');
     })());
-  return { http, repository, logger, httpPort, close };
+  return { http, metrics, repository, logger, httpPort, grpcPort, close };
+}
+
+/** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */
+async function stopServers(http: FastifyInstance, grpc: GrpcServer | undefined, graceMs: number): Promise<void> {
+  await Promise.all([http.close(), grpc?.close(graceMs)]);
 }

@@ -2,7 +2,13 @@
 /** The tsserve command: parse flags, start serving, stop cleanly on SIGTERM/SIGINT. */
 import { CliError, helpText, parseArgs } from './config/cli-args.js';
 import { startServer } from './app.js';
-import { createLogger } from './log.js';
+import { SECRET_NAME, createLogger } from './log.js';
+
+/** `--aws_secret_key=abc` is logged as `--aws_secret_key=[redacted]`. */
+function redactFlag(flag: string): string {
+  const eq = flag.indexOf('=');
+  return eq > 0 && SECRET_NAME.test(flag.slice(0, eq)) ? `${flag.slice(0, eq)}=[redacted]` : flag;
+}
 
 async function main(): Promise<void> {
   let parsed;
@@ -18,7 +24,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(parsed.options.log_level);
-  if (parsed.ignored.length) logger.warn({ flags: parsed.ignored }, 'ignoring unknown arguments');
+  if (parsed.ignored.length) logger.warn({ flags: parsed.ignored.map(redactFlag) }, 'ignoring unknown arguments');
   let server;
   try {
     server = await startServer(parsed.options, logger);
@@ -26,8 +32,16 @@ async function main(): Promise<void> {
     logger.fatal({ err: error }, 'tsserve could not start');
     process.exit(1);
   }
+  let stopping = false;
   const stop = (signal: string) => {
-    logger.info({ signal }, 'shutting down');
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting at once');
+      // process.exit() would first stop the worker threads, and onnxruntime aborts the whole
+      // process when a thread stops mid-run: kill outright instead.
+      process.kill(process.pid, 'SIGKILL');
+    }
+    stopping = true;
+    logger.info({ signal, gracePeriod: parsed.options.grace_period }, 'shutting down: draining requests in flight');
     server.close().then(
       () => process.exit(0),
       (error) => {
@@ -36,8 +50,8 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 void main();

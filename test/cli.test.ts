@@ -1,25 +1,13 @@
 /** The tsserve command as KServe runs it: flags in both forms, environment variables, unknown flags. */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { FP32_IDENTITY, tempRepo } from './helpers/model-dir.js';
-import { repoPath } from './helpers/server.js';
+import { CLI, serveCli } from './helpers/cli-process.js';
 
-const CLI = repoPath('dist/src/cli.js');
-
-/** Starts the CLI and resolves with its port once it logs that it is serving. */
-function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; port: number; logs: any[] }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs: any[] = [];
-  return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const entry = JSON.parse(line);
-      logs.push(entry);
-      if (entry.msg === 'tsserve is serving') resolve({ child, port: entry.httpPort, logs });
-    });
-    child.on('exit', (code) => reject(new Error(`tsserve exited with ${code}: ${JSON.stringify(logs)}`)));
-  });
+async function serve(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const srv = await serveCli(args, env);
+  return { child: srv.child, port: srv.port, logs: srv.logs };
 }
 
 function stop(child: ChildProcess): Promise<number | null> {
@@ -33,7 +21,7 @@ describe('the tsserve command', () => {
   it('prints every flag with its environment variable on --help', () => {
     const out = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
     assert.equal(out.status, 0);
-    for (const flag of ['model_name', 'model_dir', 'http_port', 'grpc_port', 'workers', 'nthread']) {
+    for (const flag of ['model_name', 'model_dir', 'http_port', 'grpc_port', 'enable_grpc', 'grpc_max_receive_message_length', 'grpc_max_send_message_length', 'workers', 'nthread']) {
       assert.match(out.stdout, new RegExp(`--${flag} .*env TSSERVE_${flag.toUpperCase()}`));
     }
   });
@@ -42,12 +30,14 @@ describe('the tsserve command', () => {
     const repo = await tempRepo();
     await repo.copy(FP32_IDENTITY, 'only.onnx');
     const { child, port, logs } = await serve([
-      `--model_dir=${repo.dir}`, '--model_name', 'named', '--http_port', '0', '--host=127.0.0.1',
-      '--enable_docs_url', 'true', '--max_threads=4', '--workers', '1',
+      `--model_dir=${repo.dir}`, '--model_name', 'named', '--http_port', '0', '--grpc_port=0', '--host=127.0.0.1',
+      '--predictor_host', 'localhost:9000', '--max_threads=4', '--workers', '1',
     ]);
     try {
       const warn = logs.find((l) => l.msg === 'ignoring unknown arguments');
-      assert.deepEqual(warn.flags, ['--enable_docs_url=true', '--max_threads=4']);
+      assert.deepEqual(warn.flags, ['--predictor_host=localhost:9000', '--max_threads=4']);
+      const serving = logs.find((l) => l.msg === 'tsserve is serving');
+      assert.ok(serving.grpcPort > 0, 'the gRPC port is logged');
       const res = await fetch(`http://127.0.0.1:${port}/v2/models/named/ready`);
       assert.equal(res.status, 200);
     } finally {
@@ -59,12 +49,13 @@ describe('the tsserve command', () => {
   it('reads settings from environment variables; a flag wins over its variable', async () => {
     const repo = await tempRepo();
     await repo.copy(FP32_IDENTITY, 'only.onnx');
-    const { child, port } = await serve(['--http_port', '0'], {
-      TSSERVE_MODEL_DIR: repo.dir, TSSERVE_MODEL_NAME: 'from-env', TSSERVE_HOST: '127.0.0.1', TSSERVE_HTTP_PORT: '1',
+    const { child, port, logs } = await serve(['--http_port', '0'], {
+      TSSERVE_MODEL_DIR: repo.dir, TSSERVE_MODEL_NAME: 'from-env', TSSERVE_HOST: '127.0.0.1', TSSERVE_HTTP_PORT: '1', TSSERVE_ENABLE_GRPC: 'false',
     });
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/models`);
       assert.deepEqual(await res.json(), { models: ['from-env'] });
+      assert.equal(logs.find((l) => l.msg === 'tsserve is serving').grpcPort, undefined, 'TSSERVE_ENABLE_GRPC=false');
     } finally {
       await stop(child);
       await repo.remove();

@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
-import { type TestServer, repoPath, startTestServer } from './helpers/server.js';
+import { type InferReply, type TestServer, postBody, repoPath, startTestServer } from './helpers/server.js';
 
 const TB = 1099511627776;
 const LIMIT = 1024;
@@ -31,29 +31,8 @@ after(async () => {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  json: any;
-  binary: Buffer;
-}
-
-async function post(url: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<Reply> {
-  const payload = typeof body === 'string' ? body : new Uint8Array(body);
-  const res = await fetch(url, { method: 'POST', body: payload, headers });
-  const buf = Buffer.from(await res.arrayBuffer());
-  const h = res.headers.get('inference-header-content-length');
-  const headerLength = h === null ? buf.byteLength : Number(h);
-  const text = buf.subarray(0, headerLength).toString('utf8');
-  let json: any;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json, binary: buf.subarray(headerLength) };
-}
+type Reply = InferReply;
+const post = postBody;
 
 const inferUrl = (server: TestServer, model: string) => `${server.url}/v2/models/${model}/infer`;
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { FP32_IDENTITY, FP64_IDENTITY, SLOW_MODEL, type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { type TestServer, getJson, postJson, startTestServer } from './helpers/server.js';
+import { type TestServer, getJson, postJson, startTestServer, untilMetric } from './helpers/server.js';
 
 const fp32Input = { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1.5, -2] }] };
 const fp64Input = { inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 2], data: [1.5, -2] }] };
@@ -141,7 +141,7 @@ describe('load and unload through the repository extension', () => {
 
   it('finishes a request already running when its model is unloaded', async () => {
     const running = postJson(`${srv.url}/v2/models/slow/infer`, { inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [512] }] });
-    await new Promise((r) => setTimeout(r, 50));
+    await untilMetric(srv.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 1);
     const unload = await postJson(`${srv.url}/v2/repository/models/slow/unload`, {});
     assert.equal(unload.status, 200);
     const result = await running;

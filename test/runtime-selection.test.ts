@@ -53,7 +53,7 @@ describe('the command line as kserve-predictiveserver passes it', () => {
       env: { ...process.env, TSSERVE_LOG_LEVEL: 'info' },
     });
     assert.equal(out.status, 1);
-    assert.match(out.stdout, /--framework 'pytorch' is not one of onnx, sklearn, xgboost, lightgbm/);
+    assert.match(out.stdout, /--framework 'pytorch' is not one of onnx, sklearn, xgboost, lightgbm, huggingface/);
   });
 
   it('lists --framework and --predict_proba with their environment variables in --help', () => {
@@ -170,7 +170,7 @@ describe('model folders: config.pbtxt names, versions, --framework', () => {
   it('names what is wrong when the named runtime is unknown or finds no file of its own', async () => {
     const fil = await getJson(`${srv.url}/v2/models/fil/ready`);
     assert.equal(fil.status, 503);
-    assert.match(fil.body.error, /unsupported platform\/backend 'fil'; tsserve serves onnx, sklearn, xgboost, lightgbm/);
+    assert.match(fil.body.error, /unsupported platform\/backend 'fil'; tsserve serves onnx, sklearn, xgboost, lightgbm, huggingface/);
     const wrong = await getJson(`${srv.url}/v2/models/wrong_format/ready`);
     assert.match(wrong.body.error, /no model file found for model 'wrong_format' .*runtime 'lightgbm' loads .txt, .bst, .onnx files/);
   });

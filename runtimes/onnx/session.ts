@@ -10,7 +10,8 @@ import type { RuntimeOptions } from '../runtime.js';
 
 function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
   return {
-    executionProviders: ['cpu'],
+    // CUDA first; onnxruntime places what CUDA cannot run (the ML tree ops) on the CPU.
+    executionProviders: options.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: options.deviceId }, 'cpu'] : ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: options.interOpThreads,

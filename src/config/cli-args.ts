@@ -12,22 +12,45 @@ interface FlagSpec {
   type: FlagType;
   default: string | number | boolean;
   help: string;
+  choices?: readonly string[];
+  /** An empty environment value counts (KServe's KSERVE_OPENAI_ROUTE_PREFIX="" drops the prefix). */
+  emptyAllowed?: boolean;
 }
 
 export const FLAGS = [
   { name: 'model_name', env: ['TSSERVE_MODEL_NAME'], type: 'string', default: 'model', help: 'Name of the model when model_dir holds a single model file' },
-  { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders' },
+  { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders; an s3://, gs://, hf:// or http(s):// URI is downloaded first' },
+  { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
+  { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
   { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, help: 'HTTP port (v2 REST, V1)' },
-  { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (reserved: the gRPC frontend is not built yet)' },
+  { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (inference.GRPCInferenceService, health, reflection)' },
+  { name: 'enable_grpc', env: ['TSSERVE_ENABLE_GRPC'], type: 'bool', default: true, help: 'Serve gRPC on --grpc_port' },
+  { name: 'grpc_max_receive_message_length', env: ['TSSERVE_GRPC_MAX_RECEIVE_MESSAGE_LENGTH'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest gRPC request message in bytes; larger gets RESOURCE_EXHAUSTED' },
+  { name: 'grpc_max_send_message_length', env: ['TSSERVE_GRPC_MAX_SEND_MESSAGE_LENGTH'], type: 'int', default: 2 ** 31 - 1, help: 'Largest gRPC response message in bytes; larger gets RESOURCE_EXHAUSTED' },
   { name: 'host', env: ['TSSERVE_HOST'], type: 'string', default: '0.0.0.0', help: 'Address to bind' },
   { name: 'workers', env: ['TSSERVE_WORKERS'], type: 'int', default: 1, help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group' },
   { name: 'nthread', env: ['TSSERVE_NTHREAD'], type: 'int', default: 0, help: 'Intra-op threads per model instance; 0 shares the CPU limit out among instances' },
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
+  { name: 'max_inflight_requests', env: ['TSSERVE_MAX_INFLIGHT_REQUESTS'], type: 'int', default: 1024, help: 'Requests in flight across all models before new ones get 503 at once; 0 is unbounded' },
+  { name: 'worker_max_heap_mb', env: ['TSSERVE_WORKER_MAX_HEAP_MB'], type: 'int', default: 0, help: "JavaScript heap limit of each worker thread in MiB (0: V8's default); a worker past it fails only its request and is replaced" },
+  { name: 'execution_provider', env: ['TSSERVE_EXECUTION_PROVIDER'], type: 'string', default: 'auto', choices: ['cpu', 'cuda', 'auto'], help: 'cpu, cuda or auto (CUDA when onnxruntime-node has its CUDA libraries and a GPU is visible, else CPU)' },
   { name: 'http_max_input_size', env: ['TSSERVE_HTTP_MAX_INPUT_SIZE'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest request body in bytes (after decompression); larger gets 413' },
   { name: 'strict_readiness', env: ['TSSERVE_STRICT_READINESS'], type: 'bool', default: true, help: 'Server ready only while every loaded model is ready' },
-  { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost or lightgbm (KServe's modelFormat); empty: chosen by file" },
+  { name: 'enable_latency_logging', env: ['TSSERVE_ENABLE_LATENCY_LOGGING'], type: 'bool', default: true, help: 'One info line per inference request with its preprocess/predict/postprocess times (KServe\'s flag)' },
+  { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
+  { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
+  { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost, lightgbm or huggingface (KServe's modelFormat); empty: chosen by file" },
   { name: 'predict_proba', env: ['TSSERVE_PREDICT_PROBA', 'PREDICT_PROBA'], type: 'bool', default: false, help: 'Classifiers answer probabilities instead of labels unless a request or model says otherwise (KServe sklearnserver\'s PREDICT_PROBA)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  // Hugging Face models (KServe huggingfaceserver's flags); a config.pbtxt `parameters` entry of the same name wins.
+  { name: 'task', env: ['TSSERVE_TASK'], type: 'string', default: 'auto', help: 'Hugging Face task: text_embedding, sequence_classification or text_generation; auto infers it from config.json' },
+  { name: 'max_model_len', env: ['TSSERVE_MAX_MODEL_LEN'], type: 'int', default: 0, help: "Most tokens per sequence; 0 is the model's own limit. Longer texts are truncated for encoders, refused for generation" },
+  { name: 'dtype', env: ['TSSERVE_DTYPE'], type: 'string', default: 'auto', help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8' },
+  { name: 'return_probabilities', env: ['TSSERVE_RETURN_PROBABILITIES'], type: 'bool', default: false, help: 'sequence_classification also returns the softmax of every label' },
+  { name: 'return_raw_logits', env: ['TSSERVE_RETURN_RAW_LOGITS'], type: 'bool', default: false, help: 'sequence_classification also returns the raw logits' },
+  { name: 'pooling', env: ['TSSERVE_POOLING'], type: 'string', default: 'mean', help: 'text_embedding pooling: mean (over real tokens) or cls (first token)' },
+  { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
+  { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes ("" serves them at /v1/...)', emptyAllowed: true },
 ] as const satisfies readonly FlagSpec[];
 
 type FlagName = (typeof FLAGS)[number]['name'];
@@ -60,13 +83,14 @@ function convert(spec: FlagSpec, raw: string, source: string): string | number |
     if (FALSE.includes(v)) return false;
     throw new CliError(`${source} expects true or false, got '${raw}'`);
   }
+  if (spec.choices && !spec.choices.includes(raw)) throw new CliError(`${source} expects one of ${spec.choices.join(', ')}, got '${raw}'`);
   return raw;
 }
 
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
   const values = new Map<FlagName, string | number | boolean>();
   for (const spec of FLAGS as readonly FlagSpec[]) {
-    const name = spec.env.find((e) => env[e] !== undefined && env[e] !== '');
+    const name = spec.env.find((e) => env[e] !== undefined && (env[e] !== '' || spec.emptyAllowed));
     values.set(spec.name as FlagName, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
   }
   const ignored: string[] = [];
@@ -103,7 +127,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
 }
 
 export function helpText(): string {
-  const lines = ['Usage: tsserve [--flag value | --flag=value ...]', '', 'Serves models over the Open Inference Protocol (v2) and KServe V1.', ''];
+  const lines = ['Usage: tsserve [--flag value | --flag=value ...]', '', 'Serves models over the Open Inference Protocol (v2, REST and gRPC) and KServe V1.', ''];
   for (const f of FLAGS as readonly FlagSpec[]) {
     lines.push(`  --${f.name} <${f.type}>  (env ${f.env.join(', ')}; default ${JSON.stringify(f.default)})`);
     lines.push(`      ${f.help}`);

@@ -1,4 +1,4 @@
-import { markOwned } from './transfer.js';
+import { isOwned, markOwned } from './transfer.js';
 
 /**
  * The tensor: one in-memory form shared by every frontend, the scheduler and every runtime.
@@ -68,6 +68,20 @@ const ARRAY_TYPES: Record<NumericDataType, TypedArrayCtor> = {
   FP64: Float64Array,
 };
 
+const INTEGER_RANGES: Partial<Record<DataType, readonly [number, number]>> = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+};
+
+/** The values an integer datatype of at most 32 bits holds; undefined for other datatypes. */
+export function integerRange(datatype: DataType): readonly [number, number] | undefined {
+  return INTEGER_RANGES[datatype];
+}
+
 export function isDataType(value: unknown): value is DataType {
   return typeof value === 'string' && (DATATYPES as readonly string[]).includes(value);
 }
@@ -113,6 +127,32 @@ export function bytesOf(data: NumericData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+
+/**
+ * The data in buffers that belong to this request: as is when it already does, else copied.
+ * A view over a shared buffer (Node's 8 KiB pool, say) would otherwise cross to the worker
+ * as a structured clone of the whole shared buffer.
+ */
+export function inOwnedBuffers(data: TensorData): TensorData {
+  if (!Array.isArray(data)) {
+    const numeric = data as NumericData;
+    if (isOwned(numeric.buffer)) return numeric;
+    const ctor = numeric.constructor as TypedArrayCtor;
+    const copy = new ctor(markOwned(new ArrayBuffer(numeric.byteLength)), 0, numeric.length);
+    new Uint8Array(copy.buffer).set(bytesOf(numeric));
+    return copy;
+  }
+  if (data.every((e) => isOwned(e.buffer))) return data;
+  let total = 0;
+  for (const e of data) total += e.byteLength;
+  const buffer = new Uint8Array(markOwned(new ArrayBuffer(total)));
+  let offset = 0;
+  return data.map((e) => {
+    buffer.set(e, offset);
+    offset += e.byteLength;
+    return buffer.subarray(offset - e.byteLength, offset);
+  });
+}
 
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;

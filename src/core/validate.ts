@@ -84,6 +84,9 @@ export function resolveOutputs(
   if (!requested) return defaults ? [...defaults] : specs.map((s) => s.name);
   const names: string[] = [];
   for (const r of requested) {
+    if (r.parameters['classification'] !== undefined) {
+      throw new InvalidInputError(`output '${r.name}': the classification extension is not supported`);
+    }
     if (!specs.some((s) => s.name === r.name)) {
       throw new InvalidInputError(
         `unexpected inference output '${r.name}' for model '${model}'; it has ${specs.map((s) => `'${s.name}'`).join(', ')}`,

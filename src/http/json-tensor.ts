@@ -15,18 +15,10 @@ import {
   bytesFromStrings,
   elementCount,
   formatShape,
+  integerRange,
 } from '../core/tensor.js';
 
 const MAX_DEPTH = 64;
-
-const INT_RANGES: Partial<Record<DataType, [number, number]>> = {
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-};
 
 /** Flattens nested arrays row-major; a bare scalar is one element. */
 function flatten(data: unknown, what: string): unknown[] {
@@ -66,7 +58,7 @@ function decodeBigInt(datatype: 'INT64' | 'UINT64', values: unknown[], what: str
 
 function decodeNumbers(datatype: Exclude<DataType, 'BYTES' | 'INT64' | 'UINT64'>, values: unknown[], what: string): NumericData {
   const out = allocate(datatype, values.length);
-  const range = INT_RANGES[datatype];
+  const range = integerRange(datatype);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (datatype === 'BOOL') {

@@ -3,12 +3,29 @@
  * path), errors as `{"error": ...}`, and the v2 and V1 routes.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { registerObservability } from './observability.js';
+import { registerDocs } from './openapi.js';
+import { normalizePrefix } from './openai/openai-routes.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
+import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    routeList: RouteEntry[];
+  }
+}
 
 export interface HttpOptions {
   repository: ModelRepository;
@@ -17,9 +34,15 @@ export interface HttpOptions {
   maxInputSize: number;
   strictReadiness: boolean;
   isStarted: () => boolean;
+  metrics: Metrics;
+  latencyLogging: boolean;
+  /** Serve /openapi.json and Swagger UI at /docs. */
+  docs: boolean;
+  /** Prefix of the OpenAI-compatible routes. */
+  openaiPrefix: string;
 }
 
-export function buildHttpServer(options: HttpOptions): FastifyInstance {
+export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request at info level costs more than a small inference; metrics count them.
@@ -30,6 +53,14 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
     // A client that declares more body than it sends is cut off (Node's own default; fastify's is none).
     requestTimeout: 300_000,
     return503OnClosing: true,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+  });
+  // Every route as registered, so the docs test can hold the OpenAPI document to it.
+  const routes: RouteEntry[] = [];
+  app.decorate('routeList', routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
@@ -40,8 +71,11 @@ export function buildHttpServer(options: HttpOptions): FastifyInstance {
     );
   });
   registerErrorHandling(app);
+  registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options);
   registerV1Routes(app, options.repository);
+  if (options.docs) await registerDocs(app, options.serverVersion, normalizePrefix(options.openaiPrefix));
+  registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix: options.openaiPrefix });
   return app;
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { InvalidInputError, ModelNotReadyError, NotImplementedError } from '../core/errors.js';
 import type { ModelRepository } from '../repository/model-repository.js';
+import { traceInference } from './observability.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
 import { parseJsonBody } from './v2-request.js';
 
@@ -16,7 +17,7 @@ export function registerV1Routes(app: FastifyInstance, repository: ModelReposito
   });
 
   // The verb shares the path segment with the name ("iris:predict"), so split it here.
-  app.post<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
+  app.post<{ Params: { name: string } }>('/v1/models/:name', async (request, reply) => {
     const target = request.params.name;
     const colon = target.lastIndexOf(':');
     const model = target.slice(0, colon);
@@ -24,12 +25,18 @@ export function registerV1Routes(app: FastifyInstance, repository: ModelReposito
     if (colon < 0 || (verb !== 'predict' && verb !== 'explain')) {
       throw new InvalidInputError(`unknown V1 verb in '${target}'; use /v1/models/<name>:predict`);
     }
+    const trace = traceInference(request, model, 'v1');
     const v = repository.resolve(model);
     if (verb === 'explain') throw new NotImplementedError(`model '${model}' has no explainer`);
     if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
     const body = request.body as Uint8Array | undefined;
     if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
     const inferRequest = decodeV1Request(model, parseJsonBody(body), v.specs().inputs);
-    return encodeV1Response(await v.infer(inferRequest));
+    trace.mark('preprocess');
+    const response = await repository.infer(inferRequest);
+    trace.mark('predict');
+    const encoded = JSON.stringify(encodeV1Response(response));
+    trace.mark('postprocess');
+    return reply.header('content-type', 'application/json; charset=utf-8').send(encoded);
   });
 }

@@ -6,7 +6,8 @@
 import { InvalidInputError } from '../core/errors.js';
 import type { InferRequest, Parameters, RequestedOutput } from '../core/inference.js';
 import { decodeRaw } from '../core/raw-tensor.js';
-import { type Tensor, type TensorSpec, elementSize, isDataType } from '../core/tensor.js';
+import { type Tensor, type TensorSpec, elementSize } from '../core/tensor.js';
+import { parseDatatype, parseShape } from '../core/tensor-header.js';
 import { decodeJsonData } from './json-tensor.js';
 
 export interface DecodeContext {
@@ -47,13 +48,6 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
   }
 }
 
-function parseShape(value: unknown, what: string): number[] {
-  if (!Array.isArray(value) || !value.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new InvalidInputError(`${what}: 'shape' must be an array of non-negative integers, got ${JSON.stringify(value)}`);
-  }
-  return value as number[];
-}
-
 /** Reads the binary section of one input, advancing the cursor. */
 class BinaryCursor {
   constructor(
@@ -87,12 +81,10 @@ class BinaryCursor {
 
 function parseInput(value: unknown, index: number, cursor: BinaryCursor): Tensor {
   if (!isObject(value)) throw new InvalidInputError(`'inputs[${index}]' must be an object`);
-  const { name, datatype } = value;
+  const { name } = value;
   if (typeof name !== 'string' || !name) throw new InvalidInputError(`'inputs[${index}].name' must be a non-empty string`);
   const what = `input '${name}'`;
-  if (!isDataType(datatype)) {
-    throw new InvalidInputError(`${what}: 'datatype' must be one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES; got ${JSON.stringify(datatype)}`);
-  }
+  const datatype = parseDatatype(value.datatype, what);
   const shape = parseShape(value.shape, what);
   const parameters = parseParameters(value.parameters, `inputs[${index}].parameters`);
   const binarySize = parameters['binary_data_size'];
@@ -135,11 +127,6 @@ function decodeJsonRequest(body: Uint8Array, headerLength: number, ctx: DecodeCo
   const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor));
   cursor.finish();
   const outputs = parseOutputs(json.outputs);
-  for (const o of outputs ?? []) {
-    if (o.parameters['classification'] !== undefined) {
-      throw new InvalidInputError(`output '${o.name}': the classification extension is not supported`);
-    }
-  }
   const request: InferRequest = { model: ctx.model, version: ctx.version, id: json.id, parameters, inputs, outputs };
   return { request, isBinary: binarySelector(parameters, outputs) };
 }

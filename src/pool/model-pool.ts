@@ -2,18 +2,25 @@
  * The worker threads that run one model version. Each thread holds its own session, so a
  * pool of N threads is N model instances; requests queue in piscina until one is free.
  */
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { InferenceError, ModelNotReadyError, ServingError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
+import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
-import type { ModelMetadata } from '../../runtimes/runtime.js';
-import type { InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask } from './worker-protocol.js';
+import { MessageChannel } from 'node:worker_threads';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../../runtimes/runtime.js';
+import type {
+  EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
+} from './worker-protocol.js';
 
 export interface PoolSpec extends WorkerConfig {
   /** How the model is named in errors, e.g. "classifier version 1". */
   label: string;
   instances: number;
+  /** JavaScript heap limit of each worker in MiB; 0 leaves V8's default. */
+  maxHeapMb: number;
 }
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
@@ -31,13 +38,15 @@ export class ModelPool {
 
   /** Starts the threads and waits for the model to load; rejects with the load error. */
   static async start(spec: PoolSpec): Promise<ModelPool> {
-    const { label, instances, ...workerData } = spec;
+    const { label, instances, maxHeapMb, ...workerData } = spec;
     const piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: instances,
       maxThreads: instances,
       idleTimeout: Number.POSITIVE_INFINITY,
       concurrentTasksPerWorker: 1,
+      // A worker past its heap limit dies alone: its request fails, piscina starts a new one.
+      resourceLimits: maxHeapMb > 0 ? { maxOldGenerationSizeMb: maxHeapMb } : undefined,
       workerData,
     });
     piscina.on('error', () => {}); // a dead thread fails only its task; piscina replaces it
@@ -51,17 +60,59 @@ export class ModelPool {
     }
   }
 
-  async infer(run: RunRequest): Promise<{ outputs: Tensor[]; computeNs: number }> {
-    const task: WorkerTask = { op: 'infer', run };
-    let reply: InferReply;
+  async infer(run: RunRequest): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
+    const submittedAt = performance.timeOrigin + performance.now();
+    const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt }, transferList(run.inputs));
+    if (!reply.ok) throw toError(reply);
+    return reply;
+  }
+
+  async embed(texts: string[]): Promise<EmbedResult> {
+    const reply = await this.run<EmbedReply>({ op: 'embed', texts });
+    if (!reply.ok) throw toError(reply);
+    return reply;
+  }
+
+  /**
+   * Generates in a worker, calling `onChunk` as tokens arrive. Aborting `signal` stops the
+   * generation between two steps (or before it starts, if it is still queued); the result
+   * then has finishReason 'cancelled'.
+   */
+  async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+    const abort = new SharedArrayBuffer(4);
+    const flag = new Int32Array(abort);
+    const raise = () => Atomics.store(flag, 0, 1);
+    if (signal.aborted) raise();
+    signal.addEventListener('abort', raise, { once: true });
+    const { port1, port2 } = new MessageChannel();
+    const done = new Promise<GenerateResult>((resolve) => {
+      port1.on('message', (message: GenerateMessage) => {
+        if (message.kind === 'chunk') onChunk(message.chunk);
+        else resolve(message.result);
+      });
+    });
     try {
-      reply = (await this.piscina.run(task, { transferList: transferList(run.inputs) })) as InferReply;
+      const reply = await this.run<GenerateReply>({ op: 'generate', request, port: port2, abort }, [port2 as never]);
+      if (!reply.ok) throw toError(reply);
+      return await done;
+    } finally {
+      signal.removeEventListener('abort', raise);
+      port1.close();
+    }
+  }
+
+  private async run<R>(task: WorkerTask, transfer?: ArrayBuffer[]): Promise<R> {
+    try {
+      return (await this.piscina.run(task, transfer ? { transferList: transfer } : {})) as R;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new InferenceError(`the worker running ${this.label} failed: ${reason}`);
     }
-    if (!reply.ok) throw toError(reply);
-    return reply;
+  }
+
+  /** The live worker threads, for diagnostics and fault-injection tests. */
+  threads(): readonly Worker[] {
+    return this.piscina.threads;
   }
 
   async close(): Promise<void> {

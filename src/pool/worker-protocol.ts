@@ -1,8 +1,10 @@
 /** Messages between a model pool and its worker threads. */
 import type { ErrorCode } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
+import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
-import type { ModelMetadata, RuntimeOptions } from '../../runtimes/runtime.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, RuntimeOptions } from '../../runtimes/runtime.js';
 
 export interface WorkerConfig {
   runtime: string;
@@ -10,7 +12,21 @@ export interface WorkerConfig {
   options: RuntimeOptions;
 }
 
-export type WorkerTask = { op: 'metadata' } | { op: 'infer'; run: RunRequest };
+/**
+ * A generation streams back over `port`: GenerateMessage chunks, then one 'done' with the
+ * result (so the result never overtakes a chunk, as it could on piscina's own channel).
+ * `abort` is an Int32Array flag the main thread sets to stop between steps: the worker's event
+ * loop is busy generating, so a message could not reach it in time, shared memory can.
+ * An infer's `submittedAt` is epoch milliseconds (performance.timeOrigin + now()), comparable
+ * across threads, so the worker can tell how long the task queued.
+ */
+export type WorkerTask =
+  | { op: 'metadata' }
+  | { op: 'infer'; run: RunRequest; submittedAt: number }
+  | { op: 'embed'; texts: string[] }
+  | { op: 'generate'; request: GenerateRequest; port: MessagePort; abort: SharedArrayBuffer };
+
+export type GenerateMessage = { kind: 'chunk'; chunk: GenerateChunk } | { kind: 'done'; result: GenerateResult };
 
 /** Errors travel as data: structured clone keeps an Error's message but drops its class and code. */
 export interface WorkerFailure {
@@ -20,4 +36,6 @@ export interface WorkerFailure {
 }
 
 export type MetadataReply = { ok: true; metadata: ModelMetadata } | WorkerFailure;
-export type InferReply = { ok: true; outputs: Tensor[]; computeNs: number } | WorkerFailure;
+export type InferReply = { ok: true; outputs: Tensor[]; timing: ExecutionTiming } | WorkerFailure;
+export type EmbedReply = ({ ok: true } & EmbedResult) | WorkerFailure;
+export type GenerateReply = { ok: true } | WorkerFailure;

@@ -4,11 +4,13 @@
  * watching a thread die.
  */
 import { Piscina } from 'piscina';
-import { ServingError } from '../core/errors.js';
+import { NotImplementedError, ServingError } from '../core/errors.js';
 import { transferList } from '../core/transfer.js';
 import { runtimeByName } from '../../runtimes/index.js';
 import type { LoadedModel } from '../../runtimes/runtime.js';
-import type { InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask } from './worker-protocol.js';
+import type {
+  EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
+} from './worker-protocol.js';
 
 const config = Piscina.workerData as WorkerConfig;
 
@@ -27,7 +29,52 @@ function failure(error: unknown): WorkerFailure {
   return { ok: false, code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
-export default async function handle(task: WorkerTask): Promise<MetadataReply | InferReply> {
+async function infer(model: LoadedModel, task: Extract<WorkerTask, { op: 'infer' }>): Promise<InferReply> {
+  const started = performance.timeOrigin + performance.now();
+  const inferStart = performance.now();
+  const outputs = await model.infer(task.run);
+  const inferEnd = performance.now();
+  const transfers = transferList(outputs);
+  const timing = {
+    queueNs: (started - task.submittedAt) * 1e6,
+    inputNs: (inferStart - (started - performance.timeOrigin)) * 1e6,
+    inferNs: (inferEnd - inferStart) * 1e6,
+    outputNs: (performance.now() - inferEnd) * 1e6,
+  };
+  const reply: InferReply = { ok: true, outputs, timing };
+  // Piscina's transferable shape: the reply, plus the output buffers to move rather than copy.
+  const movable = { [Piscina.transferableSymbol]: transfers, [Piscina.valueSymbol]: reply };
+  return Piscina.move(movable as never) as unknown as InferReply;
+}
+
+async function generate(model: LoadedModel, task: Extract<WorkerTask, { op: 'generate' }>): Promise<GenerateReply> {
+  const flag = new Int32Array(task.abort);
+  const signal = { get aborted() { return Atomics.load(flag, 0) !== 0; } };
+  const post = (message: GenerateMessage) => task.port.postMessage(message);
+  try {
+    const result = await textModel(model).generate(task.request, (chunk) => post({ kind: 'chunk', chunk }), signal);
+    post({ kind: 'done', result });
+    return { ok: true };
+  } finally {
+    task.port.close();
+  }
+}
+
+async function embed(model: LoadedModel, texts: string[]): Promise<EmbedReply> {
+  const result = await textModel(model).embed(texts);
+  const reply: EmbedReply = { ok: true, ...result };
+  const movable = { [Piscina.transferableSymbol]: [result.embeddings.buffer], [Piscina.valueSymbol]: reply };
+  return Piscina.move(movable as never) as unknown as EmbedReply;
+}
+
+function textModel(model: LoadedModel) {
+  if (!model.text) throw new NotImplementedError('this model does not take text');
+  return model.text;
+}
+
+type Reply = MetadataReply | InferReply | EmbedReply | GenerateReply;
+
+export default async function handle(task: WorkerTask): Promise<Reply> {
   let model: LoadedModel;
   try {
     model = await loading;
@@ -36,13 +83,11 @@ export default async function handle(task: WorkerTask): Promise<MetadataReply | 
   }
   if (task.op === 'metadata') return { ok: true, metadata: model.metadata };
   try {
-    const start = process.hrtime.bigint();
-    const outputs = await model.infer(task.run);
-    const computeNs = Number(process.hrtime.bigint() - start);
-    const reply: InferReply = { ok: true, outputs, computeNs };
-    // Piscina's transferable shape: the reply, plus the output buffers to move rather than copy.
-    const movable = { [Piscina.transferableSymbol]: transferList(outputs), [Piscina.valueSymbol]: reply };
-    return Piscina.move(movable as never) as unknown as InferReply;
+    switch (task.op) {
+      case 'infer': return await infer(model, task);
+      case 'embed': return await embed(model, task.texts);
+      case 'generate': return await generate(model, task);
+    }
   } catch (error) {
     return failure(error);
   }

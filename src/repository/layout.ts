@@ -14,6 +14,7 @@ import {
   loadsFile,
   runtimeByName,
   runtimeForFile,
+  runtimeForFolder,
   runtimeNames,
 } from '../../runtimes/index.js';
 import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from './model-config.js';
@@ -49,6 +50,7 @@ async function entries(dir: string): Promise<{ files: string[]; dirs: string[] }
   return { files: files.sort(), dirs: dirs.sort() };
 }
 
+/** `file` is the model file, or '.' when model_dir itself is a model folder (Hugging Face). */
 export type RepositoryLayout = { kind: 'single'; file: string } | { kind: 'folders'; names: string[] };
 
 const HEAD_BYTES = 256;
@@ -105,6 +107,8 @@ export async function readLayout(modelDir: string, framework?: string): Promise<
     );
   }
   if (modelFilesHere.length === 1) return { kind: 'single', file: modelFilesHere[0]!.file };
+  // KServe's storage initializer puts a Hugging Face model's files straight into /mnt/models.
+  if (runtimeForFolder(files)) return { kind: 'single', file: '.' };
   return { kind: 'folders', names: dirs };
 }
 
@@ -150,7 +154,18 @@ function applyPolicy(config: ModelConfig, versions: number[]): number[] {
   return versions.slice(-policy.count);
 }
 
+/** The runtime that takes this whole folder as its model (a Hugging Face folder), if one does. */
+async function folderRuntime(dir: string, files: string[], config: ModelConfig, framework: string | undefined): Promise<RuntimeEntry | undefined> {
+  const named = namedRuntime(config, framework);
+  if (named) return named.folderMarkers ? named : undefined;
+  if ((await modelFiles(dir, files, undefined)).length) return undefined;
+  return runtimeForFolder(files);
+}
+
 async function versionSource(dir: string, version: string, config: ModelConfig, framework: string | undefined): Promise<VersionSource | undefined> {
+  const { files } = await entries(dir);
+  const whole = await folderRuntime(dir, files, config, framework);
+  if (whole) return whole.folderMarkers!.some((m) => files.includes(m)) ? { version, file: dir, runtime: whole.name } : undefined;
   const found = await findModelFile(dir, config, framework);
   return found && { version, file: join(dir, found.file), runtime: found.runtime.name };
 }
@@ -179,6 +194,11 @@ export async function readModelFolder(name: string, dir: string, framework?: str
 /** The single top-level model file, served as `name`. */
 export async function readSingleFile(name: string, modelDir: string, file: string, framework?: string): Promise<ModelSource> {
   const config = await readConfig(modelDir);
+  if (file === '.') {
+    const source = await versionSource(modelDir, '1', config, framework);
+    if (!source) throw new ModelLayoutError(`no model found in ${modelDir}`);
+    return { name, config, versions: [source] };
+  }
   const found = await findModelFile(modelDir, { ...config, defaultModelFilename: file }, framework);
   if (!found) throw new ModelLayoutError(`model file ${file} disappeared from ${modelDir}`);
   return { name, config, versions: [{ version: '1', file: join(modelDir, file), runtime: found.runtime.name }] };

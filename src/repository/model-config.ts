@@ -9,6 +9,15 @@ export type VersionPolicy =
   | { kind: 'all' }
   | { kind: 'specific'; versions: number[] };
 
+/** Triton's `dynamic_batching { ... }`; times in microseconds, 0 meaning none. */
+export interface DynamicBatchingConfig {
+  maxQueueDelayUs: number;
+  preferredBatchSizes: number[];
+  /** Requests waiting at most; 0 is unbounded. */
+  maxQueueSize: number;
+  defaultTimeoutUs: number;
+}
+
 export interface ModelConfig {
   name?: string;
   /** platform or backend, e.g. "onnxruntime_onnx" or "onnxruntime". */
@@ -17,10 +26,14 @@ export interface ModelConfig {
   maxBatchSize: number;
   /** Sum of instance_group counts; undefined means the server default (--workers). */
   instanceCount?: number;
+  /** instance_group `kind`: KIND_GPU (with `gpus: [id]`) or KIND_CPU; undefined follows the server. */
+  device?: { kind: 'cpu' } | { kind: 'gpu'; deviceId: number };
   intraOpThreads?: number;
   interOpThreads?: number;
   versionPolicy: VersionPolicy;
   defaultModelFilename?: string;
+  /** Present when config.pbtxt has `dynamic_batching` and max_batch_size > 0. */
+  dynamicBatching?: DynamicBatchingConfig;
   /** `parameters { key: ... value: { string_value: ... } }` entries. */
   parameters: Record<string, string>;
   source: PbMessage;
@@ -99,6 +112,37 @@ function readVersionPolicy(config: PbMessage): VersionPolicy {
   return { kind: 'latest', count: (latest && int(latest, 'num_versions', 1)) ?? 1 };
 }
 
+function readDynamicBatching(config: PbMessage, maxBatchSize: number): DynamicBatchingConfig | undefined {
+  const batching = sub(config, 'dynamic_batching');
+  if (!batching) return undefined;
+  if (maxBatchSize <= 0) throw new ModelConfigError("'dynamic_batching' needs 'max_batch_size' > 0");
+  const policy = sub(batching, 'default_queue_policy') ?? {};
+  const preferred = (batching['preferred_batch_size'] ?? []).map((v) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > maxBatchSize) {
+      throw new ModelConfigError(`'preferred_batch_size' values must be integers in [1, max_batch_size=${maxBatchSize}], got ${JSON.stringify(v)}`);
+    }
+    return v;
+  });
+  return {
+    maxQueueDelayUs: int(batching, 'max_queue_delay_microseconds') ?? 0,
+    preferredBatchSizes: [...new Set(preferred)].sort((a, b) => a - b),
+    maxQueueSize: int(policy, 'max_queue_size') ?? 0,
+    defaultTimeoutUs: int(policy, 'default_timeout_microseconds') ?? 0,
+  };
+}
+
+function readDevice(groups: PbMessage[]): ModelConfig['device'] {
+  const group = groups[0];
+  const kind = group && str(group, 'kind');
+  if (!group || kind === undefined || kind === 'KIND_AUTO') return undefined;
+  if (kind === 'KIND_CPU') return { kind: 'cpu' };
+  if (kind !== 'KIND_GPU') throw new ModelConfigError(`instance_group kind ${kind} is not supported; use KIND_CPU, KIND_GPU or KIND_AUTO`);
+  const gpus = group['gpus'] ?? [0];
+  const deviceId = gpus[0];
+  if (typeof deviceId !== 'number' || !Number.isInteger(deviceId) || deviceId < 0) throw new ModelConfigError("'gpus' must list GPU ids");
+  return { kind: 'gpu', deviceId };
+}
+
 function readThreadParameter(parameters: Record<string, string>, key: string): number | undefined {
   const raw = parameters[key];
   if (raw === undefined) return undefined;
@@ -116,11 +160,14 @@ export function parseModelConfig(text: string): ModelConfig {
   }
   const groups = messages(source, 'instance_group');
   const parameters = readParameters(source);
+  const maxBatchSize = int(source, 'max_batch_size') ?? 0;
   return {
     name: str(source, 'name'),
     runtime: str(source, 'platform') ?? str(source, 'backend'),
-    maxBatchSize: int(source, 'max_batch_size') ?? 0,
+    maxBatchSize,
+    dynamicBatching: readDynamicBatching(source, maxBatchSize),
     instanceCount: groups.length ? groups.reduce((n, g) => n + (int(g, 'count', 1) ?? 1), 0) : undefined,
+    device: readDevice(groups),
     intraOpThreads: readThreadParameter(parameters, 'intra_op_thread_count'),
     interOpThreads: readThreadParameter(parameters, 'inter_op_thread_count'),
     versionPolicy: readVersionPolicy(source),

@@ -4,9 +4,13 @@
  * make (metadata, ready, infer) all resolve a name and optional version here.
  */
 import { join } from 'node:path';
-import { ModelNotFoundError, ModelNotReadyError } from '../core/errors.js';
+import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
+import type { ProviderDecision } from '../config/execution-provider.js';
+import type { ModelObserver } from '../metrics/metrics.js';
+import { type ModelConfig, ModelConfigError } from './model-config.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
 import { type ModelState, ModelVersion } from './model-version.js';
 
@@ -22,8 +26,15 @@ export interface RepositoryOptions {
   cpus: number;
   /** The runtime of models whose config.pbtxt names none (KServe's --framework); empty: by file. */
   framework?: string;
-  /** Model parameters every model gets unless its config.pbtxt sets them (e.g. predict_proba). */
-  defaultParameters?: Record<string, string>;
+  /** Requests in flight across all models before new ones get 503; 0 is unbounded. */
+  maxInflight: number;
+  /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
+  workerMaxHeapMb: number;
+  observer?: ModelObserver;
+  /** The provider the server resolved (--execution_provider), and why. */
+  provider: ProviderDecision;
+  /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
+  runtimeParameters: Record<string, string>;
   logger: Logger;
 }
 
@@ -48,6 +59,7 @@ interface ModelEntry {
 export class ModelRepository {
   private readonly models = new Map<string, ModelEntry>();
   private singleFile?: string;
+  private inFlight = 0;
 
   constructor(private readonly options: RepositoryOptions) {}
 
@@ -87,8 +99,10 @@ export class ModelRepository {
     entry.wanted = true;
     return this.serialise(entry, async () => {
       let source: ModelSource;
+      let specs: ReturnType<ModelRepository['poolSpec']>[];
       try {
         source = await this.readSource(name);
+        specs = source.versions.map((_, i) => this.poolSpec(source, i));
         entry.reason = '';
       } catch (error) {
         if (error instanceof ModelNotFoundError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -101,8 +115,8 @@ export class ModelRepository {
         return;
       }
       const previous = entry.versions;
-      const next = source.versions.map((v) => new ModelVersion(name, v.version, source.config));
-      await Promise.all(next.map((v, i) => v.load(this.poolSpec(source, i))));
+      const next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));
+      await Promise.all(next.map((v, i) => v.load(specs[i]!)));
       entry.versions = next;
       await Promise.all(previous.map((v) => v.unload()));
       for (const v of next) {
@@ -135,8 +149,35 @@ export class ModelRepository {
     return chosen;
   }
 
-  infer(request: InferRequest): Promise<InferResponse> {
-    return this.resolve(request.model, request.version).infer(request);
+  /** Requests waiting in each model's batcher, for the queue-depth gauge. */
+  *queueDepths(): Iterable<[string, number]> {
+    for (const entry of this.models.values()) yield [entry.name, entry.versions.reduce((n, v) => n + v.queueLength, 0)];
+  }
+
+  /** Statistics of every loaded version, of one model's versions, or of one version. */
+  statistics(name?: string, version?: string): ModelStats[] {
+    if (name === undefined) {
+      return [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name)).flatMap((e) => e.versions.map((v) => v.stats()));
+    }
+    const entry = this.models.get(name);
+    if (!entry) throw new ModelNotFoundError(name);
+    if (version === undefined || version === '') return entry.versions.map((v) => v.stats());
+    return [this.resolve(name, version).stats()];
+  }
+
+  /** Runs a request; beyond the in-flight limit it fails fast rather than queueing memory. */
+  async infer(request: InferRequest): Promise<InferResponse> {
+    const version = this.resolve(request.model, request.version);
+    const limit = this.options.maxInflight;
+    if (limit > 0 && this.inFlight >= limit) {
+      throw new UnavailableError(`server is at its limit of ${limit} requests in flight (--max_inflight_requests); retry later`);
+    }
+    this.inFlight++;
+    try {
+      return await version.infer(request);
+    } finally {
+      this.inFlight--;
+    }
   }
 
   async close(): Promise<void> {
@@ -163,19 +204,33 @@ export class ModelRepository {
     return readModelFolder(name, join(this.options.modelDir, name), this.options.framework);
   }
 
+  /** Where a model runs: its instance_group kind, else the server's provider. */
+  private placement(config: ModelConfig): { executionProvider: 'cpu' | 'cuda'; deviceId: number } {
+    const device = config.device;
+    if (device?.kind === 'cpu') return { executionProvider: 'cpu', deviceId: 0 };
+    if (device?.kind === 'gpu') {
+      if (this.options.provider.provider !== 'cuda') throw new ModelConfigError(`instance_group asks for KIND_GPU, but the server runs on the CPU (${this.options.provider.reason})`);
+      return { executionProvider: 'cuda', deviceId: device.deviceId };
+    }
+    return { executionProvider: this.options.provider.provider, deviceId: 0 };
+  }
+
   private poolSpec(source: ModelSource, index: number) {
     const { config } = source;
     const v = source.versions[index]!;
+    const placement = this.placement(config);
     const instances = config.instanceCount ?? this.options.instances;
     const intra = config.intraOpThreads ?? (this.options.intraOpThreads || Math.max(1, Math.floor(this.options.cpus / instances)));
     return {
       runtime: v.runtime,
       modelPath: v.file,
       instances,
+      maxHeapMb: this.options.workerMaxHeapMb,
       options: {
         intraOpThreads: intra,
         interOpThreads: config.interOpThreads ?? this.options.interOpThreads,
-        parameters: { ...this.options.defaultParameters, ...config.parameters },
+        ...placement,
+        parameters: { ...this.options.runtimeParameters, ...config.parameters },
       },
     };
   }

@@ -2,13 +2,17 @@
  * One loaded version of a model: its worker pool, its state as the ready endpoints report it,
  * and the requests in flight, so an unload can finish what it accepted before it stops.
  */
+import type { Worker } from 'node:worker_threads';
 import { InvalidInputError, ModelNotReadyError } from '../core/errors.js';
 import { PANDAS_CONTENT_TYPE, assembleColumns } from '../core/columns.js';
-import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { InferRequest, InferResponse, RunRequest } from '../core/inference.js';
+import { DynamicBatcher, type RunResult, requestTimeoutUs } from '../scheduler/dynamic-batcher.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
+import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../core/statistics.js';
+import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import type { Tensor, TensorSpec } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
-import type { ModelMetadata } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
 import type { ModelConfig } from './model-config.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
@@ -23,15 +27,25 @@ export class ModelVersion {
   state: ModelState = 'LOADING';
   /** Why the version is not ready, when it is not. */
   reason = '';
+  /** Model instances (worker threads) serving this version. */
+  instances = 0;
   private pool?: ModelPool;
+  private batcher?: DynamicBatcher;
   private inFlight = 0;
+  private readonly statistics = new StatisticsRecorder();
   private drained?: () => void;
 
   constructor(
     readonly name: string,
     readonly version: string,
     readonly config: ModelConfig,
+    private readonly observer: ModelObserver = NO_OBSERVER,
   ) {}
+
+  /** Requests waiting in this version's batcher. */
+  get queueLength(): number {
+    return this.batcher?.queueLength ?? 0;
+  }
 
   get metadata(): ModelMetadata | undefined {
     return this.pool?.metadata;
@@ -48,13 +62,27 @@ export class ModelVersion {
   async load(spec: Omit<PoolSpec, 'label'>): Promise<void> {
     this.state = 'LOADING';
     this.reason = '';
+    const started = performance.now();
+    this.instances = spec.instances;
     try {
-      this.pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
+      const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
+      this.pool = pool;
+      const batching = this.config.dynamicBatching;
+      if (batching) {
+        this.batcher = new DynamicBatcher({
+          ...batching,
+          maxBatchSize: this.config.maxBatchSize,
+          slots: spec.instances,
+          execute: (run) => pool.infer(run),
+          onExecution: (size, timing) => this.recordExecution(size, timing),
+        });
+      }
       this.state = 'READY';
     } catch (error) {
       this.state = 'UNAVAILABLE';
       this.reason = error instanceof Error ? error.message : String(error);
     }
+    this.observer.modelLoaded(this.name, this.version, (performance.now() - started) / 1000, this.state === 'READY');
   }
 
   async unload(): Promise<void> {
@@ -63,8 +91,15 @@ export class ModelVersion {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.pool?.close();
     this.pool = undefined;
+    this.batcher = undefined;
     this.state = 'UNAVAILABLE';
     this.reason = 'unloaded';
+    this.observer.modelUnloaded(this.name, this.version);
+  }
+
+  /** What a text model (Hugging Face) offers the text routes; undefined for tensor models. */
+  get text(): TextModelInfo | undefined {
+    return this.metadata?.text;
   }
 
   /** The request's inputs, with the columns of a `content_type: "pd"` request joined into one. */
@@ -78,19 +113,91 @@ export class ModelVersion {
   }
 
   async infer(request: InferRequest): Promise<InferResponse> {
+    const pool = this.readyPool();
+    const start = performance.now();
+    try {
+      const { outputs, timing } = await this.track(() => this.run(pool, request), (result) => result.timing);
+      this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
+      return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
+    } catch (error) {
+      this.statistics.recordFailure((performance.now() - start) * 1e6);
+      throw error;
+    }
+  }
+
+  embed(texts: string[]): Promise<EmbedResult> {
+    const pool = this.readyPool();
+    return this.track(() => pool.embed(texts));
+  }
+
+  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+    const pool = this.readyPool();
+    return this.track(async () => {
+      const result = await pool.generate(request, onChunk, signal);
+      if (result.finishReason === 'cancelled') this.observer.generationCancelled(this.name);
+      return result;
+    });
+  }
+
+  private readyPool(): ModelPool {
     const pool = this.pool;
     if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
+    return pool;
+  }
+
+  /** Validates a request and runs it, through the batcher when the model has one. */
+  private run(pool: ModelPool, request: InferRequest): Promise<RunResult> {
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
     const meta = pool.metadata;
     const given = this.tableInputs(request);
     const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, meta.numpyInput ? byPosition(given, inputSpecs) : given, meta.numpyInput);
     const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs, meta.defaultOutputs);
+    const run = { inputs, outputNames, parameters: request.parameters };
+    if (!this.batcher) return this.runDirect(pool, run);
+    const timeoutUs = requestTimeoutUs(request.parameters, this.config.dynamicBatching!.defaultTimeoutUs);
+    return this.batcher.submit(run, this.batchSize(inputs), timeoutUs);
+  }
+
+  /** Counts work in flight until it settles (an unload waits for it) and reports it to the observer. */
+  private async track<T>(work: () => Promise<T>, timingOf: (result: T) => ExecutionTiming | undefined = () => undefined): Promise<T> {
     this.inFlight++;
+    this.observer.requestStarted(this.name);
+    let ok = false;
+    let timing: ExecutionTiming | undefined;
     try {
-      const { outputs } = await pool.infer({ inputs, outputNames, parameters: request.parameters });
-      return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
+      const result = await work();
+      ok = true;
+      timing = timingOf(result);
+      return result;
     } finally {
+      this.observer.requestFinished(this.name, ok, timing);
       if (--this.inFlight === 0) this.drained?.();
     }
+  }
+
+  /** Without a batcher a request goes straight to a worker: one request, one model run. */
+  private async runDirect(pool: ModelPool, run: RunRequest): Promise<RunResult> {
+    const result = await pool.infer(run);
+    this.recordExecution(this.batchSize(run.inputs), result.timing);
+    return result;
+  }
+
+  private recordExecution(batchSize: number, timing: ExecutionTiming): void {
+    this.statistics.recordExecution(batchSize, timing);
+    this.observer.execution(this.name, batchSize, timing);
+  }
+
+  /** Samples in a run: dim 0 for batching models, else one. */
+  private batchSize(inputs: readonly Tensor[]): number {
+    return this.config.maxBatchSize > 0 ? (inputs[0]?.shape[0] ?? 1) : 1;
+  }
+
+  /** The worker threads running this version (diagnostics; tests kill one to check recovery). */
+  workerThreads(): readonly Worker[] {
+    return this.pool?.threads() ?? [];
+  }
+
+  stats(): ModelStats {
+    return this.statistics.snapshot(this.name, this.version);
   }
 }

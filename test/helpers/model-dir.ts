@@ -30,4 +30,5 @@ export async function tempRepo(): Promise<TempRepo> {
 
 export const FP32_IDENTITY = 'test/fixtures/dtypes/fp32/1/model.onnx';
 export const FP64_IDENTITY = 'test/fixtures/dtypes/fp64/1/model.onnx';
+export const BYTES_IDENTITY = 'test/fixtures/dtypes/bytes/1/model.onnx';
 export const SLOW_MODEL = 'test/fixtures/slow/1/model.onnx';

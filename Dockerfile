@@ -1,0 +1,78 @@
+# tsserve container image.
+#
+#   docker build -t tsserve .                          CPU image (the default, last stage)
+#   docker build --target cuda -t tsserve:cuda .       CUDA 12 image (linux/amd64 only)
+#   docker run -p 8080:8080 -v $PWD/models:/mnt/models tsserve
+#
+# BASE_IMAGE must be a Debian-based Node.js image with node at /usr/local/bin/node (the official
+# node:*-slim images are). Where no registry is reachable, build a stand-in and pass it with
+# --build-arg BASE_IMAGE=... (test/container/smoke.sh does).
+ARG BASE_IMAGE=node:22-bookworm-slim
+# onnxruntime-node 1.30's CUDA execution provider is built for CUDA 12 and cuDNN 9.
+ARG CUDA_BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+
+# ---- build: dev dependencies and tsc -------------------------------------------------------
+FROM ${BASE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# --ignore-scripts: `prepare` would run tsc before the sources are here; onnxruntime-node's
+# install script only fetches CUDA files, which the build does not need.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src src
+COPY runtimes runtimes
+RUN npx tsc -p . && find dist -name '*.map' -delete
+
+# ---- production dependencies (CPU) ----------------------------------------------------------
+FROM ${BASE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node ships its CPU binaries for every OS in the npm package (about 290 MB); keep
+# only this platform's. Nothing else in the production tree has an install script.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && ort=node_modules/onnxruntime-node/bin/napi-v6 \
+ && arch="$(node -p process.arch)" \
+ && rm -rf "$ort/darwin" "$ort/win32" \
+ && find "$ort/linux" -mindepth 1 -maxdepth 1 ! -name "$arch" -exec rm -rf {} + \
+ && test -f "$ort/linux/$arch/onnxruntime_binding.node"
+
+# ---- production dependencies (CUDA) ---------------------------------------------------------
+FROM deps AS deps-cuda
+# Runs onnxruntime-node's install script, which downloads the CUDA 12 execution provider
+# (libonnxruntime_providers_cuda.so and friends) from NuGet into its bin folder. The flag on the
+# command line overrides `.npmrc`'s onnxruntime-node-install=skip.
+RUN npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12 --foreground-scripts \
+ && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
+
+# ---- runtime (CUDA) -------------------------------------------------------------------------
+FROM ${CUDA_BASE_IMAGE} AS cuda
+# The nvidia/cuda images carry no Node.js: take the binary from the Node base (it links only
+# glibc and libstdc++, which the Ubuntu base has).
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps-cuda /app/node_modules node_modules
+COPY --from=build /app/dist/src dist/src
+COPY --from=build /app/dist/runtimes dist/runtimes
+# Numeric, so Kubernetes' runAsNonRoot can verify it (uid 1000 is `ubuntu` in Ubuntu 24.04 bases).
+USER 1000:1000
+EXPOSE 8080 8081
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/src/healthcheck.js"]
+ENTRYPOINT ["node", "dist/src/cli.js"]
+CMD ["--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081"]
+
+# ---- runtime (CPU, the default target) ------------------------------------------------------
+FROM ${BASE_IMAGE} AS cpu
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps /app/node_modules node_modules
+COPY --from=build /app/dist/src dist/src
+COPY --from=build /app/dist/runtimes dist/runtimes
+# uid 1000 is `node` in the official images; numeric, so Kubernetes' runAsNonRoot can verify it.
+USER 1000:1000
+EXPOSE 8080 8081
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/src/healthcheck.js"]
+ENTRYPOINT ["node", "dist/src/cli.js"]
+CMD ["--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081"]

@@ -1,0 +1,160 @@
+/**
+ * One loaded Hugging Face model: v2/V1 inference on a BYTES tensor of texts, and the text
+ * capability (embeddings, streamed generation) that the OpenAI routes use.
+ */
+import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
+import { InvalidInputError } from '../../src/core/errors.js';
+import type { Parameters, RunRequest } from '../../src/core/inference.js';
+import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
+import type {
+  EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextTask,
+} from '../runtime.js';
+import { type Classified, classify, encode, pool } from './encoder.js';
+import type { HfConfig } from './hf-folder.js';
+import type { HfOptions } from './hf-options.js';
+import { TEXT_INPUT, outputSpecs } from './hf-tasks.js';
+import type { Generator } from './generation.js';
+import { BatchTokenizer } from './token-batch.js';
+
+export interface HfModelParts {
+  task: TextTask;
+  options: HfOptions;
+  config: HfConfig;
+  tokenizer: PreTrainedTokenizer;
+  model: PreTrainedModel;
+  maxModelLen: number;
+  generator?: Generator;
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function texts(run: RunRequest): string[] {
+  const input = run.inputs[0]!;
+  return (input.data as Uint8Array[]).map((bytes, i) => {
+    try {
+      return strictUtf8.decode(bytes);
+    } catch {
+      throw new InvalidInputError(`input '${input.name}': element ${i} is not valid UTF-8 text`);
+    }
+  });
+}
+
+function numberParam(parameters: Parameters, names: string[], check: (n: number) => boolean, expected: string): number | undefined {
+  for (const name of names) {
+    const v = parameters[name];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !check(v)) throw new InvalidInputError(`parameter '${name}' must be ${expected}, got ${JSON.stringify(v)}`);
+    return v;
+  }
+  return undefined;
+}
+
+/** Generation settings from v2 request parameters; greedy unless a temperature is given. */
+function generateOptions(parameters: Parameters): Omit<GenerateRequest, 'prompt'> {
+  const stop = parameters['stop'];
+  if (stop !== undefined && typeof stop !== 'string') throw new InvalidInputError(`parameter 'stop' must be a string, got ${JSON.stringify(stop)}`);
+  return {
+    maxTokens: numberParam(parameters, ['max_tokens', 'max_new_tokens'], (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
+    temperature: numberParam(parameters, ['temperature'], (n) => n >= 0 && n <= 2, 'a number from 0 to 2') ?? 0,
+    topP: numberParam(parameters, ['top_p'], (n) => n > 0 && n <= 1, 'a number in (0, 1]') ?? 1,
+    seed: numberParam(parameters, ['seed'], (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
+    stop: stop ? [stop] : [],
+  };
+}
+
+export class HfModel implements LoadedModel, TextModel {
+  readonly metadata: ModelMetadata;
+  readonly text: TextModel = this;
+  private readonly labels: string[];
+  private readonly hiddenSize: number;
+  private readonly batcher: BatchTokenizer;
+
+  constructor(private readonly parts: HfModelParts) {
+    this.batcher = new BatchTokenizer(parts.tokenizer, parts.maxModelLen);
+    const { config, task, options } = parts;
+    const id2label = config.id2label ?? {};
+    this.labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);
+    this.hiddenSize = Number(config['hidden_size'] ?? config['n_embd'] ?? config['d_model'] ?? -1);
+    this.metadata = {
+      platform: 'huggingface_transformersjs',
+      inputs: [TEXT_INPUT],
+      outputs: outputSpecs(task, options, this.hiddenSize, this.labels.length || -1),
+      text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false },
+    };
+  }
+
+  async infer(run: RunRequest): Promise<Tensor[]> {
+    const input = texts(run);
+    let outputs: Record<string, Tensor>;
+    switch (this.parts.task) {
+      case 'text_embedding': outputs = await this.embeddingOutputs(input); break;
+      case 'sequence_classification': outputs = await this.classificationOutputs(input); break;
+      case 'text_generation': outputs = await this.generationOutputs(input, run.parameters); break;
+    }
+    return run.outputNames.map((name) => outputs[name]!);
+  }
+
+  async embed(input: string[]): Promise<EmbedResult> {
+    if (this.parts.task !== 'text_embedding') throw new InvalidInputError(`this model's task is ${this.parts.task}; embeddings need a text_embedding model`);
+    const { model, options } = this.parts;
+    const dim = this.hiddenSize;
+    const embeddings = allocate('FP32', input.length * dim) as Float32Array;
+    if (!input.length) return { embeddings, dim, tokenCounts: [] };
+    const batch = await encode(this.batcher, model, input, 'last_hidden_state');
+    pool(batch, options.pooling, options.normalize, embeddings);
+    return { embeddings, dim, tokenCounts: batch.tokenCounts };
+  }
+
+  async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult> {
+    const generator = this.parts.generator;
+    if (!generator) throw new InvalidInputError(`this model's task is ${this.parts.task}; completions need a text_generation model`);
+    return generator.generate(request, onChunk, signal);
+  }
+
+  private async embeddingOutputs(input: string[]): Promise<Record<string, Tensor>> {
+    const { embeddings, dim } = await this.embed(input);
+    return { embedding: { name: 'embedding', datatype: 'FP32', shape: [input.length, dim], data: embeddings } };
+  }
+
+  private async classificationOutputs(input: string[]): Promise<Record<string, Tensor>> {
+    const n = input.length;
+    const classes = this.labels.length;
+    const out: Classified = {
+      labels: allocate('INT64', n) as BigInt64Array,
+      scores: allocate('FP32', n) as Float32Array,
+      probabilities: allocate('FP32', n * classes) as Float32Array,
+      logits: allocate('FP32', n * classes) as Float32Array,
+    };
+    if (n) {
+      const batch = await encode(this.batcher, this.parts.model, input, 'logits');
+      if (batch.output.dims[1] !== classes) throw new Error(`the model returned ${batch.output.dims[1]} logits per text, but config.json's id2label names ${classes} labels`);
+      classify(batch.output, out);
+    }
+    const names = Array.from(out.labels, (l) => this.labels[Number(l)]!);
+    return {
+      label: { name: 'label', datatype: 'INT64', shape: [n], data: out.labels },
+      label_name: { name: 'label_name', datatype: 'BYTES', shape: [n], data: bytesFromStrings(names) },
+      score: { name: 'score', datatype: 'FP32', shape: [n], data: out.scores },
+      probabilities: { name: 'probabilities', datatype: 'FP32', shape: [n, classes], data: out.probabilities },
+      logits: { name: 'logits', datatype: 'FP32', shape: [n, classes], data: out.logits },
+    };
+  }
+
+  private async generationOutputs(input: string[], parameters: Parameters): Promise<Record<string, Tensor>> {
+    const settings = generateOptions(parameters);
+    const results: GenerateResult[] = [];
+    for (const prompt of input) results.push(await this.generate({ ...settings, prompt }, () => {}, { aborted: false }));
+    const width = Math.max(0, ...results.map((r) => r.tokenIds.length));
+    const ids = allocate('INT64', input.length * width) as BigInt64Array;
+    ids.fill(-1n); // rows that ended early are padded with -1
+    results.forEach((r, row) => r.tokenIds.forEach((id, j) => (ids[row * width + j] = BigInt(id))));
+    return {
+      generated_text: { name: 'generated_text', datatype: 'BYTES', shape: [input.length], data: bytesFromStrings(results.map((r) => r.text)) },
+      generated_token_ids: { name: 'generated_token_ids', datatype: 'INT64', shape: [input.length, width], data: ids },
+    };
+  }
+
+  async unload(): Promise<void> {
+    await this.parts.model.dispose();
+  }
+}

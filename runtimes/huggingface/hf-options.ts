@@ -1,0 +1,84 @@
+/**
+ * The Hugging Face runtime's settings, read from RuntimeOptions.parameters: the server's flags
+ * (--task, --max_model_len, --dtype, ...) overlaid by a model's config.pbtxt `parameters`.
+ */
+import type { TextTask } from '../runtime.js';
+
+export type Pooling = 'mean' | 'cls';
+
+export interface HfOptions {
+  /** Undefined: inferred from config.json's architectures. */
+  task?: TextTask;
+  /** Undefined: the model's own limit (max_position_embeddings). */
+  maxModelLen?: number;
+  /** transformers.js dtype, which picks the ONNX file variant; undefined: the first present. */
+  dtype?: string;
+  returnProbabilities: boolean;
+  returnRawLogits: boolean;
+  pooling: Pooling;
+  normalize: boolean;
+}
+
+export class HfConfigError extends Error {
+  override name = 'HfConfigError';
+}
+
+export const TASKS: readonly TextTask[] = ['text_embedding', 'sequence_classification', 'text_generation'];
+/** KServe's task names that tsserve does not serve (yet), so the refusal can say so. */
+const UNSUPPORTED_TASKS = ['token_classification', 'fill_mask', 'text2text_generation', 'time_series_forecast', 'question_answering', 'table_question_answering', 'multiple_choice'];
+
+/** KServe's --dtype values (torch names) and transformers.js's, to transformers.js's. */
+const DTYPES: Record<string, string> = {
+  fp32: 'fp32', float32: 'fp32', float: 'fp32',
+  fp16: 'fp16', float16: 'fp16', half: 'fp16',
+  q8: 'q8', int8: 'int8', uint8: 'uint8', q4: 'q4', q4f16: 'q4f16', bnb4: 'bnb4',
+};
+
+function bool(raw: string | undefined, key: string, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'y', 'on', 't'].includes(v)) return true;
+  if (['0', 'false', 'no', 'n', 'off', 'f'].includes(v)) return false;
+  throw new HfConfigError(`parameter '${key}' must be true or false, got '${raw}'`);
+}
+
+function parseTask(raw: string | undefined): TextTask | undefined {
+  if (raw === undefined || raw === '' || raw === 'auto') return undefined;
+  const task = raw.trim().toLowerCase().replace(/-/g, '_');
+  if ((TASKS as readonly string[]).includes(task)) return task as TextTask;
+  if (UNSUPPORTED_TASKS.includes(task)) throw new HfConfigError(`task '${task}' is not supported by tsserve; supported: ${TASKS.join(', ')}`);
+  throw new HfConfigError(`unknown task '${raw}'; expected one of ${TASKS.join(', ')}`);
+}
+
+function parseDtype(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '' || raw === 'auto') return undefined;
+  const v = raw.trim().toLowerCase();
+  if (v === 'bfloat16' || v === 'bf16') throw new HfConfigError("dtype 'bfloat16' has no ONNX file variant in transformers.js; use fp32, fp16 or q8");
+  const dtype = DTYPES[v];
+  if (!dtype) throw new HfConfigError(`unknown dtype '${raw}'; expected auto, ${Object.keys(DTYPES).join(', ')}`);
+  return dtype;
+}
+
+export function parseHfOptions(parameters: Record<string, string>): HfOptions {
+  const rawLen = parameters['max_model_len'];
+  let maxModelLen: number | undefined;
+  if (rawLen !== undefined && rawLen !== '' && rawLen !== '0') {
+    maxModelLen = Number(rawLen);
+    if (!Number.isInteger(maxModelLen) || maxModelLen < 1) throw new HfConfigError(`parameter 'max_model_len' must be a positive integer, got '${rawLen}'`);
+  }
+  const pooling = (parameters['pooling'] ?? 'mean').trim().toLowerCase();
+  if (pooling !== 'mean' && pooling !== 'cls') throw new HfConfigError(`parameter 'pooling' must be mean or cls, got '${parameters['pooling']}'`);
+  const options: HfOptions = {
+    task: parseTask(parameters['task']),
+    maxModelLen,
+    dtype: parseDtype(parameters['dtype']),
+    returnProbabilities: bool(parameters['return_probabilities'], 'return_probabilities', false),
+    returnRawLogits: bool(parameters['return_raw_logits'], 'return_raw_logits', false),
+    pooling,
+    normalize: bool(parameters['normalize'], 'normalize', true),
+  };
+  if (options.returnProbabilities && options.returnRawLogits) {
+    throw new HfConfigError('return_probabilities and return_raw_logits cannot both be set (as in KServe)');
+  }
+  return options;
+}

@@ -1,0 +1,85 @@
+/**
+ * Hugging Face model folders (config.json, tokenizer files, onnx/model*.onnx) on
+ * transformers.js, strictly offline: remote models are disabled before anything loads, so a
+ * missing file is a load error and never a download. Runs inside a pool worker, like the
+ * ONNX adapter; one worker holds one tokenizer and one model.
+ */
+import { basename, dirname } from 'node:path';
+import {
+  AutoModel,
+  AutoModelForCausalLM,
+  AutoModelForSequenceClassification,
+  AutoTokenizer,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  env,
+} from '@huggingface/transformers';
+import type { TextTask } from '../runtime.js';
+import type { LoadedModel, Runtime, RuntimeOptions } from '../runtime.js';
+import { readHfFolder } from './hf-folder.js';
+import { HfConfigError, parseHfOptions } from './hf-options.js';
+import { HfModel } from './hf-model.js';
+import { inferTask, resolveMaxModelLen } from './hf-tasks.js';
+import { Generator } from './generation.js';
+
+const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pretrained }> = {
+  text_embedding: AutoModel,
+  sequence_classification: AutoModelForSequenceClassification,
+  text_generation: AutoModelForCausalLM,
+};
+
+function offline(modelDir: string): void {
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.useFSCache = false;
+  env.useBrowserCache = false;
+  env.localModelPath = dirname(modelDir);
+}
+
+/** transformers.js's generate() feeds only the newest token from step 2 on: it needs the cache. */
+function requireKvCache(model: PreTrainedModel, dir: string): void {
+  const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions['model'];
+  const names = session?.inputNames ?? [];
+  if (!names.some((n) => n.startsWith('past_key_values.'))) {
+    throw new HfConfigError(
+      `text_generation needs a decoder exported with a KV cache (past_key_values.* inputs, present.* outputs); ` +
+        `the ONNX model in ${dir} takes only ${names.join(', ')}`,
+    );
+  }
+}
+
+function eosIds(model: PreTrainedModel): number[] {
+  const eos = (model as unknown as { generation_config?: { eos_token_id?: number | number[] | null } }).generation_config?.eos_token_id
+    ?? (model.config as unknown as { eos_token_id?: number | number[] }).eos_token_id;
+  if (eos === undefined || eos === null) return [];
+  return Array.isArray(eos) ? eos : [eos];
+}
+
+export const huggingfaceRuntime: Runtime = {
+  async load(modelDir: string, options: RuntimeOptions): Promise<LoadedModel> {
+    const hf = parseHfOptions(options.parameters);
+    const folder = await readHfFolder(modelDir, hf.dtype);
+    const task = hf.task ?? inferTask(folder.config);
+    const maxModelLen = resolveMaxModelLen(folder.config, folder.tokenizerMaxLength, hf.maxModelLen);
+    offline(modelDir);
+    const id = basename(modelDir);
+    const tokenizer: PreTrainedTokenizer = await AutoTokenizer.from_pretrained(id, { local_files_only: true });
+    const model = await MODEL_CLASS[task].from_pretrained(id, {
+      local_files_only: true,
+      device: 'cpu',
+      dtype: folder.dtype as never,
+      session_options: { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: options.interOpThreads },
+    });
+    try {
+      let generator: Generator | undefined;
+      if (task === 'text_generation') {
+        requireKvCache(model, modelDir);
+        generator = new Generator(tokenizer, model, maxModelLen, eosIds(model));
+      }
+      return new HfModel({ task, options: hf, config: folder.config, tokenizer, model, maxModelLen, generator });
+    } catch (error) {
+      await model.dispose();
+      throw error;
+    }
+  },
+};

@@ -1,0 +1,68 @@
+/** Which task a model folder serves, and the tensors each task shows over v2 and V1. */
+import type { TensorSpec } from '../../src/core/tensor.js';
+import type { TextTask } from '../runtime.js';
+import type { HfConfig } from './hf-folder.js';
+import { HfConfigError, type HfOptions } from './hf-options.js';
+
+/** KServe's suffix table (huggingfaceserver task.py), for the tasks tsserve serves. */
+const BY_SUFFIX: [string, TextTask][] = [
+  ['ForSequenceClassification', 'sequence_classification'],
+  ['ForCausalLM', 'text_generation'],
+  ['LMHeadModel', 'text_generation'],
+];
+
+export function inferTask(config: HfConfig): TextTask {
+  const arch = config.architectures?.[0];
+  if (!arch) throw new HfConfigError('config.json has no architectures to infer the task from; set --task');
+  for (const [suffix, task] of BY_SUFFIX) if (arch.endsWith(suffix)) return task;
+  // A bare encoder (BertModel, XLMRobertaModel...) has no head: embeddings are all it gives.
+  // KServe asks for --task text_embedding here; this is the only sensible reading.
+  if (/[a-z0-9]Model$/i.test(arch) && !arch.includes('For')) return 'text_embedding';
+  throw new HfConfigError(`the task cannot be inferred from architecture '${arch}'; set --task (one of text_embedding, sequence_classification, text_generation)`);
+}
+
+/** The model's own token limit. */
+export function modelLimit(config: HfConfig, tokenizerMaxLength: number | undefined): number | undefined {
+  for (const key of ['max_position_embeddings', 'n_positions', 'n_ctx', 'max_seq_len']) {
+    const v = config[key];
+    if (typeof v === 'number' && v > 0) return v;
+  }
+  return tokenizerMaxLength;
+}
+
+export function resolveMaxModelLen(config: HfConfig, tokenizerMaxLength: number | undefined, wanted: number | undefined): number {
+  const limit = modelLimit(config, tokenizerMaxLength);
+  if (wanted === undefined) {
+    if (limit === undefined) throw new HfConfigError('the model states no token limit (max_position_embeddings); set --max_model_len');
+    return limit;
+  }
+  // As KServe: going past the model's positions needs an explicit opt-in.
+  if (limit !== undefined && wanted > limit && process.env.ALLOW_LONG_MAX_MODEL_LEN !== '1') {
+    throw new HfConfigError(`max_model_len ${wanted} exceeds the model's limit of ${limit} tokens (set ALLOW_LONG_MAX_MODEL_LEN=1 to allow it)`);
+  }
+  return wanted;
+}
+
+export const TEXT_INPUT: TensorSpec = { name: 'text', datatype: 'BYTES', shape: [-1] };
+
+export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number): TensorSpec[] {
+  switch (task) {
+    case 'text_embedding':
+      return [{ name: 'embedding', datatype: 'FP32', shape: [-1, hiddenSize] }];
+    case 'sequence_classification': {
+      const specs: TensorSpec[] = [
+        { name: 'label', datatype: 'INT64', shape: [-1] },
+        { name: 'label_name', datatype: 'BYTES', shape: [-1] },
+        { name: 'score', datatype: 'FP32', shape: [-1] },
+      ];
+      if (options.returnProbabilities) specs.push({ name: 'probabilities', datatype: 'FP32', shape: [-1, numLabels] });
+      if (options.returnRawLogits) specs.push({ name: 'logits', datatype: 'FP32', shape: [-1, numLabels] });
+      return specs;
+    }
+    case 'text_generation':
+      return [
+        { name: 'generated_text', datatype: 'BYTES', shape: [-1] },
+        { name: 'generated_token_ids', datatype: 'INT64', shape: [-1, -1] },
+      ];
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * The gRPC frontend: inference.GRPCInferenceService, grpc.health.v1.Health and server
+ * reflection on one @grpc/grpc-js server, with KServe's message size limits.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import type { Logger } from '../log.js';
+import type { ModelRepository } from '../repository/model-repository.js';
+import { HealthService } from './health-service.js';
+import { inferOverGrpc, inferenceService } from './inference-service.js';
+import { withRequestDecoding } from './request-decoding.js';
+import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
+import { StreamInfer } from './stream-infer.js';
+
+export interface GrpcOptions {
+  repository: ModelRepository;
+  logger: Logger;
+  serverVersion: string;
+  /** The same readiness as GET /v2/health/ready. */
+  isReady: () => boolean;
+  maxReceiveMessageLength: number;
+  maxSendMessageLength: number;
+}
+
+export interface GrpcServer {
+  /** Binds host:port (0 picks a free port); resolves with the port bound. */
+  listen(host: string, port: number): Promise<number>;
+  /**
+   * Stops taking calls, ends idle streams, lets calls in flight finish for up to `graceMs`,
+   * then cancels whatever is left.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+function address(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export function buildGrpcServer(options: GrpcOptions): GrpcServer {
+  const definitions = loadDefinitions();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxReceiveMessageLength,
+    'grpc.max_send_message_length': options.maxSendMessageLength,
+    // Channelz keeps per-call bookkeeping that nothing here reads.
+    'grpc.enable_channelz': 0,
+  });
+  const streams = new StreamInfer((message) => inferOverGrpc(options.repository, message), options.logger);
+  const health = new HealthService(options.isReady);
+  server.addService(
+    // Only infer requests carry tensors worth moving to a worker without a copy.
+    withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer']),
+    inferenceService({ ...options, streams }),
+  );
+  server.addService(definitions[HEALTH_SERVICE] as grpc.ServiceDefinition, health.implementation());
+  new ReflectionService(definitions).addToServer(server);
+
+  return {
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(address(host, port), grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+      }),
+    close: (graceMs) => {
+      streams.drain();
+      health.close();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}

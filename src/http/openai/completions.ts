@@ -1,0 +1,148 @@
+/**
+ * POST /v1/completions and /v1/chat/completions: generation in a worker, answered whole or
+ * streamed as server-sent events. A client that disconnects stops its generation.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { traceInference } from '../observability.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Logger } from '../../log.js';
+import type { ModelRepository } from '../../repository/model-repository.js';
+import type { ModelVersion } from '../../repository/model-version.js';
+import type { GenerateRequest, GenerateResult } from '../../../runtimes/runtime.js';
+import { parseJsonBody } from '../v2-request.js';
+import { openAIError } from './openai-errors.js';
+import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
+import { EventStream, disconnectSignal } from './sse.js';
+import { textModel } from './text-models.js';
+
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+function usage(results: GenerateResult[]): Usage {
+  const prompt = results.reduce((n, r) => n + r.promptTokens, 0);
+  const completion = results.reduce((n, r) => n + r.tokenIds.length, 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+}
+
+function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFields, maxTokens: number | undefined): GenerateRequest {
+  return { prompt, maxTokens, temperature: fields.temperature, topP: fields.topP, seed: fields.seed, stop: fields.stop };
+}
+
+/** One generation, logged when the client went away before it finished. */
+async function generate(
+  version: ModelVersion, request: GenerateRequest, onText: (text: string) => void, signal: AbortSignal, logger: Logger,
+): Promise<GenerateResult> {
+  const result = await version.generate(request, (chunk) => chunk.text && onText(chunk.text), signal);
+  if (result.finishReason === 'cancelled') {
+    logger.info(
+      { model: version.name, generatedTokens: result.tokenIds.length, maxTokens: request.maxTokens ?? null },
+      'generation cancelled: client disconnected',
+    );
+  }
+  return result;
+}
+
+/** Streams `produce`'s events; errors before the first event answer as JSON, after it as an event. */
+async function streamResponse(reply: FastifyReply, produce: (events: EventStream, signal: AbortSignal) => Promise<void>): Promise<void> {
+  reply.hijack();
+  const res: ServerResponse = reply.raw;
+  const events = new EventStream(res);
+  const signal = disconnectSignal(res);
+  try {
+    await produce(events, signal);
+    if (!signal.aborted) events.done();
+  } catch (error) {
+    const { status, body } = openAIError(error);
+    if (status >= 500 && status !== 503) reply.log.error({ err: error }, 'streamed request failed');
+    if (signal.aborted || res.destroyed) return;
+    if (events.isStarted) {
+      events.send(body);
+      events.done();
+    } else {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+    }
+  }
+}
+
+function finish(reason: GenerateResult['finishReason']): string {
+  return reason === 'cancelled' ? 'abort' : reason;
+}
+
+async function completions(repository: ModelRepository, logger: Logger, req: CompletionRequest, reply: FastifyReply): Promise<unknown> {
+  const version = textModel(repository, req.model, 'text_generation', 'completions');
+  const id = `cmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const base = { id, object: 'text_completion', created, model: req.model };
+  if (!req.stream) {
+    const signal = disconnectSignal(reply.raw);
+    const results: GenerateResult[] = [];
+    for (const prompt of req.prompts) {
+      if (signal.aborted) break;
+      results.push(await generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger));
+    }
+    const choices = results.map((r, index) => ({
+      index, text: req.echo ? req.prompts[index] + r.text : r.text, logprobs: null, finish_reason: finish(r.finishReason),
+    }));
+    return { ...base, choices, usage: usage(results) };
+  }
+  await streamResponse(reply, async (events, signal) => {
+    const results: GenerateResult[] = [];
+    for (const [index, prompt] of req.prompts.entries()) {
+      if (signal.aborted) return;
+      const chunk = (text: string, finishReason: string | null) =>
+        events.send({ ...base, choices: [{ index, text, logprobs: null, finish_reason: finishReason }] });
+      if (req.echo) chunk(prompt, null);
+      const result = await generate(version, generateRequest(prompt, req, req.maxTokens), (text) => chunk(text, null), signal, logger);
+      results.push(result);
+      if (!signal.aborted) chunk('', finish(result.finishReason));
+    }
+    if (req.includeUsage) events.send({ ...base, choices: [], usage: usage(results) });
+  });
+  return reply;
+}
+
+async function chatCompletions(repository: ModelRepository, logger: Logger, req: ChatRequest, reply: FastifyReply): Promise<unknown> {
+  const version = textModel(repository, req.model, 'text_generation', 'chat completions');
+  const id = `chatcmpl-${randomUUID()}`;
+  const created = Math.floor(Date.now() / 1000);
+  const request = generateRequest(req.messages, req, req.maxTokens);
+  if (!req.stream) {
+    const base = { id, object: 'chat.completion', created, model: req.model };
+    const result = await generate(version, request, () => {}, disconnectSignal(reply.raw), logger);
+    const message = { role: 'assistant', content: result.text };
+    return { ...base, choices: [{ index: 0, message, logprobs: null, finish_reason: finish(result.finishReason) }], usage: usage([result]) };
+  }
+  const base = { id, object: 'chat.completion.chunk', created, model: req.model };
+  await streamResponse(reply, async (events, signal) => {
+    const chunk = (delta: Record<string, string>, finishReason: string | null) =>
+      events.send({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+    let first = true;
+    const result = await generate(version, request, (text) => {
+      chunk(first ? { role: 'assistant', content: text } : { content: text }, null);
+      first = false;
+    }, signal, logger);
+    if (signal.aborted) return;
+    if (first) chunk({ role: 'assistant', content: '' }, null);
+    chunk({}, finish(result.finishReason));
+    if (req.includeUsage) events.send({ ...base, choices: [], usage: usage([result]) });
+  });
+  return reply;
+}
+
+export function registerCompletionRoutes(scope: FastifyInstance, repository: ModelRepository, logger: Logger): void {
+  const body = (raw: unknown) => parseJsonBody((raw as Uint8Array | undefined) ?? new Uint8Array(0));
+  scope.post('/v1/completions', (request, reply) => {
+    const req = parseCompletion(body(request.body));
+    traceInference(request, req.model, 'openai');
+    return completions(repository, logger, req, reply);
+  });
+  scope.post('/v1/chat/completions', (request, reply) => {
+    const req = parseChat(body(request.body));
+    traceInference(request, req.model, 'openai');
+    return chatCompletions(repository, logger, req, reply);
+  });
+}

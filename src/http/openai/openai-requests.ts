@@ -1,0 +1,168 @@
+/**
+ * The OpenAI request bodies tsserve accepts, checked field by field into typed requests.
+ * Unknown fields are ignored (clients send vendor extras); known fields with values tsserve
+ * cannot honour are refused by name rather than silently dropped.
+ */
+import type { ChatMessage } from '../../../runtimes/runtime.js';
+import { OpenAIParamError } from './openai-errors.js';
+
+type Body = Record<string, unknown>;
+
+export function asBody(value: unknown): Body {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new OpenAIParamError('body', 'the request body must be a JSON object');
+  return value as Body;
+}
+
+export function modelName(body: Body): string {
+  const model = body.model;
+  if (typeof model !== 'string' || !model) throw new OpenAIParamError('model', "'model' is required: the name of a served model");
+  return model;
+}
+
+function num(body: Body, key: string, fallback: number, min: number, max: number, integer = false): number {
+  const v = body[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max || (integer && !Number.isInteger(v))) {
+    const kind = integer ? 'an integer' : 'a number';
+    throw new OpenAIParamError(key, `'${key}' must be ${kind} from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function optionalInt(body: Body, key: string, min: number): number | undefined {
+  if (body[key] === undefined || body[key] === null) return undefined;
+  return num(body, key, 0, min, Number.MAX_SAFE_INTEGER, true);
+}
+
+function bool(body: Body, key: string): boolean {
+  const v = body[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new OpenAIParamError(key, `'${key}' must be true or false, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function stops(body: Body): string[] {
+  const v = body.stop;
+  if (v === undefined || v === null) return [];
+  const list = typeof v === 'string' ? [v] : v;
+  if (!Array.isArray(list) || list.length > 4 || !list.every((s) => typeof s === 'string' && s.length > 0)) {
+    throw new OpenAIParamError('stop', "'stop' must be a non-empty string or a list of at most 4 of them");
+  }
+  return list as string[];
+}
+
+/** Fields tsserve has no way to honour: refused unless absent or one of their neutral values. */
+function refuseUnsupported(body: Body, neutral: Record<string, unknown[]>): void {
+  for (const [key, values] of Object.entries(neutral)) {
+    const v = body[key];
+    if (v === undefined || v === null || values.includes(v)) continue;
+    const allowed = values.length ? ` (only ${values.map((x) => JSON.stringify(x)).join(' or ')})` : '';
+    throw new OpenAIParamError(key, `'${key}' is not supported by this server${allowed}`);
+  }
+}
+
+export interface SamplingFields {
+  temperature: number;
+  topP: number;
+  seed?: number;
+  stop: string[];
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+function sampling(body: Body): SamplingFields {
+  refuseUnsupported(body, {
+    n: [1], best_of: [1], presence_penalty: [0], frequency_penalty: [0], logprobs: [false, 0], top_logprobs: [0], logit_bias: [], suffix: [''],
+  });
+  const streamOptions = body.stream_options;
+  if (streamOptions !== undefined && streamOptions !== null && (typeof streamOptions !== 'object' || Array.isArray(streamOptions))) {
+    throw new OpenAIParamError('stream_options', "'stream_options' must be an object");
+  }
+  const stream = bool(body, 'stream');
+  return {
+    temperature: num(body, 'temperature', 1, 0, 2),
+    topP: num(body, 'top_p', 1, Number.MIN_VALUE, 1),
+    seed: optionalInt(body, 'seed', 0),
+    stop: stops(body),
+    stream,
+    includeUsage: stream && bool((streamOptions ?? {}) as Body, 'include_usage'),
+  };
+}
+
+export interface CompletionRequest extends SamplingFields {
+  model: string;
+  prompts: string[];
+  maxTokens: number;
+  echo: boolean;
+}
+
+/** OpenAI's completions default to 16 new tokens. */
+const COMPLETION_DEFAULT_MAX_TOKENS = 16;
+
+export function parseCompletion(value: unknown): CompletionRequest {
+  const body = asBody(value);
+  const prompt = body.prompt;
+  const prompts = typeof prompt === 'string' ? [prompt] : prompt;
+  if (!Array.isArray(prompts) || prompts.length === 0 || !prompts.every((p) => typeof p === 'string')) {
+    throw new OpenAIParamError('prompt', "'prompt' must be a string or a non-empty list of strings (token-id prompts are not supported)");
+  }
+  return {
+    model: modelName(body),
+    prompts: prompts as string[],
+    maxTokens: optionalInt(body, 'max_tokens', 0) ?? COMPLETION_DEFAULT_MAX_TOKENS,
+    echo: bool(body, 'echo'),
+    ...sampling(body),
+  };
+}
+
+export interface ChatRequest extends SamplingFields {
+  model: string;
+  messages: ChatMessage[];
+  /** Undefined: whatever max_model_len leaves after the prompt. */
+  maxTokens?: number;
+}
+
+function messageText(content: unknown, i: number): string {
+  if (typeof content === 'string') return content;
+  // The parts form: only text parts can reach a text model.
+  if (Array.isArray(content) && content.every((p) => typeof p === 'object' && p !== null && (p as Body).type === 'text' && typeof (p as Body).text === 'string')) {
+    return content.map((p) => (p as Body).text as string).join('');
+  }
+  throw new OpenAIParamError(`messages[${i}].content`, `'messages[${i}].content' must be a string or a list of text parts`);
+}
+
+export function parseChat(value: unknown): ChatRequest {
+  const body = asBody(value);
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) throw new OpenAIParamError('messages', "'messages' must be a non-empty list of {role, content}");
+  const parsed = messages.map((m, i): ChatMessage => {
+    if (typeof m !== 'object' || m === null || typeof (m as Body).role !== 'string') {
+      throw new OpenAIParamError(`messages[${i}]`, `'messages[${i}]' must be an object with a string 'role' and 'content'`);
+    }
+    return { role: (m as Body).role as string, content: messageText((m as Body).content, i) };
+  });
+  return {
+    model: modelName(body),
+    messages: parsed,
+    maxTokens: optionalInt(body, 'max_completion_tokens', 0) ?? optionalInt(body, 'max_tokens', 0),
+    ...sampling(body),
+  };
+}
+
+export interface EmbeddingRequest {
+  model: string;
+  input: string[];
+  encoding: 'float' | 'base64';
+  dimensions?: number;
+}
+
+export function parseEmbedding(value: unknown): EmbeddingRequest {
+  const body = asBody(value);
+  const input = typeof body.input === 'string' ? [body.input] : body.input;
+  if (!Array.isArray(input) || input.length === 0 || !input.every((s) => typeof s === 'string')) {
+    throw new OpenAIParamError('input', "'input' must be a string or a non-empty list of strings (token-id inputs are not supported)");
+  }
+  const encoding = body.encoding_format ?? 'float';
+  if (encoding !== 'float' && encoding !== 'base64') throw new OpenAIParamError('encoding_format', `'encoding_format' must be 'float' or 'base64', got ${JSON.stringify(encoding)}`);
+  return { model: modelName(body), input: input as string[], encoding, dimensions: optionalInt(body, 'dimensions', 1) };
+}

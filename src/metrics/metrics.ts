@@ -1,0 +1,159 @@
+/**
+ * Prometheus metrics on /metrics: KServe's three latency histograms (so existing dashboards
+ * keep working) and what KServe's users ask for and lack: requests by model, protocol and
+ * status, in-flight requests, queue depth and time, batch sizes, compute time, model load time
+ * and state, and request/response sizes. One registry per server, so tests can run several.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ExecutionTiming } from '../core/statistics.js';
+
+export type Protocol = 'v1' | 'v2' | 'grpc' | 'openai';
+
+/** What the model repository reports as requests run; implemented by Metrics. */
+export interface ModelObserver {
+  requestStarted(model: string): void;
+  requestFinished(model: string, ok: boolean, timing?: ExecutionTiming): void;
+  execution(model: string, batchSize: number, timing: ExecutionTiming): void;
+  modelLoaded(model: string, version: string, seconds: number, ready: boolean): void;
+  modelUnloaded(model: string, version: string): void;
+  generationCancelled(model: string): void;
+}
+
+/** For servers and tests that keep no metrics. */
+export const NO_OBSERVER: ModelObserver = {
+  requestStarted() {},
+  requestFinished() {},
+  execution() {},
+  modelLoaded() {},
+  modelUnloaded() {},
+  generationCancelled() {},
+};
+
+const SIZE_BUCKETS = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export class Metrics implements ModelObserver {
+  readonly registry = new Registry();
+  private queueDepth: () => Iterable<[string, number]> = () => [];
+
+  readonly preprocess = this.histogram('request_preprocess_seconds', 'Time decoding a request (KServe name)', ['model_name']);
+  readonly predict = this.histogram('request_predict_seconds', 'Time from decoded request to model answer (KServe name)', ['model_name']);
+  readonly postprocess = this.histogram('request_postprocess_seconds', 'Time encoding a response (KServe name)', ['model_name']);
+  private readonly requests = new Counter({
+    name: 'tsserve_inference_requests_total',
+    help: 'Inference requests answered, by model, protocol and status (HTTP status or gRPC code)',
+    labelNames: ['model_name', 'protocol', 'status'],
+    registers: [this.registry],
+  });
+  private readonly failures = new Counter({
+    name: 'tsserve_inference_failures_total',
+    help: 'Inference requests that failed inside the server after decoding (validation, queue, model errors)',
+    labelNames: ['model_name'],
+    registers: [this.registry],
+  });
+  private readonly inFlight = new Gauge({
+    name: 'tsserve_inference_requests_in_flight',
+    help: 'Inference requests accepted and not yet answered by the model',
+    labelNames: ['model_name'],
+    registers: [this.registry],
+  });
+  private readonly queueSize = new Gauge({
+    name: 'tsserve_batch_queue_size',
+    help: 'Requests waiting in the dynamic batcher',
+    labelNames: ['model_name'],
+    registers: [this.registry],
+    collect: () => {
+      this.queueSize.reset();
+      for (const [model, depth] of this.queueDepth()) this.queueSize.set({ model_name: model }, depth);
+    },
+  });
+  private readonly queueTime = this.histogram('tsserve_queue_seconds', 'Time from submission to a worker starting the run', ['model_name']);
+  private readonly computeTime = this.histogram('tsserve_inference_compute_seconds', 'Time the runtime spent running the model, per model run', ['model_name']);
+  private readonly batchSize = new Histogram({
+    name: 'tsserve_batch_size',
+    help: 'Samples per model run',
+    labelNames: ['model_name'],
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers: [this.registry],
+  });
+  private readonly loadTime = new Gauge({
+    name: 'tsserve_model_load_seconds',
+    help: 'Time the last load of a model version took',
+    labelNames: ['model_name', 'version'],
+    registers: [this.registry],
+  });
+  private readonly modelReady = new Gauge({
+    name: 'tsserve_model_ready',
+    help: '1 while a model version is ready, 0 when it failed to load or was unloaded',
+    labelNames: ['model_name', 'version'],
+    registers: [this.registry],
+  });
+  private readonly cancelled = new Counter({
+    name: 'tsserve_generations_cancelled_total',
+    help: 'Text generations stopped early because the client went away',
+    labelNames: ['model_name'],
+    registers: [this.registry],
+  });
+  private readonly requestBytes = new Histogram({
+    name: 'tsserve_request_bytes',
+    help: 'Inference request body size',
+    labelNames: ['model_name', 'protocol'],
+    buckets: SIZE_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly responseBytes = new Histogram({
+    name: 'tsserve_response_bytes',
+    help: 'Inference response body size',
+    labelNames: ['model_name', 'protocol'],
+    buckets: SIZE_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  private histogram(name: string, help: string, labelNames: string[]): Histogram {
+    return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  }
+
+  /** Where the queue depth gauge reads from when scraped. */
+  watchQueues(source: () => Iterable<[string, number]>): void {
+    this.queueDepth = source;
+  }
+
+  /** One answered inference request, as its frontend saw it. */
+  answered(model: string, protocol: Protocol, status: string | number, requestBytes?: number, responseBytes?: number): void {
+    this.requests.inc({ model_name: model, protocol, status: String(status) });
+    if (requestBytes !== undefined) this.requestBytes.observe({ model_name: model, protocol }, requestBytes);
+    if (responseBytes !== undefined) this.responseBytes.observe({ model_name: model, protocol }, responseBytes);
+  }
+
+  requestStarted(model: string): void {
+    this.inFlight.inc({ model_name: model });
+  }
+
+  requestFinished(model: string, ok: boolean, timing?: ExecutionTiming): void {
+    this.inFlight.dec({ model_name: model });
+    if (!ok) this.failures.inc({ model_name: model });
+    if (timing) this.queueTime.observe({ model_name: model }, timing.queueNs / 1e9);
+  }
+
+  execution(model: string, batchSize: number, timing: ExecutionTiming): void {
+    this.batchSize.observe({ model_name: model }, batchSize);
+    this.computeTime.observe({ model_name: model }, (timing.inputNs + timing.inferNs + timing.outputNs) / 1e9);
+  }
+
+  modelLoaded(model: string, version: string, seconds: number, ready: boolean): void {
+    this.loadTime.set({ model_name: model, version }, seconds);
+    this.modelReady.set({ model_name: model, version }, ready ? 1 : 0);
+  }
+
+  modelUnloaded(model: string, version: string): void {
+    this.modelReady.set({ model_name: model, version }, 0);
+  }
+
+  generationCancelled(model: string): void {
+    this.cancelled.inc({ model_name: model });
+  }
+}

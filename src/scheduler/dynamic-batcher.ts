@@ -1,0 +1,169 @@
+/**
+ * Triton's dynamic batcher for one model version: requests queue in arrival order; whenever a
+ * model instance is free, the longest run of compatible requests at the head of the queue
+ * (never splitting one, never beyond max_batch_size) becomes one model run. It runs at once
+ * when it is full, reaches a preferred size, meets an incompatible request, or its oldest
+ * request has waited max_queue_delay; each caller then gets exactly its own rows back.
+ */
+import { InvalidInputError, UnavailableError } from '../core/errors.js';
+import type { Parameters, RunRequest } from '../core/inference.js';
+import type { ExecutionTiming } from '../core/statistics.js';
+import type { Tensor } from '../core/tensor.js';
+import type { DynamicBatchingConfig } from '../repository/model-config.js';
+import { concatInputs, shapeKey, splitOutputs } from './batch-tensors.js';
+
+export interface RunResult {
+  outputs: Tensor[];
+  timing: ExecutionTiming;
+}
+
+export type Executor = (run: RunRequest) => Promise<RunResult>;
+
+interface Job {
+  run: RunRequest;
+  rows: number;
+  key: string;
+  enqueuedAt: number;
+  deadline: number;
+  resolve(result: RunResult): void;
+  reject(error: Error): void;
+}
+
+/** Request parameters that shape the transport, not the model run: they do not split batches. */
+const TRANSPORT_PARAMETERS = new Set(['binary_data_output', 'timeout', 'priority', 'headers']);
+
+function mergeKey(run: RunRequest): string {
+  const params = Object.keys(run.parameters)
+    .filter((k) => !TRANSPORT_PARAMETERS.has(k))
+    .sort()
+    .map((k) => `${k}=${JSON.stringify(run.parameters[k])}`);
+  return `${shapeKey(run.inputs)}>${run.outputNames.join(',')}?${params.join('&')}`;
+}
+
+export interface BatcherOptions extends DynamicBatchingConfig {
+  maxBatchSize: number;
+  /** Model instances: how many batches may run at once. */
+  slots: number;
+  execute: Executor;
+  /** Called once per model run with its batch size. */
+  onExecution(batchSize: number, timing: ExecutionTiming): void;
+}
+
+export class DynamicBatcher {
+  private readonly queue: Job[] = [];
+  private running = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly options: BatcherOptions) {}
+
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  /** Queues a validated run of `rows` samples; `timeoutUs` (0: none) bounds its wait in the queue. */
+  submit(run: RunRequest, rows: number, timeoutUs: number): Promise<RunResult> {
+    const { maxQueueSize } = this.options;
+    if (maxQueueSize > 0 && this.queue.length >= maxQueueSize) {
+      return Promise.reject(new UnavailableError(`Exceeds maximum queue size (${maxQueueSize} requests waiting)`));
+    }
+    return new Promise((resolve, reject) => {
+      const now = performance.now();
+      const deadline = timeoutUs > 0 ? now + timeoutUs / 1000 : Number.POSITIVE_INFINITY;
+      this.queue.push({ run, rows, key: mergeKey(run), enqueuedAt: now, deadline, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const now = performance.now();
+    this.expire(now);
+    while (this.running < this.options.slots && this.queue.length) {
+      const count = this.formBatch(now);
+      if (count === 0) break;
+      this.dispatch(this.queue.splice(0, count));
+    }
+    this.scheduleWake(now);
+  }
+
+  /** How many jobs at the head of the queue to run now, or 0 to wait for more. */
+  private formBatch(now: number): number {
+    const { maxBatchSize, preferredBatchSizes, maxQueueDelayUs } = this.options;
+    const head = this.queue[0]!;
+    let size = 0;
+    let count = 0;
+    let closed = false;
+    let preferred = 0;
+    for (const job of this.queue) {
+      if (job.key !== head.key || size + job.rows > maxBatchSize) {
+        closed = true; // the batch cannot grow past this job
+        break;
+      }
+      size += job.rows;
+      count++;
+      if (preferredBatchSizes.includes(size)) preferred = count;
+    }
+    if (size >= maxBatchSize || closed) return count;
+    if (preferred) return preferred;
+    if (now - head.enqueuedAt >= maxQueueDelayUs / 1000) return count;
+    return 0;
+  }
+
+  private dispatch(jobs: Job[]): void {
+    this.running++;
+    const dispatchedAt = performance.now();
+    const first = jobs[0]!.run;
+    const run: RunRequest = {
+      inputs: concatInputs(jobs.map((j) => j.run.inputs)),
+      outputNames: first.outputNames,
+      parameters: first.parameters,
+    };
+    this.options
+      .execute(run)
+      .then(({ outputs, timing }) => {
+        const parts = splitOutputs(outputs, jobs.map((j) => j.rows));
+        this.options.onExecution(jobs.reduce((n, j) => n + j.rows, 0), timing);
+        jobs.forEach((job, i) => {
+          const queueNs = timing.queueNs + (dispatchedAt - job.enqueuedAt) * 1e6;
+          job.resolve({ outputs: parts[i]!, timing: { ...timing, queueNs } });
+        });
+      })
+      .catch((error: Error) => jobs.forEach((job) => job.reject(error)))
+      .finally(() => {
+        this.running--;
+        this.pump();
+      });
+  }
+
+  /** Rejects queued jobs whose timeout passed: they are never run. */
+  private expire(now: number): void {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const job = this.queue[i]!;
+      if (job.deadline <= now) {
+        this.queue.splice(i, 1);
+        job.reject(new UnavailableError('Request timeout expired'));
+      }
+    }
+  }
+
+  /** Wakes up when the oldest job's delay runs out or the next timeout falls due. */
+  private scheduleWake(now: number): void {
+    if (!this.queue.length) return;
+    let wake = Number.POSITIVE_INFINITY;
+    for (const job of this.queue) wake = Math.min(wake, job.deadline);
+    if (this.running < this.options.slots) wake = Math.min(wake, this.queue[0]!.enqueuedAt + this.options.maxQueueDelayUs / 1000);
+    if (!Number.isFinite(wake)) return;
+    this.timer = setTimeout(() => this.pump(), Math.max(0, wake - now));
+  }
+}
+
+/** The request's `timeout` parameter in microseconds, or the model's default. */
+export function requestTimeoutUs(parameters: Parameters, defaultUs: number): number {
+  const value = parameters['timeout'];
+  if (value === undefined) return defaultUs;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new InvalidInputError(`parameter 'timeout' must be a non-negative integer of microseconds, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

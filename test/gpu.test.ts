@@ -1,0 +1,37 @@
+/**
+ * CUDA against CPU on the bundled models. Runs only where onnxruntime-node has its CUDA
+ * libraries and a GPU is visible (test/gpu/check.sh); everywhere else it is skipped, visibly.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { probeCuda } from '../src/config/execution-provider.js';
+import { postJson, repoPath, startTestServer } from './helpers/server.js';
+
+const probe = probeCuda();
+const skip = !probe.providerLibrary
+  ? 'SKIPPED: onnxruntime-node has no CUDA libraries here (install with --onnxruntime-node-install=cuda12)'
+  : !probe.gpuVisible
+    ? 'SKIPPED: no NVIDIA GPU visible'
+    : false;
+
+describe('CUDA execution provider', { skip }, () => {
+  it('gives the CPU outputs on the bundled models', async () => {
+    const cpu = await startTestServer(repoPath('models'), { execution_provider: 'cpu' });
+    const gpu = await startTestServer(repoPath('models'), { execution_provider: 'cuda' });
+    try {
+      for (const [model, width] of [['classifier', 4], ['regressor', 10]] as const) {
+        const cases = JSON.parse(readFileSync(repoPath(`models/${model}/cases.json`), 'utf8')) as { inputs: (number | null)[][] };
+        const request = { inputs: [{ name: 'input', datatype: 'FP32', shape: [cases.inputs.length, width], data: cases.inputs }] };
+        const [a, b] = await Promise.all([postJson(`${cpu.url}/v2/models/${model}/infer`, request), postJson(`${gpu.url}/v2/models/${model}/infer`, request)]);
+        assert.equal(b.status, 200, JSON.stringify(b.body));
+        a.body.outputs.forEach((out: { name: string; data: number[] }, i: number) => {
+          out.data.forEach((v, k) => assert.ok(Math.abs(v - b.body.outputs[i].data[k]) <= 1e-5 * Math.max(1, Math.abs(v)), `${model} ${out.name}[${k}]`));
+        });
+      }
+    } finally {
+      await cpu.close();
+      await gpu.close();
+    }
+  });
+});

@@ -1,0 +1,62 @@
+/** The committed Hugging Face fixtures, their torch expectations, and an SSE reader for tests. */
+import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { repoPath } from './server.js';
+
+export const HF = {
+  bert: 'test/hf-models/tiny-bert',
+  bertCls: 'test/hf-models/tiny-bert-cls',
+  gpt2: 'test/hf-models/tiny-gpt2',
+  gpt2NoCache: 'test/hf-models/tiny-gpt2-nocache',
+};
+
+const json = (dir: string) => JSON.parse(readFileSync(repoPath(dir, 'expected.json'), 'utf8'));
+
+export const bertExpected = json(HF.bert) as {
+  sentences: string[]; ids: number[][]; mean_normalized: number[][]; cls_normalized: number[][]; mean: number[][];
+  long_text: string; long_truncated: Record<string, { ids: number[]; mean_normalized: number[] }>;
+};
+export const clsExpected = json(HF.bertCls) as {
+  sentences: string[]; logits: number[][]; probabilities: number[][]; labels: number[]; label_names: string[];
+};
+export const gpt2Expected = json(HF.gpt2) as {
+  prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
+  chat: { messages: { role: string; content: string }[]; prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string };
+  long_greedy_tokens: number;
+};
+
+/** Copies every file of a fixture model folder into a temp repo under `dest`. */
+export async function copyHfModel(repo: { copy(fixture: string, dest: string): Promise<void> }, fixture: string, dest: string, skip: string[] = []): Promise<void> {
+  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'generation_config.json']) {
+    if (skip.includes(f)) continue;
+    try {
+      readFileSync(repoPath(fixture, f));
+    } catch {
+      continue;
+    }
+    await repo.copy(`${fixture}/${f}`, `${dest}/${f}`);
+  }
+}
+
+export function assertClose(actual: readonly number[], expected: readonly number[], tol: number, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) <= tol, `${what}[${i}]: ${v} vs ${expected[i]} (tol ${tol})`));
+}
+
+/** Reads server-sent events until [DONE] (or the stream ends); returns the parsed data events. */
+export async function readSse(res: Response): Promise<{ events: any[]; done: boolean }> {
+  const text = await res.text();
+  const events: any[] = [];
+  let done = false;
+  for (const block of text.split('\n\n')) {
+    if (!block.startsWith('data: ')) continue;
+    const data = block.slice(6);
+    if (data === '[DONE]') done = true;
+    else events.push(JSON.parse(data));
+  }
+  return { events, done };
+}
+
+export function post(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
+  return fetch(url, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' }, signal });
+}

@@ -1,0 +1,42 @@
+/** Text models through the dynamic batcher: texts of several requests are padded into one run. */
+import assert from 'node:assert/strict';
+import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { type TempRepo, tempRepo } from './helpers/model-dir.js';
+import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
+
+const expected = JSON.parse(readFileSync(repoPath('test/hf-models/tiny-bert/expected.json'), 'utf8')) as {
+  sentences: string[]; mean_normalized: number[][];
+};
+
+describe('Hugging Face embeddings with dynamic batching', () => {
+  let repo: TempRepo;
+  let srv: TestServer;
+  before(async () => {
+    repo = await tempRepo();
+    await cp(repoPath('test/hf-models/tiny-bert'), join(repo.dir, 'bert'), { recursive: true });
+    await repo.write('bert/config.pbtxt', 'max_batch_size: 16\ndynamic_batching { max_queue_delay_microseconds: 100000 }\n');
+    srv = await startTestServer(repo.dir);
+  });
+  after(async () => {
+    await srv.close();
+    await repo.remove();
+  });
+
+  it('answers each request with its own embedding, equal to torch, from fewer model runs', async () => {
+    const replies = await Promise.all(expected.sentences.map((sentence) =>
+      postJson(`${srv.url}/v2/models/bert/infer`, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [sentence] }] })));
+    replies.forEach((reply, i) => {
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      assert.deepEqual(reply.body.outputs[0].shape, [1, 32]);
+      reply.body.outputs[0].data.forEach((v: number, k: number) => {
+        assert.ok(Math.abs(v - expected.mean_normalized[i]![k]!) < 1e-5, `sentence ${i} dim ${k}: ${v}`);
+      });
+    });
+    const stats = (await getJson(`${srv.url}/v2/models/bert/stats`)).body.model_stats[0];
+    assert.equal(stats.inference_count, expected.sentences.length);
+    assert.ok(stats.execution_count < expected.sentences.length, `${expected.sentences.length} requests in ${stats.execution_count} runs`);
+  });
+});
