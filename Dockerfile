@@ -55,6 +55,8 @@ COPY package.json ./
 COPY --from=deps-cuda /app/node_modules node_modules
 COPY --from=build /app/dist/src dist/src
 COPY --from=build /app/dist/runtimes dist/runtimes
+# The gRPC service's .proto files, read at run time.
+COPY proto proto
 # Numeric, so Kubernetes' runAsNonRoot can verify it (uid 1000 is `ubuntu` in Ubuntu 24.04 bases).
 USER 1000:1000
 EXPOSE 8080 8081
@@ -70,6 +72,8 @@ COPY package.json ./
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/dist/src dist/src
 COPY --from=build /app/dist/runtimes dist/runtimes
+# The gRPC service's .proto files, read at run time.
+COPY proto proto
 # uid 1000 is `node` in the official images; numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 8080 8081

@@ -80,6 +80,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
         isReady: () => serverReadiness(repository, { started, strict: options.strict_readiness }).ready,
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
+        metrics,
       })
     : undefined;
   logger.info({ modelDir, cpus, workers: options.workers }, 'loading models');

@@ -10,7 +10,7 @@ import { status } from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
 import { FP32_IDENTITY, type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { GrpcTestClient, assertStatus, outputBytes } from './helpers/grpc-client.js';
-import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
+import { type TestServer, getJson, metricSample, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 interface ClassifierCases { inputs: number[][]; label: number[]; probabilities: number[][] }
 const cases: ClassifierCases = JSON.parse(readFileSync(repoPath('models/classifier/cases.json'), 'utf8'));
@@ -173,6 +173,22 @@ describe('ModelInfer', () => {
     const rows = cases.inputs.slice(0, 1);
     const response = await client.call('ModelInfer', { model_name: 'classifier', model_version: '1', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] });
     assert.equal(response.model_version, '1');
+  });
+});
+
+describe('gRPC in the metrics', () => {
+  it('counts ModelInfer by model and gRPC status, and unknown models as _unknown', async () => {
+    const scrape = async () => (await fetch(`${srv.url}/metrics`)).text();
+    const labels = { model_name: 'classifier', protocol: 'grpc', status: 'OK' };
+    const before = metricSample(await scrape(), 'tsserve_inference_requests_total', labels);
+    const rows = [[5.1, 3.5, 1.4, 0.2]];
+    await client.call('ModelInfer', { model_name: 'classifier', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] });
+    await client.call('ModelInfer', { model_name: 'no-such', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] }).catch(() => undefined);
+    const after = await scrape();
+    assert.equal(metricSample(after, 'tsserve_inference_requests_total', labels) - before, 1);
+    assert.ok(metricSample(after, 'tsserve_inference_requests_total', { model_name: '_unknown', protocol: 'grpc', status: 'NOT_FOUND' }) >= 1);
+    assert.ok(metricSample(after, 'request_predict_seconds_count', { model_name: 'classifier' }) >= 1);
+    assert.equal(after.includes('no-such'), false);
   });
 });
 

@@ -14,7 +14,9 @@ import { describeModel, modelReadiness } from '../repository/status.js';
 import { decodeInferRequest, encodeInferResponse } from './infer-codec.js';
 import type { ModelInferRequest, ModelInferResponse, ModelRequest, RepositoryIndexRequest, RepositoryModelRequest } from './messages.js';
 import { type MalformedRequest, wellFormed } from './request-decoding.js';
-import { toStatus } from './status.js';
+import { statusName, toStatus } from './status.js';
+import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { StreamInfer } from './stream-infer.js';
 
 export interface InferenceServiceOptions {
@@ -23,10 +25,28 @@ export interface InferenceServiceOptions {
   serverVersion: string;
   isReady: () => boolean;
   streams: StreamInfer;
+  metrics?: Metrics;
 }
 
-export async function inferOverGrpc(repository: ModelRepository, message: ModelInferRequest | MalformedRequest): Promise<ModelInferResponse> {
-  return encodeInferResponse(await repository.infer(decodeInferRequest(wellFormed(message))));
+/** One ModelInfer, unary or on a stream, timed and counted like the REST routes. */
+export async function inferOverGrpc(repository: ModelRepository, message: ModelInferRequest | MalformedRequest, metrics?: Metrics): Promise<ModelInferResponse> {
+  const model = (message as Partial<ModelInferRequest>).model_name ?? '';
+  const trace = new InferenceTrace(model, 'grpc');
+  let statusLabel = 'OK';
+  try {
+    const request = decodeInferRequest(wellFormed(message));
+    trace.mark('preprocess');
+    const response = await repository.infer(request);
+    trace.mark('predict');
+    const encoded = encodeInferResponse(response);
+    trace.mark('postprocess');
+    return encoded;
+  } catch (error) {
+    statusLabel = statusName(error);
+    throw error;
+  } finally {
+    if (metrics) recordTrace(metrics, trace, statusLabel === 'NOT_FOUND' ? '_unknown' : model, statusLabel);
+  }
 }
 
 function noNamedRepository(request: { repository_name: string }): void {
@@ -51,7 +71,7 @@ export function inferenceService(options: InferenceServiceOptions): UntypedServi
     ModelReady: unary((r: ModelRequest) => ({ ready: modelReadiness(repository, r.name, r.version).ready })),
     ServerMetadata: unary(() => ({ name: SERVER_NAME, version: options.serverVersion, extensions: EXTENSIONS })),
     ModelMetadata: unary((r: ModelRequest) => describeModel(repository, r.name, r.version)),
-    ModelInfer: unary((r: ModelInferRequest) => inferOverGrpc(repository, r)),
+    ModelInfer: unary((r: ModelInferRequest) => inferOverGrpc(repository, r, options.metrics)),
     ModelStreamInfer: options.streams.serve.bind(options.streams),
     ModelConfig: unary((r: ModelRequest) => ({ config: modelConfigReport(repository, r.name, r.version) })),
     ModelStatistics: unary((r: ModelRequest) => ({ model_stats: repository.statistics(r.name || undefined, r.version || undefined) })),

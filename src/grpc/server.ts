@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { HealthService } from './health-service.js';
 import { inferOverGrpc, inferenceService } from './inference-service.js';
@@ -20,6 +21,7 @@ export interface GrpcOptions {
   isReady: () => boolean;
   maxReceiveMessageLength: number;
   maxSendMessageLength: number;
+  metrics?: Metrics;
 }
 
 export interface GrpcServer {
@@ -44,7 +46,7 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     // Channelz keeps per-call bookkeeping that nothing here reads.
     'grpc.enable_channelz': 0,
   });
-  const streams = new StreamInfer((message) => inferOverGrpc(options.repository, message), options.logger);
+  const streams = new StreamInfer((message) => inferOverGrpc(options.repository, message, options.metrics), options.logger);
   const health = new HealthService(options.isReady);
   server.addService(
     // Only infer requests carry tensors worth moving to a worker without a copy.

@@ -12,6 +12,11 @@ const CODES: Record<ErrorCode, status> = {
   PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
 };
 
+/** The gRPC status name of an error, as metrics label it. */
+export function statusName(error: unknown): string {
+  return status[error instanceof ServingError ? CODES[error.code] : status.INTERNAL];
+}
+
 export type ErrorStatus = Pick<StatusObject, 'code' | 'details'>;
 
 export function toStatus(error: unknown, logger: Logger): ErrorStatus {

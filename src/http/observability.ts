@@ -5,27 +5,8 @@
  * (KServe's --enable_latency_logging). Also serves /metrics.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
 import type { Metrics, Protocol } from '../metrics/metrics.js';
-
-type Phase = 'preprocess' | 'predict' | 'postprocess';
-
-/** Timing of one inference request through decode, model and encode. */
-export class InferenceTrace {
-  readonly ms: Partial<Record<Phase, number>> = {};
-  private last = performance.now();
-
-  constructor(
-    readonly model: string,
-    readonly protocol: Protocol,
-  ) {}
-
-  /** Ends `phase` now: its time is from the previous mark. */
-  mark(phase: Phase): void {
-    const now = performance.now();
-    this.ms[phase] = now - this.last;
-    this.last = now;
-  }
-}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,11 +39,7 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
     if (!trace) return;
     // An unknown model name is the client's text: keep it out of label values.
     const model = reply.statusCode === 404 ? '_unknown' : trace.model;
-    for (const phase of ['preprocess', 'predict', 'postprocess'] as const) {
-      const ms = trace.ms[phase];
-      if (ms !== undefined) metrics[phase].observe({ model_name: model }, ms / 1000);
-    }
-    metrics.answered(model, trace.protocol, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
+    recordTrace(metrics, trace, model, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
     if (latencyLogging) {
       request.log.info({
         model,

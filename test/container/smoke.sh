@@ -231,15 +231,35 @@ podman healthcheck run "$CONTAINER" >>"$WORK/podman.log" 2>&1 || fail "the image
   || fail "health status is $(podman inspect --format '{{.State.Healthcheck.Status}}' "$CONTAINER")"
 
 # ---- gRPC -----------------------------------------------------------------------------------
-# TODO(gRPC frontend): replace this port probe with a real ServerLive + ModelInfer (classifier,
-# one row of cases.json, expect its label) once the gRPC frontend lands. Until then the port is
-# probed only if the server says it serves gRPC.
-if podman logs "$CONTAINER" 2>&1 | grep -q '"grpcPort"'; then
-  (exec 3<>"/dev/tcp/127.0.0.1/$GRPC_PORT") 2>/dev/null || fail "the server logs a gRPC port but $GRPC_PORT refuses connections"
-  say "gRPC: port $GRPC_PORT accepts connections"
-else
-  say "gRPC: not served by this build (no grpcPort in the log); skipped"
-fi
+# A real gRPC client built from the repository's proto: ServerLive, then ModelInfer on every
+# reference row (raw contents in, raw contents out), labels as scikit-learn gave them.
+(cd "$REPO" && node --input-type=module - "$GRPC_PORT" "$WORK/models/classifier/cases.json" <<'JS') || fail "gRPC checks failed"
+import { readFileSync } from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+const [port, casesFile] = process.argv.slice(2);
+const cases = JSON.parse(readFileSync(casesFile, 'utf8'));
+const definition = protoLoader.loadSync('grpc_service.proto', { includeDirs: ['proto'], keepCase: true, longs: String, defaults: true });
+const { inference } = grpc.loadPackageDefinition(definition);
+const client = new inference.GRPCInferenceService(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+const call = (method, request) => new Promise((resolve, reject) => client[method](request, (error, reply) => (error ? reject(error) : resolve(reply))));
+const live = await call('ServerLive', {});
+if (live.live !== true) throw new Error(`ServerLive answered ${JSON.stringify(live)}`);
+const rows = cases.inputs;
+const raw = Buffer.from(new Float32Array(rows.flat()).buffer);
+const reply = await call('ModelInfer', {
+  model_name: 'classifier',
+  inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4] }],
+  raw_input_contents: [raw],
+});
+const labelIndex = reply.outputs.findIndex((o) => o.name === 'label');
+const bytes = reply.raw_output_contents[labelIndex];
+const labels = [...new BigInt64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength))].map(Number);
+if (JSON.stringify(labels) !== JSON.stringify(cases.label)) throw new Error(`gRPC labels ${labels} differ from ${cases.label}`);
+client.close();
+console.error(`gRPC: ServerLive, and ${rows.length} rows classified as scikit-learn did`);
+JS
+say "gRPC: ServerLive and ModelInfer answered correctly on port $GRPC_PORT"
 
 # ---- SIGTERM with a request in flight: it must finish, then the server must exit 0 ----------
 SLOW_N=1280 # about 1.7 s on a 2-core EPYC (test/fixtures/slow/TIMINGS.txt)
