@@ -1,22 +1,33 @@
 /**
- * The runtime adapters tsserve ships. The main thread only needs their names and file
- * extensions to lay out the repository; the adapter itself (and its native library) is
- * imported inside the worker that runs it.
+ * The runtime adapters tsserve ships. The main thread only needs their names and how to
+ * recognise their files to lay out the repository; the adapter itself (and its native
+ * library) is imported inside the worker that runs it.
  */
+import { looksLikeLightgbm } from './lightgbm/lightgbm-text.js';
 import type { Runtime } from './runtime.js';
+import { sniffXgboost } from './xgboost/xgboost-file.js';
 
 export interface RuntimeEntry {
-  /** The format name used in settings files and KServe's modelFormat. */
+  /** The format name used in settings files, --framework and KServe's modelFormat. */
   readonly name: string;
-  /** Triton platform/backend names that select this runtime in config.pbtxt. */
+  /** Other names (Triton platform/backend names) that select this runtime in config.pbtxt. */
   readonly aliases: readonly string[];
-  /** File names this runtime picks up when a model does not name its runtime. */
+  /** File extensions this runtime loads. */
   readonly fileExtensions: readonly string[];
+  /** Preferred when a folder holds several of this runtime's files. */
   readonly defaultFileName: string;
+  /**
+   * Whether a file with one of the extensions is this runtime's, from its first bytes: several
+   * formats share .json, .txt and .bst, and other files (config.json, README.txt) use them too.
+   */
+  recognizes?(fileName: string, head: Uint8Array): boolean;
   /** Files that mark a folder as this runtime's model; the folder itself is then the model path. */
   readonly folderMarkers?: readonly string[];
   importRuntime(): Promise<Runtime>;
 }
+
+const ext = (fileName: string) => fileName.slice(fileName.lastIndexOf('.')).toLowerCase();
+const latin1 = (head: Uint8Array) => new TextDecoder('latin1').decode(head);
 
 export const RUNTIMES: readonly RuntimeEntry[] = [
   {
@@ -25,6 +36,35 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
     fileExtensions: ['.onnx'],
     defaultFileName: 'model.onnx',
     importRuntime: async () => (await import('./onnx/onnx-runtime.js')).onnxRuntime,
+  },
+  {
+    name: 'sklearn',
+    aliases: ['scikit-learn'],
+    fileExtensions: ['.onnx', '.joblib', '.pkl', '.pickle'],
+    defaultFileName: 'model.onnx',
+    importRuntime: async () => (await import('./sklearn/sklearn-runtime.js')).sklearnRuntime,
+  },
+  {
+    name: 'xgboost',
+    aliases: [],
+    fileExtensions: ['.json', '.ubj', '.bst', '.onnx'],
+    defaultFileName: 'model.json',
+    recognizes(fileName, head) {
+      const e = ext(fileName);
+      if (e === '.json') return sniffXgboost(head) === 'json' && latin1(head).includes('"learner"');
+      if (e === '.ubj') return sniffXgboost(head) === 'ubjson';
+      if (e === '.bst') return !looksLikeLightgbm(head); // JSON, UBJSON, or the legacy binary we explain
+      return true;
+    },
+    importRuntime: async () => (await import('./xgboost/xgboost-runtime.js')).xgboostRuntime,
+  },
+  {
+    name: 'lightgbm',
+    aliases: [],
+    fileExtensions: ['.txt', '.bst', '.onnx'],
+    defaultFileName: 'model.txt',
+    recognizes: (fileName, head) => ext(fileName) === '.onnx' || looksLikeLightgbm(head),
+    importRuntime: async () => (await import('./lightgbm/lightgbm-runtime.js')).lightgbmRuntime,
   },
   {
     name: 'huggingface',
@@ -46,7 +86,21 @@ export function runtimeByName(name: string): RuntimeEntry | undefined {
   return RUNTIMES.find((r) => r.name === lower || r.aliases.includes(lower));
 }
 
-export function runtimeForFile(fileName: string): RuntimeEntry | undefined {
-  const lower = fileName.toLowerCase();
-  return RUNTIMES.find((r) => r.fileExtensions.some((ext) => lower.endsWith(ext)));
+export function runtimeNames(): string[] {
+  return RUNTIMES.map((r) => r.name);
+}
+
+/** Whether `entry` loads this file: its extension, then its first bytes. */
+export function loadsFile(entry: RuntimeEntry, fileName: string, head: Uint8Array): boolean {
+  return entry.fileExtensions.includes(ext(fileName)) && (entry.recognizes?.(fileName, head) ?? true);
+}
+
+/** The runtime a file belongs to when no runtime is named; `.onnx` goes to the onnx runtime. */
+export function runtimeForFile(fileName: string, head: Uint8Array): RuntimeEntry | undefined {
+  return RUNTIMES.find((r) => loadsFile(r, fileName, head));
+}
+
+/** Whether a file name has an extension some runtime loads (before reading its bytes). */
+export function hasModelExtension(fileName: string): boolean {
+  return RUNTIMES.some((r) => r.fileExtensions.includes(ext(fileName)));
 }

@@ -10,6 +10,20 @@ export interface ModelMetadata {
   platform: string;
   inputs: TensorSpec[];
   outputs: TensorSpec[];
+  /** The outputs a request that names none gets; all of them when undefined. */
+  defaultOutputs?: string[];
+  /**
+   * Names of the columns of the model's single [N, F] input, in order: requests with
+   * `content_type: "pd"` (and V1 rows keyed by name) send one input per column.
+   */
+  featureNames?: string[];
+  /**
+   * The model takes its single input as KServe's sklearn, XGBoost and LightGBM servers do
+   * through numpy: a request's one input whatever its name (KServe's own examples call it
+   * `input-0`), in any numeric datatype, which the runtime converts. Otherwise the name and
+   * datatype must match.
+   */
+  numpyInput?: boolean;
   /** Set for models that take text (Hugging Face): what the text routes may ask of them. */
   text?: TextModelInfo;
 }
@@ -94,6 +108,11 @@ export interface TextModel {
    * Polls `signal.aborted` between steps and stops with finishReason 'cancelled'.
    */
   generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult>;
+}
+
+/** The model file cannot be served: corrupt, or using a feature the runtime does not convert. */
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
 }
 
 export interface Runtime {

@@ -14,6 +14,7 @@ import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { ModelRepository } from './repository/model-repository.js';
+import { runtimeByName, runtimeNames } from '../runtimes/index.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { serverReadiness } from './repository/status.js';
 
@@ -35,6 +36,9 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  if (options.framework && !runtimeByName(options.framework)) {
+    throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
+  }
   const provider = chooseProvider(options.execution_provider as ProviderChoice, probeCuda());
   logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
   const metrics = new Metrics();
@@ -46,6 +50,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
+    framework: options.framework,
     maxInflight: options.max_inflight_requests,
     workerMaxHeapMb: options.worker_max_heap_mb,
     observer: metrics,

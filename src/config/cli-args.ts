@@ -39,6 +39,8 @@ export const FLAGS = [
   { name: 'enable_latency_logging', env: ['TSSERVE_ENABLE_LATENCY_LOGGING'], type: 'bool', default: true, help: 'One info line per inference request with its preprocess/predict/postprocess times (KServe\'s flag)' },
   { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
   { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
+  { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost, lightgbm or huggingface (KServe's modelFormat); empty: chosen by file" },
+  { name: 'predict_proba', env: ['TSSERVE_PREDICT_PROBA', 'PREDICT_PROBA'], type: 'bool', default: false, help: 'Classifiers answer probabilities instead of labels unless a request or model says otherwise (KServe sklearnserver\'s PREDICT_PROBA)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
   // Hugging Face models (KServe huggingfaceserver's flags); a config.pbtxt `parameters` entry of the same name wins.
   { name: 'task', env: ['TSSERVE_TASK'], type: 'string', default: 'auto', help: 'Hugging Face task: text_embedding, sequence_classification or text_generation; auto infers it from config.json' },

@@ -10,8 +10,17 @@ function shapeFits(spec: readonly number[], shape: readonly number[]): boolean {
 /** onnxruntime, like most runtimes, indexes a dimension with a signed 32-bit integer. */
 const MAX_DIM = 2 ** 31 - 1;
 
-/** Returns the inputs in the model's declared order. */
-export function validateInputs(model: string, specs: readonly TensorSpec[], maxBatchSize: number, inputs: readonly Tensor[]): Tensor[] {
+/**
+ * Returns the inputs in the model's declared order. With `convertsNumeric`, a numeric input
+ * may have another numeric datatype than the spec's (the runtime converts it).
+ */
+export function validateInputs(
+  model: string,
+  specs: readonly TensorSpec[],
+  maxBatchSize: number,
+  inputs: readonly Tensor[],
+  convertsNumeric = false,
+): Tensor[] {
   const byName = new Map<string, Tensor>();
   for (const t of inputs) {
     if (t.shape.some((d) => d > MAX_DIM)) {
@@ -24,7 +33,8 @@ export function validateInputs(model: string, specs: readonly TensorSpec[], maxB
         `unexpected inference input '${t.name}' for model '${model}'; it expects ${specs.map((s) => `'${s.name}'`).join(', ')}`,
       );
     }
-    if (t.datatype !== spec.datatype) {
+    const convertible = convertsNumeric && t.datatype !== 'BYTES' && spec.datatype !== 'BYTES';
+    if (t.datatype !== spec.datatype && !convertible) {
       throw new InvalidInputError(`inference input '${t.name}' data-type is '${t.datatype}', but model '${model}' expects '${spec.datatype}'`);
     }
     if (!shapeFits(spec.shape, t.shape)) {
@@ -61,9 +71,17 @@ function checkBatch(model: string, maxBatchSize: number, inputs: readonly Tensor
   }
 }
 
-/** Returns the output names to compute, in the order the response lists them. */
-export function resolveOutputs(model: string, specs: readonly TensorSpec[], requested?: readonly RequestedOutput[]): string[] {
-  if (!requested) return specs.map((s) => s.name);
+/**
+ * Returns the output names to compute, in the order the response lists them: the requested
+ * ones, else the model's defaults, else all.
+ */
+export function resolveOutputs(
+  model: string,
+  specs: readonly TensorSpec[],
+  requested?: readonly RequestedOutput[],
+  defaults?: readonly string[],
+): string[] {
+  if (!requested) return defaults ? [...defaults] : specs.map((s) => s.name);
   const names: string[] = [];
   for (const r of requested) {
     if (r.parameters['classification'] !== undefined) {

@@ -5,6 +5,7 @@
 import { InvalidInputError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { Tensor, TensorSpec } from '../core/tensor.js';
+import { PANDAS_CONTENT_TYPE } from '../core/columns.js';
 import { decodeJsonData, jsonValues } from './json-tensor.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -27,6 +28,20 @@ function toTensor(spec: TensorSpec, rows: unknown[], what: string): Tensor {
   return { name: spec.name, datatype: spec.datatype, shape, data: decodeJsonData(spec.datatype, shape, rows, what) };
 }
 
+/**
+ * Rows keyed by feature name (`{"age": 52, "bmi": 31.2}`) make a table, as KServe builds a
+ * DataFrame from them: one FP64 column per key, in first-seen order. A key a row lacks is
+ * missing (NaN) in that row; null is NaN too.
+ */
+function columnsOf(rows: Record<string, unknown>[], key: string): Tensor[] {
+  const names: string[] = [];
+  for (const row of rows) for (const name of Object.keys(row)) if (!names.includes(name)) names.push(name);
+  return names.map((name) => {
+    const values = rows.map((row) => row[name] ?? null);
+    return { name, datatype: 'FP64', shape: [rows.length], data: decodeJsonData('FP64', [rows.length], values, `${key} column '${name}'`) };
+  });
+}
+
 export function decodeV1Request(model: string, body: unknown, specs: readonly TensorSpec[]): InferRequest {
   if (!isRecord(body)) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
   const key = body.inputs !== undefined ? 'inputs' : 'instances';
@@ -35,6 +50,9 @@ export function decodeV1Request(model: string, body: unknown, specs: readonly Te
   if (rows.length === 0) throw new InvalidInputError(`"${key}" is empty; send at least one row`);
   const parameters = isRecord(body.parameters) ? (body.parameters as InferRequest['parameters']) : {};
   let inputs: Tensor[];
+  if (rows.every(isRecord) && specs.length === 1 && !(specs[0]!.name in rows[0]!)) {
+    return { model, parameters: { ...parameters, content_type: PANDAS_CONTENT_TYPE }, inputs: columnsOf(rows, key) };
+  }
   if (rows.every(isRecord)) {
     inputs = specs.map((spec) => {
       const column = rows.map((row, i) => {

@@ -1,11 +1,22 @@
 /**
  * Where models live in --model_dir. Two layouts, as KServe's and Triton's users expect:
  * one model file at the top level (served as --model_name), or one folder per model holding
- * `model.onnx` or Triton's numeric version folders `<name>/<version>/model.onnx`.
+ * its model file or Triton's numeric version folders `<name>/<version>/model.onnx`.
+ * A model's runtime is the one its config.pbtxt names, else --framework, else its file's:
+ * by extension, and for extensions several formats share (.json, .txt, .bst) by content.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type RuntimeEntry, runtimeByName, runtimeForFile, runtimeForFolder } from '../../runtimes/index.js';
+import {
+  RUNTIMES,
+  type RuntimeEntry,
+  hasModelExtension,
+  loadsFile,
+  runtimeByName,
+  runtimeForFile,
+  runtimeForFolder,
+  runtimeNames,
+} from '../../runtimes/index.js';
 import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from './model-config.js';
 
 export interface VersionSource {
@@ -42,16 +53,60 @@ async function entries(dir: string): Promise<{ files: string[]; dirs: string[] }
 /** `file` is the model file, or '.' when model_dir itself is a model folder (Hugging Face). */
 export type RepositoryLayout = { kind: 'single'; file: string } | { kind: 'folders'; names: string[] };
 
+const HEAD_BYTES = 256;
+
+async function readHead(path: string): Promise<Uint8Array> {
+  const file = await open(path, 'r');
+  try {
+    const head = new Uint8Array(HEAD_BYTES);
+    const { bytesRead } = await file.read(head, 0, HEAD_BYTES, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * The runtime a model names: config.pbtxt's platform/backend, else --framework; undefined
+ * when neither does (the file decides).
+ */
+function namedRuntime(config: ModelConfig, framework: string | undefined): RuntimeEntry | undefined {
+  const name = config.runtime ?? (framework || undefined);
+  if (name === undefined) return undefined;
+  const entry = runtimeByName(name);
+  if (!entry) {
+    const source = config.runtime ? 'platform/backend' : '--framework';
+    throw new ModelLayoutError(`unsupported ${source} '${name}'; tsserve serves ${runtimeNames().join(', ')}`);
+  }
+  return entry;
+}
+
+interface ModelFile {
+  file: string;
+  runtime: RuntimeEntry;
+}
+
+/** The files of `dir` that are models: of the named runtime, or of any when none is named. */
+async function modelFiles(dir: string, files: string[], runtime: RuntimeEntry | undefined): Promise<ModelFile[]> {
+  const found: ModelFile[] = [];
+  for (const file of files.filter(hasModelExtension)) {
+    const head = await readHead(join(dir, file));
+    const entry = runtime ? (loadsFile(runtime, file, head) ? runtime : undefined) : runtimeForFile(file, head);
+    if (entry) found.push({ file, runtime: entry });
+  }
+  return found;
+}
+
 /** Reads the top of the model directory. */
-export async function readLayout(modelDir: string): Promise<RepositoryLayout> {
+export async function readLayout(modelDir: string, framework?: string): Promise<RepositoryLayout> {
   const { files, dirs } = await entries(modelDir);
-  const modelFiles = files.filter((f) => runtimeForFile(f));
-  if (modelFiles.length > 1) {
+  const modelFilesHere = await modelFiles(modelDir, files, namedRuntime(DEFAULT_CONFIG, framework));
+  if (modelFilesHere.length > 1) {
     throw new ModelLayoutError(
-      `more than one model file in ${modelDir}: ${modelFiles.join(', ')}; put each model in a folder of its own`,
+      `more than one model file in ${modelDir}: ${modelFilesHere.map((m) => m.file).join(', ')}; put each model in a folder of its own`,
     );
   }
-  if (modelFiles.length === 1) return { kind: 'single', file: modelFiles[0]! };
+  if (modelFilesHere.length === 1) return { kind: 'single', file: modelFilesHere[0]!.file };
   // KServe's storage initializer puts a Hugging Face model's files straight into /mnt/models.
   if (runtimeForFolder(files)) return { kind: 'single', file: '.' };
   return { kind: 'folders', names: dirs };
@@ -67,24 +122,28 @@ async function readConfig(dir: string): Promise<ModelConfig> {
   return parseModelConfig(text);
 }
 
-function pickRuntime(config: ModelConfig, fileName: string): RuntimeEntry {
-  const entry = config.runtime ? runtimeByName(config.runtime) : runtimeForFile(fileName);
-  if (!entry) {
-    throw new ModelLayoutError(
-      config.runtime ? `unsupported platform/backend '${config.runtime}'` : `no runtime serves '${fileName}'`,
-    );
-  }
-  return entry;
+function wantedFiles(runtime: RuntimeEntry | undefined): string {
+  const extensions = runtime ? runtime.fileExtensions : [...new Set(RUNTIMES.flatMap((r) => r.fileExtensions))];
+  return `${runtime ? `runtime '${runtime.name}'` : 'tsserve'} loads ${extensions.join(', ')} files`;
 }
 
 /** Finds the model file of one version folder (or of an unversioned model folder). */
-async function findModelFile(dir: string, config: ModelConfig): Promise<string | undefined> {
+async function findModelFile(dir: string, config: ModelConfig, framework: string | undefined): Promise<ModelFile | undefined> {
+  const named = namedRuntime(config, framework);
   const { files } = await entries(dir);
-  const wanted = config.defaultModelFilename
-    ?? (config.runtime ? runtimeByName(config.runtime)?.defaultFileName : undefined);
-  if (wanted) return files.includes(wanted) ? wanted : undefined;
-  const candidates = files.filter((f) => runtimeForFile(f));
-  if (candidates.length > 1) throw new ModelLayoutError(`more than one model file in ${dir}: ${candidates.join(', ')}`);
+  if (config.defaultModelFilename !== undefined) {
+    const file = config.defaultModelFilename;
+    if (!files.includes(file)) return undefined;
+    const runtime = named ?? runtimeForFile(file, await readHead(join(dir, file)));
+    if (!runtime) throw new ModelLayoutError(`no runtime serves '${file}' (${wantedFiles(undefined)})`);
+    return { file, runtime };
+  }
+  const candidates = await modelFiles(dir, files, named);
+  if (candidates.length > 1) {
+    const preferred = named && candidates.find((c) => c.file === named.defaultFileName);
+    if (preferred) return preferred;
+    throw new ModelLayoutError(`more than one model file in ${dir}: ${candidates.map((c) => c.file).join(', ')}`);
+  }
   return candidates[0];
 }
 
@@ -96,52 +155,51 @@ function applyPolicy(config: ModelConfig, versions: number[]): number[] {
 }
 
 /** The runtime that takes this whole folder as its model (a Hugging Face folder), if one does. */
-function folderRuntime(files: readonly string[], config: ModelConfig): RuntimeEntry | undefined {
-  const named = config.runtime ? runtimeByName(config.runtime) : undefined;
+async function folderRuntime(dir: string, files: string[], config: ModelConfig, framework: string | undefined): Promise<RuntimeEntry | undefined> {
+  const named = namedRuntime(config, framework);
   if (named) return named.folderMarkers ? named : undefined;
-  if (files.some((f) => runtimeForFile(f))) return undefined;
+  if ((await modelFiles(dir, files, undefined)).length) return undefined;
   return runtimeForFolder(files);
 }
 
-async function versionSource(dir: string, version: string, config: ModelConfig): Promise<VersionSource | undefined> {
+async function versionSource(dir: string, version: string, config: ModelConfig, framework: string | undefined): Promise<VersionSource | undefined> {
   const { files } = await entries(dir);
-  const whole = folderRuntime(files, config);
+  const whole = await folderRuntime(dir, files, config, framework);
   if (whole) return whole.folderMarkers!.some((m) => files.includes(m)) ? { version, file: dir, runtime: whole.name } : undefined;
-  const file = await findModelFile(dir, config);
-  if (!file) return undefined;
-  return { version, file: join(dir, file), runtime: pickRuntime(config, file).name };
+  const found = await findModelFile(dir, config, framework);
+  return found && { version, file: join(dir, found.file), runtime: found.runtime.name };
 }
 
 /** Reads one model folder: its config and the versions its policy selects. */
-export async function readModelFolder(name: string, dir: string): Promise<ModelSource> {
+export async function readModelFolder(name: string, dir: string, framework?: string): Promise<ModelSource> {
   const config = await readConfig(dir);
   const { dirs } = await entries(dir);
   const numeric = dirs.filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
   const versions: VersionSource[] = [];
   if (numeric.length) {
     for (const v of applyPolicy(config, numeric)) {
-      const source = await versionSource(join(dir, String(v)), String(v), config);
+      const source = await versionSource(join(dir, String(v)), String(v), config, framework);
       if (source) versions.push(source);
     }
   } else {
-    const source = await versionSource(dir, '1', config);
+    const source = await versionSource(dir, '1', config, framework);
     if (source) versions.push(source);
   }
-  if (!versions.length) throw new ModelLayoutError(`no model file found for model '${name}' in ${dir}`);
+  if (!versions.length) {
+    throw new ModelLayoutError(`no model file found for model '${name}' in ${dir} (${wantedFiles(namedRuntime(config, framework))})`);
+  }
   return { name, config, versions };
 }
 
 /** The single top-level model file, served as `name`. */
-export async function readSingleFile(name: string, modelDir: string, file: string): Promise<ModelSource> {
+export async function readSingleFile(name: string, modelDir: string, file: string, framework?: string): Promise<ModelSource> {
   const config = await readConfig(modelDir);
   if (file === '.') {
-    const source = await versionSource(modelDir, '1', config);
+    const source = await versionSource(modelDir, '1', config, framework);
     if (!source) throw new ModelLayoutError(`no model found in ${modelDir}`);
     return { name, config, versions: [source] };
   }
-  return {
-    name,
-    config,
-    versions: [{ version: '1', file: join(modelDir, file), runtime: pickRuntime(config, file).name }],
-  };
+  const found = await findModelFile(modelDir, { ...config, defaultModelFilename: file }, framework);
+  if (!found) throw new ModelLayoutError(`model file ${file} disappeared from ${modelDir}`);
+  return { name, config, versions: [{ version: '1', file: join(modelDir, file), runtime: found.runtime.name }] };
 }

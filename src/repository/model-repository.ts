@@ -24,6 +24,8 @@ export interface RepositoryOptions {
   intraOpThreads: number;
   interOpThreads: number;
   cpus: number;
+  /** The runtime of models whose config.pbtxt names none (KServe's --framework); empty: by file. */
+  framework?: string;
   /** Requests in flight across all models before new ones get 503; 0 is unbounded. */
   maxInflight: number;
   /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
@@ -63,7 +65,7 @@ export class ModelRepository {
 
   /** Discovers the models in model_dir and loads them all; load failures are kept, not thrown. */
   async loadAll(): Promise<void> {
-    const layout = await readLayout(this.options.modelDir);
+    const layout = await readLayout(this.options.modelDir, this.options.framework);
     const names = layout.kind === 'single' ? [this.options.modelName] : layout.names;
     if (layout.kind === 'single') this.singleFile = layout.file;
     await Promise.all(names.map((name) => this.load(name)));
@@ -197,9 +199,9 @@ export class ModelRepository {
       if (name !== this.options.modelName) {
         throw new ModelNotFoundError(name);
       }
-      return readSingleFile(name, this.options.modelDir, this.singleFile);
+      return readSingleFile(name, this.options.modelDir, this.singleFile, this.options.framework);
     }
-    return readModelFolder(name, join(this.options.modelDir, name));
+    return readModelFolder(name, join(this.options.modelDir, name), this.options.framework);
   }
 
   /** Where a model runs: its instance_group kind, else the server's provider. */

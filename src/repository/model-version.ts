@@ -3,7 +3,8 @@
  * and the requests in flight, so an unload can finish what it accepted before it stops.
  */
 import type { Worker } from 'node:worker_threads';
-import { ModelNotReadyError } from '../core/errors.js';
+import { InvalidInputError, ModelNotReadyError } from '../core/errors.js';
+import { PANDAS_CONTENT_TYPE, assembleColumns } from '../core/columns.js';
 import type { InferRequest, InferResponse, RunRequest } from '../core/inference.js';
 import { DynamicBatcher, type RunResult, requestTimeoutUs } from '../scheduler/dynamic-batcher.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
@@ -15,6 +16,12 @@ import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, Model
 import type { ModelConfig } from './model-config.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+/** A request's only input, named as the model's only input (KServe takes inputs[0]). */
+function byPosition(inputs: Tensor[], specs: readonly TensorSpec[]): Tensor[] {
+  if (inputs.length !== 1 || specs.length !== 1 || inputs[0]!.name === specs[0]!.name) return inputs;
+  return [{ ...inputs[0]!, name: specs[0]!.name }];
+}
 
 export class ModelVersion {
   state: ModelState = 'LOADING';
@@ -95,6 +102,16 @@ export class ModelVersion {
     return this.metadata?.text;
   }
 
+  /** The request's inputs, with the columns of a `content_type: "pd"` request joined into one. */
+  private tableInputs(request: InferRequest): Tensor[] {
+    if (request.parameters['content_type'] !== PANDAS_CONTENT_TYPE) return request.inputs;
+    const { inputs } = this.specs();
+    if (inputs.length !== 1) {
+      throw new InvalidInputError(`content_type "pd" needs a model with one input; '${this.name}' has ${inputs.length}`);
+    }
+    return [assembleColumns(this.name, inputs[0]!, this.metadata?.featureNames, request.inputs)];
+  }
+
   async infer(request: InferRequest): Promise<InferResponse> {
     const pool = this.readyPool();
     const start = performance.now();
@@ -131,8 +148,10 @@ export class ModelVersion {
   /** Validates a request and runs it, through the batcher when the model has one. */
   private run(pool: ModelPool, request: InferRequest): Promise<RunResult> {
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
-    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, request.inputs);
-    const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs);
+    const meta = pool.metadata;
+    const given = this.tableInputs(request);
+    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, meta.numpyInput ? byPosition(given, inputSpecs) : given, meta.numpyInput);
+    const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs, meta.defaultOutputs);
     const run = { inputs, outputNames, parameters: request.parameters };
     if (!this.batcher) return this.runDirect(pool, run);
     const timeoutUs = requestTimeoutUs(request.parameters, this.config.dynamicBatching!.defaultTimeoutUs);
