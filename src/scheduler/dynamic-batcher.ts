@@ -53,6 +53,7 @@ export class DynamicBatcher {
   private readonly queue: Job[] = [];
   private running = 0;
   private timer?: NodeJS.Timeout;
+  private immediate?: NodeJS.Immediate;
 
   constructor(private readonly options: BatcherOptions) {}
 
@@ -76,7 +77,9 @@ export class DynamicBatcher {
 
   private pump(): void {
     clearTimeout(this.timer);
+    clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
     const now = performance.now();
     this.expire(now);
     while (this.running < this.options.slots && this.queue.length) {
@@ -154,7 +157,12 @@ export class DynamicBatcher {
     for (const job of this.queue) wake = Math.min(wake, job.deadline);
     if (this.running < this.options.slots) wake = Math.min(wake, this.queue[0]!.enqueuedAt + this.options.maxQueueDelayUs / 1000);
     if (!Number.isFinite(wake)) return;
-    this.timer = setTimeout(() => this.pump(), Math.max(0, wake - now));
+    // Node's timers fire a millisecond late or more, too coarse for delays of a few hundred
+    // microseconds: the last stretch is polled with setImmediate, which still lets I/O (new
+    // requests) in between checks.
+    const remaining = wake - now;
+    if (remaining > 2) this.timer = setTimeout(() => this.pump(), remaining - 1.5);
+    else this.immediate = setImmediate(() => this.pump());
   }
 }
 
