@@ -43,10 +43,13 @@ export async function startServer(options: ServerOptions, logger = createLogger(
   logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
   const metrics = new Metrics();
   const modelDir = await prepareModelDir(options, logger);
+  // Measured on 2 cores (README, "Worker sizing"): two single-threaded instances serve unbatched
+  // requests 1.5x faster than one instance with two threads, and batched ones as fast.
+  const instances = options.workers > 0 ? options.workers : Math.min(2, cpus);
   const repository = new ModelRepository({
     modelDir,
     modelName: options.model_name,
-    instances: Math.max(1, options.workers),
+    instances,
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
@@ -83,7 +86,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
         metrics,
       })
     : undefined;
-  logger.info({ modelDir, cpus, workers: options.workers }, 'loading models');
+  logger.info({ modelDir, cpus, instances }, 'loading models');
   await repository.loadAll();
   let grpcPort: number | undefined;
   try {

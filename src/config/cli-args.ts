@@ -28,7 +28,7 @@ export const FLAGS = [
   { name: 'grpc_max_receive_message_length', env: ['TSSERVE_GRPC_MAX_RECEIVE_MESSAGE_LENGTH'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest gRPC request message in bytes; larger gets RESOURCE_EXHAUSTED' },
   { name: 'grpc_max_send_message_length', env: ['TSSERVE_GRPC_MAX_SEND_MESSAGE_LENGTH'], type: 'int', default: 2 ** 31 - 1, help: 'Largest gRPC response message in bytes; larger gets RESOURCE_EXHAUSTED' },
   { name: 'host', env: ['TSSERVE_HOST'], type: 'string', default: '0.0.0.0', help: 'Address to bind' },
-  { name: 'workers', env: ['TSSERVE_WORKERS'], type: 'int', default: 1, help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group' },
+  { name: 'workers', env: ['TSSERVE_WORKERS'], type: 'int', default: 0, help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group; 0 is min(2, CPU limit), as Triton gives onnxruntime models' },
   { name: 'nthread', env: ['TSSERVE_NTHREAD'], type: 'int', default: 0, help: 'Intra-op threads per model instance; 0 shares the CPU limit out among instances' },
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
   { name: 'max_inflight_requests', env: ['TSSERVE_MAX_INFLIGHT_REQUESTS'], type: 'int', default: 1024, help: 'Requests in flight across all models before new ones get 503 at once; 0 is unbounded' },
