@@ -11,7 +11,6 @@
  * --duration S (seconds per load point), --out FILE (default bench/results/foundation.md).
  * See bench/README.md for what each number means.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -24,7 +23,7 @@ import { readModelFolder } from '../src/repository/layout.js';
 import { GRPC_HEADERS, grpcFrame, inferMessage } from './grpc-wire.js';
 import { h2load, h2loadVersion, type H2loadResult } from './h2load.js';
 import { TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
-import { CLI, ROOT, type ChildServer, children, freePort, spawnServer } from './lib/child-server.js';
+import { CLI, ROOT, type ChildServer, children, freePort, runJsonChild, spawnServer } from './lib/child-server.js';
 import { type GrpcLoadSpec, type LoadRequest, type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
 import { type LatencyStats, stats } from './lib/stats.js';
 
@@ -127,23 +126,9 @@ async function failedRequests(url: string, model: string): Promise<number> {
  * Sequential 4 MiB binary POSTs from bench/post-loop.ts in a process of its own (see there why
  * neither autocannon nor this process drives them).
  */
-function postLoop(url: string, path: string, opts: BenchOptions): Promise<LatencyStats> {
-  return new Promise((resolveLoop, reject) => {
-    const args = [join(ROOT, 'dist/bench/post-loop.js'), url, path, String(opts.warmup), String(opts.duration)];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      children.delete(child);
-      if (code !== 0) return reject(new Error(`post-loop exited with code ${code}: ${err.trim()}`));
-      const { latenciesMs, seconds } = JSON.parse(out) as { latenciesMs: number[]; seconds: number };
-      resolveLoop(stats(latenciesMs, seconds));
-    });
-  });
+async function postLoop(url: string, path: string, opts: BenchOptions): Promise<LatencyStats> {
+  const { latenciesMs, seconds } = await runJsonChild<{ latenciesMs: number[]; seconds: number }>('post-loop.js', [url, path, String(opts.warmup), String(opts.duration)]);
+  return stats(latenciesMs, seconds);
 }
 
 /** One gRPC ModelInfer, decoded in full, so a broken gRPC path fails before any load. Returns the raw outputs. */

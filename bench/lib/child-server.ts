@@ -89,3 +89,21 @@ export async function spawnServer(args: string[], port: number, readyPath: strin
   }
   return { url, child, stop };
 }
+
+/** Runs `node dist/bench/SCRIPT ARGS` (a load generator of its own) and parses the JSON it prints. */
+export function runJsonChild<T>(script: string, args: string[]): Promise<T> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/bench', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
+    children.add(child);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`${script} exited with code ${code}: ${err.trim()}`));
+      resolveRun(JSON.parse(out) as T);
+    });
+  });
+}

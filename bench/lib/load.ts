@@ -1,9 +1,7 @@
 /** Load generators: autocannon for REST, bench/grpc-load.ts (a process of its own) for gRPC. */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { ROOT, children } from './child-server.js';
+import { runJsonChild } from './child-server.js';
 import { type LatencyStats, stats } from './stats.js';
 import type { BinaryRequest } from '../payload.js';
 
@@ -68,21 +66,8 @@ interface GrpcLoadSpec {
 }
 
 /** CONCURRENCY ModelInfer calls kept in flight by bench/grpc-load.ts, a process of its own. */
-export function grpcLoad(address: string, spec: GrpcLoadSpec, concurrency: number, opts: { warmup: number; duration: number }): Promise<LoadResult> {
-  return new Promise((resolveLoad, reject) => {
-    const args = [join(ROOT, 'dist/bench/grpc-load.js'), address, JSON.stringify(spec), String(concurrency), String(opts.warmup), String(opts.duration)];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (err += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      children.delete(child);
-      if (code !== 0) return reject(new Error(`grpc-load exited with code ${code}: ${err.trim()}`));
-      const { latenciesMs, seconds, errors } = JSON.parse(out) as { latenciesMs: number[]; seconds: number; errors: number };
-      resolveLoad({ ...stats(latenciesMs, seconds), errors, non2xx: 0, bytesPerSecond: NaN });
-    });
-  });
+export async function grpcLoad(address: string, spec: GrpcLoadSpec, concurrency: number, opts: { warmup: number; duration: number }): Promise<LoadResult> {
+  const args = [address, JSON.stringify(spec), String(concurrency), String(opts.warmup), String(opts.duration)];
+  const { latenciesMs, seconds, errors } = await runJsonChild<{ latenciesMs: number[]; seconds: number; errors: number }>('grpc-load.js', args);
+  return { ...stats(latenciesMs, seconds), errors, non2xx: 0, bytesPerSecond: NaN };
 }
