@@ -116,6 +116,15 @@ describe('Hugging Face fill_mask and token_classification', () => {
       .forEach((row, r) => assertClose(row, nerExpected.cases[r]!.probabilities.flat(), 1e-5, `probabilities ${r}`));
   });
 
+  it('no texts give empty outputs without running the model', async () => {
+    const ner = await postJson(`${srv.url}/v2/models/ner/infer`, texts([]));
+    assert.equal(ner.status, 200, JSON.stringify(ner.body));
+    assert.deepEqual(ner.body.outputs.map((o: { shape: number[]; data: unknown[] }) => [o.shape, o.data.length]), [[[0, 0], 0], [[0, 0], 0], [[0, 0], 0], [[0, 0], 0]]);
+    const mlm = await postJson(`${srv.url}/v2/models/mlm/infer`, texts([]));
+    assert.equal(mlm.status, 200, JSON.stringify(mlm.body));
+    assert.deepEqual(mlm.body.outputs.map((o: { shape: number[] }) => o.shape), [[0], [0, 0], [0, 0]]);
+  });
+
   it('V1 token_classification: label names per token of each instance', async () => {
     const { status, body } = await postJson(`${srv.url}/v1/models/ner:predict`, { instances: [sentences[0]] });
     assert.equal(status, 200);
