@@ -49,7 +49,7 @@ export interface LoadedModel {
 }
 
 /** KServe huggingfaceserver's task names. */
-export type TextTask = 'text_embedding' | 'sequence_classification' | 'text_generation';
+export type TextTask = 'text_embedding' | 'sequence_classification' | 'token_classification' | 'fill_mask' | 'text_generation';
 
 export interface TextModelInfo {
   task: TextTask;

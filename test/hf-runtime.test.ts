@@ -35,11 +35,11 @@ describe('Hugging Face runtime over v2 and V1', () => {
     await repo.write('no_fp16/config.pbtxt', params({ dtype: 'fp16' }));
     await copyHfModel(repo, HF.bert, 'too_long');
     await repo.write('too_long/config.pbtxt', params({ max_model_len: '65' }));
-    await copyHfModel(repo, HF.bert, 'token_cls', ['config.json']);
+    await copyHfModel(repo, HF.bert, 'qa', ['config.json']);
     const bertConfig = JSON.parse(readFileSync(repoPath(HF.bert, 'config.json'), 'utf8'));
-    await repo.write('token_cls/config.json', JSON.stringify({ ...bertConfig, architectures: ['BertForTokenClassification'] }));
-    await copyHfModel(repo, HF.bert, 'fill_mask');
-    await repo.write('fill_mask/config.pbtxt', params({ task: 'fill_mask' }));
+    await repo.write('qa/config.json', JSON.stringify({ ...bertConfig, architectures: ['BertForQuestionAnswering'] }));
+    await copyHfModel(repo, HF.bert, 't2t');
+    await repo.write('t2t/config.pbtxt', params({ task: 'text2text_generation' }));
     await copyHfModel(repo, HF.gpt2NoCache, 'gpt2_nocache');
     srv = await startTestServer(repo.dir);
   });
@@ -168,11 +168,11 @@ describe('Hugging Face runtime over v2 and V1', () => {
   });
 
   it('tasks tsserve does not serve are refused at load, clearly', async () => {
-    const inferred = await getJson(`${srv.url}/v2/models/token_cls/ready`);
+    const inferred = await getJson(`${srv.url}/v2/models/qa/ready`);
     assert.equal(inferred.status, 503);
-    assert.match(inferred.body.error, /the task cannot be inferred from architecture 'BertForTokenClassification'; set --task/);
-    const named = await getJson(`${srv.url}/v2/models/fill_mask/ready`);
-    assert.match(named.body.error, /task 'fill_mask' is not supported by tsserve; supported: text_embedding, sequence_classification, text_generation/);
+    assert.match(inferred.body.error, /the task cannot be inferred from architecture 'BertForQuestionAnswering'; set --task/);
+    const named = await getJson(`${srv.url}/v2/models/t2t/ready`);
+    assert.match(named.body.error, /task 'text2text_generation' is not supported by tsserve; supported: text_embedding, sequence_classification, token_classification, fill_mask, text_generation/);
   });
 
   it('texts must be valid UTF-8', async () => {

@@ -9,6 +9,8 @@ import type { BatchTokenizer } from './token-batch.js';
 export interface EncodedBatch {
   /** The model's main output: last_hidden_state [B,S,H] or logits [B,C]. */
   output: HfTensor;
+  /** input_ids [B,S], padding included. */
+  ids: BigInt64Array;
   /** attention_mask [B,S] as 0/1 per token. */
   mask: BigInt64Array;
   seqLen: number;
@@ -21,7 +23,7 @@ export async function encode(tokenizer: BatchTokenizer, model: PreTrainedModel, 
   const outputs = (await model({ input_ids, attention_mask })) as Record<string, HfTensor>;
   const output = outputs[outputName];
   if (!output) throw new Error(`the model returned no '${outputName}' output (it returned ${Object.keys(outputs).join(', ')})`);
-  return { output, mask, seqLen, tokenCounts };
+  return { output, ids: input_ids.data as BigInt64Array, mask, seqLen, tokenCounts };
 }
 
 /** Mean (over real tokens) or first-token pooling of last_hidden_state, optionally L2-normalised. */

@@ -2,19 +2,20 @@
  * One loaded Hugging Face model: v2/V1 inference on a BYTES tensor of texts, and the text
  * capability (embeddings, streamed generation) that the OpenAI routes use.
  */
-import type { PreTrainedModel, PreTrainedTokenizer } from '@huggingface/transformers';
+import { type PreTrainedModel, type PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
 import { InvalidInputError } from '../../src/core/errors.js';
 import type { Parameters, RunRequest } from '../../src/core/inference.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
   EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextTask,
 } from '../runtime.js';
-import { type Classified, classify, encode, pool } from './encoder.js';
+import { type Classified, type EncodedBatch, classify, encode, pool } from './encoder.js';
 import type { HfConfig } from './hf-folder.js';
 import type { HfOptions } from './hf-options.js';
 import { TEXT_INPUT, outputSpecs } from './hf-tasks.js';
 import type { Generator } from './generation.js';
 import { BatchTokenizer } from './token-batch.js';
+import { fillMask, requireMask, tokenClassification } from './token-tasks.js';
 
 export interface HfModelParts {
   task: TextTask;
@@ -78,7 +79,7 @@ export class HfModel implements LoadedModel, TextModel {
     this.metadata = {
       platform: 'huggingface_transformersjs',
       inputs: [TEXT_INPUT],
-      outputs: outputSpecs(task, options, this.hiddenSize, this.labels.length || -1),
+      outputs: outputSpecs(task, options, this.hiddenSize, this.labels.length || -1, Number(config['vocab_size'] ?? -1)),
       text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false },
     };
   }
@@ -89,6 +90,8 @@ export class HfModel implements LoadedModel, TextModel {
     switch (this.parts.task) {
       case 'text_embedding': outputs = await this.embeddingOutputs(input); break;
       case 'sequence_classification': outputs = await this.classificationOutputs(input); break;
+      case 'token_classification': outputs = await this.tokenClassificationOutputs(input); break;
+      case 'fill_mask': outputs = await this.fillMaskOutputs(input); break;
       case 'text_generation': outputs = await this.generationOutputs(input, run.parameters); break;
     }
     return run.outputNames.map((name) => outputs[name]!);
@@ -138,6 +141,26 @@ export class HfModel implements LoadedModel, TextModel {
       probabilities: { name: 'probabilities', datatype: 'FP32', shape: [n, classes], data: out.probabilities },
       logits: { name: 'logits', datatype: 'FP32', shape: [n, classes], data: out.logits },
     };
+  }
+
+  /** Per-token logits [B,S,C]; no texts give an empty batch without running the model. */
+  private async encodeTokens(input: string[], classes: number): Promise<EncodedBatch> {
+    if (input.length) return encode(this.batcher, this.parts.model, input, 'logits');
+    const output = new HfTensor('float32', new Float32Array(0), [0, 0, classes]);
+    return { output, ids: new BigInt64Array(0), mask: new BigInt64Array(0), seqLen: 0, tokenCounts: [] };
+  }
+
+  private async tokenClassificationOutputs(input: string[]): Promise<Record<string, Tensor>> {
+    const batch = await this.encodeTokens(input, this.labels.length);
+    return tokenClassification(batch, this.labels, this.parts.options);
+  }
+
+  private async fillMaskOutputs(input: string[]): Promise<Record<string, Tensor>> {
+    const { tokenizer, model, options } = this.parts;
+    requireMask(input, tokenizer.mask_token);
+    const batch = await this.encodeTokens(input, Number(this.parts.config['vocab_size'] ?? 0));
+    // As KServe: decode() keeps special tokens, so a predicted [SEP] shows.
+    return fillMask(batch, tokenizer.mask_token_id, (ids) => tokenizer.decode(ids), options);
   }
 
   private async generationOutputs(input: string[], parameters: Parameters): Promise<Record<string, Tensor>> {

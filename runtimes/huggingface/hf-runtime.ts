@@ -8,7 +8,9 @@ import { basename, dirname } from 'node:path';
 import {
   AutoModel,
   AutoModelForCausalLM,
+  AutoModelForMaskedLM,
   AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
   AutoTokenizer,
   type PreTrainedModel,
   type PreTrainedTokenizer,
@@ -25,6 +27,8 @@ import { Generator } from './generation.js';
 const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pretrained }> = {
   text_embedding: AutoModel,
   sequence_classification: AutoModelForSequenceClassification,
+  token_classification: AutoModelForTokenClassification,
+  fill_mask: AutoModelForMaskedLM,
   text_generation: AutoModelForCausalLM,
 };
 

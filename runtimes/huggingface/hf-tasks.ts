@@ -2,11 +2,13 @@
 import type { TensorSpec } from '../../src/core/tensor.js';
 import type { TextTask } from '../runtime.js';
 import type { HfConfig } from './hf-folder.js';
-import { HfConfigError, type HfOptions } from './hf-options.js';
+import { HfConfigError, type HfOptions, TASKS } from './hf-options.js';
 
 /** KServe's suffix table (huggingfaceserver task.py), for the tasks tsserve serves. */
 const BY_SUFFIX: [string, TextTask][] = [
   ['ForSequenceClassification', 'sequence_classification'],
+  ['ForTokenClassification', 'token_classification'],
+  ['ForMaskedLM', 'fill_mask'],
   ['ForCausalLM', 'text_generation'],
   ['LMHeadModel', 'text_generation'],
 ];
@@ -18,7 +20,7 @@ export function inferTask(config: HfConfig): TextTask {
   // A bare encoder (BertModel, XLMRobertaModel...) has no head: embeddings are all it gives.
   // KServe asks for --task text_embedding here; this is the only sensible reading.
   if (/[a-z0-9]Model$/i.test(arch) && !arch.includes('For')) return 'text_embedding';
-  throw new HfConfigError(`the task cannot be inferred from architecture '${arch}'; set --task (one of text_embedding, sequence_classification, text_generation)`);
+  throw new HfConfigError(`the task cannot be inferred from architecture '${arch}'; set --task (one of ${TASKS.join(', ')})`);
 }
 
 /** The model's own token limit. */
@@ -45,7 +47,14 @@ export function resolveMaxModelLen(config: HfConfig, tokenizerMaxLength: number 
 
 export const TEXT_INPUT: TensorSpec = { name: 'text', datatype: 'BYTES', shape: [-1] };
 
-export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number): TensorSpec[] {
+/** The optional per-position score tensors: KServe's --return_probabilities / --return_raw_logits. */
+function scoreSpecs(options: HfOptions, shape: number[]): TensorSpec[] {
+  if (options.returnProbabilities) return [{ name: 'probabilities', datatype: 'FP32', shape }];
+  if (options.returnRawLogits) return [{ name: 'logits', datatype: 'FP32', shape }];
+  return [];
+}
+
+export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number, vocabSize: number): TensorSpec[] {
   switch (task) {
     case 'text_embedding':
       return [{ name: 'embedding', datatype: 'FP32', shape: [-1, hiddenSize] }];
@@ -59,6 +68,21 @@ export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: numb
       if (options.returnRawLogits) specs.push({ name: 'logits', datatype: 'FP32', shape: [-1, numLabels] });
       return specs;
     }
+    case 'token_classification':
+      return [
+        { name: 'label', datatype: 'INT64', shape: [-1, -1] },
+        { name: 'label_name', datatype: 'BYTES', shape: [-1, -1] },
+        { name: 'score', datatype: 'FP32', shape: [-1, -1] },
+        { name: 'token_id', datatype: 'INT64', shape: [-1, -1] },
+        ...scoreSpecs(options, [-1, -1, numLabels]),
+      ];
+    case 'fill_mask':
+      return [
+        { name: 'predicted', datatype: 'BYTES', shape: [-1] },
+        { name: 'token_id', datatype: 'INT64', shape: [-1, -1] },
+        { name: 'score', datatype: 'FP32', shape: [-1, -1] },
+        ...scoreSpecs(options, [-1, -1, vocabSize]),
+      ];
     case 'text_generation':
       return [
         { name: 'generated_text', datatype: 'BYTES', shape: [-1] },

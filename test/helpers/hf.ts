@@ -6,6 +6,8 @@ import { repoPath } from './server.js';
 export const HF = {
   bert: 'test/hf-models/tiny-bert',
   bertCls: 'test/hf-models/tiny-bert-cls',
+  bertMlm: 'test/hf-models/tiny-bert-mlm',
+  bertNer: 'test/hf-models/tiny-bert-ner',
   gpt2: 'test/hf-models/tiny-gpt2',
   gpt2NoCache: 'test/hf-models/tiny-gpt2-nocache',
 };
@@ -18,6 +20,13 @@ export const bertExpected = json(HF.bert) as {
 };
 export const clsExpected = json(HF.bertCls) as {
   sentences: string[]; logits: number[][]; probabilities: number[][]; labels: number[]; label_names: string[];
+};
+export const mlmExpected = json(HF.bertMlm) as {
+  mask_token: string;
+  cases: { text: string; ids: number[]; token_ids: number[]; predicted: string; scores: number[]; probabilities: number[][]; logits: number[][] }[];
+};
+export const nerExpected = json(HF.bertNer) as {
+  cases: { text: string; ids: number[]; labels: number[]; label_names: string[]; scores: number[]; probabilities: number[][]; logits: number[][] }[];
 };
 export const gpt2Expected = json(HF.gpt2) as {
   prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
