@@ -31,6 +31,8 @@ export class ModelVersion {
   instances = 0;
   private pool?: ModelPool;
   private batcher?: DynamicBatcher;
+  private specsFor?: ModelMetadata;
+  private cachedSpecs?: { inputs: TensorSpec[]; outputs: TensorSpec[] };
   private inFlight = 0;
   private readonly statistics = new StatisticsRecorder();
   private drained?: () => void;
@@ -53,10 +55,15 @@ export class ModelVersion {
 
   /** Input and output specs as clients see them: -1 for the batch dim of batching models. */
   specs(): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
-    const meta = this.metadata ?? { inputs: [], outputs: [] };
-    if (this.config.maxBatchSize <= 0) return meta;
-    const batched = (s: TensorSpec): TensorSpec => ({ ...s, shape: s.shape.length ? [-1, ...s.shape.slice(1)] : s.shape });
-    return { inputs: meta.inputs.map(batched), outputs: meta.outputs.map(batched) };
+    const meta = this.metadata;
+    if (!meta) return { inputs: [], outputs: [] };
+    // Every request validates against these: derive them once per loaded session.
+    if (this.specsFor !== meta) {
+      const batched = (s: TensorSpec): TensorSpec => ({ ...s, shape: s.shape.length ? [-1, ...s.shape.slice(1)] : s.shape });
+      this.cachedSpecs = this.config.maxBatchSize <= 0 ? meta : { inputs: meta.inputs.map(batched), outputs: meta.outputs.map(batched) };
+      this.specsFor = meta;
+    }
+    return this.cachedSpecs!;
   }
 
   async load(spec: Omit<PoolSpec, 'label'>): Promise<void> {
