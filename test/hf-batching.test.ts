@@ -8,8 +8,11 @@ import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const expected = JSON.parse(readFileSync(repoPath('test/hf-models/tiny-bert/expected.json'), 'utf8')) as {
-  sentences: string[]; mean_normalized: number[][];
+  sentences: string[]; mean_normalized: number[][]; ids: number[][];
 };
+
+const closeTo = (got: number[], want: number[], what: string) =>
+  got.forEach((v, k) => assert.ok(Math.abs(v - want[k]!) < 1e-5, `${what} dim ${k}: ${v} vs ${want[k]}`));
 
 describe('Hugging Face embeddings with dynamic batching', () => {
   let repo: TempRepo;
@@ -38,5 +41,31 @@ describe('Hugging Face embeddings with dynamic batching', () => {
     const stats = (await getJson(`${srv.url}/v2/models/bert/stats`)).body.model_stats[0];
     assert.equal(stats.inference_count, expected.sentences.length);
     assert.ok(stats.execution_count < expected.sentences.length, `${expected.sentences.length} requests in ${stats.execution_count} runs`);
+  });
+
+  it('gives token counts when a request names token_count', async () => {
+    const reply = await postJson(`${srv.url}/v2/models/bert/infer`, {
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [expected.sentences.length], data: expected.sentences }],
+      outputs: [{ name: 'token_count' }],
+    });
+    assert.equal(reply.status, 200, JSON.stringify(reply.body));
+    assert.deepEqual(reply.body.outputs[0].data, expected.ids.map((ids) => ids.length));
+  });
+
+  it('batches the OpenAI embeddings route too, with usage counted per request', async () => {
+    const before = (await getJson(`${srv.url}/v2/models/bert/stats`)).body.model_stats[0];
+    const replies = await Promise.all(expected.sentences.map(async (sentence) => {
+      const res = await fetch(`${srv.url}/openai/v1/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'bert', input: sentence }) });
+      return { status: res.status, body: (await res.json()) as any };
+    }));
+    replies.forEach((reply, i) => {
+      assert.equal(reply.status, 200, JSON.stringify(reply.body));
+      closeTo(reply.body.data[0].embedding, expected.mean_normalized[i]!, `sentence ${i}`);
+      assert.equal(reply.body.usage.prompt_tokens, expected.ids[i]!.length);
+    });
+    const after = (await getJson(`${srv.url}/v2/models/bert/stats`)).body.model_stats[0];
+    const runs = after.execution_count - before.execution_count;
+    assert.equal(after.inference_count - before.inference_count, expected.sentences.length);
+    assert.ok(runs < expected.sentences.length, `${expected.sentences.length} OpenAI requests in ${runs} model runs`);
   });
 });

@@ -54,7 +54,7 @@ describe('Hugging Face runtime over v2 and V1', () => {
     assert.deepEqual(body, {
       name: 'bert', versions: ['1'], platform: 'huggingface_transformersjs',
       inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }],
-      outputs: [{ name: 'embedding', datatype: 'FP32', shape: [-1, 32] }],
+      outputs: [{ name: 'embedding', datatype: 'FP32', shape: [-1, 32] }, { name: 'token_count', datatype: 'INT64', shape: [-1] }],
     });
     const gen = await getJson(`${srv.url}/v2/models/gpt2`);
     assert.deepEqual(gen.body.outputs.map((o: { name: string }) => o.name), ['generated_text', 'generated_token_ids']);

@@ -80,6 +80,9 @@ export class HfModel implements LoadedModel, TextModel {
       platform: 'huggingface_transformersjs',
       inputs: [TEXT_INPUT],
       outputs: outputSpecs(task, options, this.hiddenSize, this.labels.length || -1, Number(config['vocab_size'] ?? -1)),
+      // token_count is there for whoever names it (the OpenAI route's usage); V1 and plain v2
+      // requests keep getting the embedding alone, as KServe's huggingfaceserver answers.
+      ...(task === 'text_embedding' ? { defaultOutputs: ['embedding'] } : {}),
       text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false },
     };
   }
@@ -115,8 +118,11 @@ export class HfModel implements LoadedModel, TextModel {
   }
 
   private async embeddingOutputs(input: string[]): Promise<Record<string, Tensor>> {
-    const { embeddings, dim } = await this.embed(input);
-    return { embedding: { name: 'embedding', datatype: 'FP32', shape: [input.length, dim], data: embeddings } };
+    const { embeddings, dim, tokenCounts } = await this.embed(input);
+    return {
+      embedding: { name: 'embedding', datatype: 'FP32', shape: [input.length, dim], data: embeddings },
+      token_count: { name: 'token_count', datatype: 'INT64', shape: [input.length], data: BigInt64Array.from(tokenCounts, (n) => BigInt(n)) },
+    };
   }
 
   private async classificationOutputs(input: string[]): Promise<Record<string, Tensor>> {

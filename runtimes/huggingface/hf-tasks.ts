@@ -57,7 +57,8 @@ function scoreSpecs(options: HfOptions, shape: number[]): TensorSpec[] {
 export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number, vocabSize: number): TensorSpec[] {
   switch (task) {
     case 'text_embedding':
-      return [{ name: 'embedding', datatype: 'FP32', shape: [-1, hiddenSize] }];
+      // token_count: tokens each text became after truncation (OpenAI's usage, through the batcher too).
+      return [{ name: 'embedding', datatype: 'FP32', shape: [-1, hiddenSize] }, { name: 'token_count', datatype: 'INT64', shape: [-1] }];
     case 'sequence_classification': {
       const specs: TensorSpec[] = [
         { name: 'label', datatype: 'INT64', shape: [-1] },

@@ -10,7 +10,7 @@ import { DynamicBatcher, type RunResult, requestTimeoutUs } from '../scheduler/d
 import { resolveOutputs, validateInputs } from '../core/validate.js';
 import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../core/statistics.js';
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
-import type { Tensor, TensorSpec } from '../core/tensor.js';
+import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
 import type { ModelConfig } from './model-config.js';
@@ -132,9 +132,19 @@ export class ModelVersion {
     }
   }
 
-  embed(texts: string[]): Promise<EmbedResult> {
+  /** Embeddings for the OpenAI route: through the batcher when the model has one, as v2 requests are. */
+  async embed(texts: string[]): Promise<EmbedResult> {
     const pool = this.readyPool();
-    return this.track(() => pool.embed(texts));
+    if (!this.batcher || !texts.length) return this.track(() => pool.embed(texts));
+    const input: Tensor = { name: this.specs().inputs[0]!.name, datatype: 'BYTES', shape: [texts.length], data: bytesFromStrings(texts) };
+    const outputs = [{ name: 'embedding', parameters: {} }, { name: 'token_count', parameters: {} }];
+    const response = await this.infer({ model: this.name, parameters: {}, inputs: [input], outputs });
+    const [embedding, tokens] = response.outputs as [Tensor, Tensor];
+    return {
+      embeddings: embedding.data as Float32Array,
+      dim: embedding.shape[1]!,
+      tokenCounts: Array.from(tokens.data as BigInt64Array, Number),
+    };
   }
 
   generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
