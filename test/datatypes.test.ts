@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import * as zlib from 'node:zlib';
 import { CASES, type Case, type Value, encode, halfBitsOf, halfValue, nearestHalf } from './helpers/dtype-cases.js';
-import { type InferReply, type TestServer, binaryBody, postBody, readInferResponse, repoPath, startTestServer } from './helpers/server.js';
+import { type InferReply, type TestServer, binaryBody, postBody, repoPath, startTestServer } from './helpers/server.js';
 
 let srv: TestServer;
 

@@ -162,7 +162,7 @@ export class HfModel implements LoadedModel, TextModel {
   }
 
   private async fillMaskOutputs(input: string[]): Promise<Record<string, Tensor>> {
-    const { tokenizer, model, options } = this.parts;
+    const { tokenizer, options } = this.parts;
     requireMask(input, tokenizer.mask_token);
     const batch = await this.encodeTokens(input, Number(this.parts.config['vocab_size'] ?? 0));
     // As KServe: decode() keeps special tokens, so a predicted [SEP] shows.

@@ -108,22 +108,23 @@ function joinNumbers(data: ArrayLike<number>): string {
   return s;
 }
 
+/** BYTES output elements as strings; JSON can only carry valid UTF-8. */
+function outputStrings(tensor: Tensor & { data: Uint8Array[] }): string[] {
+  return tensor.data.map((e, i) => {
+    try {
+      return utf8.decode(e);
+    } catch {
+      throw new InvalidInputError(
+        `output '${tensor.name}' element ${i} is not valid UTF-8 and cannot be sent as JSON; request it with binary_data`,
+      );
+    }
+  });
+}
+
 /** The output's data as a flat JSON array. NaN and infinities become null. */
 export function encodeJsonData(tensor: Tensor): string {
   const { datatype, data } = tensor;
-  if (Array.isArray(data)) {
-    return `[${data
-      .map((e, i) => {
-        try {
-          return JSON.stringify(utf8.decode(e));
-        } catch {
-          throw new InvalidInputError(
-            `output '${tensor.name}' element ${i} is not valid UTF-8 and cannot be sent as JSON; request it with binary_data`,
-          );
-        }
-      })
-      .join(',')}]`;
-  }
+  if (Array.isArray(data)) return `[${outputStrings(tensor as Tensor & { data: Uint8Array[] }).map((s) => JSON.stringify(s)).join(',')}]`;
   if (datatype === 'BOOL') return `[${Array.from(data as Uint8Array, (v) => (v ? 'true' : 'false')).join(',')}]`;
   if (datatype === 'FP16') return `[${joinNumbers(Array.from(data as Uint16Array, fromHalfBits))}]`;
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return `[${data.join(',')}]`;
@@ -131,7 +132,16 @@ export function encodeJsonData(tensor: Tensor): string {
   return `[${(data as Int32Array).join(',')}]`;
 }
 
-/** Output data as plain JSON values, for bodies (V1) that are built as objects. */
+/**
+ * Output data as plain JSON values, for bodies (V1) that are built as objects: the same values
+ * encodeJsonData writes, without a round trip through text.
+ */
 export function jsonValues(tensor: Tensor): unknown[] {
-  return JSON.parse(encodeJsonData(tensor)) as unknown[];
+  const { datatype, data } = tensor;
+  if (Array.isArray(data)) return outputStrings(tensor as Tensor & { data: Uint8Array[] });
+  if (datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => v !== 0);
+  const finite = (v: number) => (Number.isFinite(v) ? v : null);
+  if (datatype === 'FP16') return Array.from(data as Uint16Array, (v) => finite(fromHalfBits(v)));
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, Number);
+  return Array.from(data as Float64Array, finite);
 }
