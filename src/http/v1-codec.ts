@@ -7,10 +7,7 @@ import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { Tensor, TensorSpec } from '../core/tensor.js';
 import { PANDAS_CONTENT_TYPE } from '../core/columns.js';
 import { decodeJsonData, jsonValues } from './json-tensor.js';
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isObject } from './v2-request.js';
 
 /** The shape implied by nesting, read along the first element at each depth. */
 function nestedShape(value: unknown): number[] {
@@ -43,17 +40,17 @@ function columnsOf(rows: Record<string, unknown>[], key: string): Tensor[] {
 }
 
 export function decodeV1Request(model: string, body: unknown, specs: readonly TensorSpec[]): InferRequest {
-  if (!isRecord(body)) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
+  if (!isObject(body)) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
   const key = body.inputs !== undefined ? 'inputs' : 'instances';
   const rows = body[key];
   if (!Array.isArray(rows)) throw new InvalidInputError(`Expected "${key}" to be a list`);
   if (rows.length === 0) throw new InvalidInputError(`"${key}" is empty; send at least one row`);
-  const parameters = isRecord(body.parameters) ? (body.parameters as InferRequest['parameters']) : {};
+  const parameters = isObject(body.parameters) ? (body.parameters as InferRequest['parameters']) : {};
   let inputs: Tensor[];
-  if (rows.every(isRecord) && specs.length === 1 && !(specs[0]!.name in rows[0]!)) {
+  if (rows.every(isObject) && specs.length === 1 && !(specs[0]!.name in rows[0]!)) {
     return { model, parameters: { ...parameters, content_type: PANDAS_CONTENT_TYPE }, inputs: columnsOf(rows, key) };
   }
-  if (rows.every(isRecord)) {
+  if (rows.every(isObject)) {
     inputs = specs.map((spec) => {
       const column = rows.map((row, i) => {
         if (!(spec.name in row)) throw new InvalidInputError(`${key}[${i}] has no field '${spec.name}', an input of model '${model}'`);

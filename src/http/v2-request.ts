@@ -25,7 +25,7 @@ export interface DecodedInfer {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function isObject(v: unknown): v is Record<string, unknown> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
