@@ -49,11 +49,15 @@ export interface LoadedModel {
 }
 
 /** KServe huggingfaceserver's task names. */
-export type TextTask = 'text_embedding' | 'sequence_classification' | 'token_classification' | 'fill_mask' | 'text_generation';
+export type TextTask =
+  | 'text_embedding' | 'sequence_classification' | 'token_classification' | 'fill_mask' | 'text_generation' | 'text2text_generation';
 
 export interface TextModelInfo {
   task: TextTask;
-  /** Most tokens one sequence may hold: prompt plus generated tokens. */
+  /**
+   * Most tokens one sequence may hold: prompt plus generated tokens for a decoder-only model;
+   * for an encoder-decoder model, the limit of the prompt and of the generated tokens each.
+   */
   maxModelLen: number;
   /** Whether the tokenizer has a chat template (chat completions need one). */
   chatTemplate: boolean;

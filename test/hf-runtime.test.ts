@@ -38,8 +38,10 @@ describe('Hugging Face runtime over v2 and V1', () => {
     await copyHfModel(repo, HF.bert, 'qa', ['config.json']);
     const bertConfig = JSON.parse(readFileSync(repoPath(HF.bert, 'config.json'), 'utf8'));
     await repo.write('qa/config.json', JSON.stringify({ ...bertConfig, architectures: ['BertForQuestionAnswering'] }));
-    await copyHfModel(repo, HF.bert, 't2t');
-    await repo.write('t2t/config.pbtxt', params({ task: 'text2text_generation' }));
+    await copyHfModel(repo, HF.bert, 'qa_named');
+    await repo.write('qa_named/config.pbtxt', params({ task: 'question_answering' }));
+    await copyHfModel(repo, HF.bert, 't2t_bert');
+    await repo.write('t2t_bert/config.pbtxt', params({ task: 'text2text_generation' }));
     await copyHfModel(repo, HF.gpt2NoCache, 'gpt2_nocache');
     srv = await startTestServer(repo.dir);
   });
@@ -171,8 +173,14 @@ describe('Hugging Face runtime over v2 and V1', () => {
     const inferred = await getJson(`${srv.url}/v2/models/qa/ready`);
     assert.equal(inferred.status, 503);
     assert.match(inferred.body.error, /the task cannot be inferred from architecture 'BertForQuestionAnswering'; set --task/);
-    const named = await getJson(`${srv.url}/v2/models/t2t/ready`);
-    assert.match(named.body.error, /task 'text2text_generation' is not supported by tsserve; supported: text_embedding, sequence_classification, token_classification, fill_mask, text_generation/);
+    const named = await getJson(`${srv.url}/v2/models/qa_named/ready`);
+    assert.match(named.body.error, /task 'question_answering' is not supported by tsserve; supported: text_embedding, sequence_classification, token_classification, fill_mask, text_generation, text2text_generation/);
+  });
+
+  it('text2text_generation on an encoder-only model is refused at load, naming what it needs', async () => {
+    const { status, body } = await getJson(`${srv.url}/v2/models/t2t_bert/ready`);
+    assert.equal(status, 503);
+    assert.match(body.error, /text2text_generation needs an encoder-decoder model \(config\.json "is_encoder_decoder": true, e\.g\. T5 or BART\); BertModel is not one/);
   });
 
   it('texts must be valid UTF-8', async () => {

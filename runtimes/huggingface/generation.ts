@@ -1,7 +1,9 @@
 /**
- * Text generation with transformers.js's generate(): one prompt at a time (decoder-only
- * models here have no pad token, so prompts are not padded together), each step's text handed
- * on as soon as it is final, stop strings and cancellation checked between steps.
+ * Text generation with transformers.js's generate(), for decoder-only models and for
+ * encoder-decoder ones (whose prompt goes through the encoder once and whose decoder starts from
+ * its own start token): one prompt at a time (decoder-only models here have no pad token, so
+ * prompts are not padded together), each step's text handed on as soon as it is final, stop
+ * strings and cancellation checked between steps.
  */
 import {
   BaseStreamer,
@@ -138,12 +140,18 @@ class DeltaStreamer extends BaseStreamer {
   }
 }
 
+export interface GeneratorLimits {
+  maxModelLen: number;
+  eosIds: readonly number[];
+  /** The prompt and the generated tokens are separate sequences, each limited to maxModelLen. */
+  encoderDecoder: boolean;
+}
+
 export class Generator {
   constructor(
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly model: PreTrainedModel,
-    private readonly maxModelLen: number,
-    private readonly eosIds: readonly number[],
+    private readonly limits: GeneratorLimits,
   ) {}
 
   get hasChatTemplate(): boolean {
@@ -161,15 +169,31 @@ export class Generator {
   /** Checks the request against max_model_len as vLLM does, and returns the new-token budget. */
   private budget(promptTokens: number, maxTokens: number | undefined): number {
     if (promptTokens === 0) throw new InvalidInputError('the prompt is empty: it must hold at least one token');
-    const room = this.maxModelLen - promptTokens;
+    const { maxModelLen, encoderDecoder } = this.limits;
+    if (encoderDecoder) return this.encoderDecoderBudget(promptTokens, maxTokens);
+    const room = maxModelLen - promptTokens;
     if (room <= 0 || (maxTokens !== undefined && maxTokens > room)) {
       const asked = maxTokens ?? 1;
       throw new InvalidInputError(
-        `This model's maximum context length is ${this.maxModelLen} tokens. However, you requested ${promptTokens + asked} tokens ` +
+        `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${promptTokens + asked} tokens ` +
           `(${promptTokens} in the prompt, ${asked} in the completion). Please reduce the length of the prompt or completion.`,
       );
     }
     return maxTokens ?? room;
+  }
+
+  /** The encoder reads the prompt and the decoder writes the completion: each has the whole limit. */
+  private encoderDecoderBudget(promptTokens: number, maxTokens: number | undefined): number {
+    const { maxModelLen } = this.limits;
+    if (promptTokens > maxModelLen) {
+      throw new InvalidInputError(
+        `This model's maximum input length is ${maxModelLen} tokens. However, the prompt has ${promptTokens} tokens. Please reduce the length of the prompt.`,
+      );
+    }
+    if (maxTokens !== undefined && maxTokens > maxModelLen) {
+      throw new InvalidInputError(`This model generates at most ${maxModelLen} tokens per completion. However, you requested ${maxTokens}.`);
+    }
+    return maxTokens ?? maxModelLen;
   }
 
   async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult> {
@@ -204,7 +228,7 @@ export class Generator {
   private finishReason(streamer: DeltaStreamer, maxNew: number, signal: { readonly aborted: boolean }): FinishReason {
     if (streamer.stopped) return 'stop';
     const last = streamer.ids.at(-1);
-    if (last !== undefined && this.eosIds.includes(last)) return 'stop';
+    if (last !== undefined && this.limits.eosIds.includes(last)) return 'stop';
     if (signal.aborted && streamer.ids.length < maxNew) return 'cancelled';
     return 'length';
   }

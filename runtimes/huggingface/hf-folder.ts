@@ -19,6 +19,7 @@ export const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_confi
 export interface HfConfig {
   architectures?: string[];
   model_type?: string;
+  is_encoder_decoder?: boolean;
   id2label?: Record<string, string>;
   max_position_embeddings?: number;
   n_positions?: number;
@@ -43,20 +44,37 @@ async function readJson(dir: string, file: string): Promise<Record<string, unkno
   }
 }
 
-async function pickDtype(dir: string, wanted: string | undefined): Promise<string> {
+/**
+ * The ONNX graphs transformers.js loads: one for most models; an encoder and a merged decoder
+ * (with and without the cache, under one If) for encoder-decoder models.
+ */
+export function onnxStems(config: HfConfig): string[] {
+  return config.is_encoder_decoder === true ? ['encoder_model', 'decoder_model_merged'] : ['model'];
+}
+
+const onnxFile = (stem: string, dtype: string) => `onnx/${stem}${SUFFIX[dtype] ?? `_${dtype}`}.onnx`;
+
+async function missingFiles(dir: string, stems: string[], dtype: string): Promise<string[]> {
+  const missing: string[] = [];
+  for (const stem of stems) if (!(await exists(join(dir, onnxFile(stem, dtype))))) missing.push(onnxFile(stem, dtype));
+  return missing;
+}
+
+async function pickDtype(dir: string, stems: string[], wanted: string | undefined): Promise<string> {
   if (wanted) {
-    const file = `onnx/model${SUFFIX[wanted] ?? `_${wanted}`}.onnx`;
-    if (!(await exists(join(dir, file)))) throw new HfConfigError(`model folder ${dir} has no ${file}, which dtype '${wanted}' needs`);
+    const missing = await missingFiles(dir, stems, wanted);
+    if (missing.length) throw new HfConfigError(`model folder ${dir} has no ${missing.join(' or ')}, which dtype '${wanted}' needs`);
     return wanted;
   }
-  for (const dtype of AUTO_ORDER) if (await exists(join(dir, `onnx/model${SUFFIX[dtype]}.onnx`))) return dtype;
-  throw new HfConfigError(`model folder ${dir} has no ONNX model: expected onnx/model.onnx (or onnx/model_fp16.onnx, onnx/model_quantized.onnx)`);
+  for (const dtype of AUTO_ORDER) if (!(await missingFiles(dir, stems, dtype)).length) return dtype;
+  const expected = stems.map((s) => onnxFile(s, 'fp32')).join(' and ');
+  throw new HfConfigError(`model folder ${dir} has no ONNX model: expected ${expected} (or their _fp16 or _quantized variants)`);
 }
 
 export async function readHfFolder(dir: string, dtype: string | undefined): Promise<HfFolder> {
   for (const file of REQUIRED_FILES) {
     if (!(await exists(join(dir, file)))) {
-      throw new HfConfigError(`model folder ${dir} is missing ${file} (a Hugging Face model needs ${REQUIRED_FILES.join(', ')} and onnx/model.onnx)`);
+      throw new HfConfigError(`model folder ${dir} is missing ${file} (a Hugging Face model needs ${REQUIRED_FILES.join(', ')} and its ONNX files under onnx/)`);
     }
   }
   const config = (await readJson(dir, 'config.json')) as HfConfig;
@@ -64,7 +82,7 @@ export async function readHfFolder(dir: string, dtype: string | undefined): Prom
   const maxLength = tokenizerConfig['model_max_length'];
   return {
     config,
-    dtype: await pickDtype(dir, dtype),
+    dtype: await pickDtype(dir, onnxStems(config), dtype),
     // Tokenizers without a limit store a huge sentinel (1e30); only a real limit counts.
     tokenizerMaxLength: typeof maxLength === 'number' && maxLength < 1e9 ? maxLength : undefined,
   };

@@ -95,7 +95,8 @@ export class HfModel implements LoadedModel, TextModel {
       case 'sequence_classification': outputs = await this.classificationOutputs(input); break;
       case 'token_classification': outputs = await this.tokenClassificationOutputs(input); break;
       case 'fill_mask': outputs = await this.fillMaskOutputs(input); break;
-      case 'text_generation': outputs = await this.generationOutputs(input, run.parameters); break;
+      case 'text_generation':
+      case 'text2text_generation': outputs = await this.generationOutputs(input, run.parameters); break;
     }
     return run.outputNames.map((name) => outputs[name]!);
   }
@@ -113,7 +114,7 @@ export class HfModel implements LoadedModel, TextModel {
 
   async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult> {
     const generator = this.parts.generator;
-    if (!generator) throw new InvalidInputError(`this model's task is ${this.parts.task}; completions need a text_generation model`);
+    if (!generator) throw new InvalidInputError(`this model's task is ${this.parts.task}; completions need a text_generation or text2text_generation model`);
     return generator.generate(request, onChunk, signal);
   }
 

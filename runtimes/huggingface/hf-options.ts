@@ -23,9 +23,11 @@ export class HfConfigError extends Error {
   override name = 'HfConfigError';
 }
 
-export const TASKS: readonly TextTask[] = ['text_embedding', 'sequence_classification', 'token_classification', 'fill_mask', 'text_generation'];
+export const TASKS: readonly TextTask[] = [
+  'text_embedding', 'sequence_classification', 'token_classification', 'fill_mask', 'text_generation', 'text2text_generation',
+];
 /** KServe's task names that tsserve does not serve (yet), so the refusal can say so. */
-const UNSUPPORTED_TASKS = ['text2text_generation', 'time_series_forecast', 'question_answering', 'table_question_answering', 'multiple_choice'];
+const UNSUPPORTED_TASKS = ['time_series_forecast', 'question_answering', 'table_question_answering', 'multiple_choice'];
 
 /** KServe's --dtype values (torch names) and transformers.js's, to transformers.js's. */
 const DTYPES: Record<string, string> = {

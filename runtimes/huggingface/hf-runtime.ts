@@ -9,6 +9,7 @@ import {
   AutoModel,
   AutoModelForCausalLM,
   AutoModelForMaskedLM,
+  AutoModelForSeq2SeqLM,
   AutoModelForSequenceClassification,
   AutoModelForTokenClassification,
   AutoTokenizer,
@@ -21,7 +22,7 @@ import type { LoadedModel, Runtime, RuntimeOptions } from '../runtime.js';
 import { readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';
-import { inferTask, resolveMaxModelLen } from './hf-tasks.js';
+import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
 import { Generator } from './generation.js';
 
 const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pretrained }> = {
@@ -30,6 +31,7 @@ const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pre
   token_classification: AutoModelForTokenClassification,
   fill_mask: AutoModelForMaskedLM,
   text_generation: AutoModelForCausalLM,
+  text2text_generation: AutoModelForSeq2SeqLM,
 };
 
 function offline(modelDir: string): void {
@@ -41,13 +43,14 @@ function offline(modelDir: string): void {
 }
 
 /** transformers.js's generate() feeds only the newest token from step 2 on: it needs the cache. */
-function requireKvCache(model: PreTrainedModel, dir: string): void {
-  const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions['model'];
+function requireKvCache(model: PreTrainedModel, task: TextTask, dir: string): void {
+  const decoder = task === 'text2text_generation' ? 'decoder_model_merged' : 'model';
+  const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions[decoder];
   const names = session?.inputNames ?? [];
   if (!names.some((n) => n.startsWith('past_key_values.'))) {
     throw new HfConfigError(
-      `text_generation needs a decoder exported with a KV cache (past_key_values.* inputs, present.* outputs); ` +
-        `the ONNX model in ${dir} takes only ${names.join(', ')}`,
+      `${task} needs a decoder exported with a KV cache (past_key_values.* inputs, present.* outputs); ` +
+        `onnx/${decoder}.onnx in ${dir} takes only ${names.join(', ')}`,
     );
   }
 }
@@ -64,6 +67,7 @@ export const huggingfaceRuntime: Runtime = {
     const hf = parseHfOptions(options.parameters);
     const folder = await readHfFolder(modelDir, hf.dtype);
     const task = hf.task ?? inferTask(folder.config);
+    checkTaskFits(task, folder.config);
     const maxModelLen = resolveMaxModelLen(folder.config, folder.tokenizerMaxLength, hf.maxModelLen);
     offline(modelDir);
     const id = basename(modelDir);
@@ -76,9 +80,9 @@ export const huggingfaceRuntime: Runtime = {
     });
     try {
       let generator: Generator | undefined;
-      if (task === 'text_generation') {
-        requireKvCache(model, modelDir);
-        generator = new Generator(tokenizer, model, maxModelLen, eosIds(model));
+      if (task === 'text_generation' || task === 'text2text_generation') {
+        requireKvCache(model, task, modelDir);
+        generator = new Generator(tokenizer, model, { maxModelLen, eosIds: eosIds(model), encoderDecoder: task === 'text2text_generation' });
       }
       return new HfModel({ task, options: hf, config: folder.config, tokenizer, model, maxModelLen, generator });
     } catch (error) {

@@ -16,11 +16,26 @@ const BY_SUFFIX: [string, TextTask][] = [
 export function inferTask(config: HfConfig): TextTask {
   const arch = config.architectures?.[0];
   if (!arch) throw new HfConfigError('config.json has no architectures to infer the task from; set --task');
+  // T5ForConditionalGeneration, BartForConditionalGeneration...: KServe maps these to
+  // AutoModelForSeq2SeqLM, i.e. text2text_generation.
+  if (config.is_encoder_decoder === true && arch.endsWith('ForConditionalGeneration')) return 'text2text_generation';
   for (const [suffix, task] of BY_SUFFIX) if (arch.endsWith(suffix)) return task;
   // A bare encoder (BertModel, XLMRobertaModel...) has no head: embeddings are all it gives.
   // KServe asks for --task text_embedding here; this is the only sensible reading.
   if (/[a-z0-9]Model$/i.test(arch) && !arch.includes('For')) return 'text_embedding';
   throw new HfConfigError(`the task cannot be inferred from architecture '${arch}'; set --task (one of ${TASKS.join(', ')})`);
+}
+
+/** Refuses a task the model's shape cannot serve, before transformers.js fails less clearly. */
+export function checkTaskFits(task: TextTask, config: HfConfig): void {
+  const seq2seq = config.is_encoder_decoder === true;
+  const arch = config.architectures?.[0] ?? config.model_type ?? 'this model';
+  if (task === 'text2text_generation' && !seq2seq) {
+    throw new HfConfigError(`text2text_generation needs an encoder-decoder model (config.json "is_encoder_decoder": true, e.g. T5 or BART); ${arch} is not one`);
+  }
+  if (task !== 'text2text_generation' && seq2seq) {
+    throw new HfConfigError(`${arch} is an encoder-decoder model: it serves text2text_generation, not ${task}`);
+  }
 }
 
 /** The model's own token limit. */
@@ -85,6 +100,7 @@ export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: numb
         ...scoreSpecs(options, [-1, -1, vocabSize]),
       ];
     case 'text_generation':
+    case 'text2text_generation':
       return [
         { name: 'generated_text', datatype: 'BYTES', shape: [-1] },
         { name: 'generated_token_ids', datatype: 'INT64', shape: [-1, -1] },

@@ -43,7 +43,7 @@ export const FLAGS = [
   { name: 'predict_proba', env: ['TSSERVE_PREDICT_PROBA', 'PREDICT_PROBA'], type: 'bool', default: false, help: 'Classifiers answer probabilities instead of labels unless a request or model says otherwise (KServe sklearnserver\'s PREDICT_PROBA)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
   // Hugging Face models (KServe huggingfaceserver's flags); a config.pbtxt `parameters` entry of the same name wins.
-  { name: 'task', env: ['TSSERVE_TASK'], type: 'string', default: 'auto', help: 'Hugging Face task: text_embedding, sequence_classification, token_classification, fill_mask or text_generation; auto infers it from config.json' },
+  { name: 'task', env: ['TSSERVE_TASK'], type: 'string', default: 'auto', help: 'Hugging Face task: text_embedding, sequence_classification, token_classification, fill_mask, text_generation or text2text_generation; auto infers it from config.json' },
   { name: 'max_model_len', env: ['TSSERVE_MAX_MODEL_LEN'], type: 'int', default: 0, help: "Most tokens per sequence; 0 is the model's own limit. Longer texts are truncated for encoders, refused for generation" },
   { name: 'dtype', env: ['TSSERVE_DTYPE'], type: 'string', default: 'auto', help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8' },
   { name: 'return_probabilities', env: ['TSSERVE_RETURN_PROBABILITIES'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the softmax of every label' },

@@ -10,6 +10,7 @@ export const HF = {
   bertNer: 'test/hf-models/tiny-bert-ner',
   gpt2: 'test/hf-models/tiny-gpt2',
   gpt2NoCache: 'test/hf-models/tiny-gpt2-nocache',
+  t5: 'test/hf-models/tiny-t5',
 };
 
 const json = (dir: string) => JSON.parse(readFileSync(repoPath(dir, 'expected.json'), 'utf8'));
@@ -33,10 +34,19 @@ export const gpt2Expected = json(HF.gpt2) as {
   chat: { messages: { role: string; content: string }[]; prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string };
   long_greedy_tokens: number;
 };
+export const t5Expected = json(HF.t5) as {
+  prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
+  eos_token_id: number;
+};
+
+const MODEL_FILES = [
+  'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json',
+  'onnx/model.onnx', 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx',
+];
 
 /** Copies every file of a fixture model folder into a temp repo under `dest`. */
 export async function copyHfModel(repo: { copy(fixture: string, dest: string): Promise<void> }, fixture: string, dest: string, skip: string[] = []): Promise<void> {
-  for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', 'generation_config.json']) {
+  for (const f of MODEL_FILES) {
     if (skip.includes(f)) continue;
     try {
       readFileSync(repoPath(fixture, f));

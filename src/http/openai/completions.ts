@@ -9,12 +9,15 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { ModelVersion } from '../../repository/model-version.js';
-import type { GenerateRequest, GenerateResult } from '../../../runtimes/runtime.js';
+import type { GenerateRequest, GenerateResult, TextTask } from '../../../runtimes/runtime.js';
 import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
 import { EventStream, disconnectSignal } from './sse.js';
 import { textModel } from './text-models.js';
+
+/** Decoder-only and encoder-decoder models both complete text, as in KServe's huggingfaceserver. */
+const GENERATIVE: readonly TextTask[] = ['text_generation', 'text2text_generation'];
 
 interface Usage {
   prompt_tokens: number;
@@ -73,7 +76,7 @@ function finish(reason: GenerateResult['finishReason']): string {
 }
 
 async function completions(repository: ModelRepository, logger: Logger, req: CompletionRequest, reply: FastifyReply): Promise<unknown> {
-  const version = textModel(repository, req.model, 'text_generation', 'completions');
+  const version = textModel(repository, req.model, GENERATIVE, 'completions');
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'text_completion', created, model: req.model };
@@ -106,7 +109,7 @@ async function completions(repository: ModelRepository, logger: Logger, req: Com
 }
 
 async function chatCompletions(repository: ModelRepository, logger: Logger, req: ChatRequest, reply: FastifyReply): Promise<unknown> {
-  const version = textModel(repository, req.model, 'text_generation', 'chat completions');
+  const version = textModel(repository, req.model, GENERATIVE, 'chat completions');
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const request = generateRequest(req.messages, req, req.maxTokens);

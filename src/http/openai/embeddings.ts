@@ -16,7 +16,7 @@ export function registerEmbeddingRoutes(scope: FastifyInstance, repository: Mode
   scope.post('/v1/embeddings', async (request) => {
     const req = parseEmbedding(parseJsonBody((request.body as Uint8Array | undefined) ?? new Uint8Array(0)));
     traceInference(request, req.model, 'openai');
-    const version = textModel(repository, req.model, 'text_embedding', 'embeddings');
+    const version = textModel(repository, req.model, ['text_embedding'], 'embeddings');
     const { embeddings, dim, tokenCounts } = await version.embed(req.input);
     if (req.dimensions !== undefined && req.dimensions !== dim) {
       throw new OpenAIParamError('dimensions', `model '${req.model}' makes embeddings of ${dim} dimensions; 'dimensions' ${req.dimensions} is not supported`);

@@ -17,12 +17,12 @@ export function textModelEntry(repository: ModelRepository, name: string): Model
   return v;
 }
 
-export function textModel(repository: ModelRepository, name: string, task: TextTask, route: string): ModelVersion {
+export function textModel(repository: ModelRepository, name: string, tasks: readonly TextTask[], route: string): ModelVersion {
   const v = textModelEntry(repository, name);
   if (v.state !== 'READY') throw new ModelNotReadyError(name, v.reason || v.state.toLowerCase());
   const text = v.text;
   if (!text) throw new OpenAIParamError('model', `model '${name}' is not a text model, so it cannot serve ${route}`);
-  if (text.task !== task) throw new OpenAIParamError('model', `model '${name}' serves ${text.task}; ${route} needs a ${task} model`);
+  if (!tasks.includes(text.task)) throw new OpenAIParamError('model', `model '${name}' serves ${text.task}; ${route} needs a ${tasks.join(' or ')} model`);
   return v;
 }
 
