@@ -7,8 +7,9 @@
  * 1. Embeddings (tiny-bert): POST /openai/v1/embeddings, one text per request, 16 connections
  *    (autocannon), against the feature-extraction pipeline in-process, one text per call,
  *    1 and 16 calls in flight.
- * 2. Greedy generation (tiny-gpt2): tokens per second over POST /openai/v1/completions
- *    (whole and streamed), one request at a time, against model.generate() in-process.
+ * 2. Greedy generation (tiny-gpt2, decoder-only; tiny-t5, encoder-decoder): tokens per second
+ *    over POST /openai/v1/completions (whole and streamed), one request at a time, against
+ *    model.generate() in-process.
  * Both sides use the same ONNX threads: the server's one worker gets all the CPUs (--nthread 0),
  * and so does the in-process session.
  */
@@ -19,7 +20,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { AutoModelForCausalLM, AutoTokenizer, env, pipeline } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import { cpuLimit } from '../src/config/cpu-limit.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -36,6 +37,13 @@ const OUT = outIndex >= 0 ? argv[outIndex + 1]! : join(ROOT, 'bench', 'results',
 const TEXTS = ['hello world', 'the movie was very good!', 'i hate this terrible film.', 'the cat sat on the mat, and it was great.'];
 const THREADS = cpuLimit();
 
+/** The generation models: a decoder-only one, and an encoder-decoder one whose output starts from its own start token. */
+const GENERATORS = {
+  'tiny-gpt2': { prompt: 'hello world', load: AutoModelForCausalLM },
+  'tiny-t5': { prompt: 'translate english to german: hello world', load: AutoModelForSeq2SeqLM },
+} as const;
+type Generator = keyof typeof GENERATORS;
+
 const freePort = () => new Promise<number>((resolve) => {
   const srv = createServer().listen(0, '127.0.0.1', () => {
     const { port } = srv.address() as { port: number };
@@ -46,11 +54,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli.js'), '--model_dir', MODELS, '--host', '127.0.0.1', '--http_port', String(port), '--log_level', 'warn'], { stdio: 'ignore' });
+  const args = ['--model_dir', MODELS, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(await freePort()), '--log_level', 'warn'];
+  const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli.js'), ...args], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
+  // Per model: test/hf-models also holds a negative fixture that never loads, so the server as a
+  // whole is never ready (strict readiness).
+  const ready = async (model: string) => (await fetch(`${url}/v2/models/${model}/ready`)).ok;
   for (let i = 0; i < 300; i++) {
     try {
-      if ((await fetch(`${url}/v2/health/ready`)).ok) return { url, child };
+      if ((await Promise.all(['tiny-bert', ...Object.keys(GENERATORS)].map(ready))).every(Boolean)) return { url, child };
     } catch {
       // not listening yet
     }
@@ -120,9 +132,9 @@ async function timedRuns(label: string, run: () => Promise<number>): Promise<Row
   return { what: label, throughput: `${(tokens / seconds).toFixed(0)} tokens/s`, p50: `${percentile(times, 50).toFixed(1)} ms`, p99: `${percentile(times, 99).toFixed(1)} ms` };
 }
 
-async function httpGeneration(url: string, stream: boolean): Promise<Row> {
-  const body = JSON.stringify({ model: 'tiny-gpt2', prompt: 'hello world', max_tokens: TOKENS, temperature: 0, stream, stream_options: stream ? { include_usage: true } : undefined });
-  return timedRuns(`HTTP /openai/v1/completions${stream ? ' (stream: SSE)' : ''}, greedy, ${TOKENS} tokens per request`, async () => {
+async function httpGeneration(url: string, model: Generator, stream: boolean): Promise<Row> {
+  const body = JSON.stringify({ model, prompt: GENERATORS[model].prompt, max_tokens: TOKENS, temperature: 0, stream, stream_options: stream ? { include_usage: true } : undefined });
+  return timedRuns(`${model}: HTTP /openai/v1/completions${stream ? ' (stream: SSE)' : ''}, greedy, ${TOKENS} tokens per request`, async () => {
     const res = await fetch(`${url}/openai/v1/completions`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const text = await res.text();
     if (!res.ok) throw new Error(text);
@@ -131,13 +143,16 @@ async function httpGeneration(url: string, stream: boolean): Promise<Row> {
   });
 }
 
-async function inProcessGeneration(): Promise<Row> {
-  const tokenizer = await AutoTokenizer.from_pretrained('tiny-gpt2');
-  const model = await AutoModelForCausalLM.from_pretrained('tiny-gpt2', { session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 } } as never);
-  const inputs = tokenizer('hello world');
-  const row = await timedRuns(`in-process model.generate(), greedy, ${TOKENS} tokens per call`, async () => {
+async function inProcessGeneration(name: Generator): Promise<Row> {
+  const { prompt, load } = GENERATORS[name];
+  const tokenizer = await AutoTokenizer.from_pretrained(name);
+  const model = await load.from_pretrained(name, { session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 } } as never);
+  const inputs = tokenizer(prompt);
+  // generate() returns the prompt (decoder-only) or the decoder start token (encoder-decoder) first.
+  const lead = name === 'tiny-t5' ? 1 : (inputs.input_ids as { dims: number[] }).dims[1]!;
+  const row = await timedRuns(`${name}: in-process model.generate(), greedy, ${TOKENS} tokens per call`, async () => {
     const out = (await model.generate({ ...inputs, max_new_tokens: TOKENS, do_sample: false } as never)) as { dims: number[] };
-    return out.dims[1]! - 2;
+    return out.dims[1]! - lead;
   });
   await model.dispose();
   return row;
@@ -152,9 +167,11 @@ async function main(): Promise<void> {
     rows.push(await httpEmbeddings(url));
     rows.push(await inProcessEmbeddings(1));
     rows.push(await inProcessEmbeddings(16));
-    rows.push(await httpGeneration(url, false));
-    rows.push(await httpGeneration(url, true));
-    rows.push(await inProcessGeneration());
+    for (const model of Object.keys(GENERATORS) as Generator[]) {
+      rows.push(await httpGeneration(url, model, false));
+      rows.push(await httpGeneration(url, model, true));
+      rows.push(await inProcessGeneration(model));
+    }
   } finally {
     child.kill('SIGTERM');
   }
