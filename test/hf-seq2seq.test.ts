@@ -3,10 +3,11 @@
  * completion routes; greedy token ids equal torch's full-recompute reference.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { HF, copyHfModel, post, readSse, t5Expected } from './helpers/hf.js';
-import { type TestServer, getJson, postJson, startTestServer } from './helpers/server.js';
+import { HF, clsExpected, copyHfModel, post, readSse, t5Expected } from './helpers/hf.js';
+import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const texts = (data: string[]) => ({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [data.length], data }] });
 const [first, second] = t5Expected.prompts as [typeof t5Expected.prompts[0], typeof t5Expected.prompts[0]];
@@ -24,6 +25,10 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     await copyHfModel(repo, HF.t5, 't5_no_decoder', ['onnx/decoder_model_merged.onnx']);
     await copyHfModel(repo, HF.t5, 't5_as_causal');
     await repo.write('t5_as_causal/config.pbtxt', 'parameters { key: "task" value: { string_value: "text_generation" } }');
+    // An encoder-decoder classifier (as BartForSequenceClassification) ships one graph, onnx/model.onnx.
+    await copyHfModel(repo, HF.bertCls, 'seq2seq_classifier', ['config.json']);
+    const clsConfig = JSON.parse(readFileSync(repoPath(HF.bertCls, 'config.json'), 'utf8'));
+    await repo.write('seq2seq_classifier/config.json', JSON.stringify({ ...clsConfig, is_encoder_decoder: true }));
     srv = await startTestServer(repo.dir);
     api = `${srv.url}/openai/v1`;
   });
@@ -134,5 +139,11 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     assert.match(causal.body.error, /T5ForConditionalGeneration is an encoder-decoder model: it serves text2text_generation, not text_generation/);
     const ok = await postJson(`${srv.url}/v2/models/t5/infer`, { ...texts(['hello']), parameters: { max_tokens: 1 } });
     assert.equal(ok.status, 200);
+  });
+
+  it('an encoder-decoder classifier still loads its one graph and classifies', async () => {
+    const { status, body } = await postJson(`${srv.url}/v2/models/seq2seq_classifier/infer`, texts(clsExpected.sentences));
+    assert.equal(status, 200, JSON.stringify(body));
+    assert.deepEqual(body.outputs[0].data, clsExpected.labels);
   });
 });

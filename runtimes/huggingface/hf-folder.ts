@@ -5,6 +5,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { TextTask } from '../runtime.js';
 import { HfConfigError } from './hf-options.js';
 
 /** transformers.js's file suffix for each dtype (onnx/model<suffix>.onnx). */
@@ -28,8 +29,6 @@ export interface HfConfig {
 
 export interface HfFolder {
   config: HfConfig;
-  /** The dtype whose ONNX file is present and chosen. */
-  dtype: string;
   /** model_max_length from tokenizer_config.json, if any. */
   tokenizerMaxLength?: number;
 }
@@ -45,11 +44,12 @@ async function readJson(dir: string, file: string): Promise<Record<string, unkno
 }
 
 /**
- * The ONNX graphs transformers.js loads: one for most models; an encoder and a merged decoder
- * (with and without the cache, under one If) for encoder-decoder models.
+ * The ONNX graphs transformers.js loads for a task: an encoder and a merged decoder (with and
+ * without the cache, under one If) to generate with an encoder-decoder model; one graph
+ * otherwise, also for an encoder-decoder classifier such as BartForSequenceClassification.
  */
-export function onnxStems(config: HfConfig): string[] {
-  return config.is_encoder_decoder === true ? ['encoder_model', 'decoder_model_merged'] : ['model'];
+function onnxStems(task: TextTask): string[] {
+  return task === 'text2text_generation' ? ['encoder_model', 'decoder_model_merged'] : ['model'];
 }
 
 const onnxFile = (stem: string, dtype: string) => `onnx/${stem}${SUFFIX[dtype] ?? `_${dtype}`}.onnx`;
@@ -60,7 +60,9 @@ async function missingFiles(dir: string, stems: string[], dtype: string): Promis
   return missing;
 }
 
-async function pickDtype(dir: string, stems: string[], wanted: string | undefined): Promise<string> {
+/** The dtype whose ONNX files for `task` are all present: `wanted`, or the first in AUTO_ORDER. */
+export async function pickDtype(dir: string, task: TextTask, wanted: string | undefined): Promise<string> {
+  const stems = onnxStems(task);
   if (wanted) {
     const missing = await missingFiles(dir, stems, wanted);
     if (missing.length) throw new HfConfigError(`model folder ${dir} has no ${missing.join(' or ')}, which dtype '${wanted}' needs`);
@@ -71,7 +73,7 @@ async function pickDtype(dir: string, stems: string[], wanted: string | undefine
   throw new HfConfigError(`model folder ${dir} has no ONNX model: expected ${expected} (or their _fp16 or _quantized variants)`);
 }
 
-export async function readHfFolder(dir: string, dtype: string | undefined): Promise<HfFolder> {
+export async function readHfFolder(dir: string): Promise<HfFolder> {
   for (const file of REQUIRED_FILES) {
     if (!(await exists(join(dir, file)))) {
       throw new HfConfigError(`model folder ${dir} is missing ${file} (a Hugging Face model needs ${REQUIRED_FILES.join(', ')} and its ONNX files under onnx/)`);
@@ -82,7 +84,6 @@ export async function readHfFolder(dir: string, dtype: string | undefined): Prom
   const maxLength = tokenizerConfig['model_max_length'];
   return {
     config,
-    dtype: await pickDtype(dir, onnxStems(config), dtype),
     // Tokenizers without a limit store a huge sentinel (1e30); only a real limit counts.
     tokenizerMaxLength: typeof maxLength === 'number' && maxLength < 1e9 ? maxLength : undefined,
   };

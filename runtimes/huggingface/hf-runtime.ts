@@ -19,7 +19,7 @@ import {
 } from '@huggingface/transformers';
 import type { TextTask } from '../runtime.js';
 import type { LoadedModel, Runtime, RuntimeOptions } from '../runtime.js';
-import { readHfFolder } from './hf-folder.js';
+import { pickDtype, readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';
 import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
@@ -65,9 +65,10 @@ function eosIds(model: PreTrainedModel): number[] {
 export const huggingfaceRuntime: Runtime = {
   async load(modelDir: string, options: RuntimeOptions): Promise<LoadedModel> {
     const hf = parseHfOptions(options.parameters);
-    const folder = await readHfFolder(modelDir, hf.dtype);
+    const folder = await readHfFolder(modelDir);
     const task = hf.task ?? inferTask(folder.config);
     checkTaskFits(task, folder.config);
+    const dtype = await pickDtype(modelDir, task, hf.dtype);
     const maxModelLen = resolveMaxModelLen(folder.config, folder.tokenizerMaxLength, hf.maxModelLen);
     offline(modelDir);
     const id = basename(modelDir);
@@ -75,7 +76,7 @@ export const huggingfaceRuntime: Runtime = {
     const model = await MODEL_CLASS[task].from_pretrained(id, {
       local_files_only: true,
       device: 'cpu',
-      dtype: folder.dtype as never,
+      dtype: dtype as never,
       session_options: { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: options.interOpThreads },
     });
     try {

@@ -33,8 +33,9 @@ export function checkTaskFits(task: TextTask, config: HfConfig): void {
   if (task === 'text2text_generation' && !seq2seq) {
     throw new HfConfigError(`text2text_generation needs an encoder-decoder model (config.json "is_encoder_decoder": true, e.g. T5 or BART); ${arch} is not one`);
   }
-  if (task !== 'text2text_generation' && seq2seq) {
-    throw new HfConfigError(`${arch} is an encoder-decoder model: it serves text2text_generation, not ${task}`);
+  // Encoder-decoder classifiers (BartForSequenceClassification) are fine; a causal LM head is not.
+  if (task === 'text_generation' && seq2seq) {
+    throw new HfConfigError(`${arch} is an encoder-decoder model: it serves text2text_generation, not text_generation`);
   }
 }
 
