@@ -96,6 +96,21 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     assert.deepEqual([stopped.choices[0].text, stopped.choices[0].finish_reason], [second.greedy_text.slice(0, stopAt), 'stop']);
   });
 
+  it('a client that disconnects mid-stream stops the decoder (counted)', async () => {
+    const controller = new AbortController();
+    // Greedy decoding of this prompt runs past 64 tokens without an end-of-sequence token.
+    const res = await post(`${api}/completions`, { model: 't5', prompt: first.prompt, max_tokens: 500, temperature: 0, stream: true }, controller.signal);
+    const reader = res.body!.getReader();
+    assert.match(Buffer.from((await reader.read()).value!).toString(), /^data: /);
+    controller.abort();
+    let metrics = '';
+    for (let i = 0; i < 200 && !/tsserve_generations_cancelled_total\{model_name="t5"\} 1/.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      metrics = await (await fetch(`${srv.url}/metrics`)).text();
+    }
+    assert.match(metrics, /tsserve_generations_cancelled_total\{model_name="t5"\} 1/);
+  });
+
   it('completions: sampling with a seed repeats itself', async () => {
     const body = { model: 't5', prompt: first.prompt, max_tokens: 10, temperature: 1.5, seed: 7 };
     const a = (await (await post(`${api}/completions`, body)).json()) as any;
