@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { AutoTokenizer, env } from '@huggingface/transformers';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { HF, assertClose, bertExpected, clsExpected, copyHfModel, gpt2Expected } from './helpers/hf.js';
+import { HF, assertClose, bertExpected, clsExpected, copyHfModel, gpt2Expected, post, readSse } from './helpers/hf.js';
 import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const texts = (data: string[]) => ({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [data.length], data }] });
@@ -118,6 +119,26 @@ describe('Hugging Face runtime over v2 and V1', () => {
     assert.deepEqual(text.data, gpt2Expected.prompts.map((p) => p.greedy_text));
     assert.deepEqual(ids.shape, [2, 8]);
     assert.deepEqual(ids.data, gpt2Expected.prompts.flatMap((p) => p.greedy_ids));
+  });
+
+  it('generated text equals a whole decode of the generated ids, also across bytes that are not characters', async () => {
+    env.allowRemoteModels = false;
+    env.localModelPath = `${repoPath('test/hf-models')}/`;
+    const tokenizer = await AutoTokenizer.from_pretrained('tiny-gpt2');
+    let nonAscii = 0;
+    for (const seed of [1, 2, 3, 4, 5, 6]) {
+      const parameters = { max_tokens: 64, temperature: 2, seed };
+      const { body } = await postJson(`${srv.url}/v2/models/gpt2/infer`, { ...texts(['hello']), parameters });
+      const [text, ids] = body.outputs;
+      const whole = tokenizer.decode(ids.data.filter((id: number) => id >= 0), { skip_special_tokens: true });
+      assert.equal(text.data[0], whole, `seed ${seed}`);
+      if (/[^\x00-\x7f]/.test(whole)) nonAscii++;
+      // Streamed deltas add up to the same text; none ends inside a character.
+      const res = await post(`${srv.url}/openai/v1/completions`, { model: 'gpt2', prompt: 'hello', stream: true, ...parameters });
+      const deltas = (await readSse(res)).events.map((e) => e.choices[0].text as string);
+      assert.equal(deltas.join(''), whole, `streamed, seed ${seed}`);
+    }
+    assert.ok(nonAscii > 0, 'sampling at temperature 2 produced bytes outside ASCII (at least one run is not plain text)');
   });
 
   it('v2: bad generation parameters are refused by name', async () => {

@@ -57,13 +57,53 @@ class Halt extends StoppingCriteria {
 }
 
 /**
- * Turns generated token ids into text deltas. It decodes the whole continuation each step
- * (byte-level BPE splits characters across tokens, so per-token decoding would emit broken
- * UTF-8), holds back a trailing U+FFFD and any tail that could start a stop string, and ends
- * generation at the first stop string.
+ * Decodes a growing list of token ids a few at a time, as TGI and vLLM do: each step decodes
+ * only the tokens since the previous text was final, with the tokens of that previous step in
+ * front so that decoders which treat a leading token specially (SentencePiece's word marker,
+ * byte-level BPE's split characters) see the same context as a whole decode. Decoding the whole
+ * continuation every step would cost O(n^2) over a long generation.
+ */
+class IncrementalDecoder {
+  readonly ids: number[] = [];
+  /** The tokens before `prefix` are final text; `prefix`..`read` is the context re-decoded each step. */
+  private prefix = 0;
+  private read = 0;
+  text = '';
+
+  constructor(private readonly tokenizer: PreTrainedTokenizer) {}
+
+  private decode(from: number, to = this.ids.length): string {
+    if (from >= to) return ''; // transformers.js refuses to decode no tokens
+    return this.tokenizer.decode(this.ids.slice(from, to), { skip_special_tokens: true });
+  }
+
+  /** Adds a token; the text grows once it no longer ends in an unfinished character. */
+  push(id: number): void {
+    this.ids.push(id);
+    const before = this.decode(this.prefix, this.read);
+    const after = this.decode(this.prefix);
+    if (after.length > before.length && !after.endsWith('\uFFFD')) {
+      this.text += after.slice(before.length);
+      this.prefix = this.read;
+      this.read = this.ids.length;
+    }
+  }
+
+  /** The end of generation: whatever is pending counts, unfinished characters included. */
+  flush(): void {
+    const before = this.decode(this.prefix, this.read);
+    const after = this.decode(this.prefix);
+    if (after.length > before.length) this.text += after.slice(before.length);
+    this.prefix = this.read = this.ids.length;
+  }
+}
+
+/**
+ * Turns generated token ids into text deltas. It holds back any tail that could start a stop
+ * string, and ends generation at the first stop string.
  */
 class DeltaStreamer extends BaseStreamer {
-  readonly ids: number[] = [];
+  private readonly decoder: IncrementalDecoder;
   private sent = '';
   private pendingIds: number[] = [];
   private promptSeen = false;
@@ -71,23 +111,28 @@ class DeltaStreamer extends BaseStreamer {
   final = '';
 
   constructor(
-    private readonly tokenizer: PreTrainedTokenizer,
+    tokenizer: PreTrainedTokenizer,
     private readonly stops: readonly string[],
     private readonly onChunk: (chunk: GenerateChunk) => void,
   ) {
     super();
+    this.decoder = new IncrementalDecoder(tokenizer);
+  }
+
+  get ids(): readonly number[] {
+    return this.decoder.ids;
   }
 
   override put(value: bigint[][]): void {
     if (!this.promptSeen) {
-      this.promptSeen = true; // generate() first hands over the prompt itself
+      this.promptSeen = true; // generate() first hands over the prompt (or the decoder's start token)
       return;
     }
     if (this.stopped) return;
     const id = Number(value[0]![0]);
-    this.ids.push(id);
     this.pendingIds.push(id);
-    const text = this.tokenizer.decode(this.ids, { skip_special_tokens: true });
+    this.decoder.push(id);
+    const text = this.decoder.text;
     const stopAt = this.firstStop(text);
     if (stopAt >= 0) {
       this.stopped = true;
@@ -99,8 +144,11 @@ class DeltaStreamer extends BaseStreamer {
 
   override end(): void {
     if (this.stopped) return;
-    const text = this.tokenizer.decode(this.ids, { skip_special_tokens: true });
-    this.emit(text, true);
+    this.decoder.flush();
+    const text = this.decoder.text;
+    const stopAt = this.firstStop(text);
+    if (stopAt >= 0) this.stopped = true;
+    this.emit(stopAt >= 0 ? text.slice(0, stopAt) : text, true);
   }
 
   private firstStop(text: string): number {
@@ -114,10 +162,9 @@ class DeltaStreamer extends BaseStreamer {
     return at;
   }
 
-  /** How much of `text` is final: not an unfinished character, not a possible stop prefix. */
+  /** How much of `text` is final: not a possible stop prefix. */
   private safeEnd(text: string): number {
     let end = text.length;
-    while (end > 0 && text[end - 1] === '\uFFFD') end--;
     for (const stop of this.stops) {
       for (let n = Math.min(stop.length - 1, end); n > 0; n--) {
         if (text.slice(end - n, end) === stop.slice(0, n)) {
@@ -219,7 +266,7 @@ export class Generator {
     }
     return {
       text: streamer.final,
-      tokenIds: streamer.ids,
+      tokenIds: [...streamer.ids],
       promptTokens,
       finishReason: this.finishReason(streamer, maxNew, signal),
     };
