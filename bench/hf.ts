@@ -10,8 +10,9 @@
  * 2. Greedy generation (tiny-gpt2, decoder-only; tiny-t5, encoder-decoder): tokens per second
  *    over POST /openai/v1/completions (whole and streamed), one request at a time, against
  *    model.generate() in-process.
- * Both sides use the same ONNX threads: the server's one worker gets all the CPUs (--nthread 0),
- * and so does the in-process session.
+ * Both sides use the same ONNX threads per session: the server's defaults give each model
+ * min(2, CPUs) workers with the CPUs shared out among them (1 thread each on 2 CPUs), and the
+ * in-process session gets as many threads as one of those workers.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -35,7 +36,9 @@ const TOKENS = arg('tokens', 256);
 const outIndex = argv.indexOf('--out');
 const OUT = outIndex >= 0 ? argv[outIndex + 1]! : join(ROOT, 'bench', 'results', 'hf.md');
 const TEXTS = ['hello world', 'the movie was very good!', 'i hate this terrible film.', 'the cat sat on the mat, and it was great.'];
-const THREADS = cpuLimit();
+const CPUS = cpuLimit();
+/** Intra-op threads of one server worker under the defaults (--workers 0, --nthread 0). */
+const THREADS = Math.max(1, Math.floor(CPUS / Math.min(2, CPUS)));
 
 /** The generation models: a decoder-only one, and an encoder-decoder one whose output starts from its own start token. */
 const GENERATORS = {
@@ -179,7 +182,7 @@ async function main(): Promise<void> {
   const lines = [
     '# Hugging Face runtime benchmark',
     '',
-    `${new Date().toISOString()}, Node ${process.version}, ${cpu}, ${os.cpus().length} cores (CPU limit ${THREADS}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+    `${new Date().toISOString()}, Node ${process.version}, ${cpu}, ${os.cpus().length} cores (CPU limit ${CPUS}; ${THREADS} intra-op thread(s) per session on both sides), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
     `Command: \`node dist/bench/hf.js ${argv.join(' ')}\` (${DURATION} s per point; the server and this process share the cores).`,
     '',
     '| what | throughput | p50 | p99 |',
