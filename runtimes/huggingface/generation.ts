@@ -80,21 +80,22 @@ class IncrementalDecoder {
   /** Adds a token; the text grows once it no longer ends in an unfinished character. */
   push(id: number): void {
     this.ids.push(id);
-    const before = this.decode(this.prefix, this.read);
-    const after = this.decode(this.prefix);
-    if (after.length > before.length && !after.endsWith('\uFFFD')) {
-      this.text += after.slice(before.length);
-      this.prefix = this.read;
-      this.read = this.ids.length;
-    }
+    this.settle(false);
   }
 
   /** The end of generation: whatever is pending counts, unfinished characters included. */
   flush(): void {
+    this.settle(true);
+  }
+
+  private settle(final: boolean): void {
     const before = this.decode(this.prefix, this.read);
     const after = this.decode(this.prefix);
-    if (after.length > before.length) this.text += after.slice(before.length);
-    this.prefix = this.read = this.ids.length;
+    if (after.length > before.length && (final || !after.endsWith('\uFFFD'))) {
+      this.text += after.slice(before.length);
+      this.prefix = this.read;
+      this.read = this.ids.length;
+    }
   }
 }
 
