@@ -50,7 +50,7 @@ function requireKvCache(model: PreTrainedModel, task: TextTask, dir: string): vo
   if (!names.some((n) => n.startsWith('past_key_values.'))) {
     throw new HfConfigError(
       `${task} needs a decoder exported with a KV cache (past_key_values.* inputs, present.* outputs); ` +
-        `onnx/${decoder}.onnx in ${dir} takes only ${names.join(', ')}`,
+        `the ${decoder} graph in ${dir} takes only ${names.join(', ')}`,
     );
   }
 }
