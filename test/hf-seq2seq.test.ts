@@ -6,10 +6,22 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
+import { GrpcTestClient } from './helpers/grpc-client.js';
 import { HF, clsExpected, copyHfModel, post, readSse, t5Expected } from './helpers/hf.js';
 import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const texts = (data: string[]) => ({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [data.length], data }] });
+
+/** BYTES in raw_output_contents: each element is a 4-byte little-endian length, then the bytes. */
+function rawStrings(raw: Buffer): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < raw.length;) {
+    const length = raw.readUInt32LE(at);
+    out.push(raw.subarray(at + 4, at + 4 + length).toString('utf8'));
+    at += 4 + length;
+  }
+  return out;
+}
 const [first, second] = t5Expected.prompts as [typeof t5Expected.prompts[0], typeof t5Expected.prompts[0]];
 
 describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
@@ -67,6 +79,23 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     assert.equal(body.predictions.length, 2);
     assert.deepEqual(body.predictions.map((p: { generated_text: string }) => p.generated_text), [first.greedy_text, second.greedy_text]);
     assert.deepEqual(body.predictions[0].generated_token_ids, first.greedy_ids);
+  });
+
+  it('gRPC ModelInfer: the same generations, with max_tokens as a request parameter', async () => {
+    const client = new GrpcTestClient(srv.grpcAddress);
+    try {
+      const response = await client.call('ModelInfer', {
+        model_name: 't5',
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], contents: { bytes_contents: [first.prompt, second.prompt].map((p) => Buffer.from(p)) } }],
+        parameters: { max_tokens: { int64_param: 8 } },
+      });
+      assert.deepEqual(response.outputs.map((o: { name: string }) => o.name), ['generated_text', 'generated_token_ids']);
+      assert.deepEqual(rawStrings(response.raw_output_contents[0]), [first.greedy_text, second.greedy_text]);
+      const ids = response.raw_output_contents[1] as Buffer;
+      assert.deepEqual(Array.from({ length: ids.length / 8 }, (_, i) => Number(ids.readBigInt64LE(i * 8))), [...first.greedy_ids, ...second.greedy_ids]);
+    } finally {
+      client.close();
+    }
   });
 
   it('completions: greedy text equals torch, with usage counting the encoder prompt', async () => {
