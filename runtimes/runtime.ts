@@ -37,6 +37,8 @@ export interface RuntimeOptions {
   deviceId: number;
   /** Free-form adapter parameters from the model's settings file. */
   parameters: Record<string, string>;
+  /** Where a runtime that schedules generation itself publishes its gauges (src/core/engine-gauges.ts). */
+  engineGauges?: { buffer: SharedArrayBuffer; slot: number };
 }
 
 export interface LoadedModel {
@@ -61,6 +63,8 @@ export interface TextModelInfo {
   maxModelLen: number;
   /** Whether the tokenizer has a chat template (chat completions need one). */
   chatTemplate: boolean;
+  /** Generative models: the engine's KV cache, as vllm:cache_config_info reports it. */
+  cache?: { blockSize: number; numBlocks: number; prefixCaching: boolean };
 }
 
 export interface ChatMessage {
@@ -89,11 +93,25 @@ export interface GenerateChunk {
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
 
+/** Where a generation's time went, in seconds, as vLLM's latency histograms measure it. */
+export interface GenerateTiming {
+  /** Arrival to admission (prefill starts). */
+  queueS: number;
+  /** Arrival to the first generated token; undefined when none was. */
+  ttftS?: number;
+  /** Between consecutive generated tokens. */
+  interTokenS: number[];
+  e2eS: number;
+}
+
 export interface GenerateResult {
   text: string;
   tokenIds: number[];
   promptTokens: number;
   finishReason: FinishReason;
+  /** Prompt tokens whose KV came from the prefix cache. */
+  cachedTokens?: number;
+  timing?: GenerateTiming;
 }
 
 export interface EmbedResult {

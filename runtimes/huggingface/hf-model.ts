@@ -7,7 +7,7 @@ import { InvalidInputError } from '../../src/core/errors.js';
 import type { Parameters, RunRequest } from '../../src/core/inference.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
-  EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextTask,
+  EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextModelInfo, TextTask,
 } from '../runtime.js';
 import { type Classified, type EncodedBatch, classify, encode, pool } from './encoder.js';
 import type { HfConfig } from './hf-folder.js';
@@ -25,6 +25,7 @@ export interface HfModelParts {
   model: PreTrainedModel;
   maxModelLen: number;
   generator?: Generator;
+  cache?: TextModelInfo['cache'];
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -83,7 +84,7 @@ export class HfModel implements LoadedModel, TextModel {
       // token_count is there for whoever names it (the OpenAI route's usage); V1 and plain v2
       // requests keep getting the embedding alone, as KServe's huggingfaceserver answers.
       ...(task === 'text_embedding' ? { defaultOutputs: ['embedding'] } : {}),
-      text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false },
+      text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false, ...(parts.cache ? { cache: parts.cache } : {}) },
     };
   }
 
@@ -172,8 +173,8 @@ export class HfModel implements LoadedModel, TextModel {
 
   private async generationOutputs(input: string[], parameters: Parameters): Promise<Record<string, Tensor>> {
     const settings = generateOptions(parameters);
-    const results: GenerateResult[] = [];
-    for (const prompt of input) results.push(await this.generate({ ...settings, prompt }, () => {}, { aborted: false }));
+    // The prompts of one request run together in the engine, like concurrent requests.
+    const results = await Promise.all(input.map((prompt) => this.generate({ ...settings, prompt }, () => {}, { aborted: false })));
     const width = Math.max(0, ...results.map((r) => r.tokenIds.length));
     const ids = allocate('INT64', input.length * width) as BigInt64Array;
     ids.fill(-1n); // rows that ended early are padded with -1

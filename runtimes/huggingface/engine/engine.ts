@@ -1,0 +1,213 @@
+/**
+ * Iteration-level scheduling for one model instance, as vLLM and TGI schedule: a loop in the
+ * worker runs one decoder step for every running sequence together. Between steps, finished
+ * and cancelled sequences leave, and waiting requests are admitted (first come, first served)
+ * while the running count, the KV-cache budget and the per-step token budget allow; their
+ * prompts are prefilled then, long ones in chunks so that running sequences keep getting
+ * tokens. KV-cache room is reserved at admission for the prompt and every token the request
+ * may generate, so a running sequence is never preempted.
+ */
+import { InferenceError, InvalidInputError, UnavailableError } from '../../../src/core/errors.js';
+import type { EngineGauges } from '../../../src/core/engine-gauges.js';
+import type { Decoder } from './decoder.js';
+import { PrefixCache, blockKeys } from './prefix-cache.js';
+import type { Sequence } from './sequence.js';
+
+export interface EngineLimits {
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  /** Requests waiting for admission before new ones are refused (0: unbounded). */
+  maxQueueSize: number;
+  blockSize: number;
+  /** KV-cache blocks in the budget. */
+  numBlocks: number;
+  prefixCaching: boolean;
+  eosIds: readonly number[];
+}
+
+export class Engine {
+  private readonly waiting: Sequence[] = [];
+  private readonly prefilling: Sequence[] = [];
+  private running: Sequence[] = [];
+  private readonly cache = new PrefixCache();
+  private reservedBlocks = 0;
+  private looping = false;
+
+  constructor(
+    private readonly decoder: Decoder,
+    private readonly limits: EngineLimits,
+    private readonly gauges?: EngineGauges,
+  ) {
+    gauges?.publish({ running: 0, waiting: 0, usedBlocks: 0, totalBlocks: limits.numBlocks });
+  }
+
+  /** Queues a sequence; it settles through its own callback. Throws if it can never run, or the queue is full. */
+  submit(seq: Sequence): void {
+    const { blockSize, numBlocks, maxQueueSize } = this.limits;
+    const need = this.blocksFor(seq);
+    if (need > numBlocks) {
+      throw new InvalidInputError(
+        `the request needs KV cache for ${seq.promptIds.length + seq.maxNew} tokens (${seq.promptIds.length} in the prompt, ` +
+          `max_tokens ${seq.maxNew}), but kv_cache_memory_bytes allows ${numBlocks * blockSize} tokens; lower max_tokens or raise --kv_cache_memory_bytes`,
+      );
+    }
+    if (maxQueueSize > 0 && this.waiting.length >= maxQueueSize) {
+      throw new UnavailableError(`the generation queue is full (${this.waiting.length} requests waiting, max_queue_size ${maxQueueSize}); retry later`);
+    }
+    this.waiting.push(seq);
+    this.publish();
+    if (!this.looping) void this.loop();
+  }
+
+  private blocksFor(seq: Sequence): number {
+    return Math.ceil((seq.promptIds.length + seq.maxNew) / this.limits.blockSize);
+  }
+
+  private async loop(): Promise<void> {
+    this.looping = true;
+    try {
+      while (this.waiting.length || this.prefilling.length || this.running.length) {
+        this.dropCancelled();
+        this.admit();
+        const joined = await this.guard([...this.prefilling], () => this.prefillRound());
+        const finished = new Set<Sequence>();
+        this.decoder.update(finished, joined);
+        this.running.push(...joined);
+        if (this.running.length) await this.guard(this.running, () => this.decodeStep());
+        this.publish();
+        // Let new requests and aborts in before the next step.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.looping = false;
+      this.publish();
+    }
+  }
+
+  /** Runs `work`; if the model fails, the sequences it touched fail and leave, the rest go on. */
+  private async guard<T extends Sequence[] | void>(touched: readonly Sequence[], work: () => Promise<T>): Promise<Sequence[]> {
+    try {
+      return ((await work()) ?? []) as Sequence[];
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const failed = new Set(touched);
+      this.decoder.update(new Set(this.running.filter((s) => failed.has(s))), []);
+      this.running = this.running.filter((s) => !failed.has(s));
+      this.prefilling.splice(0, this.prefilling.length, ...this.prefilling.filter((s) => !failed.has(s)));
+      for (const seq of failed) this.release(seq), seq.fail(new InferenceError(`generation failed: ${reason}`));
+      return [];
+    }
+  }
+
+  private dropCancelled(): void {
+    for (const list of [this.waiting, this.prefilling]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (!list[i]!.signal.aborted) continue;
+        const [seq] = list.splice(i, 1);
+        this.finish(seq!, 'cancelled');
+      }
+    }
+    const cancelled = new Set(this.running.filter((s) => s.signal.aborted));
+    if (cancelled.size) this.leave(cancelled, 'cancelled');
+  }
+
+  private admit(): void {
+    const { maxNumSeqs, numBlocks } = this.limits;
+    while (this.waiting.length && this.running.length + this.prefilling.length < maxNumSeqs) {
+      const seq = this.waiting[0]!;
+      const keys = this.prefixKeys(seq);
+      const hits = this.cache.leadingHits(keys);
+      const need = this.blocksFor(seq) - hits;
+      while (this.reservedBlocks + this.cache.size + need > numBlocks && this.cache.evictOne());
+      if (this.reservedBlocks + this.cache.size + need > numBlocks) break;
+      this.waiting.shift();
+      seq.blocks = need;
+      this.reservedBlocks += need;
+      if (hits) {
+        seq.pinned = keys.slice(0, hits);
+        this.decoder.startFrom(seq, this.cache.take(seq.pinned));
+        seq.cachedTokens = hits * this.limits.blockSize;
+      }
+      seq.admitted();
+      this.prefilling.push(seq);
+    }
+  }
+
+  /**
+   * Keys of the prompt's full blocks that may come from the cache: never the block holding the
+   * last prompt token, whose logits the first generated token needs.
+   */
+  private prefixKeys(seq: Sequence): string[] {
+    if (!this.limits.prefixCaching || !this.decoder.prefixCaching) return [];
+    const usable = Math.floor((seq.promptIds.length - 1) / this.limits.blockSize) * this.limits.blockSize;
+    return blockKeys(seq.promptIds.slice(0, usable), this.limits.blockSize);
+  }
+
+  /** Prompt tokens up to the step's token budget; returns the sequences whose first token is out and that go on. */
+  private async prefillRound(): Promise<Sequence[]> {
+    let budget = this.limits.maxNumBatchedTokens - this.running.length;
+    if (!this.running.length) budget = this.limits.maxNumBatchedTokens;
+    const joined: Sequence[] = [];
+    while (this.prefilling.length && budget > 0) {
+      const seq = this.prefilling[0]!;
+      const before = seq.prefilled;
+      const logits = await this.decoder.prefill(seq, budget);
+      budget -= seq.prefilled - before;
+      if (!logits) continue;
+      this.prefilling.shift();
+      this.cachePrompt(seq);
+      if (seq.accept(logits, this.limits.eosIds)) this.finish(seq);
+      else joined.push(seq);
+    }
+    return joined;
+  }
+
+  /** Keeps the prompt's full blocks (those not cached yet) while the budget has room. */
+  private cachePrompt(seq: Sequence): void {
+    const keys = this.prefixKeys(seq);
+    const size = this.limits.blockSize;
+    keys.forEach((key, i) => {
+      if (this.cache.has(key)) return;
+      if (this.reservedBlocks + this.cache.size + 1 > this.limits.numBlocks && !this.cache.evictOne()) return;
+      this.cache.insert(key, this.decoder.promptKv(seq, i * size, (i + 1) * size));
+    });
+  }
+
+  private async decodeStep(): Promise<void> {
+    const logits = await this.decoder.step();
+    const finished = new Set<Sequence>();
+    for (const seq of this.running) {
+      if (seq.signal.aborted) seq.finish = 'cancelled';
+      else seq.accept(logits.get(seq)!, this.limits.eosIds);
+      if (seq.finish) finished.add(seq);
+    }
+    if (finished.size) this.leave(finished);
+  }
+
+  private leave(seqs: Set<Sequence>, reason?: 'cancelled'): void {
+    this.decoder.update(seqs, []);
+    this.running = this.running.filter((s) => !seqs.has(s));
+    for (const seq of seqs) this.finish(seq, reason);
+  }
+
+  private release(seq: Sequence): void {
+    this.reservedBlocks -= seq.blocks;
+    seq.blocks = 0;
+    this.cache.release(seq.pinned);
+    seq.pinned = [];
+  }
+
+  private finish(seq: Sequence, reason?: 'cancelled'): void {
+    this.release(seq);
+    seq.done(reason);
+  }
+
+  private publish(): void {
+    this.gauges?.publish({
+      running: this.running.length + this.prefilling.length,
+      waiting: this.waiting.length,
+      usedBlocks: this.reservedBlocks + this.cache.size,
+      totalBlocks: this.limits.numBlocks,
+    });
+  }
+}
