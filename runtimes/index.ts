@@ -4,7 +4,7 @@
  * library) is imported inside the worker that runs it.
  */
 import { looksLikeLightgbm } from './lightgbm/lightgbm-text.js';
-import type { Runtime } from './runtime.js';
+import type { EnginePlan, Runtime } from './runtime.js';
 import { sniffXgboost } from './xgboost/xgboost-file.js';
 
 export interface RuntimeEntry {
@@ -24,6 +24,8 @@ export interface RuntimeEntry {
   /** Files that mark a folder as this runtime's model; the folder itself is then the model path. */
   readonly folderMarkers?: readonly string[];
   importRuntime(): Promise<Runtime>;
+  /** Set when a model of this runtime may run a generation engine (see EnginePlan). */
+  enginePlan?(modelPath: string, parameters: Record<string, string>): Promise<EnginePlan | undefined>;
 }
 
 const ext = (fileName: string) => fileName.slice(fileName.lastIndexOf('.')).toLowerCase();
@@ -73,6 +75,7 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
     defaultFileName: 'config.json',
     folderMarkers: ['config.json'],
     importRuntime: async () => (await import('./huggingface/hf-runtime.js')).huggingfaceRuntime,
+    enginePlan: async (path, parameters) => (await import('./huggingface/engine-plan.js')).hfEnginePlan(path, parameters),
   },
 ];
 

@@ -137,6 +137,12 @@ export class ModelLoadError extends Error {
   override name = 'ModelLoadError';
 }
 
+/** How a model that schedules its own generation wants its workers. */
+export interface EnginePlan {
+  /** Sequences one engine runs at once; 1 turns per-step batching off. */
+  maxNumSeqs: number;
+}
+
 export interface Runtime {
   load(modelPath: string, options: RuntimeOptions): Promise<LoadedModel>;
 }

@@ -75,6 +75,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     openaiPrefix: options.openai_route_prefix,
   });
   metrics.watchQueues(() => repository.queueDepths());
+  metrics.vllm.watchEngines(() => repository.engines());
   const grpc = options.enable_grpc
     ? buildGrpcServer({
         repository,

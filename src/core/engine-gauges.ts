@@ -15,12 +15,20 @@ export class EngineGauges {
     this.values = new Int32Array(buffer);
   }
 
+  /** The last int counts the slots claimed. */
   static create(slots: number): EngineGauges {
-    return new EngineGauges(new SharedArrayBuffer(4 * FIELDS.length * Math.max(1, slots)));
+    return new EngineGauges(new SharedArrayBuffer(4 * (FIELDS.length * Math.max(1, slots) + 1)));
   }
 
   get slots(): number {
-    return this.values.length / FIELDS.length;
+    return (this.values.length - 1) / FIELDS.length;
+  }
+
+  /** A slot for a starting engine; a replaced worker's engine takes over a slot in turn. */
+  static claimSlot(buffer: SharedArrayBuffer): number {
+    const values = new Int32Array(buffer);
+    const slots = (values.length - 1) / FIELDS.length;
+    return Atomics.add(values, values.length - 1, 1) % slots;
   }
 
   publish(snapshot: EngineSnapshot): void {

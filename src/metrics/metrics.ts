@@ -6,6 +6,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExecutionTiming } from '../core/statistics.js';
+import type { GenerateResult } from '../../runtimes/runtime.js';
+import { VllmMetrics } from './vllm-metrics.js';
 
 export type Protocol = 'v1' | 'v2' | 'grpc' | 'openai';
 
@@ -17,6 +19,8 @@ export interface ModelObserver {
   modelLoaded(model: string, version: string, seconds: number, ready: boolean): void;
   modelUnloaded(model: string, version: string): void;
   generationCancelled(model: string): void;
+  /** A generation ended (any reason); `prefixCaching` says whether its prompt was looked up. */
+  generationFinished(model: string, result: GenerateResult, prefixCaching: boolean): void;
 }
 
 /** For servers and tests that keep no metrics. */
@@ -27,6 +31,7 @@ export const NO_OBSERVER: ModelObserver = {
   modelLoaded() {},
   modelUnloaded() {},
   generationCancelled() {},
+  generationFinished() {},
 };
 
 const SIZE_BUCKETS = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -109,6 +114,9 @@ export class Metrics implements ModelObserver {
     registers: [this.registry],
   });
 
+  /** vLLM's names for the generation engines' state. */
+  readonly vllm = new VllmMetrics(this.registry);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -155,5 +163,9 @@ export class Metrics implements ModelObserver {
 
   generationCancelled(model: string): void {
     this.cancelled.inc({ model_name: model });
+  }
+
+  generationFinished(model: string, result: GenerateResult, prefixCaching: boolean): void {
+    this.vllm.finished(model, result, prefixCaching);
   }
 }

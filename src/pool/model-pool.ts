@@ -9,6 +9,8 @@ import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
+import { EngineGauges } from '../core/engine-gauges.js';
+import { runtimeByName } from '../../runtimes/index.js';
 import { MessageChannel } from 'node:worker_threads';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../../runtimes/runtime.js';
 import type {
@@ -25,6 +27,27 @@ export interface PoolSpec extends WorkerConfig {
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
+/** Requests one engine worker holds at once: its own queue limit answers before this. */
+const ENGINE_TASKS = 1 << 20;
+
+/**
+ * A model that runs a generation engine gets one worker with all the threads its instances
+ * would have shared (one copy of the weights), unless max_num_seqs 1 turns batching off: then
+ * each instance is an engine of one sequence, as a worker was before engines.
+ */
+async function planEngines(config: WorkerConfig & { instances: number }): Promise<{ instances: number; gauges?: EngineGauges }> {
+  const plan = await runtimeByName(config.runtime)?.enginePlan?.(config.modelPath, config.options.parameters);
+  if (!plan) return { instances: config.instances };
+  let instances = config.instances;
+  if (plan.maxNumSeqs > 1 && instances > 1) {
+    config.options = { ...config.options, intraOpThreads: config.options.intraOpThreads * instances };
+    instances = 1;
+  }
+  const gauges = EngineGauges.create(instances);
+  config.options = { ...config.options, engineGauges: { buffer: gauges.buffer, slot: 0 } };
+  return { instances, gauges };
+}
+
 function toError(failure: WorkerFailure): ServingError {
   return new ServingError(failure.code, failure.message);
 }
@@ -34,17 +57,21 @@ export class ModelPool {
     private readonly piscina: Piscina,
     private readonly label: string,
     readonly metadata: ModelMetadata,
+    /** Set when the workers run generation engines: what they are doing now. */
+    readonly engineGauges?: EngineGauges,
   ) {}
 
   /** Starts the threads and waits for the model to load; rejects with the load error. */
   static async start(spec: PoolSpec): Promise<ModelPool> {
-    const { label, instances, maxHeapMb, ...workerData } = spec;
+    const { label, maxHeapMb, ...workerData } = spec;
+    const { instances, gauges } = await planEngines(workerData);
     const piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: instances,
       maxThreads: instances,
       idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
+      // A generation engine takes every request at once and schedules them per step itself.
+      concurrentTasksPerWorker: gauges ? ENGINE_TASKS : 1,
       // A worker past its heap limit dies alone: its request fails, piscina starts a new one.
       resourceLimits: maxHeapMb > 0 ? { maxOldGenerationSizeMb: maxHeapMb } : undefined,
       workerData,
@@ -53,7 +80,7 @@ export class ModelPool {
     try {
       const reply = (await piscina.run({ op: 'metadata' } satisfies WorkerTask)) as MetadataReply;
       if (!reply.ok) throw new ModelNotReadyError(label, reply.message);
-      return new ModelPool(piscina, label, reply.metadata);
+      return new ModelPool(piscina, label, reply.metadata, gauges);
     } catch (error) {
       await piscina.destroy();
       throw error;

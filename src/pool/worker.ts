@@ -6,6 +6,7 @@
 import { Piscina } from 'piscina';
 import { NotImplementedError, ServingError } from '../core/errors.js';
 import { transferList } from '../core/transfer.js';
+import { EngineGauges } from '../core/engine-gauges.js';
 import { runtimeByName } from '../../runtimes/index.js';
 import type { LoadedModel } from '../../runtimes/runtime.js';
 import type {
@@ -13,6 +14,8 @@ import type {
 } from './worker-protocol.js';
 
 const config = Piscina.workerData as WorkerConfig;
+const gauges = config.options.engineGauges;
+if (gauges) gauges.slot = EngineGauges.claimSlot(gauges.buffer);
 
 async function load(): Promise<LoadedModel> {
   const entry = runtimeByName(config.runtime);

@@ -4,6 +4,7 @@
  * make (metadata, ready, infer) all resolve a name and optional version here.
  */
 import { join } from 'node:path';
+import type { EngineView } from '../metrics/vllm-metrics.js';
 import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
@@ -152,6 +153,16 @@ export class ModelRepository {
   /** Requests waiting in each model's batcher, for the queue-depth gauge. */
   *queueDepths(): Iterable<[string, number]> {
     for (const entry of this.models.values()) yield [entry.name, entry.versions.reduce((n, v) => n + v.queueLength, 0)];
+  }
+
+  /** Each loaded generative version's engines, for vLLM's gauges. */
+  *engines(): Iterable<EngineView> {
+    for (const entry of this.models.values()) {
+      for (const v of entry.versions) {
+        const engine = v.engine;
+        if (engine) yield { model: entry.name, ...engine };
+      }
+    }
   }
 
   /** Statistics of every loaded version, of one model's versions, or of one version. */

@@ -12,6 +12,7 @@ import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../co
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
+import type { EngineSnapshot } from '../core/engine-gauges.js';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
 import type { ModelConfig } from './model-config.js';
 
@@ -104,6 +105,13 @@ export class ModelVersion {
     this.observer.modelUnloaded(this.name, this.version);
   }
 
+  /** The generation engines' gauges and cache settings, for vLLM's metrics; undefined for other models. */
+  get engine(): { gauges: EngineSnapshot; cache: NonNullable<TextModelInfo['cache']> } | undefined {
+    const cache = this.metadata?.text?.cache;
+    const gauges = this.pool?.engineGauges;
+    return cache && gauges ? { gauges: gauges.total(), cache } : undefined;
+  }
+
   /** What a text model (Hugging Face) offers the text routes; undefined for tensor models. */
   get text(): TextModelInfo | undefined {
     return this.metadata?.text;
@@ -152,6 +160,7 @@ export class ModelVersion {
     return this.track(async () => {
       const result = await pool.generate(request, onChunk, signal);
       if (result.finishReason === 'cancelled') this.observer.generationCancelled(this.name);
+      this.observer.generationFinished(this.name, result, pool.metadata.text?.cache?.prefixCaching ?? false);
       return result;
     });
   }
