@@ -56,6 +56,38 @@ export class CausalDecoder implements Decoder {
     return (logits.data as Float32Array).slice((n - 1) * vocab, n * vocab);
   }
 
+  async prefillBatch(seqs: readonly Sequence[]): Promise<Float32Array[]> {
+    const width = Math.max(...seqs.map((s) => s.promptIds.length));
+    const rows = seqs.length;
+    const ids = new BigInt64Array(rows * width);
+    const mask = new BigInt64Array(rows * width);
+    const positions = new BigInt64Array(rows * width);
+    seqs.forEach((seq, r) => {
+      const pad = width - seq.promptIds.length;
+      seq.promptIds.forEach((id, i) => {
+        ids[r * width + pad + i] = BigInt(id);
+        mask[r * width + pad + i] = 1n;
+        positions[r * width + pad + i] = BigInt(i);
+      });
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [rows, width]),
+      attention_mask: new ort.Tensor('int64', mask, [rows, width]),
+    };
+    if (this.positions) feeds['position_ids'] = new ort.Tensor('int64', positions, [rows, width]);
+    kvFeeds(emptyKv(this.layout, rows), this.layout.type, feeds);
+    const out = await this.session.run(feeds);
+    const present = kvFromOutputs(this.layout, out, toPresent);
+    const logits = out['logits']!.data as Float32Array;
+    const vocab = logits.length / (rows * width);
+    return seqs.map((seq, r) => {
+      const n = seq.promptIds.length;
+      seq.kv = gatherRows(this.layout, [{ kv: present, row: r, from: width - n, length: n }], n, 'right');
+      seq.prefilled = n;
+      return logits.slice(((r + 1) * width - 1) * vocab, (r + 1) * width * vocab);
+    });
+  }
+
   promptKv(seq: Sequence, from: number, to: number): KvBatch {
     return gatherRows(this.layout, [{ kv: seq.kv!, row: 0, from, length: to - from }], to - from, 'left');
   }

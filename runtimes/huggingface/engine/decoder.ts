@@ -10,6 +10,11 @@ export interface Decoder {
    * returns the logits of the last prompt token once the whole prompt is in.
    */
   prefill(seq: Sequence, budget: number): Promise<Float32Array | undefined>;
+  /**
+   * Whole prompts of several fresh sequences (nothing prefilled or cached) in one padded run;
+   * returns each one's last-token logits. A step over B short prompts costs about what one does.
+   */
+  prefillBatch(seqs: readonly Sequence[]): Promise<Float32Array[]>;
   /** Columns [from, to) of a prefilled prompt's K/V, for the prefix cache. */
   promptKv(seq: Sequence, from: number, to: number): KvBatch;
   /** Starts a prefilled sequence from one cached prefix (prefix caching). */

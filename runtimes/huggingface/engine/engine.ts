@@ -148,6 +148,13 @@ export class Engine {
     let budget = this.limits.maxNumBatchedTokens - this.running.length;
     if (!this.running.length) budget = this.limits.maxNumBatchedTokens;
     const joined: Sequence[] = [];
+    const group = this.freshGroup(budget);
+    if (group.length > 1) {
+      const logits = await this.decoder.prefillBatch(group);
+      budget -= group.length * Math.max(...group.map((s) => s.promptIds.length));
+      this.prefilling.splice(0, group.length);
+      group.forEach((seq, i) => this.firstToken(seq, logits[i]!, joined));
+    }
     while (this.prefilling.length && budget > 0) {
       const seq = this.prefilling[0]!;
       const before = seq.prefilled;
@@ -155,11 +162,29 @@ export class Engine {
       budget -= seq.prefilled - before;
       if (!logits) continue;
       this.prefilling.shift();
-      this.cachePrompt(seq);
-      if (seq.accept(logits, this.limits.eosIds)) this.finish(seq);
-      else joined.push(seq);
+      this.firstToken(seq, logits, joined);
     }
     return joined;
+  }
+
+  /** The leading fresh prompts (no cached prefix) whose padded batch fits the token budget. */
+  private freshGroup(budget: number): Sequence[] {
+    const group: Sequence[] = [];
+    let width = 0;
+    for (const seq of this.prefilling) {
+      if (seq.prefilled > 0 || seq.kv) break;
+      const wider = Math.max(width, seq.promptIds.length);
+      if (wider * (group.length + 1) > budget) break;
+      width = wider;
+      group.push(seq);
+    }
+    return group;
+  }
+
+  private firstToken(seq: Sequence, logits: Float32Array, joined: Sequence[]): void {
+    this.cachePrompt(seq);
+    if (seq.accept(logits, this.limits.eosIds)) this.finish(seq);
+    else joined.push(seq);
   }
 
   /** Keeps the prompt's full blocks (those not cached yet) while the budget has room. */

@@ -74,6 +74,37 @@ export class Seq2SeqDecoder implements Decoder {
     return out['logits']!.data as Float32Array;
   }
 
+  /** Encoder and first decoder step of several prompts at once, right-padded under the encoder mask. */
+  async prefillBatch(seqs: readonly Sequence[]): Promise<Float32Array[]> {
+    const width = Math.max(...seqs.map((s) => s.promptIds.length));
+    const rows = seqs.length;
+    const ids = new BigInt64Array(rows * width);
+    const mask = new BigInt64Array(rows * width);
+    seqs.forEach((seq, r) => seq.promptIds.forEach((id, i) => ((ids[r * width + i] = BigInt(id)), (mask[r * width + i] = 1n))));
+    const maskTensor = new ort.Tensor('int64', mask, [rows, width]);
+    const encoded = await this.encoder.run({ input_ids: new ort.Tensor('int64', ids, [rows, width]), attention_mask: maskTensor });
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64(seqs.map(() => this.layouts.decoderStart), [rows, 1]),
+      encoder_attention_mask: maskTensor,
+      encoder_hidden_states: encoded['last_hidden_state']!,
+      use_cache_branch: new ort.Tensor('bool', [false], [1]),
+    };
+    kvFeeds(emptyKv(this.layouts.self, rows), this.layouts.self.type, feeds);
+    kvFeeds(emptyKv(this.layouts.cross, rows), this.layouts.cross.type, feeds);
+    const out = await this.decoder.run(feeds);
+    const self = kvFromOutputs(this.layouts.self, out, toPresent);
+    const cross = kvFromOutputs(this.layouts.cross, out, toPresent);
+    const logits = out['logits']!.data as Float32Array;
+    const vocab = logits.length / rows;
+    return seqs.map((seq, r) => {
+      const n = seq.promptIds.length;
+      seq.kv = gatherRows(this.layouts.self, [{ kv: self, row: r, from: 0, length: 1 }], 1, 'right');
+      seq.cross = gatherRows(this.layouts.cross, [{ kv: cross, row: r, from: 0, length: n }], n, 'left');
+      seq.prefilled = n;
+      return logits.slice(r * vocab, (r + 1) * vocab);
+    });
+  }
+
   update(leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void {
     if (leaving.size) {
       this.cohorts = this.cohorts
