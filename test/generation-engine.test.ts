@@ -348,3 +348,54 @@ describe('generation engine: limits', () => {
     for (const reply of await Promise.all(queued)) assert.equal(reply.status, 200);
   });
 });
+
+describe('generation engine: chunked prefill, and continuous batching off', () => {
+  let repo: TempRepo;
+  let chunked: TestServer;
+  let serial: TestServer;
+  before(async () => {
+    repo = await tempRepo();
+    await copyHfModel(repo, HF.gpt2, 'gpt2');
+    // Prompts longer than 8 tokens are prefilled 8 tokens (less the running sequences) per step.
+    chunked = await startTestServer(repo.dir, { max_num_seqs: 4, max_num_batched_tokens: 8 });
+    // --max_num_seqs 1: one sequence per engine, one engine per worker, as before engines.
+    serial = await startTestServer(repo.dir, { max_num_seqs: 1, workers: 2 });
+  });
+  after(async () => {
+    await chunked.close();
+    await serial.close();
+    await repo.remove();
+  });
+
+  it('chunked prompts, alone and beside running sequences, give the ids an unchunked prefill gives', async () => {
+    const long = PROMPTS[2]!;
+    const reference = await v2Generate(serial.url, 'gpt2', long, { max_tokens: 30 });
+    assert.deepEqual(await v2Generate(chunked.url, 'gpt2', long, { max_tokens: 30 }), reference);
+    const others = PROMPTS.filter((p) => p !== long).slice(0, 3);
+    const together = await Promise.all([
+      ...others.map((p) => v2Generate(chunked.url, 'gpt2', p, { max_tokens: 60 })),
+      v2Generate(chunked.url, 'gpt2', long, { max_tokens: 30 }),
+    ]);
+    assert.deepEqual(together.at(-1), reference);
+    for (const [i, p] of others.entries()) assert.deepEqual(together[i], await v2Generate(serial.url, 'gpt2', p, { max_tokens: 60 }));
+  });
+
+  it('with --max_num_seqs 1 each worker runs one sequence at a time; the rest wait', async () => {
+    let mostRunning = 0;
+    let mostWaiting = 0;
+    let running = true;
+    const watch = (async () => {
+      while (running) {
+        const text = await scrape(serial.url);
+        mostRunning = Math.max(mostRunning, metricSample(text, 'vllm:num_requests_running', { model_name: 'gpt2' }));
+        mostWaiting = Math.max(mostWaiting, metricSample(text, 'vllm:num_requests_waiting', { model_name: 'gpt2' }));
+      }
+    })();
+    const results = await Promise.all([0, 1, 2].map(() => v2Generate(serial.url, 'gpt2', PROMPTS[1]!, { max_tokens: 400 })));
+    running = false;
+    await watch;
+    assert.equal(new Set(results.map((r) => r.ids.join())).size, 1);
+    assert.ok(mostRunning <= 2, `two workers run one sequence each (most seen: ${mostRunning})`);
+    assert.ok(mostWaiting >= 1, `the third request waited (most seen: ${mostWaiting})`);
+  });
+});
