@@ -37,8 +37,8 @@ export interface RuntimeOptions {
   deviceId: number;
   /** Free-form adapter parameters from the model's settings file. */
   parameters: Record<string, string>;
-  /** Where a runtime that schedules generation itself publishes its gauges (src/core/engine-gauges.ts). */
-  engineGauges?: { buffer: SharedArrayBuffer; slot: number };
+  /** Set for runtimes that schedule generation themselves: where their engine reports. */
+  engineLink?: EngineLink;
 }
 
 export interface LoadedModel {
@@ -102,6 +102,27 @@ export interface GenerateTiming {
   /** Between consecutive generated tokens. */
   interTokenS: number[];
   e2eS: number;
+}
+
+/**
+ * How a generation engine reports to the main thread: gauges in shared memory (`buffer`, this
+ * engine's `slot`; src/core/engine-gauges.ts) and one GenerationStats message per finished
+ * sequence on the BroadcastChannel named `channel`, whichever route the request came by.
+ */
+export interface EngineLink {
+  buffer: SharedArrayBuffer;
+  slot: number;
+  channel: string;
+}
+
+/** One finished generation, for vLLM's counters and histograms. */
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  /** Undefined when the prompt was not looked up in a prefix cache. */
+  cachedTokens?: number;
+  finishReason: FinishReason;
+  timing: GenerateTiming;
 }
 
 export interface GenerateResult {

@@ -53,6 +53,21 @@ async function until(check: () => Promise<boolean>, what: string, deadlineMs = 6
   assert.fail(`timed out waiting until ${what}`);
 }
 
+/** Finished requests of a model, whatever their finish reason. */
+function finishedCount(text: string, model: string): number {
+  return ['stop', 'length', 'abort'].reduce((n, reason) => n + metricSample(text, 'vllm:request_success_total', { model_name: model, finished_reason: reason }), 0);
+}
+
+/**
+ * Scrapes once `n` more requests than in `before` have been counted: a worker reports a finished
+ * sequence on its own channel, which may reach the main thread just after the response.
+ */
+async function scrapeAfter(url: string, before: string, n: number, model = 'gpt2'): Promise<string> {
+  let text = '';
+  await until(async () => finishedCount((text = await scrape(url)), model) >= finishedCount(before, model) + n, `${n} requests are counted`);
+  return text;
+}
+
 /** Reads a streamed completion's events as they come; `first` settles at the first text. */
 function streamCompletion(api: string, body: object, signal?: AbortSignal) {
   let seen!: () => void;
@@ -228,7 +243,7 @@ describe('generation engine: continuous batching', () => {
     assert.equal(first.usage.prompt_tokens_details.cached_tokens, 0);
     assert.equal(second.usage.prompt_tokens_details.cached_tokens, reusable);
     assert.equal(second.choices[0].text, first.choices[0].text);
-    const after = await scrape(srv.url);
+    const after = await scrapeAfter(srv.url, before, 2);
     const delta = (name: string) => metricSample(after, name, { model_name: 'gpt2' }) - metricSample(before, name, { model_name: 'gpt2' });
     assert.equal(delta('vllm:prefix_cache_queries_total'), 2 * n);
     assert.equal(delta('vllm:prefix_cache_hits_total'), reusable);
@@ -254,11 +269,16 @@ describe('generation engine: continuous batching', () => {
         usage = Math.max(usage, value(text, 'vllm:kv_cache_usage_perc'));
       }
     })();
+    // One more over gRPC: the engine counts every route.
+    const client = new GrpcTestClient(srv.grpcAddress);
+    const viaGrpc = grpcGenerate(client, 'gpt2', PROMPTS[0]!, 60).finally(() => client.close());
     const results = (await Promise.all(bodies.map(async (body) => (await post(`${api}/completions`, body)).json()))) as any[];
+    const grpcIds = (await viaGrpc).ids.length;
     running = false;
     await watch;
-    const after = await scrape(srv.url);
+    const after = await scrapeAfter(srv.url, before, results.length + 1);
     const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
+    results.push({ usage: { prompt_tokens: results[0].usage.prompt_tokens, completion_tokens: grpcIds }, choices: [{ finish_reason: grpcIds < 60 ? 'stop' : 'length' }] });
     const prompt = results.reduce((n, r) => n + r.usage.prompt_tokens, 0);
     const generated = results.reduce((n, r) => n + r.usage.completion_tokens, 0);
     assert.ok(most >= 2, `running gauge saw the batch (${most})`);

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExecutionTiming } from '../core/statistics.js';
-import type { GenerateResult } from '../../runtimes/runtime.js';
+import type { GenerationStats } from '../../runtimes/runtime.js';
 import { VllmMetrics } from './vllm-metrics.js';
 
 export type Protocol = 'v1' | 'v2' | 'grpc' | 'openai';
@@ -19,8 +19,8 @@ export interface ModelObserver {
   modelLoaded(model: string, version: string, seconds: number, ready: boolean): void;
   modelUnloaded(model: string, version: string): void;
   generationCancelled(model: string): void;
-  /** A generation ended (any reason); `prefixCaching` says whether its prompt was looked up. */
-  generationFinished(model: string, result: GenerateResult, prefixCaching: boolean): void;
+  /** A generation engine finished a sequence (any reason, any route). */
+  generationFinished(model: string, stats: GenerationStats): void;
 }
 
 /** For servers and tests that keep no metrics. */
@@ -165,7 +165,7 @@ export class Metrics implements ModelObserver {
     this.cancelled.inc({ model_name: model });
   }
 
-  generationFinished(model: string, result: GenerateResult, prefixCaching: boolean): void {
-    this.vllm.finished(model, result, prefixCaching);
+  generationFinished(model: string, stats: GenerationStats): void {
+    this.vllm.finished(model, stats);
   }
 }

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EngineSnapshot } from '../core/engine-gauges.js';
-import type { GenerateResult, TextModelInfo } from '../../runtimes/runtime.js';
+import type { GenerationStats, TextModelInfo } from '../../runtimes/runtime.js';
 
 /** One model's engines as a scrape sees them. */
 export interface EngineView {
@@ -21,7 +21,7 @@ const ITL_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 
 const REQUEST_BUCKETS = [0.01, 0.05, 0.1, 0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
 
 /** vLLM's finished_reason values. */
-const REASON: Record<GenerateResult['finishReason'], string> = { stop: 'stop', length: 'length', cancelled: 'abort' };
+const REASON: Record<GenerationStats['finishReason'], string> = { stop: 'stop', length: 'length', cancelled: 'abort' };
 
 export class VllmMetrics {
   private engines: () => Iterable<EngineView> = () => [];
@@ -81,17 +81,16 @@ export class VllmMetrics {
     this.engines = source;
   }
 
-  finished(model: string, result: GenerateResult, prefixCaching: boolean): void {
+  finished(model: string, stats: GenerationStats): void {
     const labels = { model_name: model };
-    if (prefixCaching) {
-      this.prefixQueries.inc(labels, result.promptTokens);
-      this.prefixHits.inc(labels, result.cachedTokens ?? 0);
+    if (stats.cachedTokens !== undefined) {
+      this.prefixQueries.inc(labels, stats.promptTokens);
+      this.prefixHits.inc(labels, stats.cachedTokens);
     }
-    this.promptTokens.inc(labels, result.promptTokens);
-    this.generationTokens.inc(labels, result.tokenIds.length);
-    this.success.inc({ model_name: model, finished_reason: REASON[result.finishReason] });
-    const t = result.timing;
-    if (!t) return;
+    this.promptTokens.inc(labels, stats.promptTokens);
+    this.generationTokens.inc(labels, stats.generatedTokens);
+    this.success.inc({ model_name: model, finished_reason: REASON[stats.finishReason] });
+    const t = stats.timing;
     this.queue.observe(labels, t.queueS);
     this.e2e.observe(labels, t.e2eS);
     if (t.ttftS !== undefined) this.ttft.observe(labels, t.ttftS);

@@ -12,7 +12,9 @@ import { transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
 import { runtimeByName } from '../../runtimes/index.js';
 import { MessageChannel } from 'node:worker_threads';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, GenerationStats, ModelMetadata } from '../../runtimes/runtime.js';
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
 } from './worker-protocol.js';
@@ -23,6 +25,15 @@ export interface PoolSpec extends WorkerConfig {
   instances: number;
   /** JavaScript heap limit of each worker in MiB; 0 leaves V8's default. */
   maxHeapMb: number;
+  /** Told of every generation a worker's engine finishes (vLLM's counters and histograms). */
+  onGeneration?: (stats: GenerationStats) => void;
+}
+
+function listen(channel: string, onGeneration?: (stats: GenerationStats) => void): BroadcastChannel {
+  const reports = new BroadcastChannel(channel);
+  reports.onmessage = (event) => onGeneration?.((event as { data: GenerationStats }).data);
+  reports.unref(); // metrics must not keep the process alive
+  return reports;
 }
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
@@ -35,7 +46,7 @@ const ENGINE_TASKS = 1 << 20;
  * would have shared (one copy of the weights), unless max_num_seqs 1 turns batching off: then
  * each instance is an engine of one sequence, as a worker was before engines.
  */
-async function planEngines(config: WorkerConfig & { instances: number }): Promise<{ instances: number; gauges?: EngineGauges }> {
+async function planEngines(config: WorkerConfig & { instances: number }): Promise<{ instances: number; gauges?: EngineGauges; channel?: string }> {
   const plan = await runtimeByName(config.runtime)?.enginePlan?.(config.modelPath, config.options.parameters);
   if (!plan) return { instances: config.instances };
   let instances = config.instances;
@@ -44,8 +55,9 @@ async function planEngines(config: WorkerConfig & { instances: number }): Promis
     instances = 1;
   }
   const gauges = EngineGauges.create(instances);
-  config.options = { ...config.options, engineGauges: { buffer: gauges.buffer, slot: 0 } };
-  return { instances, gauges };
+  const channel = `tsserve-engine-${randomUUID()}`;
+  config.options = { ...config.options, engineLink: { buffer: gauges.buffer, slot: 0, channel } };
+  return { instances, gauges, channel };
 }
 
 function toError(failure: WorkerFailure): ServingError {
@@ -59,12 +71,14 @@ export class ModelPool {
     readonly metadata: ModelMetadata,
     /** Set when the workers run generation engines: what they are doing now. */
     readonly engineGauges?: EngineGauges,
+    private readonly reports?: BroadcastChannel,
   ) {}
 
   /** Starts the threads and waits for the model to load; rejects with the load error. */
   static async start(spec: PoolSpec): Promise<ModelPool> {
-    const { label, maxHeapMb, ...workerData } = spec;
-    const { instances, gauges } = await planEngines(workerData);
+    const { label, maxHeapMb, onGeneration, ...workerData } = spec;
+    const { instances, gauges, channel } = await planEngines(workerData);
+    const reports = channel ? listen(channel, onGeneration) : undefined;
     const piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: instances,
@@ -80,8 +94,9 @@ export class ModelPool {
     try {
       const reply = (await piscina.run({ op: 'metadata' } satisfies WorkerTask)) as MetadataReply;
       if (!reply.ok) throw new ModelNotReadyError(label, reply.message);
-      return new ModelPool(piscina, label, reply.metadata, gauges);
+      return new ModelPool(piscina, label, reply.metadata, gauges, reports);
     } catch (error) {
+      reports?.close();
       await piscina.destroy();
       throw error;
     }
@@ -143,6 +158,7 @@ export class ModelPool {
   }
 
   async close(): Promise<void> {
+    this.reports?.close();
     await this.piscina.destroy();
   }
 }

@@ -14,8 +14,8 @@ import type {
 } from './worker-protocol.js';
 
 const config = Piscina.workerData as WorkerConfig;
-const gauges = config.options.engineGauges;
-if (gauges) gauges.slot = EngineGauges.claimSlot(gauges.buffer);
+const link = config.options.engineLink;
+if (link) link.slot = EngineGauges.claimSlot(link.buffer);
 
 async function load(): Promise<LoadedModel> {
   const entry = runtimeByName(config.runtime);

@@ -73,7 +73,11 @@ export class ModelVersion {
     const started = performance.now();
     this.instances = spec.instances;
     try {
-      const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
+      const pool = await ModelPool.start({
+        ...spec,
+        label: `model '${this.name}' version ${this.version}`,
+        onGeneration: (stats) => this.observer.generationFinished(this.name, stats),
+      });
       this.pool = pool;
       const batching = this.config.dynamicBatching;
       if (batching) {
@@ -160,7 +164,6 @@ export class ModelVersion {
     return this.track(async () => {
       const result = await pool.generate(request, onChunk, signal);
       if (result.finishReason === 'cancelled') this.observer.generationCancelled(this.name);
-      this.observer.generationFinished(this.name, result, pool.metadata.text?.cache?.prefixCaching ?? false);
       return result;
     });
   }

@@ -3,6 +3,7 @@
  * sessions (one copy of the weights), and the limits its flags and KV-cache budget allow.
  */
 import { totalmem } from 'node:os';
+import { BroadcastChannel } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import type { PreTrainedModel } from '@huggingface/transformers';
 import { EngineGauges } from '../../../src/core/engine-gauges.js';
@@ -62,7 +63,10 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
     throw new HfConfigError(`kv_cache_memory_bytes ${budget} holds no block of ${BLOCK_SIZE} tokens (${perToken * BLOCK_SIZE} bytes for this model); raise it`);
   }
   const prefixCaching = options.enablePrefixCaching && decoder.prefixCaching;
-  const gauges = setup.runtime.engineGauges ? new EngineGauges(setup.runtime.engineGauges.buffer, setup.runtime.engineGauges.slot) : undefined;
+  const link = setup.runtime.engineLink;
+  const gauges = link ? new EngineGauges(link.buffer, link.slot) : undefined;
+  const reports = link ? new BroadcastChannel(link.channel) : undefined;
+  reports?.unref();
   const engine = new Engine(decoder, {
     maxNumSeqs: options.maxNumSeqs,
     maxNumBatchedTokens: options.maxNumBatchedTokens,
@@ -71,7 +75,7 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
     numBlocks,
     prefixCaching,
     eosIds: setup.eosIds,
-  }, gauges);
+  }, { gauges, finished: reports && ((stats) => reports.postMessage(stats)) });
   return { engine, cache: { blockSize: BLOCK_SIZE, numBlocks, prefixCaching } };
 }
 

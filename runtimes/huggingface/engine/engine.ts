@@ -9,6 +9,7 @@
  */
 import { InferenceError, InvalidInputError, UnavailableError } from '../../../src/core/errors.js';
 import type { EngineGauges } from '../../../src/core/engine-gauges.js';
+import type { GenerationStats } from '../../runtime.js';
 import type { Decoder } from './decoder.js';
 import { PrefixCache, blockKeys } from './prefix-cache.js';
 import type { Sequence } from './sequence.js';
@@ -25,6 +26,12 @@ export interface EngineLimits {
   eosIds: readonly number[];
 }
 
+/** Where the engine tells what it is doing and what it finished. */
+export interface EngineReport {
+  gauges?: EngineGauges;
+  finished?: (stats: GenerationStats) => void;
+}
+
 export class Engine {
   private readonly waiting: Sequence[] = [];
   private readonly prefilling: Sequence[] = [];
@@ -36,9 +43,9 @@ export class Engine {
   constructor(
     private readonly decoder: Decoder,
     private readonly limits: EngineLimits,
-    private readonly gauges?: EngineGauges,
+    private readonly report: EngineReport = {},
   ) {
-    gauges?.publish({ running: 0, waiting: 0, usedBlocks: 0, totalBlocks: limits.numBlocks });
+    report.gauges?.publish({ running: 0, waiting: 0, usedBlocks: 0, totalBlocks: limits.numBlocks });
   }
 
   /** Queues a sequence; it settles through its own callback. Throws if it can never run, or the queue is full. */
@@ -224,11 +231,19 @@ export class Engine {
 
   private finish(seq: Sequence, reason?: 'cancelled'): void {
     this.release(seq);
-    seq.done(reason);
+    const result = seq.done(reason);
+    const prefixCaching = this.limits.prefixCaching && this.decoder.prefixCaching;
+    this.report.finished?.({
+      promptTokens: result.promptTokens,
+      generatedTokens: result.tokenIds.length,
+      cachedTokens: prefixCaching ? result.cachedTokens : undefined,
+      finishReason: result.finishReason,
+      timing: result.timing!,
+    });
   }
 
   private publish(): void {
-    this.gauges?.publish({
+    this.report.gauges?.publish({
       running: this.running.length + this.prefilling.length,
       waiting: this.waiting.length,
       usedBlocks: this.reservedBlocks + this.cache.size,

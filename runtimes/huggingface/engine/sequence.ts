@@ -77,12 +77,12 @@ export class Sequence {
   }
 
   /** Ends the sequence and answers its request. */
-  done(reason: FinishReason | undefined = this.finish): void {
+  done(reason: FinishReason | undefined = this.finish): GenerateResult {
     this.finish = reason ?? 'length';
     this.stream.end();
     if (this.stream.stopped) this.finish = 'stop';
     const end = now();
-    this.settle({
+    const result: GenerateResult = {
       text: this.stream.final,
       tokenIds: [...this.generated],
       promptTokens: this.promptIds.length,
@@ -94,6 +94,8 @@ export class Sequence {
         interTokenS: this.gaps,
         e2eS: end - this.arrival,
       },
-    });
+    };
+    this.settle(result);
+    return result;
   }
 }
