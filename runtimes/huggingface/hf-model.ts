@@ -173,8 +173,13 @@ export class HfModel implements LoadedModel, TextModel {
 
   private async generationOutputs(input: string[], parameters: Parameters): Promise<Record<string, Tensor>> {
     const settings = generateOptions(parameters);
-    // The prompts of one request run together in the engine, like concurrent requests.
-    const results = await Promise.all(input.map((prompt) => this.generate({ ...settings, prompt }, () => {}, { aborted: false })));
+    // The prompts of one request run together in the engine, like concurrent requests; if one
+    // fails (a full queue), the others stop rather than generate for nobody.
+    const halt = { aborted: false };
+    const results = await Promise.all(input.map((prompt) => this.generate({ ...settings, prompt }, () => {}, halt))).catch((error: unknown) => {
+      halt.aborted = true;
+      throw error;
+    });
     const width = Math.max(0, ...results.map((r) => r.tokenIds.length));
     const ids = allocate('INT64', input.length * width) as BigInt64Array;
     ids.fill(-1n); // rows that ended early are padded with -1

@@ -19,8 +19,14 @@ import { Seq2SeqDecoder } from './seq2seq-decoder.js';
 
 /** vLLM's block size: prefix caching and the budget count KV in blocks of this many tokens. */
 export const BLOCK_SIZE = 16;
-/** Without --kv_cache_memory_bytes, the cache may take at most this share of the machine's memory. */
+/** Without --kv_cache_memory_bytes, the cache may take at most this share of the memory the process may use. */
 const DEFAULT_MEMORY_SHARE = 0.25;
+
+/** The machine's memory, or the container's limit (cgroup) when lower. */
+function memoryLimit(): number {
+  const constrained = process.constrainedMemory?.() || Number.POSITIVE_INFINITY;
+  return Math.min(totalmem(), constrained);
+}
 
 interface Metadata {
   name: string;
@@ -57,7 +63,7 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
   const { options, maxModelLen } = setup;
   // An encoder-decoder sequence holds up to maxModelLen prompt (cross-attention) and generated tokens.
   const fullSequence = maxModelLen * (setup.task === 'text2text_generation' ? 2 : 1);
-  const budget = options.kvCacheMemoryBytes || Math.min(options.maxNumSeqs * fullSequence * perToken, DEFAULT_MEMORY_SHARE * totalmem());
+  const budget = options.kvCacheMemoryBytes || Math.min(options.maxNumSeqs * fullSequence * perToken, DEFAULT_MEMORY_SHARE * memoryLimit());
   const numBlocks = Math.floor(budget / (perToken * BLOCK_SIZE));
   if (numBlocks < 1) {
     throw new HfConfigError(`kv_cache_memory_bytes ${budget} holds no block of ${BLOCK_SIZE} tokens (${perToken * BLOCK_SIZE} bytes for this model); raise it`);
