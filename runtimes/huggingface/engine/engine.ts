@@ -194,15 +194,19 @@ export class Engine {
     else joined.push(seq);
   }
 
-  /** Keeps the prompt's full blocks (those not cached yet) while the budget has room. */
+  /** Keeps the prompt's leading full blocks while the budget has room. */
   private cachePrompt(seq: Sequence): void {
     const keys = this.prefixKeys(seq);
     const size = this.limits.blockSize;
-    keys.forEach((key, i) => {
-      if (this.cache.has(key)) return;
-      if (this.reservedBlocks + this.cache.size + 1 > this.limits.numBlocks && !this.cache.evictOne()) return;
-      this.cache.insert(key, this.decoder.promptKv(seq, i * size, (i + 1) * size));
-    });
+    const kept: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      if (!this.cache.has(key)) {
+        if (this.reservedBlocks + this.cache.size + 1 > this.limits.numBlocks && !this.cache.evictOne()) break;
+        this.cache.insert(key, this.decoder.promptKv(seq, i * size, (i + 1) * size));
+      }
+      kept.push(key);
+    }
+    this.cache.touchChain(kept);
   }
 
   private async decodeStep(): Promise<void> {

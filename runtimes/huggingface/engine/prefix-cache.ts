@@ -41,15 +41,29 @@ export class PrefixCache {
     return n;
   }
 
-  /** The blocks of `keys` (all cached), pinned and marked recently used. */
+  /**
+   * The blocks of `keys` (all cached), pinned and marked recently used, the first block most
+   * recently: a chain is then evicted from its tail, and no cached block loses its parent.
+   */
   take(keys: readonly string[]): KvBatch[] {
+    this.touchChain(keys);
     return keys.map((key) => {
       const entry = this.entries.get(key)!;
       entry.refs++;
-      this.entries.delete(key);
-      this.entries.set(key, entry);
       return entry.kv;
     });
+  }
+
+  /** Marks a chain's blocks recently used, its first block most recently. */
+  touchChain(keys: readonly string[]): void {
+    for (const key of [...keys].reverse()) this.touch(key);
+  }
+
+  private touch(key: string): void {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.entries.set(key, entry);
   }
 
   release(keys: readonly string[]): void {
