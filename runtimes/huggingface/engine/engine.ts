@@ -76,11 +76,10 @@ export class Engine {
       while (this.waiting.length || this.prefilling.length || this.running.length) {
         this.dropCancelled();
         this.admit();
-        const joined = await this.guard([...this.prefilling], () => this.prefillRound());
-        const finished = new Set<Sequence>();
-        this.decoder.update(finished, joined);
+        const joined = await this.guard([...this.prefilling], () => this.prefillRound(), []);
+        this.decoder.update(new Set(), joined);
         this.running.push(...joined);
-        if (this.running.length) await this.guard(this.running, () => this.decodeStep());
+        if (this.running.length) await this.guard(this.running, () => this.decodeStep(), undefined);
         this.publish();
         // Let new requests and aborts in before the next step.
         await new Promise<void>((resolve) => setImmediate(resolve));
@@ -92,17 +91,20 @@ export class Engine {
   }
 
   /** Runs `work`; if the model fails, the sequences it touched fail and leave, the rest go on. */
-  private async guard<T extends Sequence[] | void>(touched: readonly Sequence[], work: () => Promise<T>): Promise<Sequence[]> {
+  private async guard<T>(touched: readonly Sequence[], work: () => Promise<T>, failed: T): Promise<T> {
     try {
-      return ((await work()) ?? []) as Sequence[];
+      return await work();
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
-      const failed = new Set(touched);
-      this.decoder.update(new Set(this.running.filter((s) => failed.has(s))), []);
-      this.running = this.running.filter((s) => !failed.has(s));
-      this.prefilling.splice(0, this.prefilling.length, ...this.prefilling.filter((s) => !failed.has(s)));
-      for (const seq of failed) this.release(seq), seq.fail(new InferenceError(`generation failed: ${reason}`));
-      return [];
+      const lost = new Set(touched);
+      this.decoder.update(new Set(this.running.filter((s) => lost.has(s))), []);
+      this.running = this.running.filter((s) => !lost.has(s));
+      this.prefilling.splice(0, this.prefilling.length, ...this.prefilling.filter((s) => !lost.has(s)));
+      for (const seq of lost) {
+        this.release(seq);
+        seq.fail(new InferenceError(`generation failed: ${reason}`));
+      }
+      return failed;
     }
   }
 
