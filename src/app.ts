@@ -17,6 +17,7 @@ import { ModelRepository } from './repository/model-repository.js';
 import { runtimeByName, runtimeNames } from '../runtimes/index.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { serverReadiness } from './repository/status.js';
+import { SystemSharedMemory } from './shm/system-shared-memory.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -42,6 +43,8 @@ export async function startServer(options: ServerOptions, logger = createLogger(
   const provider = chooseProvider(options.execution_provider as ProviderChoice, probeCuda());
   logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
   const metrics = new Metrics();
+  // Regions clients register live as long as the server: both frontends read and write them.
+  const sharedMemory = new SystemSharedMemory();
   const modelDir = await prepareModelDir(options, logger);
   // Measured on 2 cores (README, "Worker sizing"): two single-threaded instances serve unbatched
   // requests 1.5x faster than one instance with two threads, and batched ones as fast.
@@ -73,6 +76,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     latencyLogging: options.enable_latency_logging,
     docs: options.enable_docs_url,
     openaiPrefix: options.openai_route_prefix,
+    sharedMemory,
   });
   metrics.watchQueues(() => repository.queueDepths());
   const grpc = options.enable_grpc
@@ -84,6 +88,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
         metrics,
+        sharedMemory,
       })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
@@ -117,6 +122,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
         clearTimeout(cutOff);
       }
       await repository.close();
+      sharedMemory.close();
       logger.info('tsserve stopped');
     })());
   return { http, metrics, repository, logger, httpPort, grpcPort, close };

@@ -18,6 +18,9 @@ import { statusName, toStatus } from './status.js';
 import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StreamInfer } from './stream-infer.js';
+import { sharedMemoryHandlers } from './shm-service.js';
+import { writeShmOutputs } from '../shm/shm-tensors.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 export interface InferenceServiceOptions {
   repository: ModelRepository;
@@ -26,19 +29,25 @@ export interface InferenceServiceOptions {
   isReady: () => boolean;
   streams: StreamInfer;
   metrics?: Metrics;
+  sharedMemory?: SystemSharedMemory;
 }
 
 /** One ModelInfer, unary or on a stream, timed and counted like the REST routes. */
-export async function inferOverGrpc(repository: ModelRepository, message: ModelInferRequest | MalformedRequest, metrics?: Metrics): Promise<ModelInferResponse> {
+export async function inferOverGrpc(
+  repository: ModelRepository,
+  message: ModelInferRequest | MalformedRequest,
+  metrics?: Metrics,
+  shm?: SystemSharedMemory,
+): Promise<ModelInferResponse> {
   const model = (message as Partial<ModelInferRequest>).model_name ?? '';
   const trace = new InferenceTrace(model, 'grpc');
   let statusLabel = 'OK';
   try {
-    const request = decodeInferRequest(wellFormed(message));
+    const request = decodeInferRequest(wellFormed(message), shm);
     trace.mark('preprocess');
     const response = await repository.infer(request);
     trace.mark('predict');
-    const encoded = encodeInferResponse(response);
+    const encoded = encodeInferResponse(response, writeShmOutputs(shm, request, response));
     trace.mark('postprocess');
     return encoded;
   } catch (error) {
@@ -71,7 +80,7 @@ export function inferenceService(options: InferenceServiceOptions): UntypedServi
     ModelReady: unary((r: ModelRequest) => ({ ready: modelReadiness(repository, r.name, r.version).ready })),
     ServerMetadata: unary(() => ({ name: SERVER_NAME, version: options.serverVersion, extensions: EXTENSIONS })),
     ModelMetadata: unary((r: ModelRequest) => describeModel(repository, r.name, r.version)),
-    ModelInfer: unary((r: ModelInferRequest) => inferOverGrpc(repository, r, options.metrics)),
+    ModelInfer: unary((r: ModelInferRequest) => inferOverGrpc(repository, r, options.metrics, options.sharedMemory)),
     ModelStreamInfer: options.streams.serve.bind(options.streams),
     ModelConfig: unary((r: ModelRequest) => ({ config: modelConfigReport(repository, r.name, r.version) })),
     ModelStatistics: unary((r: ModelRequest) => ({ model_stats: repository.statistics(r.name || undefined, r.version || undefined) })),
@@ -84,6 +93,9 @@ export function inferenceService(options: InferenceServiceOptions): UntypedServi
       await loadModel(repository, r.model_name, Object.keys(r.parameters));
       return {};
     }),
+    ...Object.fromEntries(
+      Object.entries(options.sharedMemory ? sharedMemoryHandlers(options.sharedMemory) : {}).map(([rpc, handle]) => [rpc, unary(handle)]),
+    ),
     RepositoryModelUnload: unary(async (r: RepositoryModelRequest) => {
       noNamedRepository(r);
       await repository.unload(r.model_name);

@@ -12,6 +12,7 @@ import { inferOverGrpc, inferenceService } from './inference-service.js';
 import { withRequestDecoding } from './request-decoding.js';
 import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
 import { StreamInfer } from './stream-infer.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 export interface GrpcOptions {
   repository: ModelRepository;
@@ -22,6 +23,7 @@ export interface GrpcOptions {
   maxReceiveMessageLength: number;
   maxSendMessageLength: number;
   metrics?: Metrics;
+  sharedMemory?: SystemSharedMemory;
 }
 
 export interface GrpcServer {
@@ -46,7 +48,7 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     // Channelz keeps per-call bookkeeping that nothing here reads.
     'grpc.enable_channelz': 0,
   });
-  const streams = new StreamInfer((message) => inferOverGrpc(options.repository, message, options.metrics), options.logger);
+  const streams = new StreamInfer((message) => inferOverGrpc(options.repository, message, options.metrics, options.sharedMemory), options.logger);
   const health = new HealthService(options.isReady);
   server.addService(
     // Only infer requests carry tensors worth moving to a worker without a copy.

@@ -15,6 +15,8 @@ import { registerErrorHandling } from './errors.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+import { registerSharedMemoryRoutes } from './shm-routes.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 export interface RouteEntry {
   method: string;
@@ -40,6 +42,7 @@ export interface HttpOptions {
   docs: boolean;
   /** Prefix of the OpenAI-compatible routes. */
   openaiPrefix: string;
+  sharedMemory: SystemSharedMemory;
 }
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
@@ -74,6 +77,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options);
+  registerSharedMemoryRoutes(app, options.sharedMemory);
   registerV1Routes(app, options.repository);
   if (options.docs) await registerDocs(app, options.serverVersion, normalizePrefix(options.openaiPrefix));
   registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix: options.openaiPrefix });

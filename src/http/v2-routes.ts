@@ -13,6 +13,8 @@ import { describeModel, modelReadiness, serverReadiness } from '../repository/st
 import { decodeInferBody, parseJsonBody } from './v2-request.js';
 import { traceInference } from './observability.js';
 import { encodeInferResponse } from './v2-response.js';
+import { writeShmOutputs } from '../shm/shm-tensors.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 export interface V2Options {
   repository: ModelRepository;
@@ -20,6 +22,7 @@ export interface V2Options {
   /** Triton's --strict-readiness: server ready only while every loaded model is ready. */
   strictReadiness: boolean;
   isStarted: () => boolean;
+  sharedMemory: SystemSharedMemory;
 }
 
 type ModelParams = { model: string; version?: string };
@@ -68,11 +71,12 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
       model,
       version,
       inputSpecs: () => repository.resolve(model, version).specs().inputs,
+      sharedMemory: options.sharedMemory,
     });
     trace.mark('preprocess');
     const response = await repository.infer(decoded.request);
     trace.mark('predict');
-    const encoded = encodeInferResponse(response, decoded.isBinary);
+    const encoded = encodeInferResponse(response, decoded.isBinary, writeShmOutputs(options.sharedMemory, decoded.request, response));
     trace.mark('postprocess');
     reply.header('content-type', encoded.contentType);
     if (encoded.headerLength !== undefined) reply.header('inference-header-content-length', encoded.headerLength);
