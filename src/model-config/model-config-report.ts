@@ -11,10 +11,10 @@
  */
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { ModelNotReadyError } from '../core/errors.js';
 import type { DataType, TensorSpec } from '../core/tensor.js';
 import { PROTO_DIR } from '../proto-path.js';
-import type { ModelRepository } from './model-repository.js';
+import type { ModelMetadata } from '../../runtimes/runtime.js';
+import type { ModelConfig } from './model-config.js';
 import type { PbMessage, PbValue } from './pbtxt.js';
 
 type JsonObject = Record<string, unknown>;
@@ -99,21 +99,19 @@ function tidy(type: protobuf.Type, object: JsonObject): JsonObject {
   return out;
 }
 
-/** Throws NOT_FOUND for an unknown model or version, UNAVAILABLE for one not ready. */
-export function modelConfigReport(repository: ModelRepository, model: string, version?: string): JsonObject {
-  const v = repository.resolve(model, version);
-  if (v.state !== 'READY' || !v.metadata) throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
-  const config = convertMessage(MODEL_CONFIG, v.config.source);
-  const batching = v.config.maxBatchSize > 0;
+/** The report for a loaded version: its config.pbtxt completed from the model it loaded. */
+export function modelConfigReport(model: string, modelConfig: ModelConfig, metadata: ModelMetadata, instances: number): JsonObject {
+  const config = convertMessage(MODEL_CONFIG, modelConfig.source);
+  const batching = modelConfig.maxBatchSize > 0;
   const report: JsonObject = {
     ...config,
     name: model,
-    platform: config['platform'] || v.metadata.platform,
-    max_batch_size: v.config.maxBatchSize,
+    platform: config['platform'] || metadata.platform,
+    max_batch_size: modelConfig.maxBatchSize,
     version_policy: config['version_policy'] ?? { latest: { num_versions: 1 } },
-    input: tensors(v.metadata.inputs, config['input'], batching),
-    output: tensors(v.metadata.outputs, config['output'], batching),
-    instance_group: instanceGroups(model, config['instance_group'], v.instances),
+    input: tensors(metadata.inputs, config['input'], batching),
+    output: tensors(metadata.outputs, config['output'], batching),
+    instance_group: instanceGroups(model, config['instance_group'], instances),
   };
   const message = MODEL_CONFIG.fromObject(report);
   const json = MODEL_CONFIG.toObject(message, { enums: String, longs: Number, defaults: true, arrays: true, objects: true });
