@@ -9,7 +9,6 @@ import { EXTENSIONS, SERVER_NAME } from '../core/extensions.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { TensorSpec } from '../core/tensor.js';
-import { modelConfigReport } from '../model-config/model-config-report.js';
 import type { IndexEntry, ModelRegistry } from '../registry/model-registry.js';
 import type { ModelVersion } from '../registry/model-version.js';
 import { type Readiness, notReadyError, serverReadiness, versionReadiness } from '../registry/readiness.js';
@@ -91,8 +90,7 @@ export class DataPlane {
 
   /** The model configuration extension's `inference.ModelConfig`, in its JSON form. */
   modelConfig(name: string, version?: string): Record<string, unknown> {
-    const v = this.resolveReady(name, version);
-    return modelConfigReport(name, v.config, v.metadata!, v.instances);
+    return this.resolveReady(name, version).completedConfig!;
   }
 
   statistics(name?: string, version?: string): ModelStats[] {

@@ -1,8 +1,14 @@
 /**
- * A model's settings, read from Triton's `config.pbtxt` in the model folder. Only the fields
- * tsserve acts on are interpreted; the rest are kept so they can be reported back.
+ * A model's settings, read once at load from Triton's `config.pbtxt`: the text is parsed
+ * against proto/model_config.proto (config-schema.ts), then the fields tsserve acts on are
+ * checked and given their meaning here. The schema-read message is kept whole (`proto`), so the
+ * model configuration extension reports it completed (complete-config.ts) rather than re-read.
  */
-import { type PbMessage, type PbValue, parsePbtxt } from './pbtxt.js';
+import { type JsonObject, MODEL_CONFIG, readMessage } from './config-schema.js';
+import { ModelConfigError } from './model-config-error.js';
+import { parsePbtxt } from './pbtxt.js';
+
+export { CONFIG_FILE, ModelConfigError } from './model-config-error.js';
 
 export type VersionPolicy =
   | { kind: 'latest'; count: number }
@@ -36,110 +42,59 @@ export interface ModelConfig {
   dynamicBatching?: DynamicBatchingConfig;
   /** `parameters { key: ... value: { string_value: ... } }` entries. */
   parameters: Record<string, string>;
-  source: PbMessage;
+  /** config.pbtxt as an `inference.ModelConfig` in its JSON form (snake_case, enums by name). */
+  proto: JsonObject;
 }
 
-export const CONFIG_FILE = 'config.pbtxt';
+type Json = Record<string, any>;
 
-export class ModelConfigError extends Error {
-  constructor(message: string) {
-    super(`${CONFIG_FILE}: ${message}`);
-    this.name = 'ModelConfigError';
-  }
+function atLeast(path: string, value: number | undefined, min: number): number | undefined {
+  if (value !== undefined && value < min) throw new ModelConfigError(`'${path}' must be an integer >= ${min}, got ${value}`);
+  return value;
 }
 
-function one(message: PbMessage, field: string): PbValue | undefined {
-  const values = message[field];
-  return values?.[values.length - 1];
-}
-
-function str(message: PbMessage, field: string): string | undefined {
-  const v = one(message, field);
-  if (v === undefined) return undefined;
-  if (typeof v !== 'string') throw new ModelConfigError(`'${field}' must be a string`);
-  return v;
-}
-
-function int(message: PbMessage, field: string, min = 0): number | undefined {
-  const v = one(message, field);
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    throw new ModelConfigError(`'${field}' must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function sub(message: PbMessage, field: string): PbMessage | undefined {
-  const v = one(message, field);
-  if (v === undefined) return undefined;
-  if (typeof v !== 'object') throw new ModelConfigError(`'${field}' must be a message { ... }`);
-  return v;
-}
-
-function messages(message: PbMessage, field: string): PbMessage[] {
-  return (message[field] ?? []).map((v) => {
-    if (typeof v !== 'object') throw new ModelConfigError(`'${field}' must hold messages { ... }`);
-    return v;
-  });
-}
-
-function readParameters(config: PbMessage): Record<string, string> {
+function readParameters(config: Json): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const entry of messages(config, 'parameters')) {
-    const key = str(entry, 'key');
-    const value = sub(entry, 'value');
-    if (key === undefined || value === undefined) {
-      throw new ModelConfigError("each 'parameters' entry needs a key and a value { string_value: ... }");
-    }
-    out[key] = str(value, 'string_value') ?? '';
-  }
+  for (const [key, value] of Object.entries((config['parameters'] ?? {}) as Record<string, Json>)) out[key] = value['string_value'] ?? '';
   return out;
 }
 
-function readVersionPolicy(config: PbMessage): VersionPolicy {
-  const policy = sub(config, 'version_policy');
+function readVersionPolicy(config: Json): VersionPolicy {
+  const policy = config['version_policy'] as Json | undefined;
   if (!policy) return { kind: 'latest', count: 1 };
   if (policy['all']) return { kind: 'all' };
-  const specific = sub(policy, 'specific');
-  if (specific) {
-    const versions = (specific['versions'] ?? []).map((v) => {
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ModelConfigError("'versions' must be integers");
-      return v;
-    });
-    return { kind: 'specific', versions };
-  }
-  const latest = sub(policy, 'latest');
-  return { kind: 'latest', count: (latest && int(latest, 'num_versions', 1)) ?? 1 };
+  if (policy['specific']) return { kind: 'specific', versions: policy['specific']['versions'] ?? [] };
+  return { kind: 'latest', count: atLeast('version_policy.latest.num_versions', policy['latest']?.['num_versions'], 1) ?? 1 };
 }
 
-function readDynamicBatching(config: PbMessage, maxBatchSize: number): DynamicBatchingConfig | undefined {
-  const batching = sub(config, 'dynamic_batching');
+function readDynamicBatching(config: Json, maxBatchSize: number): DynamicBatchingConfig | undefined {
+  const batching = config['dynamic_batching'] as Json | undefined;
   if (!batching) return undefined;
   if (maxBatchSize <= 0) throw new ModelConfigError("'dynamic_batching' needs 'max_batch_size' > 0");
-  const policy = sub(batching, 'default_queue_policy') ?? {};
-  const preferred = (batching['preferred_batch_size'] ?? []).map((v) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > maxBatchSize) {
+  const policy = (batching['default_queue_policy'] ?? {}) as Json;
+  const preferred = ((batching['preferred_batch_size'] ?? []) as number[]).map((v) => {
+    if (v < 1 || v > maxBatchSize) {
       throw new ModelConfigError(`'preferred_batch_size' values must be integers in [1, max_batch_size=${maxBatchSize}], got ${JSON.stringify(v)}`);
     }
     return v;
   });
   return {
-    maxQueueDelayUs: int(batching, 'max_queue_delay_microseconds') ?? 0,
+    maxQueueDelayUs: batching['max_queue_delay_microseconds'] ?? 0,
     preferredBatchSizes: [...new Set(preferred)].sort((a, b) => a - b),
-    maxQueueSize: int(policy, 'max_queue_size') ?? 0,
-    defaultTimeoutUs: int(policy, 'default_timeout_microseconds') ?? 0,
+    maxQueueSize: policy['max_queue_size'] ?? 0,
+    defaultTimeoutUs: policy['default_timeout_microseconds'] ?? 0,
   };
 }
 
-function readDevice(groups: PbMessage[]): ModelConfig['device'] {
+function readDevice(groups: Json[]): ModelConfig['device'] {
   const group = groups[0];
-  const kind = group && str(group, 'kind');
+  const kind = group?.['kind'] as string | undefined;
   if (!group || kind === undefined || kind === 'KIND_AUTO') return undefined;
   if (kind === 'KIND_CPU') return { kind: 'cpu' };
   if (kind !== 'KIND_GPU') throw new ModelConfigError(`instance_group kind ${kind} is not supported; use KIND_CPU, KIND_GPU or KIND_AUTO`);
-  const gpus = group['gpus'] ?? [0];
+  const gpus = (group['gpus'] ?? [0]) as number[];
   const deviceId = gpus[0];
-  if (typeof deviceId !== 'number' || !Number.isInteger(deviceId) || deviceId < 0) throw new ModelConfigError("'gpus' must list GPU ids");
+  if (deviceId === undefined || deviceId < 0) throw new ModelConfigError("'instance_group[0].gpus' must list GPU ids");
   return { kind: 'gpu', deviceId };
 }
 
@@ -151,29 +106,36 @@ function readThreadParameter(parameters: Record<string, string>, key: string): n
   return n === 0 ? undefined : n;
 }
 
+function instanceCount(groups: Json[]): number | undefined {
+  if (!groups.length) return undefined;
+  return groups.reduce((n: number, g, i) => n + (atLeast(`instance_group[${i}].count`, g['count'], 1) ?? 1), 0);
+}
+
 export function parseModelConfig(text: string): ModelConfig {
-  let source: PbMessage;
+  let proto: JsonObject;
   try {
-    source = parsePbtxt(text);
+    proto = readMessage(MODEL_CONFIG, parsePbtxt(text));
   } catch (error) {
+    if (error instanceof ModelConfigError) throw error;
     throw new ModelConfigError((error as Error).message);
   }
-  const groups = messages(source, 'instance_group');
-  const parameters = readParameters(source);
-  const maxBatchSize = int(source, 'max_batch_size') ?? 0;
+  const config = proto as Json;
+  const groups = (config['instance_group'] ?? []) as Json[];
+  const parameters = readParameters(config);
+  const maxBatchSize = atLeast('max_batch_size', config['max_batch_size'], 0) ?? 0;
   return {
-    name: str(source, 'name'),
-    runtime: str(source, 'platform') ?? str(source, 'backend'),
+    name: config['name'],
+    runtime: config['platform'] ?? config['backend'],
     maxBatchSize,
-    dynamicBatching: readDynamicBatching(source, maxBatchSize),
-    instanceCount: groups.length ? groups.reduce((n, g) => n + (int(g, 'count', 1) ?? 1), 0) : undefined,
+    dynamicBatching: readDynamicBatching(config, maxBatchSize),
+    instanceCount: instanceCount(groups),
     device: readDevice(groups),
     intraOpThreads: readThreadParameter(parameters, 'intra_op_thread_count'),
     interOpThreads: readThreadParameter(parameters, 'inter_op_thread_count'),
-    versionPolicy: readVersionPolicy(source),
-    defaultModelFilename: str(source, 'default_model_filename'),
+    versionPolicy: readVersionPolicy(config),
+    defaultModelFilename: config['default_model_filename'],
     parameters,
-    source,
+    proto,
   };
 }
 
@@ -181,5 +143,5 @@ export const DEFAULT_CONFIG: ModelConfig = {
   maxBatchSize: 0,
   versionPolicy: { kind: 'latest', count: 1 },
   parameters: {},
-  source: {},
+  proto: {},
 };

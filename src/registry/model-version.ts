@@ -17,6 +17,7 @@ import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.j
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
 import type { ModelConfig } from '../model-config/model-config.js';
+import { completeModelConfig } from '../model-config/complete-config.js';
 import { notReadyError } from './readiness.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
@@ -33,6 +34,8 @@ export class ModelVersion {
   reason = '';
   /** Model instances (worker threads) serving this version. */
   instances = 0;
+  /** config.pbtxt completed from the loaded model and its placement: what `/config` reports. */
+  completedConfig?: Record<string, unknown>;
   private pool?: ModelPool;
   private scheduler?: Scheduler;
   private specsFor?: ModelMetadata;
@@ -78,6 +81,8 @@ export class ModelVersion {
     try {
       const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
       this.pool = pool;
+      const { executionProvider, deviceId } = spec.options;
+      this.completedConfig = completeModelConfig({ name: this.name, config: this.config, metadata: pool.metadata, instances: spec.instances, placement: { executionProvider, deviceId } });
       this.scheduler = this.createScheduler(pool, spec.instances);
       this.state = 'READY';
     } catch (error) {
