@@ -109,8 +109,7 @@ export class DataPlane {
     const overrides = [...(options.config !== undefined ? ['config'] : []), ...[...(options.files?.keys() ?? [])].map((path) => `file:${path}`)];
     if (overrides.length) throw new NotImplementedError(`load parameters ${overrides.join(', ')} are not supported; load reads the model from model_dir`);
     await this.registry.load(name);
-    const v = this.registry.resolve(name);
-    if (v.state !== 'READY') throw notReadyError(v);
+    this.resolveReady(name);
   }
 
   /** `options` is reserved for Triton's unload_dependents; nothing here has dependents. */

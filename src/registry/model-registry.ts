@@ -8,29 +8,17 @@ import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../cor
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
-import type { ProviderDecision } from '../config/execution-provider.js';
 import type { ModelObserver } from '../metrics/metrics.js';
-import { type ModelConfig, ModelConfigError } from '../model-config/model-config.js';
+import type { PoolSpec } from '../pool/model-pool.js';
 import type { ModelSource } from '../repository/layout.js';
 import { ModelRepository, type RepositoryLocation } from '../repository/model-repository.js';
 import { type ModelState, ModelVersion } from './model-version.js';
+import { type PlacementDefaults, poolSpec } from './placement.js';
 
-export interface RegistryOptions extends RepositoryLocation {
-  /** Worker threads per model version unless its config.pbtxt sets instance_group. */
-  instances: number;
-  /** Threads per inference when the model's config does not say; 0 means share the CPUs out. */
-  intraOpThreads: number;
-  interOpThreads: number;
-  cpus: number;
+export interface RegistryOptions extends RepositoryLocation, PlacementDefaults {
   /** Requests in flight across all models before new ones get 503; 0 is unbounded. */
   maxInflight: number;
-  /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
-  workerMaxHeapMb: number;
   observer?: ModelObserver;
-  /** The provider the server resolved (--execution_provider), and why. */
-  provider: ProviderDecision;
-  /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
-  runtimeParameters: Record<string, string>;
   logger: Logger;
 }
 
@@ -95,10 +83,10 @@ export class ModelRegistry {
     entry.wanted = true;
     return this.serialise(entry, async () => {
       let source: ModelSource;
-      let specs: ReturnType<ModelRegistry['poolSpec']>[];
+      let specs: Omit<PoolSpec, 'label'>[];
       try {
         source = await this.repository.read(name);
-        specs = source.versions.map((_, i) => this.poolSpec(source, i));
+        specs = source.versions.map((v) => poolSpec(source.config, v, this.options));
         entry.reason = '';
       } catch (error) {
         if (error instanceof ModelNotFoundError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -188,37 +176,6 @@ export class ModelRegistry {
       this.models.set(name, entry);
     }
     return entry;
-  }
-
-  /** Where a model runs: its instance_group kind, else the server's provider. */
-  private placement(config: ModelConfig): { executionProvider: 'cpu' | 'cuda'; deviceId: number } {
-    const device = config.device;
-    if (device?.kind === 'cpu') return { executionProvider: 'cpu', deviceId: 0 };
-    if (device?.kind === 'gpu') {
-      if (this.options.provider.provider !== 'cuda') throw new ModelConfigError(`instance_group asks for KIND_GPU, but the server runs on the CPU (${this.options.provider.reason})`);
-      return { executionProvider: 'cuda', deviceId: device.deviceId };
-    }
-    return { executionProvider: this.options.provider.provider, deviceId: 0 };
-  }
-
-  private poolSpec(source: ModelSource, index: number) {
-    const { config } = source;
-    const v = source.versions[index]!;
-    const placement = this.placement(config);
-    const instances = config.instanceCount ?? this.options.instances;
-    const intra = config.intraOpThreads ?? (this.options.intraOpThreads || Math.max(1, Math.floor(this.options.cpus / instances)));
-    return {
-      runtime: v.runtime,
-      modelPath: v.file,
-      instances,
-      maxHeapMb: this.options.workerMaxHeapMb,
-      options: {
-        intraOpThreads: intra,
-        interOpThreads: config.interOpThreads ?? this.options.interOpThreads,
-        ...placement,
-        parameters: { ...this.options.runtimeParameters, ...config.parameters },
-      },
-    };
   }
 
   private async unloadVersions(entry: ModelEntry): Promise<void> {

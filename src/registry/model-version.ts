@@ -82,7 +82,9 @@ export class ModelVersion {
       const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
       this.pool = pool;
       const { executionProvider, deviceId } = spec.options;
-      this.completedConfig = completeModelConfig({ name: this.name, config: this.config, metadata: pool.metadata, instances: spec.instances, placement: { executionProvider, deviceId } });
+      this.completedConfig = completeModelConfig({
+        name: this.name, config: this.config, metadata: pool.metadata, instances: spec.instances, placement: { executionProvider, deviceId },
+      });
       this.scheduler = this.createScheduler(pool, spec.instances);
       this.state = 'READY';
     } catch (error) {
