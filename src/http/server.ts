@@ -9,12 +9,13 @@ import type { Metrics } from '../metrics/metrics.js';
 import { registerObservability } from './observability.js';
 import { registerDocs } from './openapi.js';
 import { normalizePrefix } from './openai/openai-routes.js';
-import type { ModelRepository } from '../repository/model-repository.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+import { registerSharedMemoryRoutes } from './shm-routes.js';
 
 export interface RouteEntry {
   method: string;
@@ -28,12 +29,9 @@ declare module 'fastify' {
 }
 
 export interface HttpOptions {
-  repository: ModelRepository;
+  dataPlane: DataPlane;
   logger: Logger;
-  serverVersion: string;
   maxInputSize: number;
-  strictReadiness: boolean;
-  isStarted: () => boolean;
   metrics: Metrics;
   latencyLogging: boolean;
   /** Serve /openapi.json and Swagger UI at /docs. */
@@ -73,9 +71,10 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerErrorHandling(app);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
-  registerV2Routes(app, options);
-  registerV1Routes(app, options.repository);
-  if (options.docs) await registerDocs(app, options.serverVersion, normalizePrefix(options.openaiPrefix));
-  registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix: options.openaiPrefix });
+  registerV2Routes(app, options.dataPlane);
+  registerSharedMemoryRoutes(app, options.dataPlane.sharedMemory);
+  registerV1Routes(app, options.dataPlane);
+  if (options.docs) await registerDocs(app, options.dataPlane.serverMetadata().version, normalizePrefix(options.openaiPrefix));
+  registerOpenAIRoutes(app, { dataPlane: options.dataPlane, logger: options.logger, prefix: options.openaiPrefix });
   return app;
 }

@@ -69,6 +69,8 @@ export class ModelPool {
     private readonly piscina: Piscina,
     private readonly label: string,
     readonly metadata: ModelMetadata,
+    /** Worker threads: as asked, or one for a generation engine that batches itself. */
+    readonly instances: number,
     /** Set when the workers run generation engines: what they are doing now. */
     readonly engineGauges?: EngineGauges,
     private readonly reports?: BroadcastChannel,
@@ -94,7 +96,7 @@ export class ModelPool {
     try {
       const reply = (await piscina.run({ op: 'metadata' } satisfies WorkerTask)) as MetadataReply;
       if (!reply.ok) throw new ModelNotReadyError(label, reply.message);
-      return new ModelPool(piscina, label, reply.metadata, gauges, reports);
+      return new ModelPool(piscina, label, reply.metadata, instances, gauges, reports);
     } catch (error) {
       reports?.close();
       await piscina.destroy();
