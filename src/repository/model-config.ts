@@ -2,6 +2,7 @@
  * A model's settings, read from Triton's `config.pbtxt` in the model folder. Only the fields
  * tsserve acts on are interpreted; the rest are kept so they can be reported back.
  */
+import type { OutputLabels } from '../core/classification.js';
 import { type PbMessage, type PbValue, parsePbtxt } from './pbtxt.js';
 
 export type VersionPolicy =
@@ -37,6 +38,8 @@ export interface ModelConfig {
   /** `parameters { key: ... value: { string_value: ... } }` entries. */
   parameters: Record<string, string>;
   source: PbMessage;
+  /** Class labels per output, from each output's `label_filename` (read with the folder). */
+  outputLabels?: OutputLabels;
 }
 
 export const CONFIG_FILE = 'config.pbtxt';

@@ -8,6 +8,7 @@ import { PANDAS_CONTENT_TYPE, assembleColumns } from '../core/columns.js';
 import type { InferRequest, InferResponse, RunRequest } from '../core/inference.js';
 import { DynamicBatcher, type RunResult, requestTimeoutUs } from '../scheduler/dynamic-batcher.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
+import { classifyOutputs } from '../core/classification.js';
 import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../core/statistics.js';
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
@@ -123,7 +124,8 @@ export class ModelVersion {
     const pool = this.readyPool();
     const start = performance.now();
     try {
-      const { outputs, timing } = await this.track(() => this.run(pool, request), (result) => result.timing);
+      const { outputs: raw, timing } = await this.track(() => this.run(pool, request), (result) => result.timing);
+      const outputs = classifyOutputs(raw, request.outputs, this.config.outputLabels, this.config.maxBatchSize > 0);
       this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
     } catch (error) {
