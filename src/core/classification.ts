@@ -6,6 +6,7 @@
  * the lines of the output's `label_filename`, where the file has a line for that index.
  */
 import { InvalidInputError } from './errors.js';
+import { formatFixed } from './fixed-decimal.js';
 import type { RequestedOutput } from './inference.js';
 import { type DataType, type NumericData, type Tensor, bytesFromStrings } from './tensor.js';
 
@@ -24,26 +25,6 @@ export function classificationCount(output: RequestedOutput): number {
     throw new InvalidInputError(`output '${output.name}': parameter 'classification' must be an integer from 0 to 4294967295, got ${JSON.stringify(k)}`);
   }
   return k;
-}
-
-/** printf's "%f": six decimals, ties to even on the exact binary value (toFixed rounds them up). */
-export function formatFixed6(x: number): string {
-  if (Number.isNaN(x)) return 'nan';
-  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
-  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
-  const a = Math.abs(x);
-  // toFixed(100) is exact for every double small enough to tie at the 7th decimal
-  if (a < 1e15) {
-    const exact = a.toFixed(100);
-    const dot = exact.indexOf('.');
-    if (/^50*$/.test(exact.slice(dot + 7))) {
-      const units = BigInt(exact.slice(0, dot) + exact.slice(dot + 1, dot + 7));
-      const rounded = (units % 2n === 0n ? units : units + 1n).toString().padStart(7, '0');
-      return `${sign}${rounded.slice(0, -6)}.${rounded.slice(-6)}`;
-    }
-  }
-  // beyond 1e21 toFixed switches to exponent notation; BigInt prints every digit as printf does
-  return sign + (a < 1e21 ? a.toFixed(6) : `${BigInt(a)}.000000`);
 }
 
 /** Indices of `row` by value, best first; ties keep index order, NaNs go last. */
@@ -75,7 +56,7 @@ function classify(tensor: Tensor, k: number, batching: boolean, labels: readonly
     for (const i of ranked(row, count)) {
       const value = row[i]!;
       const label = labels?.[i];
-      entries.push(`${float ? formatFixed6(value as number) : String(value)}:${i}${label === undefined ? '' : `:${label}`}`);
+      entries.push(`${float ? formatFixed(value as number, 6) : String(value)}:${i}${label === undefined ? '' : `:${label}`}`);
     }
   }
   return { name: tensor.name, datatype: 'BYTES', shape: batching ? [rows, count] : [count], data: bytesFromStrings(entries) };

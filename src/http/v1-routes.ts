@@ -35,7 +35,7 @@ export function registerV1Routes(app: FastifyInstance, repository: ModelReposito
     trace.mark('preprocess');
     const response = await repository.infer(inferRequest);
     trace.mark('predict');
-    const encoded = JSON.stringify(encodeV1Response(response));
+    const encoded = JSON.stringify(encodeV1Response(response, v.metadata?.v1IndexKeyed));
     trace.mark('postprocess');
     return reply.header('content-type', 'application/json; charset=utf-8').send(encoded);
   });
