@@ -5,7 +5,7 @@
  */
 import { FLAGS, type ServerOptions } from './cli-args.js';
 
-const RUNTIME_FLAGS = ['task', 'max_model_len', 'dtype', 'return_probabilities', 'return_raw_logits', 'pooling', 'normalize', 'predict_proba'] as const;
+const RUNTIME_FLAGS = ['task', 'max_model_len', 'dtype', 'return_probabilities', 'return_raw_logits', 'hf_rich_outputs', 'pooling', 'normalize', 'predict_proba'] as const;
 
 export function runtimeParameters(options: ServerOptions): Record<string, string> {
   const out: Record<string, string> = {};
