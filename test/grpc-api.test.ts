@@ -55,6 +55,7 @@ before(async () => {
   await repo.copy('test/fixtures/multi_io/1/model.onnx', 'multi_io/1/model.onnx');
   await repo.copy(FP32_IDENTITY, 'm/1/model.onnx');
   await repo.copy(FP32_IDENTITY, 'batched/1/model.onnx');
+  await repo.write('batched/labels.txt', 'first\nsecond\n'); // config.pbtxt names it: a missing one fails the load
   await repo.write(
     'batched/config.pbtxt',
     [
@@ -272,15 +273,15 @@ describe('ModelInfer errors: the status of the error class and REST\'s message',
     }
   });
 
-  it('unknown outputs, classification and an int64 parameter beyond 2^53: INVALID_ARGUMENT', async () => {
+  it('unknown outputs, a bad classification count and an int64 parameter beyond 2^53: INVALID_ARGUMENT', async () => {
     const base = { model_name: 'classifier', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] };
     await assertStatus(client.call('ModelInfer', { ...base, outputs: [{ name: 'nope' }] }), status.INVALID_ARGUMENT, /unexpected inference output 'nope'/);
     const rest = await postJson(`${srv.url}/v2/models/classifier/infer`, {
       inputs: [{ ...classifierInput(rows), data: rows }],
-      outputs: [{ name: 'probabilities', parameters: { classification: 2 } }],
+      outputs: [{ name: 'probabilities', parameters: { classification: 'two' } }],
     });
     const error = await assertStatus(
-      client.call('ModelInfer', { ...base, outputs: [{ name: 'probabilities', parameters: { classification: { int64_param: '2' } } }] }),
+      client.call('ModelInfer', { ...base, outputs: [{ name: 'probabilities', parameters: { classification: { string_param: 'two' } } }] }),
       status.INVALID_ARGUMENT,
     );
     assert.equal(error.details, rest.body.error);

@@ -1,11 +1,13 @@
 /**
  * Opening an onnxruntime session with the options every tsserve runtime uses, from a file or
  * from model bytes built at load. A model whose outputs are not all tensors (sklearn-onnx's
- * ZipMap) is opened a second time with the ZipMap turned into a tensor output.
+ * ZipMap) is opened a second time with the ZipMap turned into a tensor output; one with
+ * other non-tensor inputs or outputs is refused.
  */
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { stripZipMap } from '../onnx-ml/zipmap.js';
+import { nonTensorIo, unsupportedIoError } from './io-types.js';
 import type { RuntimeOptions } from '../runtime.js';
 
 function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
@@ -23,13 +25,22 @@ export function createSession(model: string | Uint8Array, options: RuntimeOption
   return typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
 }
 
-/** Opens an ONNX file; ZipMap outputs come back as probability tensors [N, C]. */
+/**
+ * Opens an ONNX file; ZipMap outputs come back as probability tensors [N, C]. A model with
+ * other non-tensor inputs or outputs is refused, with Triton's message.
+ */
 export async function openOnnxFile(modelPath: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
-  const session = await createSession(modelPath, options);
-  if (session.outputMetadata.every((o) => o.isTensor)) return session;
-  // Only models with non-tensor outputs are read into memory, which large models never have.
-  const stripped = stripZipMap(new Uint8Array(await readFile(modelPath)));
-  if (!stripped) return session;
+  let session = await createSession(modelPath, options);
+  if (!nonTensorIo(session).length) return session;
+  // Only models with non-tensor I/O are read into memory, which large models never have.
+  let bytes: Uint8Array = new Uint8Array(await readFile(modelPath));
+  const stripped = stripZipMap(bytes);
+  if (stripped) {
+    await session.release();
+    session = await createSession((bytes = stripped), options);
+  }
+  const unsupported = nonTensorIo(session);
+  if (!unsupported.length) return session;
   await session.release();
-  return createSession(stripped, options);
+  throw unsupportedIoError(unsupported, bytes);
 }

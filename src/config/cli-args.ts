@@ -48,6 +48,7 @@ export const FLAGS = [
   { name: 'dtype', env: ['TSSERVE_DTYPE'], type: 'string', default: 'auto', help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8' },
   { name: 'return_probabilities', env: ['TSSERVE_RETURN_PROBABILITIES'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the softmax of every label' },
   { name: 'return_raw_logits', env: ['TSSERVE_RETURN_RAW_LOGITS'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the raw logits' },
+  { name: 'hf_rich_outputs', env: ['TSSERVE_HF_RICH_OUTPUTS'], type: 'bool', default: false, help: "classification, token_classification and fill_mask answer tsserve's named outputs (label, label_name, score, ...) to requests that name none, instead of KServe's output-0" },
   { name: 'pooling', env: ['TSSERVE_POOLING'], type: 'string', default: 'mean', help: 'text_embedding pooling: mean (over real tokens) or cls (first token)' },
   { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
   // The generation engine (vLLM's flag names); a config.pbtxt `parameters` entry of the same name wins.

@@ -5,7 +5,7 @@
  */
 import { FLAGS, type ServerOptions } from './cli-args.js';
 
-const RUNTIME_FLAGS = ['task', 'max_model_len', 'dtype', 'return_probabilities', 'return_raw_logits', 'pooling', 'normalize', 'predict_proba',
+const RUNTIME_FLAGS = ['task', 'max_model_len', 'dtype', 'return_probabilities', 'return_raw_logits', 'hf_rich_outputs', 'pooling', 'normalize', 'predict_proba',
   'max_num_seqs', 'max_num_batched_tokens', 'kv_cache_memory_bytes', 'enable_prefix_caching', 'max_queue_size'] as const;
 
 export function runtimeParameters(options: ServerOptions): Record<string, string> {

@@ -18,6 +18,7 @@ import {
   runtimeNames,
 } from '../../runtimes/index.js';
 import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from '../model-config/model-config.js';
+import { readOutputLabels } from './label-files.js';
 
 export interface VersionSource {
   version: string;
@@ -119,7 +120,8 @@ async function readConfig(dir: string): Promise<ModelConfig> {
   } catch {
     return DEFAULT_CONFIG;
   }
-  return parseModelConfig(text);
+  const config = parseModelConfig(text);
+  return { ...config, outputLabels: await readOutputLabels(dir, config.proto) };
 }
 
 function wantedFiles(runtime: RuntimeEntry | undefined): string {
