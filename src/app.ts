@@ -2,6 +2,7 @@
  * Wires a server together: load the repository first, then open the ports, because KServe's
  * default readiness probe is a TCP connect and an open port must mean the models are loaded.
  */
+import './no-telemetry.js'; // first: before onnxruntime loads
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The tsserve command: parse flags, start serving, stop cleanly on SIGTERM/SIGINT. */
+import './no-telemetry.js'; // first: before onnxruntime loads
 import { CliError, helpText, parseArgs } from './config/cli-args.js';
 import { startServer } from './app.js';
 import { SECRET_NAME, createLogger } from './log.js';

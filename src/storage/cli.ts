@@ -5,6 +5,7 @@
  * one after the other, dest defaulting to /mnt/models; exit 0 when every model is in place,
  * 1 with the reason on stderr when one is not, 2 on a usage error.
  */
+import '../no-telemetry.js'; // first: before onnxruntime loads
 import { createLogger } from '../log.js';
 import { downloadModel } from './download-model.js';
 import { envValue } from './env.js';
