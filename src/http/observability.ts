@@ -2,9 +2,11 @@
  * What the HTTP frontend records about each inference request: the request id (a client's
  * x-request-id, or one we make) echoed back, KServe's pre/predict/post-process histograms,
  * counts by model, protocol and status, body sizes, and one latency log line per request
- * (KServe's --enable_latency_logging). Also serves /metrics.
+ * (KServe's --enable_latency_logging). A request refused before its handler ran (413, a body
+ * that cannot be read) is counted too. Every 4xx gets one log line that says why. Also serves
+ * /metrics.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
 import type { Metrics, Protocol } from '../metrics/metrics.js';
 
@@ -22,6 +24,9 @@ export function traceInference(request: FastifyRequest, model: string, protocol:
 export interface ObservabilityOptions {
   metrics: Metrics;
   latencyLogging: boolean;
+  /** One request in this many gets a latency line (1: every request). */
+  latencyLogSampling?: number;
+  repository: { names(): string[] };
 }
 
 function size(header: unknown): number | undefined {
@@ -29,31 +34,58 @@ function size(header: unknown): number | undefined {
   return Number.isFinite(n) && header !== undefined ? n : undefined;
 }
 
-export function registerObservability(app: FastifyInstance, { metrics, latencyLogging }: ObservabilityOptions): void {
+/** Milliseconds to the microsecond: finer digits are noise and cost log bytes. */
+function ms(value: number | undefined): number | undefined {
+  return value === undefined ? undefined : Math.round(value * 1000) / 1000;
+}
+
+/** The inference a request was addressed to when its handler never ran (body refused while read). */
+function unhandledInference(request: FastifyRequest): InferenceTrace | null {
+  const route = request.routeOptions.url ?? '';
+  const params = request.params as Record<string, string | undefined> | undefined;
+  if (route.startsWith('/v2/') && route.endsWith('/infer') && params?.model) return new InferenceTrace(params.model, 'v2');
+  if (route === '/v1/models/:name' && params?.name) return new InferenceTrace(params.name.replace(/:(predict|explain)$/, ''), 'v1');
+  return null;
+}
+
+export function registerObservability(app: FastifyInstance, { metrics, latencyLogging, latencyLogSampling = 1, repository }: ObservabilityOptions): void {
   app.decorateRequest('inference', null);
+  let sampled = 0;
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    const trace = request.inference;
-    if (!trace) return;
-    // An unknown model name is the client's text: keep it out of label values.
-    const model = reply.statusCode === 404 ? '_unknown' : trace.model;
-    recordTrace(metrics, trace, model, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
-    if (latencyLogging) {
-      request.log.info({
-        model,
-        protocol: trace.protocol,
-        status: reply.statusCode,
-        preprocess_ms: trace.ms.preprocess,
-        predict_ms: trace.ms.predict,
-        postprocess_ms: trace.ms.postprocess,
-        total_ms: reply.elapsedTime,
-      }, 'inference');
+    const trace = request.inference ?? unhandledInference(request);
+    let logged = false;
+    if (trace) {
+      // Label values come only from loaded models: a client's text never becomes one.
+      const model = reply.statusCode === 404 || !repository.names().includes(trace.model) ? '_unknown' : trace.model;
+      recordTrace(metrics, trace, model, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
+      if (latencyLogging && (++sampled >= latencyLogSampling || request.refusal)) {
+        sampled = 0;
+        logged = true;
+        logLatency(request, reply, trace, model);
+      }
+    }
+    if (!logged && request.refusal && reply.statusCode < 500) {
+      request.log.info({ status: reply.statusCode, method: request.method, route: request.routeOptions.url, error: request.refusal }, 'request refused');
     }
   });
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+}
+
+function logLatency(request: FastifyRequest, reply: FastifyReply, trace: InferenceTrace, model: string): void {
+  request.log.info({
+    model,
+    protocol: trace.protocol,
+    status: reply.statusCode,
+    preprocess_ms: ms(trace.ms.preprocess),
+    predict_ms: ms(trace.ms.predict),
+    postprocess_ms: ms(trace.ms.postprocess),
+    total_ms: ms(reply.elapsedTime),
+    ...(request.refusal ? { error: request.refusal } : {}),
+  }, 'inference');
 }

@@ -7,6 +7,7 @@
  */
 import '../no-telemetry.js'; // first: before onnxruntime loads
 import { createLogger } from '../log.js';
+import { routeProcessWarnings } from '../process-warnings.js';
 import { downloadModel } from './download-model.js';
 import { envValue } from './env.js';
 import { StorageError } from './errors.js';
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(envValue(process.env, 'STORAGE_LOG_LEVEL', 'KSERVE_LOGLEVEL') ?? 'info').child({ component: 'storage-initializer' });
+  routeProcessWarnings(logger);
   const controller = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => controller.abort(new Error(`interrupted by ${signal}`)));
   for (const [uri, dest] of pairs) {
