@@ -72,6 +72,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     isStarted: () => started,
     metrics,
     latencyLogging: options.enable_latency_logging,
+    latencyLogRate: options.latency_log_rate,
     docs: options.enable_docs_url,
     openaiPrefix: options.openai_route_prefix,
   });

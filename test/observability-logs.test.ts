@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { type CliServer, serveCli } from './helpers/cli-process.js';
@@ -115,6 +116,24 @@ describe('logs and metrics an operator reads', () => {
     assert.ok(line.level < 50, `logged at level ${line.level}`);
     assert.equal(line.err, undefined);
     assert.ok(!srv.logs.some((l) => l.reqId === res.headers.get('x-request-id') && l.level >= 50));
+  });
+
+  it('logs a client that hangs up mid-upload as one info line, not an error', async () => {
+    const id = 'aborted-upload-1';
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(new URL(srv.url).port), '127.0.0.1', () => {
+        socket.write(`POST /v2/models/classifier/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nx-request-id: ${id}\r\n\r\n{"inputs": [`);
+        // Gone before the body is complete: the server must notice, log it once and carry on.
+        setImmediate(() => socket.destroy());
+        socket.on('close', () => resolve());
+      });
+      socket.on('error', reject);
+    });
+    const line = await logLine((l) => l.reqId === id && /aborted/.test(l.msg));
+    assert.equal(line.level, 30);
+    assert.equal(line.err, undefined, 'no stack');
+    assert.ok(!srv.logs.some((l) => l.reqId === id && l.level >= 50), 'no error-level line');
+    assert.equal((await fetch(`${srv.url}/v2/health/live`)).status, 200);
   });
 
   it('labels gRPC answers with HTTP statuses, like REST', async () => {

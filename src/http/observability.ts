@@ -24,8 +24,8 @@ export function traceInference(request: FastifyRequest, model: string, protocol:
 export interface ObservabilityOptions {
   metrics: Metrics;
   latencyLogging: boolean;
-  /** One request in this many gets a latency line (1: every request). */
-  latencyLogSampling?: number;
+  /** Most latency lines per second (0: every request); refused requests are always logged. */
+  latencyLogRate?: number;
   repository: { names(): string[] };
 }
 
@@ -48,9 +48,28 @@ function unhandledInference(request: FastifyRequest): InferenceTrace | null {
   return null;
 }
 
-export function registerObservability(app: FastifyInstance, { metrics, latencyLogging, latencyLogSampling = 1, repository }: ObservabilityOptions): void {
+/**
+ * Admits at most `perSecond` lines in each one-second window (0: all). One line per request at
+ * thousands of requests a second is gigabytes an hour of what the histograms already hold; a
+ * capped stream keeps every request of a quiet server and a steady sample of a busy one.
+ */
+function rateLimit(perSecond: number): () => boolean {
+  if (perSecond <= 0) return () => true;
+  let windowStart = 0;
+  let count = 0;
+  return () => {
+    const now = performance.now();
+    if (now - windowStart >= 1000) {
+      windowStart = now;
+      count = 0;
+    }
+    return ++count <= perSecond;
+  };
+}
+
+export function registerObservability(app: FastifyInstance, { metrics, latencyLogging, latencyLogRate = 0, repository }: ObservabilityOptions): void {
   app.decorateRequest('inference', null);
-  let sampled = 0;
+  const admit = rateLimit(latencyLogRate);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -61,8 +80,7 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
       // Label values come only from loaded models: a client's text never becomes one.
       const model = reply.statusCode === 404 || !repository.names().includes(trace.model) ? '_unknown' : trace.model;
       recordTrace(metrics, trace, model, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
-      if (latencyLogging && (++sampled >= latencyLogSampling || request.refusal)) {
-        sampled = 0;
+      if (latencyLogging && (request.refusal || admit())) {
         logged = true;
         logLatency(request, reply, trace, model);
       }
