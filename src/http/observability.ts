@@ -77,8 +77,11 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
     const trace = request.inference ?? unhandledInference(request);
     let logged = false;
     if (trace) {
-      // Label values come only from loaded models: a client's text never becomes one.
-      const model = reply.statusCode === 404 || !repository.names().includes(trace.model) ? '_unknown' : trace.model;
+      // Label values come only from loaded models: a client's text never becomes one. An answer
+      // below 400 came from a model; a refusal may name one that does not exist.
+      const status = reply.statusCode;
+      const known = status < 400 || (status !== 404 && repository.names().includes(trace.model));
+      const model = known ? trace.model : '_unknown';
       recordTrace(metrics, trace, model, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
       if (latencyLogging && (request.refusal || admit())) {
         logged = true;
