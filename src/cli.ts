@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** The tsserve command: parse flags, start serving, stop cleanly on SIGTERM/SIGINT. */
+import './no-telemetry.js'; // first: before onnxruntime loads
 import { CliError, helpText, parseArgs } from './config/cli-args.js';
 import { startServer } from './app.js';
 import { SECRET_NAME, createLogger } from './log.js';
+import { routeProcessWarnings } from './process-warnings.js';
 
 /** `--aws_secret_key=abc` is logged as `--aws_secret_key=[redacted]`. */
 function redactFlag(flag: string): string {
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(parsed.options.log_level);
+  routeProcessWarnings(logger);
   if (parsed.ignored.length) logger.warn({ flags: parsed.ignored.map(redactFlag) }, 'ignoring unknown arguments');
   let server;
   try {

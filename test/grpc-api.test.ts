@@ -178,16 +178,16 @@ describe('ModelInfer', () => {
 });
 
 describe('gRPC in the metrics', () => {
-  it('counts ModelInfer by model and gRPC status, and unknown models as _unknown', async () => {
+  it('counts ModelInfer by model and status (the HTTP status of the gRPC code), and unknown models as _unknown', async () => {
     const scrape = async () => (await fetch(`${srv.url}/metrics`)).text();
-    const labels = { model_name: 'classifier', protocol: 'grpc', status: 'OK' };
+    const labels = { model_name: 'classifier', protocol: 'grpc', status: '200' };
     const before = metricSample(await scrape(), 'tsserve_inference_requests_total', labels);
     const rows = [[5.1, 3.5, 1.4, 0.2]];
     await client.call('ModelInfer', { model_name: 'classifier', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] });
     await client.call('ModelInfer', { model_name: 'no-such', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] }).catch(() => undefined);
     const after = await scrape();
     assert.equal(metricSample(after, 'tsserve_inference_requests_total', labels) - before, 1);
-    assert.ok(metricSample(after, 'tsserve_inference_requests_total', { model_name: '_unknown', protocol: 'grpc', status: 'NOT_FOUND' }) >= 1);
+    assert.ok(metricSample(after, 'tsserve_inference_requests_total', { model_name: '_unknown', protocol: 'grpc', status: '404' }) >= 1);
     assert.ok(metricSample(after, 'request_predict_seconds_count', { model_name: 'classifier' }) >= 1);
     assert.equal(after.includes('no-such'), false);
   });

@@ -10,6 +10,11 @@ import { stripZipMap } from '../onnx-ml/zipmap.js';
 import { nonTensorIo, unsupportedIoError } from './io-types.js';
 import type { RuntimeOptions } from '../runtime.js';
 
+function severity(value: string | undefined): 0 | 1 | 2 | 3 | 4 {
+  const n = Number(value ?? 3);
+  return (Number.isInteger(n) && n >= 0 && n <= 4 ? n : 3) as 0 | 1 | 2 | 3 | 4;
+}
+
 function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
   return {
     // CUDA first; onnxruntime places what CUDA cannot run (the ML tree ops) on the CPU.
@@ -17,6 +22,8 @@ function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOp
     graphOptimizationLevel: 'all',
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: options.interOpThreads,
+    // Follows --log_level (src/config/native-log-level.ts); onnxruntime's default prints warnings.
+    logSeverityLevel: severity(options.parameters.ort_log_severity),
   };
 }
 

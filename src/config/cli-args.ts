@@ -37,6 +37,7 @@ export const FLAGS = [
   { name: 'http_max_input_size', env: ['TSSERVE_HTTP_MAX_INPUT_SIZE'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest request body in bytes (after decompression); larger gets 413' },
   { name: 'strict_readiness', env: ['TSSERVE_STRICT_READINESS'], type: 'bool', default: true, help: 'Server ready only while every loaded model is ready' },
   { name: 'enable_latency_logging', env: ['TSSERVE_ENABLE_LATENCY_LOGGING'], type: 'bool', default: true, help: 'One info line per inference request with its preprocess/predict/postprocess times (KServe\'s flag)' },
+  { name: 'latency_log_rate', env: ['TSSERVE_LATENCY_LOG_RATE'], type: 'int', default: 10, help: 'Most latency lines per second (refused requests are always logged); 0 logs every request' },
   { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
   { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
   { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost, lightgbm or huggingface (KServe's modelFormat); empty: chosen by file" },

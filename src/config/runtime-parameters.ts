@@ -4,12 +4,13 @@
  * it from the model) from a value; a model's config.pbtxt `parameters` entry overrides them.
  */
 import { FLAGS, type ServerOptions } from './cli-args.js';
+import { ORT_LOG_SEVERITY, ortLogSeverity } from './native-log-level.js';
 
 const RUNTIME_FLAGS = ['task', 'max_model_len', 'dtype', 'return_probabilities', 'return_raw_logits', 'hf_rich_outputs', 'pooling', 'normalize', 'predict_proba',
   'max_num_seqs', 'max_num_batched_tokens', 'kv_cache_memory_bytes', 'enable_prefix_caching', 'max_queue_size'] as const;
 
 export function runtimeParameters(options: ServerOptions): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = { [ORT_LOG_SEVERITY]: String(ortLogSeverity(options.log_level)) };
   for (const name of RUNTIME_FLAGS) {
     const spec = FLAGS.find((f) => f.name === name)!;
     if (options[name] !== spec.default) out[name] = String(options[name]);
