@@ -5,16 +5,15 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
-import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
-import { runtimeParameters } from './config/runtime-parameters.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { ModelRepository } from './repository/model-repository.js';
 import { runtimeByName, runtimeNames } from '../runtimes/index.js';
+import { type ProviderChoice, chooseProvider, probeCuda } from '../runtimes/onnx/execution-provider.js';
+import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { serverReadiness } from './repository/status.js';
 
@@ -34,7 +33,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
+export async function startServer(options: TsserveOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
   if (options.framework && !runtimeByName(options.framework)) {
     throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);

@@ -15,7 +15,7 @@ import {
   random,
 } from '@huggingface/transformers';
 import { InvalidInputError } from '../../src/core/errors.js';
-import type { FinishReason, GenerateChunk, GenerateRequest, GenerateResult } from '../runtime.js';
+import type { FinishReason, GenerateChunk, GenerateRequest, GenerateResult } from '../../src/core/runtime.js';
 
 /**
  * Nucleus sampling: keeps the most likely tokens whose probabilities sum to top_p.

@@ -8,11 +8,11 @@ import type { Parameters, RunRequest } from '../../src/core/inference.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
   EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextTask,
-} from '../runtime.js';
+} from '../../src/core/runtime.js';
 import { type Classified, type EncodedBatch, classify, encode, pool } from './encoder.js';
 import type { HfConfig } from './hf-folder.js';
 import type { HfOptions } from './hf-options.js';
-import { TEXT_INPUT, outputSpecs } from './hf-tasks.js';
+import { EMBEDDING_OUTPUT, TEXT_INPUT, TOKEN_COUNT_OUTPUT, outputSpecs } from './hf-tasks.js';
 import type { Generator } from './generation.js';
 import { BatchTokenizer } from './token-batch.js';
 import { fillMask, requireMask, tokenClassification } from './token-tasks.js';
@@ -82,8 +82,13 @@ export class HfModel implements LoadedModel, TextModel {
       outputs: outputSpecs(task, options, this.hiddenSize, this.labels.length || -1, Number(config['vocab_size'] ?? -1)),
       // token_count is there for whoever names it (the OpenAI route's usage); V1 and plain v2
       // requests keep getting the embedding alone, as KServe's huggingfaceserver answers.
-      ...(task === 'text_embedding' ? { defaultOutputs: ['embedding'] } : {}),
-      text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false },
+      ...(task === 'text_embedding' ? { defaultOutputs: [EMBEDDING_OUTPUT] } : {}),
+      text: {
+        task,
+        maxModelLen: parts.maxModelLen,
+        chatTemplate: parts.generator?.hasChatTemplate ?? false,
+        ...(task === 'text_embedding' ? { embedOutputs: { embedding: EMBEDDING_OUTPUT, tokenCount: TOKEN_COUNT_OUTPUT } } : {}),
+      },
     };
   }
 
@@ -121,8 +126,8 @@ export class HfModel implements LoadedModel, TextModel {
   private async embeddingOutputs(input: string[]): Promise<Record<string, Tensor>> {
     const { embeddings, dim, tokenCounts } = await this.embed(input);
     return {
-      embedding: { name: 'embedding', datatype: 'FP32', shape: [input.length, dim], data: embeddings },
-      token_count: { name: 'token_count', datatype: 'INT64', shape: [input.length], data: BigInt64Array.from(tokenCounts, (n) => BigInt(n)) },
+      [EMBEDDING_OUTPUT]: { name: EMBEDDING_OUTPUT, datatype: 'FP32', shape: [input.length, dim], data: embeddings },
+      [TOKEN_COUNT_OUTPUT]: { name: TOKEN_COUNT_OUTPUT, datatype: 'INT64', shape: [input.length], data: BigInt64Array.from(tokenCounts, (n) => BigInt(n)) },
     };
   }
 

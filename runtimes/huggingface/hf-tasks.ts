@@ -1,6 +1,6 @@
 /** Which task a model folder serves, and the tensors each task shows over v2 and V1. */
 import type { TensorSpec } from '../../src/core/tensor.js';
-import type { TextTask } from '../runtime.js';
+import type { TextTask } from '../../src/core/runtime.js';
 import type { HfConfig } from './hf-folder.js';
 import { HfConfigError, type HfOptions, TASKS } from './hf-options.js';
 
@@ -70,11 +70,15 @@ function scoreSpecs(options: HfOptions, shape: number[]): TensorSpec[] {
   return [];
 }
 
+/** The outputs of a text_embedding model, named as KServe's huggingfaceserver names the first. */
+export const EMBEDDING_OUTPUT = 'embedding';
+export const TOKEN_COUNT_OUTPUT = 'token_count';
+
 export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number, vocabSize: number): TensorSpec[] {
   switch (task) {
     case 'text_embedding':
       // token_count: tokens each text became after truncation (OpenAI's usage, through the batcher too).
-      return [{ name: 'embedding', datatype: 'FP32', shape: [-1, hiddenSize] }, { name: 'token_count', datatype: 'INT64', shape: [-1] }];
+      return [{ name: EMBEDDING_OUTPUT, datatype: 'FP32', shape: [-1, hiddenSize] }, { name: TOKEN_COUNT_OUTPUT, datatype: 'INT64', shape: [-1] }];
     case 'sequence_classification': {
       const specs: TensorSpec[] = [
         { name: 'label', datatype: 'INT64', shape: [-1] },

@@ -12,7 +12,7 @@
 import type { SplitNode, Tree, TreeEnsemble, TreeNode } from '../onnx-ml/tree-ensemble.js';
 import type { EnsembleModel } from '../predictive/ensemble-scorer.js';
 import type { Prediction } from '../predictive/prediction.js';
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 import type { LgbModel, LgbTree } from './lightgbm-text.js';
 import { lightgbmObjective } from './objectives.js';
 

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { stripZipMap } from '../onnx-ml/zipmap.js';
-import type { RuntimeOptions } from '../runtime.js';
+import type { RuntimeOptions } from '../../src/core/runtime.js';
 
 function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
   return {

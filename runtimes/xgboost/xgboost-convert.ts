@@ -9,7 +9,7 @@
 import type { Tree, TreeEnsemble, TreeNode } from '../onnx-ml/tree-ensemble.js';
 import type { EnsembleModel } from '../predictive/ensemble-scorer.js';
 import type { Prediction } from '../predictive/prediction.js';
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 import { JsonPath } from './json-path.js';
 import { OBJECTIVES } from './objectives.js';
 

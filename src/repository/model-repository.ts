@@ -9,6 +9,7 @@ import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
 import type { ProviderDecision } from '../config/execution-provider.js';
+import { workerRuntime } from '../../runtimes/index.js';
 import type { ModelObserver } from '../metrics/metrics.js';
 import { type ModelConfig, ModelConfigError } from './model-config.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
@@ -223,6 +224,7 @@ export class ModelRepository {
     const intra = config.intraOpThreads ?? (this.options.intraOpThreads || Math.max(1, Math.floor(this.options.cpus / instances)));
     return {
       runtime: v.runtime,
+      ...workerRuntime(v.runtime),
       modelPath: v.file,
       instances,
       maxHeapMb: this.options.workerMaxHeapMb,

@@ -135,9 +135,10 @@ export class ModelVersion {
   /** Embeddings for the OpenAI route: through the batcher when the model has one, as v2 requests are. */
   async embed(texts: string[]): Promise<EmbedResult> {
     const pool = this.readyPool();
-    if (!this.batcher || !texts.length) return this.track(() => pool.embed(texts));
+    const names = this.text?.embedOutputs;
+    if (!this.batcher || !names || !texts.length) return this.track(() => pool.embed(texts));
     const input: Tensor = { name: this.specs().inputs[0]!.name, datatype: 'BYTES', shape: [texts.length], data: bytesFromStrings(texts) };
-    const outputs = [{ name: 'embedding', parameters: {} }, { name: 'token_count', parameters: {} }];
+    const outputs = [{ name: names.embedding, parameters: {} }, { name: names.tokenCount, parameters: {} }];
     const response = await this.infer({ model: this.name, parameters: {}, inputs: [input], outputs });
     const [embedding, tokens] = response.outputs as [Tensor, Tensor];
     return {

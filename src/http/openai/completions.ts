@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { ModelVersion } from '../../repository/model-version.js';
-import type { GenerateRequest, GenerateResult, TextTask } from '../../../runtimes/runtime.js';
+import type { GenerateRequest, GenerateResult, TextTask } from '../../core/runtime.js';
 import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';

@@ -2,7 +2,7 @@
 import { ModelNotFoundError, ModelNotReadyError } from '../../core/errors.js';
 import type { ModelRepository } from '../../repository/model-repository.js';
 import type { ModelVersion } from '../../repository/model-version.js';
-import type { TextTask } from '../../../runtimes/runtime.js';
+import type { TextTask } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 /** The model version `name` resolves to; 404 in OpenAI's words when there is none or it takes no text. */
