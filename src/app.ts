@@ -17,8 +17,8 @@ import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { serverReadiness } from './repository/status.js';
 
-export const VERSION: string = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
 export interface RunningServer {

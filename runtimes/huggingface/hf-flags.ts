@@ -19,7 +19,13 @@ export const HF_FLAGS = [
     default: 0,
     help: "Most tokens per sequence; 0 is the model's own limit. Longer texts are truncated for encoders, refused for generation",
   },
-  { name: 'dtype', env: ['TSSERVE_DTYPE'], type: 'string', default: 'auto', help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8' },
+  {
+    name: 'dtype',
+    env: ['TSSERVE_DTYPE'],
+    type: 'string',
+    default: 'auto',
+    help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8',
+  },
   {
     name: 'return_probabilities',
     env: ['TSSERVE_RETURN_PROBABILITIES'],
@@ -34,6 +40,12 @@ export const HF_FLAGS = [
     default: false,
     help: 'classification, token_classification and fill_mask also return the raw logits',
   },
-  { name: 'pooling', env: ['TSSERVE_POOLING'], type: 'string', default: 'mean', help: 'text_embedding pooling: mean (over real tokens) or cls (first token)' },
+  {
+    name: 'pooling',
+    env: ['TSSERVE_POOLING'],
+    type: 'string',
+    default: 'mean',
+    help: 'text_embedding pooling: mean (over real tokens) or cls (first token)',
+  },
   { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
 ] as const satisfies readonly FlagDeclaration[];

@@ -99,7 +99,7 @@ export function convertLightgbm(model: LgbModel): LightgbmModel {
     featureCount: model.featureCount,
     targetCount: perIteration,
     precision: 'double',
-    baseValues: new Array(perIteration).fill(0),
+    baseValues: new Array<number>(perIteration).fill(0),
     trees: model.trees.map((tree, t) => convertTree(tree, t % perIteration, scale, model.featureCount)),
   };
   return {

@@ -14,7 +14,8 @@ import type {
 const config = Piscina.workerData as WorkerConfig;
 
 async function load(): Promise<LoadedModel> {
-  const runtime = (await import(config.runtimeModule))[config.runtimeExport] as Runtime | undefined;
+  const exports = (await import(config.runtimeModule)) as Record<string, Runtime | undefined>;
+  const runtime = exports[config.runtimeExport];
   if (!runtime) throw new Error(`runtime '${config.runtime}': ${config.runtimeModule} has no export '${config.runtimeExport}'`);
   return runtime.load(config.modelPath, config.options);
 }
