@@ -63,6 +63,7 @@ interface GrpcLoadSpec {
   rows?: number[][];
   big?: boolean;
   stream?: boolean;
+  shape?: number[];
 }
 
 /** CONCURRENCY ModelInfer calls kept in flight by bench/grpc-load.ts, a process of its own. */
