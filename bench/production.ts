@@ -4,8 +4,8 @@
  * (FP32 [N,3,224,224], binary extension and gRPC). Random weights, generated with Debian's
  * python3-torch on first use into bench/.cache/production (git-ignored), never committed.
  *
- *   npm run bench:production -- [--models bert,embed,resnet50] [--duration S] [--seq N]
- *                               [--concurrency 1,4,16,64] [--update-results]
+ *   npm run bench:production -- [--models bert,embed,resnet50] [--requests N] [--duration S]
+ *                               [--seq N] [--concurrency 1,4,16,64] [--update-results]
  *
  * For each model, with dynamic batching on and off (one server each, so peak RSS is one
  * model's), batch-1 requests at each concurrency: throughput, p50/p99, the batch size the
@@ -32,6 +32,8 @@ const flag = (name: string, fallback: string) => {
 };
 const MODELS = flag('models', 'bert,embed,resnet50').split(',');
 const DURATION = Number(flag('duration', '5'));
+/** REST points send this many requests per connection (at least 8 in all), so slow models finish whole batches. */
+const PER_CONNECTION = Number(flag('requests', '2'));
 const WARMUP = 1;
 const SEQ = Number(flag('seq', '32'));
 const CONCURRENCY = flag('concurrency', '1,4,16,64').split(',').map(Number);
@@ -157,14 +159,24 @@ interface ServerRun {
 
 async function serve(model: string, batching: boolean): Promise<ServerRun> {
   const repo = repository(model, batching);
-  const port = await freePort();
-  const grpcPort = await freePort();
+  let port = 0;
+  let grpcPort = 0;
   const t0 = Date.now();
-  const server: ChildServer = await spawnServer(
-    [CLI, '--model_dir', repo.dir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn'],
-    port,
-    '/v2/health/ready',
-  );
+  let server: ChildServer | undefined;
+  // The machine is shared: a port found free may be taken before the server binds it.
+  for (let attempt = 1; !server; attempt++) {
+    port = await freePort();
+    grpcPort = await freePort();
+    try {
+      server = await spawnServer(
+        [CLI, '--model_dir', repo.dir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn'],
+        port,
+        '/v2/health/ready',
+      );
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
   const loadSeconds = (Date.now() - t0) / 1000;
   const pid = server.child.pid!;
   try {
@@ -178,11 +190,15 @@ async function serve(model: string, batching: boolean): Promise<ServerRun> {
     const protocols = model === 'resnet50' ? ['binary', 'gRPC'] : [model === 'embed' ? 'OpenAI embeddings (JSON)' : 'binary'];
     for (const protocol of protocols) {
       for (const c of CONCURRENCY) {
-        log(`${repo.name} ${protocol} c=${c}: ${DURATION}s`);
+        const amount = Math.max(8, PER_CONNECTION * c);
+        // gRPC's load generator runs for a time: as long as the same REST point took.
+        const rest = points.find((p) => p.protocol === 'binary' && p.c === c);
+        const seconds = Math.max(DURATION, rest ? amount / rest.result.perSecond : 0);
+        log(`${repo.name} ${protocol} c=${c}: ${protocol === 'gRPC' ? `${seconds.toFixed(0)} s` : `${amount} requests`}`);
         const run = () =>
           protocol === 'gRPC'
-            ? grpcLoad(`127.0.0.1:${grpcPort}`, { model: repo.name, input: 'input', shape: IMAGE }, c, { warmup: WARMUP, duration: DURATION })
-            : drive(server.url, url, [req], c, WARMUP).then(() => drive(server.url, url, [req], c, DURATION));
+            ? grpcLoad(`127.0.0.1:${grpcPort}`, { model: repo.name, input: 'input', shape: IMAGE }, c, { warmup: WARMUP, duration: seconds })
+            : drive(server.url, url, [req], c, 0, { amount: c, timeout: 600 }).then(() => drive(server.url, url, [req], c, 0, { amount, timeout: 600 }));
         const before = await counts(server.url, repo.name);
         const result = await run();
         const after = await counts(server.url, repo.name);
@@ -303,7 +319,7 @@ async function main(): Promise<void> {
     '',
     `- date: ${started.toISOString()}; command: \`node dist/bench/production.js ${argv.join(' ')}\``,
     `- node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}; CPU: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores (cgroup limit ${CPUS}); load average before: ${loadBefore}, after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-    `- ${DURATION} s per point after ${WARMUP} s warmup; batch-1 requests; concurrency = connections (REST, autocannon) or calls in flight on one HTTP/2 connection (gRPC, bench/grpc-load.ts); p99 of a point with few requests is its maximum, read it with the request count`,
+    `- REST points: ${PER_CONNECTION} requests per connection (at least 8) after one per connection as warmup; gRPC points: as long as the REST point took (at least ${DURATION} s) after ${WARMUP} s warmup; batch-1 requests; concurrency = connections (REST, autocannon) or calls in flight on one HTTP/2 connection (gRPC, bench/grpc-load.ts); p99 of a point with few requests is its maximum, read it with the request count`,
     '- random weights (bench/production/build_models.py, cached in bench/.cache/production); the machine is shared, so the numbers are noisy: compare rows of one run',
     '- share = server req/s over in-process rows/s at the power of two nearest the batch the server formed',
     '',

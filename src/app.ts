@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServerOptions } from './config/cli-args.js';
+import { defaultInstances, modelBytes } from './config/instance-sizing.js';
 import { cpuLimit } from './config/cpu-limit.js';
 import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
 import { runtimeParameters } from './config/runtime-parameters.js';
@@ -50,6 +51,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     modelDir,
     modelName: options.model_name,
     instances,
+    instancesFor: options.workers > 0 ? undefined : (file) => defaultInstances(cpus, modelBytes(file), options.single_instance_model_mb),
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,

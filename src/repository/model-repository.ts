@@ -20,6 +20,8 @@ export interface RepositoryOptions {
   modelName: string;
   /** Worker threads per model version unless its config.pbtxt sets instance_group. */
   instances: number;
+  /** When set, the instance count for a version's model file instead of `instances` (see src/config/instance-sizing.ts). */
+  instancesFor?: (modelFile: string) => number;
   /** Threads per inference when the model's config does not say; 0 means share the CPUs out. */
   intraOpThreads: number;
   interOpThreads: number;
@@ -219,7 +221,7 @@ export class ModelRepository {
     const { config } = source;
     const v = source.versions[index]!;
     const placement = this.placement(config);
-    const instances = config.instanceCount ?? this.options.instances;
+    const instances = config.instanceCount ?? this.options.instancesFor?.(v.file) ?? this.options.instances;
     const intra = config.intraOpThreads ?? (this.options.intraOpThreads || Math.max(1, Math.floor(this.options.cpus / instances)));
     return {
       runtime: v.runtime,
