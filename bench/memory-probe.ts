@@ -32,7 +32,7 @@ function feeds(session: ort.InferenceSession, batch: number, seq: number): Recor
     let symbolic = 0;
     const shape = meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : symbolic++ === 0 ? batch : seq));
     const n = shape.reduce((a, b) => a * b, 1);
-    if (meta.type === 'int64') out[meta.name] = new ort.Tensor('int64', new BigInt64Array(n).map((_, i) => BigInt(meta.name.includes('mask') ? 1 : 5 + (i % 80))), shape);
+    if (meta.type === 'int64') out[meta.name] = new ort.Tensor('int64', new BigInt64Array(n).map((_, i) => BigInt(meta.name.includes('mask') ? 1 : meta.name.includes('type') ? 0 : 5 + (i % 80))), shape);
     else if (meta.type === 'float32') out[meta.name] = new ort.Tensor('float32', new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 1000), shape);
     else throw new Error(`input ${meta.name}: type ${meta.type} is not synthesised`);
   }

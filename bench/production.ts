@@ -172,6 +172,7 @@ async function serve(model: string, batching: boolean): Promise<ServerRun> {
         [CLI, '--model_dir', repo.dir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn'],
         port,
         '/v2/health/ready',
+        300, // loading 400 MB of weights on a busy machine
       );
     } catch (error) {
       if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
@@ -286,6 +287,22 @@ async function main(): Promise<void> {
   const started = new Date();
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const sections: string[] = [];
+  // Written after each model, so an interrupted run keeps what it measured.
+  const write = () => {
+    const report = [
+      '# tsserve on production-size models',
+      '',
+      `- date: ${started.toISOString()}; command: \`node dist/bench/production.js ${argv.join(' ')}\``,
+      `- node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}; CPU: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores (cgroup limit ${CPUS}); load average before: ${loadBefore}, after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `- REST points: ${PER_CONNECTION} requests per connection (at least 8) after one per connection as warmup; gRPC points: as long as the REST point took (at least ${DURATION} s) after ${WARMUP} s warmup; batch-1 requests; concurrency = connections (REST, autocannon) or calls in flight on one HTTP/2 connection (gRPC, bench/grpc-load.ts); p99 of a point with few requests is its maximum, read it with the request count`,
+      '- random weights (bench/production/build_models.py, cached in bench/.cache/production); the machine is shared, so the numbers are noisy: compare rows of one run',
+      '- share = server req/s over in-process rows/s at the power of two nearest the batch the server formed',
+      '',
+      ...sections,
+    ].join('\n');
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, report);
+  };
   for (const model of MODELS) {
     if (!TITLES[model]) throw new Error(`unknown model '${model}' (known: ${Object.keys(TITLES).join(', ')})`);
     const runs = [await serve(model, true), await serve(model, false)];
@@ -313,21 +330,9 @@ async function main(): Promise<void> {
       `Server memory: batching on: RSS ${runs[0]!.idleRssMiB.toFixed(0)} MiB after load, peak ${runs[0]!.peakRssMiB.toFixed(0)} MiB; batching off: ${runs[1]!.idleRssMiB.toFixed(0)} MiB after load, peak ${runs[1]!.peakRssMiB.toFixed(0)} MiB. Load to ready: ${runs[0]!.loadSeconds.toFixed(1)} s.`,
       '',
     );
+    write();
   }
-  const report = [
-    '# tsserve on production-size models',
-    '',
-    `- date: ${started.toISOString()}; command: \`node dist/bench/production.js ${argv.join(' ')}\``,
-    `- node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}; CPU: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores (cgroup limit ${CPUS}); load average before: ${loadBefore}, after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
-    `- REST points: ${PER_CONNECTION} requests per connection (at least 8) after one per connection as warmup; gRPC points: as long as the REST point took (at least ${DURATION} s) after ${WARMUP} s warmup; batch-1 requests; concurrency = connections (REST, autocannon) or calls in flight on one HTTP/2 connection (gRPC, bench/grpc-load.ts); p99 of a point with few requests is its maximum, read it with the request count`,
-    '- random weights (bench/production/build_models.py, cached in bench/.cache/production); the machine is shared, so the numbers are noisy: compare rows of one run',
-    '- share = server req/s over in-process rows/s at the power of two nearest the batch the server formed',
-    '',
-    ...sections,
-  ].join('\n');
-  mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, report);
-  process.stdout.write(report);
+  process.stdout.write(readFileSync(OUT, 'utf8'));
   log(`wrote ${relative(ROOT, OUT)}`);
 }
 
