@@ -17,7 +17,6 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CLI, ROOT, freePort, spawnServer } from './lib/child-server.js';
-import { binaryRequest } from './payload.js';
 import { cpuSeconds, drive, grpcLoad } from './lib/load.js';
 
 interface Options {
@@ -158,7 +157,6 @@ async function profileOne(protocol: 'json' | 'grpc', opts: Options): Promise<str
   const input = meta.inputs[0]!;
   const path = `/v2/models/${opts.model}/infer`;
   const jsonReqs = rows.map((r) => ({ body: Buffer.from(JSON.stringify({ inputs: [{ name: input.name, datatype: input.datatype, shape: [1, r.length], data: r }] })), headers: { 'content-type': 'application/json' } }));
-  void binaryRequest;
   const load = () =>
     protocol === 'json'
       ? drive(server.url, path, jsonReqs, opts.concurrency, opts.duration)

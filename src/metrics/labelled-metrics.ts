@@ -60,9 +60,9 @@ abstract class LabelledMetric {
       let acc = 0;
       this.upperBounds.forEach((le, i) => {
         acc += s.buckets![i]!;
-        values.push({ labels: { ...s.labels, le }, value: acc, metricName: `${this.name}_bucket` });
+        values.push({ labels: { le, ...s.labels }, value: acc, metricName: `${this.name}_bucket` });
       });
-      values.push({ labels: { ...s.labels, le: '+Inf' }, value: s.value, metricName: `${this.name}_bucket` });
+      values.push({ labels: { le: '+Inf', ...s.labels }, value: s.value, metricName: `${this.name}_bucket` });
       values.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
       values.push({ labels: s.labels, value: s.value, metricName: `${this.name}_count` });
     }
