@@ -6,6 +6,7 @@ import './no-telemetry.js'; // first: before onnxruntime loads
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { defaultInstances, modelBytes } from './config/instance-sizing.js';
 import { cpuLimit } from './config/cpu-limit.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
 import { buildHttpServer } from './http/server.js';
@@ -51,6 +52,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     modelDir,
     modelName: options.model_name,
     instances,
+    instancesFor: options.workers > 0 ? undefined : (file) => defaultInstances(cpus, modelBytes(file), options.single_instance_model_mb),
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,

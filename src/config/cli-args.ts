@@ -18,6 +18,7 @@ export const SERVER_FLAGS = [
   { name: 'grpc_max_send_message_length', env: ['TSSERVE_GRPC_MAX_SEND_MESSAGE_LENGTH'], type: 'int', default: 2 ** 31 - 1, help: 'Largest gRPC response message in bytes; larger gets RESOURCE_EXHAUSTED' },
   { name: 'host', env: ['TSSERVE_HOST'], type: 'string', default: '0.0.0.0', help: 'Address to bind' },
   { name: 'workers', env: ['TSSERVE_WORKERS'], type: 'int', default: 0, help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group; 0 is min(2, CPU limit), as Triton gives onnxruntime models' },
+  { name: 'single_instance_model_mb', env: ['TSSERVE_SINGLE_INSTANCE_MODEL_MB'], type: 'int', default: 64, help: 'Without --workers or an instance_group, a model whose files take this many MiB or more gets one instance (with every CPU as its threads) instead of min(2, CPU limit): a second copy of a large model costs its size again for little throughput; 0 gives every model one instance' },
   { name: 'nthread', env: ['TSSERVE_NTHREAD'], type: 'int', default: 0, help: 'Intra-op threads per model instance; 0 shares the CPU limit out among instances' },
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
   { name: 'max_inflight_requests', env: ['TSSERVE_MAX_INFLIGHT_REQUESTS'], type: 'int', default: 1024, help: 'Requests in flight across all models before new ones get 503 at once; 0 is unbounded' },
