@@ -6,21 +6,21 @@ import './no-telemetry.js'; // first: before onnxruntime loads
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { ServerOptions } from './config/cli-args.js';
+import { defaultInstances, modelBytes } from './config/instance-sizing.js';
 import { cpuLimit } from './config/cpu-limit.js';
-import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
-import { runtimeParameters } from './config/runtime-parameters.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { DataPlane } from './dataplane/data-plane.js';
 import { ModelRegistry } from './registry/model-registry.js';
-import { runtimeByName, runtimeNames } from '../runtimes/index.js';
+import { runtimeByName, runtimeNames, workerRuntime } from '../runtimes/index.js';
+import { type ProviderChoice, chooseProvider, probeCuda } from '../runtimes/onnx/execution-provider.js';
+import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
 
-export const VERSION: string = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
 export interface RunningServer {
@@ -36,7 +36,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
+export async function startServer(options: TsserveOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
   if (options.framework && !runtimeByName(options.framework)) {
     throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
@@ -52,6 +52,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     modelDir,
     modelName: options.model_name,
     instances,
+    instancesFor: options.workers > 0 ? undefined : (file) => defaultInstances(cpus, modelBytes(file), options.single_instance_model_mb),
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
@@ -61,6 +62,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     observer: metrics,
     provider,
     runtimeParameters: runtimeParameters(options),
+    workerRuntime,
     logger,
   });
   let started = false;

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { EnginePlan } from '../runtime.js';
+import type { EnginePlan } from '../../src/core/runtime.js';
 import type { HfConfig } from './hf-folder.js';
 import { parseHfOptions } from './hf-options.js';
 import { inferTask } from './hf-tasks.js';

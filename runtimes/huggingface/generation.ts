@@ -5,7 +5,7 @@
  */
 import type { PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
 import { InvalidInputError } from '../../src/core/errors.js';
-import type { GenerateChunk, GenerateRequest, GenerateResult } from '../runtime.js';
+import type { GenerateChunk, GenerateRequest, GenerateResult } from '../../src/core/runtime.js';
 import type { Engine } from './engine/engine.js';
 import { Sampler } from './engine/sampler.js';
 import { Sequence } from './engine/sequence.js';

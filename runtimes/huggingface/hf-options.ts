@@ -2,7 +2,9 @@
  * The Hugging Face runtime's settings, read from RuntimeOptions.parameters: the server's flags
  * (--task, --max_model_len, --dtype, ...) overlaid by a model's config.pbtxt `parameters`.
  */
-import type { TextTask } from '../runtime.js';
+import { declared, parseBoolean } from '../../src/core/flags.js';
+import type { TextTask } from '../../src/core/runtime.js';
+import { HF_FLAGS } from './hf-flags.js';
 
 export type Pooling = 'mean' | 'cls';
 
@@ -48,11 +50,11 @@ const DTYPES: Record<string, string> = {
   q8: 'q8', int8: 'int8', uint8: 'uint8', q4: 'q4', q4f16: 'q4f16', bnb4: 'bnb4',
 };
 
-function bool(raw: string | undefined, key: string, fallback: boolean): boolean {
-  if (raw === undefined || raw === '') return fallback;
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'y', 'on', 't'].includes(v)) return true;
-  if (['0', 'false', 'no', 'n', 'off', 'f'].includes(v)) return false;
+/** A declared bool flag's value from the parameters, or its declared default when absent. */
+function bool(raw: string | undefined, key: string): boolean {
+  if (raw === undefined || raw === '') return declared(HF_FLAGS, key).default as boolean;
+  const value = parseBoolean(raw);
+  if (value !== undefined) return value;
   throw new HfConfigError(`parameter '${key}' must be true or false, got '${raw}'`);
 }
 
@@ -73,9 +75,10 @@ function parseDtype(raw: string | undefined): string | undefined {
   return dtype;
 }
 
-function count(parameters: Record<string, string>, key: string, fallback: number): number {
+/** A declared int flag's value from the parameters, or its declared default when absent. */
+function count(parameters: Record<string, string>, key: string): number {
   const raw = parameters[key];
-  if (raw === undefined || raw === '') return fallback;
+  if (raw === undefined || raw === '') return declared(HF_FLAGS, key).default as number;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 0) throw new HfConfigError(`parameter '${key}' must be a non-negative integer, got '${raw}'`);
   return n;
@@ -83,11 +86,11 @@ function count(parameters: Record<string, string>, key: string, fallback: number
 
 function engineOptions(parameters: Record<string, string>): EngineOptions {
   const options = {
-    maxNumSeqs: count(parameters, 'max_num_seqs', 256),
-    maxNumBatchedTokens: count(parameters, 'max_num_batched_tokens', 0),
-    kvCacheMemoryBytes: count(parameters, 'kv_cache_memory_bytes', 0),
-    enablePrefixCaching: bool(parameters['enable_prefix_caching'], 'enable_prefix_caching', true),
-    maxQueueSize: count(parameters, 'max_queue_size', 256),
+    maxNumSeqs: count(parameters, 'max_num_seqs'),
+    maxNumBatchedTokens: count(parameters, 'max_num_batched_tokens'),
+    kvCacheMemoryBytes: count(parameters, 'kv_cache_memory_bytes'),
+    enablePrefixCaching: bool(parameters['enable_prefix_caching'], 'enable_prefix_caching'),
+    maxQueueSize: count(parameters, 'max_queue_size'),
   };
   if (options.maxNumSeqs < 1) throw new HfConfigError("parameter 'max_num_seqs' must be at least 1");
   // vLLM's default for chunked prefill, raised so that every running sequence fits a step.
@@ -105,17 +108,17 @@ export function parseHfOptions(parameters: Record<string, string>): HfOptions {
     maxModelLen = Number(rawLen);
     if (!Number.isInteger(maxModelLen) || maxModelLen < 1) throw new HfConfigError(`parameter 'max_model_len' must be a positive integer, got '${rawLen}'`);
   }
-  const pooling = (parameters['pooling'] ?? 'mean').trim().toLowerCase();
+  const pooling = (parameters['pooling'] ?? (declared(HF_FLAGS, 'pooling').default as string)).trim().toLowerCase();
   if (pooling !== 'mean' && pooling !== 'cls') throw new HfConfigError(`parameter 'pooling' must be mean or cls, got '${parameters['pooling']}'`);
   const options: HfOptions = {
     task: parseTask(parameters['task']),
     maxModelLen,
     dtype: parseDtype(parameters['dtype']),
-    returnProbabilities: bool(parameters['return_probabilities'], 'return_probabilities', false),
-    returnRawLogits: bool(parameters['return_raw_logits'], 'return_raw_logits', false),
-    richOutputs: bool(parameters['hf_rich_outputs'], 'hf_rich_outputs', false),
+    returnProbabilities: bool(parameters['return_probabilities'], 'return_probabilities'),
+    returnRawLogits: bool(parameters['return_raw_logits'], 'return_raw_logits'),
+    richOutputs: bool(parameters['hf_rich_outputs'], 'hf_rich_outputs'),
     pooling,
-    normalize: bool(parameters['normalize'], 'normalize', true),
+    normalize: bool(parameters['normalize'], 'normalize'),
     engine: engineOptions(parameters),
   };
   if (options.returnProbabilities && options.returnRawLogits) {

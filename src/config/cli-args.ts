@@ -3,25 +3,14 @@
  * dashes or underscores, unknown flags reported and ignored (KServe passes runtime-specific
  * ones). Each flag also reads an environment variable; a flag given on the command line wins.
  */
+import { type FlagDeclaration, FlagError, type FlagValues, convertFlag } from '../core/flags.js';
 
-type FlagType = 'string' | 'int' | 'bool';
-
-interface FlagSpec {
-  name: string;
-  env: string[];
-  type: FlagType;
-  default: string | number | boolean;
-  help: string;
-  choices?: readonly string[];
-  /** An empty environment value counts (KServe's KSERVE_OPENAI_ROUTE_PREFIX="" drops the prefix). */
-  emptyAllowed?: boolean;
-}
-
-export const FLAGS = [
+/** The server's own flags; each runtime declares its own next to its code (e.g. runtimes/huggingface/hf-flags.ts). */
+export const SERVER_FLAGS = [
   { name: 'model_name', env: ['TSSERVE_MODEL_NAME'], type: 'string', default: 'model', help: 'Name of the model when model_dir holds a single model file' },
   { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders; an s3://, gs://, hf:// or http(s):// URI is downloaded first' },
   { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
-  { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
+  { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', defaultText: '<tmpdir>/tsserve-models', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
   { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, help: 'HTTP port (v2 REST, V1)' },
   { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (inference.GRPCInferenceService, health, reflection)' },
   { name: 'enable_grpc', env: ['TSSERVE_ENABLE_GRPC'], type: 'bool', default: true, help: 'Serve gRPC on --grpc_port' },
@@ -29,6 +18,7 @@ export const FLAGS = [
   { name: 'grpc_max_send_message_length', env: ['TSSERVE_GRPC_MAX_SEND_MESSAGE_LENGTH'], type: 'int', default: 2 ** 31 - 1, help: 'Largest gRPC response message in bytes; larger gets RESOURCE_EXHAUSTED' },
   { name: 'host', env: ['TSSERVE_HOST'], type: 'string', default: '0.0.0.0', help: 'Address to bind' },
   { name: 'workers', env: ['TSSERVE_WORKERS'], type: 'int', default: 0, help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group; 0 is min(2, CPU limit), as Triton gives onnxruntime models' },
+  { name: 'single_instance_model_mb', env: ['TSSERVE_SINGLE_INSTANCE_MODEL_MB'], type: 'int', default: 64, help: 'Without --workers or an instance_group, a model whose files take this many MiB or more gets one instance (with every CPU as its threads) instead of min(2, CPU limit): a second copy of a large model costs its size again for little throughput; 0 gives every model one instance' },
   { name: 'nthread', env: ['TSSERVE_NTHREAD'], type: 'int', default: 0, help: 'Intra-op threads per model instance; 0 shares the CPU limit out among instances' },
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
   { name: 'max_inflight_requests', env: ['TSSERVE_MAX_INFLIGHT_REQUESTS'], type: 'int', default: 1024, help: 'Requests in flight across all models before new ones get 503 at once; 0 is unbounded' },
@@ -41,65 +31,42 @@ export const FLAGS = [
   { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
   { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
   { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost, lightgbm or huggingface (KServe's modelFormat); empty: chosen by file" },
-  { name: 'predict_proba', env: ['TSSERVE_PREDICT_PROBA', 'PREDICT_PROBA'], type: 'bool', default: false, help: 'Classifiers answer probabilities instead of labels unless a request or model says otherwise (KServe sklearnserver\'s PREDICT_PROBA)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
-  // Hugging Face models (KServe huggingfaceserver's flags); a config.pbtxt `parameters` entry of the same name wins.
-  { name: 'task', env: ['TSSERVE_TASK'], type: 'string', default: 'auto', help: 'Hugging Face task: text_embedding, sequence_classification, token_classification, fill_mask, text_generation or text2text_generation; auto infers it from config.json' },
-  { name: 'max_model_len', env: ['TSSERVE_MAX_MODEL_LEN'], type: 'int', default: 0, help: "Most tokens per sequence; 0 is the model's own limit. Longer texts are truncated for encoders, refused for generation" },
-  { name: 'dtype', env: ['TSSERVE_DTYPE'], type: 'string', default: 'auto', help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8' },
-  { name: 'return_probabilities', env: ['TSSERVE_RETURN_PROBABILITIES'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the softmax of every label' },
-  { name: 'return_raw_logits', env: ['TSSERVE_RETURN_RAW_LOGITS'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the raw logits' },
-  { name: 'hf_rich_outputs', env: ['TSSERVE_HF_RICH_OUTPUTS'], type: 'bool', default: false, help: "classification, token_classification and fill_mask answer tsserve's named outputs (label, label_name, score, ...) to requests that name none, instead of KServe's output-0" },
-  { name: 'pooling', env: ['TSSERVE_POOLING'], type: 'string', default: 'mean', help: 'text_embedding pooling: mean (over real tokens) or cls (first token)' },
-  { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
-  // The generation engine (vLLM's flag names); a config.pbtxt `parameters` entry of the same name wins.
-  { name: 'max_num_seqs', env: ['TSSERVE_MAX_NUM_SEQS'], type: 'int', default: 256, help: 'Sequences a generation engine runs together per step; 1 turns continuous batching off (one sequence per worker, --workers workers)' },
-  { name: 'max_num_batched_tokens', env: ['TSSERVE_MAX_NUM_BATCHED_TOKENS'], type: 'int', default: 0, help: 'Tokens one engine step may process (longer prompts are prefilled in chunks); 0 is max(2048, max_num_seqs)' },
-  { name: 'kv_cache_memory_bytes', env: ['TSSERVE_KV_CACHE_MEMORY_BYTES'], type: 'int', default: 0, help: "KV-cache budget per engine in bytes; 0 is max_num_seqs full-length sequences, at most a quarter of the machine's (or container's) memory" },
-  { name: 'enable_prefix_caching', env: ['TSSERVE_ENABLE_PREFIX_CACHING'], type: 'bool', default: true, help: "Keep the KV of prompts' leading 16-token blocks (LRU, within the budget) so prompts sharing them skip their prefill" },
-  { name: 'max_queue_size', env: ['TSSERVE_MAX_QUEUE_SIZE'], type: 'int', default: 256, help: 'Requests waiting for a generation engine before new ones get 503 / UNAVAILABLE at once; 0 is unbounded' },
   { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes ("" serves them at /v1/...)', emptyAllowed: true },
-] as const satisfies readonly FlagSpec[];
+] as const satisfies readonly FlagDeclaration[];
 
-type FlagName = (typeof FLAGS)[number]['name'];
-type ValueOf<T extends FlagType> = T extends 'int' ? number : T extends 'bool' ? boolean : string;
+export type ServerOptions = FlagValues<typeof SERVER_FLAGS>;
 
-export type ServerOptions = { [F in (typeof FLAGS)[number] as F['name']]: ValueOf<F['type']> };
-
-export interface ParsedArgs {
-  options: ServerOptions;
+export interface ParsedArgs<V> {
+  options: V;
   /** Flags we do not know, as given: reported and ignored. */
   ignored: string[];
   help: boolean;
 }
 
-export class CliError extends Error {
+/** A bad flag or environment value: the message says which and what was expected. */
+export class CliError extends FlagError {
   override name = 'CliError';
 }
 
-const TRUE = ['y', 'yes', 't', 'true', 'on', '1'];
-const FALSE = ['n', 'no', 'f', 'false', 'off', '0'];
-
-function convert(spec: FlagSpec, raw: string, source: string): string | number | boolean {
-  if (spec.type === 'int') {
-    if (!/^\d+$/.test(raw.trim())) throw new CliError(`${source} expects a non-negative integer, got '${raw}'`);
-    return Number(raw);
+function convert(flag: FlagDeclaration, raw: string, source: string): string | number | boolean {
+  try {
+    return convertFlag(flag, raw, source);
+  } catch (error) {
+    throw error instanceof FlagError ? new CliError(error.message) : error;
   }
-  if (spec.type === 'bool') {
-    const v = raw.trim().toLowerCase();
-    if (TRUE.includes(v)) return true;
-    if (FALSE.includes(v)) return false;
-    throw new CliError(`${source} expects true or false, got '${raw}'`);
-  }
-  if (spec.choices && !spec.choices.includes(raw)) throw new CliError(`${source} expects one of ${spec.choices.join(', ')}, got '${raw}'`);
-  return raw;
 }
 
-export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
-  const values = new Map<FlagName, string | number | boolean>();
-  for (const spec of FLAGS as readonly FlagSpec[]) {
+/** Parses `argv` and `env` against `flags` (the server's, plus those of the runtimes composed in). */
+export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_FLAGS>(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  flags: F = SERVER_FLAGS as unknown as F,
+): ParsedArgs<FlagValues<F>> {
+  const values = new Map<string, string | number | boolean>();
+  for (const spec of flags) {
     const name = spec.env.find((e) => env[e] !== undefined && (env[e] !== '' || spec.emptyAllowed));
-    values.set(spec.name as FlagName, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
+    values.set(spec.name, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
   }
   const ignored: string[] = [];
   let help = false;
@@ -115,7 +82,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     }
     const eq = arg.indexOf('=');
     const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replace(/-/g, '_');
-    const spec = (FLAGS as readonly FlagSpec[]).find((f) => f.name === name);
+    const spec = flags.find((f) => f.name === name);
     let raw = eq < 0 ? undefined : arg.slice(eq + 1);
     if (!spec) {
       // Unknown flags may take a value; swallow it so it is not read as a stray argument.
@@ -129,14 +96,14 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       else if (next === undefined) throw new CliError(`--${name} needs a value`);
       else raw = argv[++i]!;
     }
-    values.set(name as FlagName, convert(spec, raw, `--${name}`));
+    values.set(name, convert(spec, raw, `--${name}`));
   }
-  return { options: Object.fromEntries(values) as ServerOptions, ignored, help };
+  return { options: Object.fromEntries(values) as FlagValues<F>, ignored, help };
 }
 
-export function helpText(): string {
+export function helpText(flags: readonly FlagDeclaration[] = SERVER_FLAGS): string {
   const lines = ['Usage: tsserve [--flag value | --flag=value ...]', '', 'Serves models over the Open Inference Protocol (v2, REST and gRPC) and KServe V1.', ''];
-  for (const f of FLAGS as readonly FlagSpec[]) {
+  for (const f of flags) {
     lines.push(`  --${f.name} <${f.type}>  (env ${f.env.join(', ')}; default ${JSON.stringify(f.default)})`);
     lines.push(`      ${f.help}`);
   }

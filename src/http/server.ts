@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../log.js';
+import { type Logger, lazyChildLogger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { registerObservability } from './observability.js';
 import { registerDocs } from './openapi.js';
@@ -47,6 +47,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request at info level costs more than a small inference; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger as never,
     bodyLimit: options.maxInputSize,
     // Keep-alive beyond typical proxy idle timeouts (Envoy/Istio), as KServe advises.
     keepAliveTimeout: 65_000,

@@ -28,7 +28,7 @@ export class InferenceTrace {
 export function recordTrace(metrics: Metrics, trace: InferenceTrace, model: string, status: string | number, requestBytes?: number, responseBytes?: number): void {
   for (const phase of ['preprocess', 'predict', 'postprocess'] as const) {
     const ms = trace.ms[phase];
-    if (ms !== undefined) metrics[phase].observe({ model_name: model }, ms / 1000);
+    if (ms !== undefined) metrics[phase].observe(ms / 1000, model);
   }
   metrics.answered(model, trace.protocol, status, requestBytes, responseBytes);
 }

@@ -6,7 +6,7 @@
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { EngineSnapshot } from '../core/engine-gauges.js';
-import type { GenerationStats, TextModelInfo } from '../../runtimes/runtime.js';
+import type { GenerationStats, TextModelInfo } from '../core/runtime.js';
 
 /** One model's engines as a scrape sees them. */
 export interface EngineView {
@@ -25,9 +25,6 @@ const REASON: Record<GenerationStats['finishReason'], string> = { stop: 'stop', 
 
 export class VllmMetrics {
   private engines: () => Iterable<EngineView> = () => [];
-  private readonly running: Gauge;
-  private readonly waiting: Gauge;
-  private readonly kvUsage: Gauge;
   private readonly cacheConfig: Gauge;
   private readonly prefixQueries: Counter;
   private readonly prefixHits: Counter;
@@ -52,9 +49,9 @@ export class VllmMetrics {
     };
     const counter = (name: string, help: string, labelNames = ['model_name']) => new Counter({ name, help, labelNames, registers: [registry] });
     const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, labelNames: ['model_name'], buckets, registers: [registry] });
-    this.running = gauge('vllm:num_requests_running', 'Requests being generated (prefill or decode)', (v) => v.gauges.running);
-    this.waiting = gauge('vllm:num_requests_waiting', 'Requests waiting for admission to a generation engine', (v) => v.gauges.waiting);
-    this.kvUsage = gauge('vllm:kv_cache_usage_perc', 'KV-cache usage, 0.0-1.0: blocks reserved by running requests or holding cached prefixes', (v) =>
+    gauge('vllm:num_requests_running', 'Requests being generated (prefill or decode)', (v) => v.gauges.running);
+    gauge('vllm:num_requests_waiting', 'Requests waiting for admission to a generation engine', (v) => v.gauges.waiting);
+    gauge('vllm:kv_cache_usage_perc', 'KV-cache usage, 0.0-1.0: blocks reserved by running requests or holding cached prefixes', (v) =>
       v.gauges.totalBlocks ? v.gauges.usedBlocks / v.gauges.totalBlocks : 0);
     this.cacheConfig = new Gauge({
       name: 'vllm:cache_config_info', help: 'KV-cache configuration (value 1; the labels carry it)',

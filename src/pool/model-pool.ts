@@ -10,9 +10,8 @@ import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
-import { runtimeByName } from '../../runtimes/index.js';
 import { MessageChannel } from 'node:worker_threads';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, GenerationStats, ModelMetadata } from '../../runtimes/runtime.js';
+import type { EmbedResult, EnginePlan, GenerateChunk, GenerateRequest, GenerateResult, GenerationStats, ModelMetadata } from '../core/runtime.js';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import type {
@@ -25,6 +24,8 @@ export interface PoolSpec extends WorkerConfig {
   instances: number;
   /** JavaScript heap limit of each worker in MiB; 0 leaves V8's default. */
   maxHeapMb: number;
+  /** The runtime's say on running a generation engine (RuntimeEntry.enginePlan). */
+  enginePlan?: (modelPath: string, parameters: Record<string, string>) => Promise<EnginePlan | undefined>;
   /** Told of every generation a worker's engine finishes (vLLM's counters and histograms). */
   onGeneration?: (stats: GenerationStats) => void;
 }
@@ -46,8 +47,8 @@ const ENGINE_TASKS = 1 << 20;
  * would have shared (one copy of the weights), unless max_num_seqs 1 turns batching off: then
  * each instance is an engine of one sequence, as a worker was before engines.
  */
-async function planEngines(config: WorkerConfig & { instances: number }): Promise<{ instances: number; gauges?: EngineGauges; channel?: string }> {
-  const plan = await runtimeByName(config.runtime)?.enginePlan?.(config.modelPath, config.options.parameters);
+async function planEngines(config: WorkerConfig & { instances: number }, enginePlan?: PoolSpec['enginePlan']): Promise<{ instances: number; gauges?: EngineGauges; channel?: string }> {
+  const plan = await enginePlan?.(config.modelPath, config.options.parameters);
   if (!plan) return { instances: config.instances };
   let instances = config.instances;
   if (plan.maxNumSeqs > 1 && instances > 1) {
@@ -78,8 +79,8 @@ export class ModelPool {
 
   /** Starts the threads and waits for the model to load; rejects with the load error. */
   static async start(spec: PoolSpec): Promise<ModelPool> {
-    const { label, maxHeapMb, onGeneration, ...workerData } = spec;
-    const { instances, gauges, channel } = await planEngines(workerData);
+    const { label, maxHeapMb, onGeneration, enginePlan, ...workerData } = spec;
+    const { instances, gauges, channel } = await planEngines(workerData, enginePlan);
     const reports = channel ? listen(channel, onGeneration) : undefined;
     const piscina = new Piscina({
       filename: WORKER_FILE,

@@ -8,8 +8,7 @@ import { Piscina } from 'piscina';
 import { NotImplementedError, ServingError } from '../core/errors.js';
 import { transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
-import { runtimeByName } from '../../runtimes/index.js';
-import type { LoadedModel } from '../../runtimes/runtime.js';
+import type { LoadedModel, Runtime } from '../core/runtime.js';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
 } from './worker-protocol.js';
@@ -19,9 +18,9 @@ const link = config.options.engineLink;
 if (link) link.slot = EngineGauges.claimSlot(link.buffer);
 
 async function load(): Promise<LoadedModel> {
-  const entry = runtimeByName(config.runtime);
-  if (!entry) throw new Error(`unknown runtime '${config.runtime}'`);
-  const runtime = await entry.importRuntime();
+  const exports = (await import(config.runtimeModule)) as Record<string, Runtime | undefined>;
+  const runtime = exports[config.runtimeExport];
+  if (!runtime) throw new Error(`runtime '${config.runtime}': ${config.runtimeModule} has no export '${config.runtimeExport}'`);
   return runtime.load(config.modelPath, config.options);
 }
 

@@ -6,11 +6,14 @@ import type { ProviderDecision } from '../config/execution-provider.js';
 import type { Placement } from '../model-config/complete-config.js';
 import { type ModelConfig, ModelConfigError } from '../model-config/model-config.js';
 import type { PoolSpec } from '../pool/model-pool.js';
+import type { WorkerRuntime } from '../core/runtime.js';
 import type { VersionSource } from '../repository/layout.js';
 
 export interface PlacementDefaults {
   /** Worker threads per model version unless its config.pbtxt sets instance_group. */
   instances: number;
+  /** When set, the instance count for a version's model file instead of `instances` (src/config/instance-sizing.ts). */
+  instancesFor?: (modelFile: string) => number;
   /** Threads per inference when the model's config does not say; 0 means share the CPUs out. */
   intraOpThreads: number;
   interOpThreads: number;
@@ -21,6 +24,8 @@ export interface PlacementDefaults {
   provider: ProviderDecision;
   /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
   runtimeParameters: Record<string, string>;
+  /** The module a worker imports to run the runtime `name` (the composition root knows them). */
+  workerRuntime: (name: string) => WorkerRuntime;
 }
 
 /** The model's instance_group kind, else the server's provider; KIND_GPU on a CPU server is refused. */
@@ -35,10 +40,11 @@ export function placement(config: ModelConfig, provider: ProviderDecision): Plac
 }
 
 export function poolSpec(config: ModelConfig, version: VersionSource, defaults: PlacementDefaults): Omit<PoolSpec, 'label'> {
-  const instances = config.instanceCount ?? defaults.instances;
+  const instances = config.instanceCount ?? defaults.instancesFor?.(version.file) ?? defaults.instances;
   const intra = config.intraOpThreads ?? (defaults.intraOpThreads || Math.max(1, Math.floor(defaults.cpus / instances)));
   return {
     runtime: version.runtime,
+    ...defaults.workerRuntime(version.runtime),
     modelPath: version.file,
     instances,
     maxHeapMb: defaults.workerMaxHeapMb,

@@ -7,7 +7,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
 import type { PreTrainedModel } from '@huggingface/transformers';
 import { EngineGauges } from '../../../src/core/engine-gauges.js';
-import type { RuntimeOptions, TextModelInfo } from '../../runtime.js';
+import type { RuntimeOptions, TextModelInfo } from '../../../src/core/runtime.js';
 import type { HfConfig } from '../hf-folder.js';
 import { HfConfigError, type EngineOptions } from '../hf-options.js';
 import { CausalDecoder } from './causal-decoder.js';

@@ -9,7 +9,7 @@
  */
 import { InferenceError, InvalidInputError, UnavailableError } from '../../../src/core/errors.js';
 import type { EngineGauges } from '../../../src/core/engine-gauges.js';
-import type { GenerationStats } from '../../runtime.js';
+import type { GenerationStats } from '../../../src/core/runtime.js';
 import type { Decoder } from './decoder.js';
 import { PrefixCache, blockKeys } from './prefix-cache.js';
 import type { Sequence } from './sequence.js';

@@ -1,5 +1,5 @@
 /** One request inside the engine, from admission to its last token. */
-import type { FinishReason, GenerateResult } from '../../runtime.js';
+import type { FinishReason, GenerateResult } from '../../../src/core/runtime.js';
 import type { KvBatch } from './kv-batch.js';
 import type { Sampler } from './sampler.js';
 import type { TextStream } from './text-stream.js';

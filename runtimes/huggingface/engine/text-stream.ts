@@ -3,7 +3,7 @@
  * while the tail could start a stop string, ended at the first stop string.
  */
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { GenerateChunk } from '../../runtime.js';
+import type { GenerateChunk } from '../../../src/core/runtime.js';
 
 /**
  * Decodes a growing list of token ids a few at a time, as TGI and vLLM do: each step decodes
