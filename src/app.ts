@@ -7,9 +7,12 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
+import { inflightBytesLimit } from './config/memory-limit.js';
+import { Admission } from './core/admission.js';
 import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
 import { runtimeParameters } from './config/runtime-parameters.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
+import type { StreamLimits } from './grpc/stream-infer.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -61,8 +64,10 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     runtimeParameters: runtimeParameters(options),
     logger,
   });
+  const admission = new Admission({ maxBytes: inflightBytesLimit(options.max_inflight_bytes), maxRequests: options.max_inflight_requests });
   let started = false;
   const http = await buildHttpServer({
+    admission,
     repository,
     logger,
     serverVersion: VERSION,
@@ -84,6 +89,8 @@ export async function startServer(options: ServerOptions, logger = createLogger(
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
         metrics,
+        admission,
+        streamLimits: streamLimits(options),
       })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
@@ -120,6 +127,10 @@ export async function startServer(options: ServerOptions, logger = createLogger(
       logger.info('tsserve stopped');
     })());
   return { http, metrics, repository, logger, httpPort, grpcPort, close };
+}
+
+function streamLimits(options: ServerOptions): StreamLimits {
+  return { maxOutstanding: Math.max(1, options.grpc_stream_max_outstanding), stallTimeoutMs: Math.max(1, options.grpc_stream_stall_timeout) * 1000 };
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   | 'INTERNAL'
   | 'UNIMPLEMENTED'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  | 'RESOURCE_EXHAUSTED';
 
 export class ServingError extends Error {
   readonly code: ErrorCode;
@@ -60,7 +61,11 @@ export class NotImplementedError extends ServingError {
 }
 
 export class PayloadTooLargeError extends ServingError {
-  constructor(message: string) {
+  /** `closeConnection`: the body was not read to its end, so the connection cannot be reused. */
+  constructor(
+    message: string,
+    readonly closeConnection = false,
+  ) {
     super('PAYLOAD_TOO_LARGE', message);
   }
 }
@@ -69,5 +74,15 @@ export class PayloadTooLargeError extends ServingError {
 export class UnavailableError extends ServingError {
   constructor(message: string) {
     super('UNAVAILABLE', message);
+  }
+}
+
+/**
+ * Admission refused a request before its body was read (too many bytes or requests in
+ * flight): 503 over HTTP, RESOURCE_EXHAUSTED over gRPC. Retry later.
+ */
+export class ResourceExhaustedError extends ServingError {
+  constructor(message: string) {
+    super('RESOURCE_EXHAUSTED', message);
   }
 }

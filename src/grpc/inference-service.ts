@@ -18,6 +18,7 @@ import { statusName, toStatus } from './status.js';
 import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StreamInfer } from './stream-infer.js';
+import { releaseMessage } from './message-admission.js';
 
 export interface InferenceServiceOptions {
   repository: ModelRepository;
@@ -45,6 +46,7 @@ export async function inferOverGrpc(repository: ModelRepository, message: ModelI
     statusLabel = statusName(error);
     throw error;
   } finally {
+    releaseMessage(message);
     if (metrics) recordTrace(metrics, trace, statusLabel === 'NOT_FOUND' ? '_unknown' : model, statusLabel);
   }
 }

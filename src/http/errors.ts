@@ -1,6 +1,6 @@
 /** How errors leave over HTTP: always `{"error": "..."}`, with the status of the error's code. */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type ErrorCode, ServingError } from '../core/errors.js';
+import { type ErrorCode, PayloadTooLargeError, ServingError } from '../core/errors.js';
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -9,6 +9,7 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
   UNIMPLEMENTED: 501,
   PAYLOAD_TOO_LARGE: 413,
+  RESOURCE_EXHAUSTED: 503,
 };
 
 export function httpStatus(error: ServingError): number {
@@ -20,6 +21,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (error instanceof ServingError) {
       const status = httpStatus(error);
       if (status >= 500 && status !== 503) request.log.error({ err: error }, 'request failed');
+      if (error instanceof PayloadTooLargeError && error.closeConnection) reply.header('connection', 'close');
       return reply.status(status).send({ error: error.message });
     }
     const status = (error as FastifyError).statusCode;

@@ -4,7 +4,8 @@ import { InvalidInputError, ModelNotReadyError, NotImplementedError } from '../c
 import type { ModelRepository } from '../repository/model-repository.js';
 import { traceInference } from './observability.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
-import { parseJsonBody } from './v2-request.js';
+import { parseExactJsonBody } from './v2-request.js';
+import { stringifyJson } from './json-numbers.js';
 
 export function registerV1Routes(app: FastifyInstance, repository: ModelRepository): void {
   app.get('/v1/models', async () => ({ models: repository.names() }));
@@ -31,12 +32,12 @@ export function registerV1Routes(app: FastifyInstance, repository: ModelReposito
     if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
     const body = request.body as Uint8Array | undefined;
     if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
-    const inferRequest = decodeV1Request(model, parseJsonBody(body), v.specs().inputs);
+    const inferRequest = decodeV1Request(model, parseExactJsonBody(body), v.specs().inputs);
     trace.mark('preprocess');
     const response = await repository.infer(inferRequest);
     trace.mark('predict');
-    const encoded = JSON.stringify(encodeV1Response(response));
+    const encoded = stringifyJson(encodeV1Response(response));
     trace.mark('postprocess');
-    return reply.header('content-type', 'application/json; charset=utf-8').send(encoded);
+    return reply.header('content-type', 'application/json').send(encoded);
   });
 }
