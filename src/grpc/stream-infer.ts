@@ -10,6 +10,7 @@
  * back), so a client that sends but never reads cannot make the server buffer answers without
  * bound. An answer the client does not take within `stallTimeoutMs` ends the stream.
  */
+import * as http2 from 'node:http2';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
 import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './messages.js';
@@ -32,6 +33,18 @@ export interface StreamLimits {
   maxOutstanding: number;
   /** How long an answer may wait for the client to read before the stream ends. */
   stallTimeoutMs: number;
+}
+
+/**
+ * Ends a stream whose client stopped reading. A status cannot reach it: trailers queue behind
+ * the answers HTTP/2 flow control holds back, and so would the answers' memory. So the
+ * HTTP/2 stream is reset (RST_STREAM CANCEL), which frees them. grpc-js has no public call for
+ * this; its call object holds the stream, and without it the status is tried anyway.
+ */
+function resetStalled(call: StreamCall, error: ErrorStatus): void {
+  const stream = (call as unknown as { call?: { stream?: { close?: (code: number) => void } } }).call?.stream;
+  if (typeof stream?.close === 'function') stream.close(http2.constants.NGHTTP2_CANCEL);
+  else call.emit('error', error);
 }
 
 /** Resolves true once `call` can take writes again, false if it closed or the wait timed out. */
@@ -95,7 +108,11 @@ export class StreamInfer {
           if (error && grpcErrors) return finish(error);
           if (!call.write(message) && !(await drained(call, this.limits.stallTimeoutMs)) && !finished && !call.cancelled) {
             const seconds = this.limits.stallTimeoutMs / 1000;
-            return finish({ code: status.DEADLINE_EXCEEDED, details: `the client read no answer on this ModelStreamInfer stream for ${seconds} s (--grpc_stream_stall_timeout); the stream is closed` });
+            const details = `the client read no answer on this ModelStreamInfer stream for ${seconds} s (--grpc_stream_stall_timeout); the stream is reset`;
+            this.logger.warn({ stallTimeout: seconds }, details);
+            finished = true;
+            this.open.delete(finishIfIdle);
+            return resetStalled(call, { code: status.DEADLINE_EXCEEDED, details });
           }
           pending--;
           if (pending < this.limits.maxOutstanding && call.isPaused()) call.resume();
