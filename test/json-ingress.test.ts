@@ -153,6 +153,14 @@ describe('body mistakes get errors that name them', () => {
     }
   });
 
+  it('4 M empty BYTES elements (16 MB) sent to an FP32 input are refused by datatype, before decoding', async () => {
+    const count = 4 * 1024 * 1024;
+    const { body, headerLength } = binaryBody({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, count], parameters: { binary_data_size: 4 * count } }] }, Buffer.alloc(4 * count));
+    const reply = await postBody(infer('fp32'), body, { 'inference-header-content-length': String(headerLength) });
+    assert.equal(reply.status, 400);
+    assert.equal(reply.json.error, "inference input 'x' data-type is 'BYTES', but model 'fp32' expects 'FP32'");
+  });
+
   it('a v2 body sent to the V1 route says so', async () => {
     const reply = await postBody(`${srv.url}/v1/models/fp32:predict`, '{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]}]}');
     assert.equal(reply.status, 400);

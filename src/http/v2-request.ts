@@ -102,12 +102,31 @@ class BinaryCursor {
   }
 }
 
+/**
+ * BYTES sent to a numeric input (or the reverse) is refused before its data is decoded: 4 M
+ * empty BYTES elements would otherwise become 4 M views on the main thread only to be refused
+ * by validation. Same message as validation's. The model may be unknown or still loading here;
+ * then validation decides later, as before.
+ */
+function refuseKindMismatch(name: string, datatype: DataType, ctx: DecodeContext): void {
+  let specs: TensorSpec[];
+  try {
+    specs = ctx.inputSpecs();
+  } catch {
+    return;
+  }
+  const spec = specs.find((s) => s.name === name);
+  if (spec && (spec.datatype === 'BYTES') !== (datatype === 'BYTES')) {
+    throw new InvalidInputError(`inference input '${name}' data-type is '${datatype}', but model '${ctx.model}' expects '${spec.datatype}'`);
+  }
+}
+
 /** Numeric tensors start 64-byte aligned whatever precedes them in the body (tensor-alignment.ts). */
 function binaryData(datatype: DataType, bytes: Uint8Array): Uint8Array {
   return datatype === 'BYTES' ? bytes : alignedBytes(bytes);
 }
 
-function parseInput(value: unknown, index: number, cursor: BinaryCursor): Tensor {
+function parseInput(value: unknown, index: number, cursor: BinaryCursor, ctx: DecodeContext): Tensor {
   if (!isObject(value)) throw new InvalidInputError(`'inputs[${index}]' must be an object`);
   const { name } = value;
   if (typeof name !== 'string' || !name) throw new InvalidInputError(`'inputs[${index}].name' must be a non-empty string`);
@@ -115,6 +134,7 @@ function parseInput(value: unknown, index: number, cursor: BinaryCursor): Tensor
   const datatype = parseDatatype(value.datatype, what);
   const shape = parseShape(value.shape, what);
   const parameters = parseParameters(value.parameters, `inputs[${index}].parameters`);
+  refuseKindMismatch(name, datatype, ctx);
   const binarySize = parameters['binary_data_size'];
   const hasData = value.data !== undefined;
   if (hasData === (binarySize !== undefined)) {
@@ -153,7 +173,7 @@ function decodeJsonRequest(body: Uint8Array, headerLength: number, headerGiven: 
   if (json.id !== undefined && typeof json.id !== 'string') throw new InvalidInputError(`'id' must be a string`);
   const parameters = parseParameters(json.parameters, 'parameters');
   const cursor = new BinaryCursor(body, headerLength, headerGiven);
-  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor));
+  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor, ctx));
   cursor.finish();
   const outputs = parseOutputs(json.outputs);
   const request: InferRequest = { model: ctx.model, version: ctx.version, id: json.id, parameters, inputs, outputs };
