@@ -58,6 +58,12 @@ function decodeBigInt(datatype: 'INT64' | 'UINT64', values: unknown[], what: str
   return out;
 }
 
+/** A float element that is not a plain number: null (NaN) or a bigint; undefined if neither. */
+function floatOf(v: unknown): number | undefined {
+  if (v === null) return NaN;
+  return typeof v === 'bigint' ? Number(v) : undefined;
+}
+
 function decodeNumbers(datatype: Exclude<DataType, 'BYTES' | 'INT64' | 'UINT64'>, values: unknown[], what: string): NumericData {
   const out = allocate(datatype, values.length);
   const range = integerRange(datatype);
@@ -75,8 +81,8 @@ function decodeNumbers(datatype: Exclude<DataType, 'BYTES' | 'INT64' | 'UINT64'>
     } else {
       // FP16/FP32/FP64: null stands for NaN (MLServer's convention); a bigint is an integer
       // too long for a double, rounded as rapidjson rounds it.
-      const n = v === null ? NaN : typeof v === 'bigint' ? Number(v) : v;
-      if (typeof n !== 'number') throw badElement(what, i, v, `a number for ${datatype}`);
+      const n = typeof v === 'number' ? v : floatOf(v);
+      if (n === undefined) throw badElement(what, i, v, `a number for ${datatype}`);
       out[i] = datatype === 'FP16' ? toHalfBits(n) : n;
     }
   }
