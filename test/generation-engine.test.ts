@@ -130,7 +130,7 @@ describe('generation engine: continuous batching', () => {
   });
 
   it('decoder-only: greedy ids of requests running together equal their ids alone (REST v2)', async () => {
-    const params = (i: number) => ({ max_tokens: 40 + 7 * i });
+    const params = (i: number) => ({ max_tokens: 100 + 7 * i });
     const solo: Generated[] = [];
     for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
     // The fixture's torch expectation holds for the solo run too.
@@ -258,7 +258,8 @@ describe('generation engine: continuous batching', () => {
   it("vLLM's metrics move under load as the requests run and finish", async () => {
     const before = await scrape(srv.url);
     const value = (text: string, name: string, labels: Record<string, string> = {}) => metricSample(text, name, { model_name: 'gpt2', ...labels });
-    const bodies = PROMPTS.map((prompt) => ({ model: 'gpt2', prompt, max_tokens: 60, temperature: 0 }));
+    // Long enough that scrapes see the batch however slow the machine makes them.
+    const bodies = PROMPTS.map((prompt) => ({ model: 'gpt2', prompt, max_tokens: 300, temperature: 0 }));
     let most = 0;
     let usage = 0;
     let running = true;
@@ -271,14 +272,14 @@ describe('generation engine: continuous batching', () => {
     })();
     // One more over gRPC: the engine counts every route.
     const client = new GrpcTestClient(srv.grpcAddress);
-    const viaGrpc = grpcGenerate(client, 'gpt2', PROMPTS[0]!, 60).finally(() => client.close());
+    const viaGrpc = grpcGenerate(client, 'gpt2', PROMPTS[0]!, 300).finally(() => client.close());
     const results = (await Promise.all(bodies.map(async (body) => (await post(`${api}/completions`, body)).json()))) as any[];
     const grpcIds = (await viaGrpc).ids.length;
     running = false;
     await watch;
     const after = await scrapeAfter(srv.url, before, results.length + 1);
     const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
-    results.push({ usage: { prompt_tokens: results[0].usage.prompt_tokens, completion_tokens: grpcIds }, choices: [{ finish_reason: grpcIds < 60 ? 'stop' : 'length' }] });
+    results.push({ usage: { prompt_tokens: results[0].usage.prompt_tokens, completion_tokens: grpcIds }, choices: [{ finish_reason: grpcIds < 300 ? 'stop' : 'length' }] });
     const prompt = results.reduce((n, r) => n + r.usage.prompt_tokens, 0);
     const generated = results.reduce((n, r) => n + r.usage.completion_tokens, 0);
     assert.ok(most >= 2, `running gauge saw the batch (${most})`);
