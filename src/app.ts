@@ -17,6 +17,7 @@ import { ModelRepository } from './repository/model-repository.js';
 import { runtimeByName, runtimeNames } from '../runtimes/index.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { serverReadiness } from './repository/status.js';
+import { readTlsFiles } from './config/tls.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -36,6 +37,7 @@ export interface RunningServer {
 
 export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  const tls = readTlsFiles(options);
   if (options.framework && !runtimeByName(options.framework)) {
     throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
   }
@@ -73,6 +75,9 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     latencyLogging: options.enable_latency_logging,
     docs: options.enable_docs_url,
     openaiPrefix: options.openai_route_prefix,
+    modelName: options.model_name,
+    servedModelNames: options.served_model_name,
+    tls,
   });
   metrics.watchQueues(() => repository.queueDepths());
   const grpc = options.enable_grpc
@@ -84,6 +89,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
         metrics,
+        tls,
       })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');

@@ -4,14 +4,16 @@
  * ones). Each flag also reads an environment variable; a flag given on the command line wins.
  */
 
-type FlagType = 'string' | 'int' | 'bool';
+type FlagType = 'string' | 'int' | 'bool' | 'list';
 
 interface FlagSpec {
   name: string;
   env: string[];
   type: FlagType;
-  default: string | number | boolean;
+  default: string | number | boolean | readonly string[];
   help: string;
+  /** Other names of the flag (vLLM's, where a KServe template passes them). */
+  aliases?: readonly string[];
   choices?: readonly string[];
   /** An empty environment value counts (KServe's KSERVE_OPENAI_ROUTE_PREFIX="" drops the prefix). */
   emptyAllowed?: boolean;
@@ -22,7 +24,7 @@ export const FLAGS = [
   { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders; an s3://, gs://, hf:// or http(s):// URI is downloaded first' },
   { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
   { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
-  { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, help: 'HTTP port (v2 REST, V1)' },
+  { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, aliases: ['port'], help: "HTTP port (v2 REST, V1, OpenAI); --port is vLLM's name, which KServe's LLMInferenceService template passes" },
   { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (inference.GRPCInferenceService, health, reflection)' },
   { name: 'enable_grpc', env: ['TSSERVE_ENABLE_GRPC'], type: 'bool', default: true, help: 'Serve gRPC on --grpc_port' },
   { name: 'grpc_max_receive_message_length', env: ['TSSERVE_GRPC_MAX_RECEIVE_MESSAGE_LENGTH'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest gRPC request message in bytes; larger gets RESOURCE_EXHAUSTED' },
@@ -50,11 +52,14 @@ export const FLAGS = [
   { name: 'return_raw_logits', env: ['TSSERVE_RETURN_RAW_LOGITS'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the raw logits' },
   { name: 'pooling', env: ['TSSERVE_POOLING'], type: 'string', default: 'mean', help: 'text_embedding pooling: mean (over real tokens) or cls (first token)' },
   { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
+  { name: 'served_model_name', env: ['TSSERVE_SERVED_MODEL_NAME'], type: 'list', default: [], help: "Names the OpenAI routes answer to for the model (vLLM's flag: several after one flag, or the flag repeated; the environment variable takes them comma-separated); the first is also the default --model_name" },
+  { name: 'ssl_certfile', env: ['TSSERVE_SSL_CERTFILE'], type: 'string', default: '', help: 'PEM certificate (chain) file: serve HTTPS, and gRPC over TLS (vLLM\'s flag, as KServe passes it)' },
+  { name: 'ssl_keyfile', env: ['TSSERVE_SSL_KEYFILE'], type: 'string', default: '', help: 'PEM private key file of --ssl_certfile' },
   { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes ("" serves them at /v1/...)', emptyAllowed: true },
 ] as const satisfies readonly FlagSpec[];
 
 type FlagName = (typeof FLAGS)[number]['name'];
-type ValueOf<T extends FlagType> = T extends 'int' ? number : T extends 'bool' ? boolean : string;
+type ValueOf<T extends FlagType> = T extends 'int' ? number : T extends 'bool' ? boolean : T extends 'list' ? string[] : string;
 
 export type ServerOptions = { [F in (typeof FLAGS)[number] as F['name']]: ValueOf<F['type']> };
 
@@ -72,7 +77,8 @@ export class CliError extends Error {
 const TRUE = ['y', 'yes', 't', 'true', 'on', '1'];
 const FALSE = ['n', 'no', 'f', 'false', 'off', '0'];
 
-function convert(spec: FlagSpec, raw: string, source: string): string | number | boolean {
+function convert(spec: FlagSpec, raw: string, source: string): string | number | boolean | string[] {
+  if (spec.type === 'list') return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
   if (spec.type === 'int') {
     if (!/^\d+$/.test(raw.trim())) throw new CliError(`${source} expects a non-negative integer, got '${raw}'`);
     return Number(raw);
@@ -88,10 +94,13 @@ function convert(spec: FlagSpec, raw: string, source: string): string | number |
 }
 
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
-  const values = new Map<FlagName, string | number | boolean>();
+  const values = new Map<FlagName, string | number | boolean | readonly string[]>();
+  const given = new Set<string>();
+  const onCommandLine = new Set<string>();
   for (const spec of FLAGS as readonly FlagSpec[]) {
     const name = spec.env.find((e) => env[e] !== undefined && (env[e] !== '' || spec.emptyAllowed));
     values.set(spec.name as FlagName, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
+    if (name) given.add(spec.name);
   }
   const ignored: string[] = [];
   let help = false;
@@ -107,12 +116,23 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     }
     const eq = arg.indexOf('=');
     const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replace(/-/g, '_');
-    const spec = (FLAGS as readonly FlagSpec[]).find((f) => f.name === name);
+    const spec = (FLAGS as readonly FlagSpec[]).find((f) => f.name === name || f.aliases?.includes(name));
     let raw = eq < 0 ? undefined : arg.slice(eq + 1);
     if (!spec) {
       // Unknown flags may take a value; swallow it so it is not read as a stray argument.
       if (raw === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) raw = argv[++i];
       ignored.push(raw === undefined ? arg : `${arg.split('=')[0]}=${raw}`);
+      continue;
+    }
+    if (spec.type === 'list') {
+      // vLLM's nargs='+': every value up to the next flag, and a repeated flag adds to the list.
+      const list = onCommandLine.has(spec.name) ? [...(values.get(spec.name as FlagName) as string[])] : [];
+      if (raw !== undefined) list.push(...(convert(spec, raw, `--${name}`) as string[]));
+      while (raw === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) list.push(argv[++i]!);
+      if (list.length === 0) throw new CliError(`--${name} needs a value`);
+      values.set(spec.name as FlagName, list);
+      given.add(spec.name);
+      onCommandLine.add(spec.name);
       continue;
     }
     if (raw === undefined) {
@@ -121,8 +141,12 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       else if (next === undefined) throw new CliError(`--${name} needs a value`);
       else raw = argv[++i]!;
     }
-    values.set(name as FlagName, convert(spec, raw, `--${name}`));
+    values.set(spec.name as FlagName, convert(spec, raw, `--${name}`));
+    given.add(spec.name);
   }
+  // As in vLLM, the first served name is the model's name (metrics, v2 routes) unless one is given.
+  const served = values.get('served_model_name') as string[];
+  if (served.length > 0 && !given.has('model_name')) values.set('model_name', served[0]!);
   return { options: Object.fromEntries(values) as ServerOptions, ignored, help };
 }
 
@@ -131,6 +155,7 @@ export function helpText(): string {
   for (const f of FLAGS as readonly FlagSpec[]) {
     lines.push(`  --${f.name} <${f.type}>  (env ${f.env.join(', ')}; default ${JSON.stringify(f.default)})`);
     lines.push(`      ${f.help}`);
+    for (const alias of f.aliases ?? []) lines.push(`  --${alias} <${f.type}>  (the same as --${f.name})`);
   }
   lines.push('', 'Unknown flags are logged and ignored, as KServe runtimes pass their own.');
   return lines.join('\n');

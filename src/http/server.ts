@@ -13,6 +13,9 @@ import type { ModelRepository } from '../repository/model-repository.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
+import { ServedModels } from './openai/served-models.js';
+import { registerHealthRoute } from './health-route.js';
+import type { TlsFiles } from '../config/tls.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 
@@ -38,12 +41,19 @@ export interface HttpOptions {
   latencyLogging: boolean;
   /** Serve /openapi.json and Swagger UI at /docs. */
   docs: boolean;
-  /** Prefix of the OpenAI-compatible routes. */
+  /** Prefix of the OpenAI-compatible routes (served at the root too). */
   openaiPrefix: string;
+  /** The model --model_name names, and the OpenAI names it also answers to (--served_model_name). */
+  modelName: string;
+  servedModelNames: readonly string[];
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsFiles;
 }
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    // An https.Server serves requests as an http.Server does; the instance type stays the same.
+    ...(options.tls ? ({ https: options.tls } as object) : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request at info level costs more than a small inference; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
@@ -73,9 +83,14 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerErrorHandling(app);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
+  registerHealthRoute(app, options);
   registerV2Routes(app, options);
-  registerV1Routes(app, options.repository);
+  const models = new ServedModels(options.repository, options.modelName, options.servedModelNames);
+  registerV1Routes(app, options.repository, models);
   if (options.docs) await registerDocs(app, options.serverVersion, normalizePrefix(options.openaiPrefix));
-  registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix: options.openaiPrefix });
+  // At the root as well, where vLLM serves them and llm-d's gateway sends requests.
+  for (const prefix of new Set([normalizePrefix(options.openaiPrefix), ''])) {
+    registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix, models });
+  }
   return app;
 }

@@ -3,17 +3,23 @@ import type { FastifyInstance } from 'fastify';
 import { InvalidInputError, ModelNotReadyError, NotImplementedError } from '../core/errors.js';
 import type { ModelRepository } from '../repository/model-repository.js';
 import { traceInference } from './observability.js';
+import type { ServedModels } from './openai/served-models.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
 import { parseJsonBody } from './v2-request.js';
 
-export function registerV1Routes(app: FastifyInstance, repository: ModelRepository): void {
-  app.get('/v1/models', async () => ({ models: repository.names() }));
+/**
+ * GET /v1/models and /v1/models/{name} are OpenAI's paths too (vLLM serves them at the root): the
+ * answers carry both shapes, KServe's `models` / `name, ready` and OpenAI's `object, data` / `id, ...`.
+ */
+export function registerV1Routes(app: FastifyInstance, repository: ModelRepository, openai: ServedModels): void {
+  app.get('/v1/models', async () => ({ models: repository.names(), ...openai.list() }));
 
   app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
-    const model = request.params.name;
+    const name = request.params.name;
+    const model = openai.canonical(name);
     const v = repository.resolve(model);
     if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
-    return { name: model, ready: true };
+    return { name, ready: true, ...(v.text ? openai.modelObject(name) : {}) };
   });
 
   // The verb shares the path segment with the name ("iris:predict"), so split it here.

@@ -14,6 +14,7 @@ import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
 import { EventStream, disconnectSignal } from './sse.js';
+import type { ServedModels } from './served-models.js';
 import { textModel } from './text-models.js';
 
 /** Decoder-only and encoder-decoder models both complete text, as in KServe's huggingfaceserver. */
@@ -75,8 +76,8 @@ function finish(reason: GenerateResult['finishReason']): string {
   return reason === 'cancelled' ? 'abort' : reason;
 }
 
-async function completions(repository: ModelRepository, logger: Logger, req: CompletionRequest, reply: FastifyReply): Promise<unknown> {
-  const version = textModel(repository, req.model, GENERATIVE, 'completions');
+async function completions(repository: ModelRepository, logger: Logger, req: CompletionRequest, reply: FastifyReply, model: string): Promise<unknown> {
+  const version = textModel(repository, model, GENERATIVE, 'completions');
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'text_completion', created, model: req.model };
@@ -108,8 +109,8 @@ async function completions(repository: ModelRepository, logger: Logger, req: Com
   return reply;
 }
 
-async function chatCompletions(repository: ModelRepository, logger: Logger, req: ChatRequest, reply: FastifyReply): Promise<unknown> {
-  const version = textModel(repository, req.model, GENERATIVE, 'chat completions');
+async function chatCompletions(repository: ModelRepository, logger: Logger, req: ChatRequest, reply: FastifyReply, model: string): Promise<unknown> {
+  const version = textModel(repository, model, GENERATIVE, 'chat completions');
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const request = generateRequest(req.messages, req, req.maxTokens);
@@ -136,16 +137,16 @@ async function chatCompletions(repository: ModelRepository, logger: Logger, req:
   return reply;
 }
 
-export function registerCompletionRoutes(scope: FastifyInstance, repository: ModelRepository, logger: Logger): void {
+export function registerCompletionRoutes(scope: FastifyInstance, repository: ModelRepository, logger: Logger, models: ServedModels): void {
   const body = (raw: unknown) => parseJsonBody((raw as Uint8Array | undefined) ?? new Uint8Array(0));
   scope.post('/v1/completions', (request, reply) => {
     const req = parseCompletion(body(request.body));
-    traceInference(request, req.model, 'openai');
-    return completions(repository, logger, req, reply);
+    traceInference(request, models.canonical(req.model), 'openai');
+    return completions(repository, logger, req, reply, models.canonical(req.model));
   });
   scope.post('/v1/chat/completions', (request, reply) => {
     const req = parseChat(body(request.body));
-    traceInference(request, req.model, 'openai');
-    return chatCompletions(repository, logger, req, reply);
+    traceInference(request, models.canonical(req.model), 'openai');
+    return chatCompletions(repository, logger, req, reply, models.canonical(req.model));
   });
 }

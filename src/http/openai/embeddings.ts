@@ -5,6 +5,7 @@ import type { ModelRepository } from '../../repository/model-repository.js';
 import { parseJsonBody } from '../v2-request.js';
 import { OpenAIParamError } from './openai-errors.js';
 import { parseEmbedding } from './openai-requests.js';
+import type { ServedModels } from './served-models.js';
 import { textModel } from './text-models.js';
 
 /** OpenAI's base64 form: the float32 values' little-endian bytes. */
@@ -12,11 +13,11 @@ function base64(values: Float32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 
-export function registerEmbeddingRoutes(scope: FastifyInstance, repository: ModelRepository): void {
+export function registerEmbeddingRoutes(scope: FastifyInstance, repository: ModelRepository, models: ServedModels): void {
   scope.post('/v1/embeddings', async (request) => {
     const req = parseEmbedding(parseJsonBody((request.body as Uint8Array | undefined) ?? new Uint8Array(0)));
-    traceInference(request, req.model, 'openai');
-    const version = textModel(repository, req.model, ['text_embedding'], 'embeddings');
+    traceInference(request, models.canonical(req.model), 'openai');
+    const version = textModel(repository, models.canonical(req.model), ['text_embedding'], 'embeddings');
     const { embeddings, dim, tokenCounts } = await version.embed(req.input);
     if (req.dimensions !== undefined && req.dimensions !== dim) {
       throw new OpenAIParamError('dimensions', `model '${req.model}' makes embeddings of ${dim} dimensions; 'dimensions' ${req.dimensions} is not supported`);
