@@ -110,6 +110,8 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       help = true;
       continue;
     }
+    // What a template leaves for an option it left out ({{ if ... }}--flag{{ end }}).
+    if (arg === '') continue;
     if (!arg.startsWith('--')) {
       ignored.push(arg);
       continue;
