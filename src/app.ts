@@ -18,6 +18,8 @@ import { runtimeByName, runtimeNames } from '../runtimes/index.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { serverReadiness } from './repository/status.js';
 import { readTlsFiles } from './config/tls.js';
+import { refreshTlsOnChange } from './http/tls-refresh.js';
+import type { Server as HttpsServer } from 'node:https';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -104,6 +106,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     throw error;
   }
   started = true;
+  const stopTlsRefresh = tls && options.enable_ssl_refresh ? refreshTlsOnChange(http.server as unknown as HttpsServer, options, logger) : undefined;
   const httpPort = (http.server.address() as AddressInfo).port;
   logger.info({ httpPort, grpcPort, models: repository.index() }, 'tsserve is serving');
 
@@ -111,6 +114,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
   const close = () =>
     (closing ??= (async () => {
       started = false; // readiness turns false first
+      stopTlsRefresh?.();
       // Stop accepting and let requests in flight finish, for at most the grace period.
       const graceMs = options.grace_period * 1000;
       const cutOff = setTimeout(() => {

@@ -457,7 +457,7 @@ describe('the llm-d example: an LLMInferenceService with tsserve as its main con
     assert.equal(plain.options.model_name, llm().spec.model.name);
     assert.deepEqual([plain.options.ssl_certfile, plain.options.ssl_keyfile, plain.ignored], ['', '', []]);
     const tls = parseArgs(args(true), {}).options;
-    assert.deepEqual([tls.ssl_certfile, tls.ssl_keyfile], ['/var/run/kserve/tls/tls.crt', '/var/run/kserve/tls/tls.key']);
+    assert.deepEqual([tls.ssl_certfile, tls.ssl_keyfile, tls.enable_ssl_refresh], ['/var/run/kserve/tls/tls.crt', '/var/run/kserve/tls/tls.key', true]);
   });
 
   it("points the InferencePool at the pods KServe labels as the service's workload, on the server's port", () => {

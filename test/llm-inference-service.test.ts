@@ -6,11 +6,14 @@
  * with the committed tiny-gpt2 fixture.
  *
  * The certificate is test/fixtures/tls (self-signed for 127.0.0.1, made by
- * scripts/fixtures/make-tls-cert.sh with openssl): node:crypto can make keys but not certificates.
+ * scripts/fixtures/make-tls-cert.sh with openssl): node:crypto can make keys but not certificates,
+ * so the reload test makes its second certificate with openssl, and is skipped without it.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, readFileSync, renameSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
@@ -39,14 +42,15 @@ const TEMPLATE_ARGS = [
 ];
 
 describe("the flags of KServe's LLMInferenceService template", () => {
-  it('read as vLLM reads them: --port, two names after one --served-model-name, the TLS files', () => {
+  it('read as vLLM reads them: --port, two names after one --served-model-name, the TLS files and their refresh', () => {
     const { options, ignored } = parseArgs(TEMPLATE_ARGS, {});
     assert.equal(options.http_port, 8000);
     assert.deepEqual(options.served_model_name, [NAME, PUBLISHED]);
     assert.equal(options.model_name, NAME, 'the first served name names the model, as in vLLM');
     assert.equal(options.ssl_certfile, '/var/run/kserve/tls/tls.crt');
     assert.equal(options.ssl_keyfile, '/var/run/kserve/tls/tls.key');
-    assert.deepEqual(ignored, ['--disable-uvicorn-access-log', '--enable-ssl-refresh']);
+    assert.equal(options.enable_ssl_refresh, true);
+    assert.deepEqual(ignored, ['--disable-uvicorn-access-log']);
   });
 
   it('add names when --served_model_name is repeated, take them comma-separated from the environment, and keep an explicit --model_name', () => {
@@ -217,6 +221,51 @@ describe('bad TLS flags stop the server with a message naming them', () => {
       await repo.write('other.key', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
       await assert.rejects(start({ ssl_certfile: CERT_FILE, ssl_keyfile: `${repo.dir}/other.key` }), /are not a PEM certificate and its private key/);
     } finally {
+      await repo.remove();
+    }
+  });
+});
+
+/** The SHA-256 fingerprint of the certificate a TLS server at 127.0.0.1:port presents. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: '' }, () => {
+      resolve(socket.getPeerX509Certificate()!.fingerprint256);
+      socket.end();
+    });
+    socket.on('error', reject);
+  });
+}
+
+describe('--enable_ssl_refresh', () => {
+  const openssl = spawnSync('openssl', ['version']).status === 0;
+
+  it('serves a replaced certificate and key to new connections', { skip: openssl ? false : 'openssl is not installed' }, async () => {
+    const repo = await tempRepo();
+    let srv: TestServer | undefined;
+    try {
+      const cert = `${repo.dir}/tls.crt`;
+      const key = `${repo.dir}/tls.key`;
+      copyFileSync(CERT_FILE, cert);
+      copyFileSync(KEY_FILE, key);
+      srv = await startTestServer(repoPath(HF.gpt2), { ssl_certfile: cert, ssl_keyfile: key, enable_ssl_refresh: true, enable_grpc: false });
+      const before = await servedFingerprint(srv.server.httpPort);
+      assert.equal(before, new X509Certificate(readFileSync(CERT_FILE)).fingerprint256);
+      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${key}.new`, '-out', `${cert}.new`, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+      assert.equal(made.status, 0, String(made.stderr));
+      const next = new X509Certificate(readFileSync(`${cert}.new`)).fingerprint256;
+      // The certificate first, then the key, as a non-atomic update would leave them.
+      renameSync(`${cert}.new`, cert);
+      renameSync(`${key}.new`, key);
+      const deadline = Date.now() + 20_000;
+      let served = before;
+      while (served !== next && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+        served = await servedFingerprint(srv.server.httpPort);
+      }
+      assert.equal(served, next);
+    } finally {
+      await srv?.close();
       await repo.remove();
     }
   });
