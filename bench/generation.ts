@@ -28,6 +28,7 @@
  * bench/results/generation.md and generation-*.svg.
  */
 import { spawnSync } from 'node:child_process';
+import { Agent, request } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -96,7 +97,8 @@ function unknownFlags(args: string[]): string[] {
 async function startTsserve(model: BenchModel, extra: string[]): Promise<ChildServer> {
   const port = await freePort();
   const args = [CLI, '--model_dir', model.dir, '--model_name', 'm', '--host', '127.0.0.1', '--http_port', String(port), '--enable_grpc', 'false', '--log_level', 'warn', ...extra];
-  return spawnServer(args, port, '/health');
+  // Loading 345 MB of weights into each worker takes a while on a busy machine.
+  return spawnServer(args, port, '/health', 300_000);
 }
 
 /** Resident memory of a process in bytes (Linux), sampled while load runs. */
@@ -113,20 +115,32 @@ interface StreamTiming {
   endMs: number;
 }
 
-/** One streamed completion: when the first text came, the gaps between chunks, the tokens used. */
+// node:http rather than fetch: a request queued behind 63 others may wait minutes for its
+// headers, past fetch's fixed 300 s headers timeout.
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
+function postStream(url: string, body: string): Promise<import('node:http').IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/v1/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, resolve);
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** One streamed completion: when the first text came, the time per later token, the tokens used. */
 async function streamCompletion(url: string, prompt: string, maxTokens: number): Promise<StreamTiming> {
   const start = performance.now();
-  const res = await fetch(`${url}/v1/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'm', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
-  });
-  if (!res.ok || !res.body) throw new Error(`POST /v1/completions answered ${res.status}: ${await res.text()}`);
+  const res = await postStream(url, JSON.stringify({ model: 'm', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }));
+  if (res.statusCode !== 200) {
+    let text = '';
+    for await (const chunk of res) text += String(chunk);
+    throw new Error(`POST /v1/completions answered ${res.statusCode}: ${text}`);
+  }
   const times: number[] = [];
   let tokens = 0;
   let buffered = '';
   const decoder = new TextDecoder();
-  for await (const chunk of res.body) {
+  for await (const chunk of res) {
     buffered += decoder.decode(chunk as Uint8Array, { stream: true });
     let end: number;
     while ((end = buffered.indexOf('\n\n')) >= 0) {
@@ -147,6 +161,7 @@ interface SweepPoint {
   scenario: string;
   c: number;
   requests: number;
+  errors: number;
   tokensPerSecond: number;
   ttftP50: number;
   ttftP99: number;
@@ -164,10 +179,18 @@ async function loadPoint(server: ChildServer, model: BenchModel, scenario: strin
   let peak = rssBytes(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 100);
   const timings: StreamTiming[] = [];
+  let errors = 0;
   const start = performance.now();
   const deadline = start + DURATION_S * 1000;
   await Promise.all(Array.from({ length: c }, async (_, client) => {
-    for (let i = 0; performance.now() < deadline; i++) timings.push(await streamCompletion(server.url, `${PROMPT} ${client} ${i}`, MAX_TOKENS));
+    for (let i = 0; performance.now() < deadline; i++) {
+      try {
+        timings.push(await streamCompletion(server.url, `${PROMPT} ${client} ${i}`, MAX_TOKENS));
+      } catch (error) {
+        errors++;
+        console.error(`c=${c}: ${(error as Error).message}`);
+      }
+    }
   }));
   clearInterval(sampler);
   const seconds = (Math.max(...timings.map((t) => t.endMs)) - start) / 1000;
@@ -176,7 +199,7 @@ async function loadPoint(server: ChildServer, model: BenchModel, scenario: strin
   const gaps = sorted(timings.map((t) => t.itlMs).filter(Number.isFinite));
   const mib = (b: number) => b / 2 ** 20;
   return {
-    model: model.name, scenario, c, requests: timings.length,
+    model: model.name, scenario, c, requests: timings.length, errors,
     tokensPerSecond: timings.reduce((n, t) => n + t.tokens, 0) / seconds,
     ttftP50: percentile(ttft, 50), ttftP99: percentile(ttft, 99), itlP50: percentile(gaps, 50), itlP99: percentile(gaps, 99),
     peakRssMiB: mib(peak), rssPerSeqMiB: mib(Math.max(0, peak - idleRss) / c),
@@ -309,9 +332,9 @@ function report(points: SweepPoint[], prefix: PrefixPoint[], ceilings: CeilingPo
     '',
     '## Output tokens/s, time to first token and inter-token latency (ms)',
     '',
-    '| model | scenario | c | requests | tokens/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak RSS MiB | RSS per sequence MiB | KV cache per sequence MiB |',
+    '| model | scenario | c | requests (errors) | tokens/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak RSS MiB | RSS per sequence MiB | KV cache per sequence MiB |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...points.map((p) => `| ${p.model} | ${p.scenario} | ${p.c} | ${p.requests} | ${fmt(p.tokensPerSecond)} | ${fmt(p.ttftP50)} | ${fmt(p.ttftP99)} | ${fmt(p.itlP50)} | ${fmt(p.itlP99)} | ${fmt(p.peakRssMiB, 0)} | ${fmt(p.rssPerSeqMiB, 2)} | ${fmt(p.kvPerSeqMiB, 2)} |`),
+    ...points.map((p) => `| ${p.model} | ${p.scenario} | ${p.c} | ${p.requests} (${p.errors}) | ${fmt(p.tokensPerSecond)} | ${fmt(p.ttftP50)} | ${fmt(p.ttftP99)} | ${fmt(p.itlP50)} | ${fmt(p.itlP99)} | ${fmt(p.peakRssMiB, 0)} | ${fmt(p.rssPerSeqMiB, 2)} | ${fmt(p.kvPerSeqMiB, 2)} |`),
     '',
     'ITL: per request, (time of the last text - time of the first) / (tokens - 1). RSS per sequence: (peak RSS during the point - RSS idle after warm-up) / c. ' +
       'KV cache per sequence: layers x 2 x width x 4 bytes x (prompt + max_tokens) tokens.',

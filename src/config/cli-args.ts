@@ -56,7 +56,7 @@ export const FLAGS = [
   { name: 'ssl_certfile', env: ['TSSERVE_SSL_CERTFILE'], type: 'string', default: '', help: 'PEM certificate (chain) file: serve HTTPS, and gRPC over TLS (vLLM\'s flag, as KServe passes it)' },
   { name: 'ssl_keyfile', env: ['TSSERVE_SSL_KEYFILE'], type: 'string', default: '', help: 'PEM private key file of --ssl_certfile' },
   { name: 'enable_ssl_refresh', env: ['TSSERVE_ENABLE_SSL_REFRESH'], type: 'bool', default: false, help: "Reload --ssl_certfile/--ssl_keyfile for new HTTPS connections when the files change (vLLM's flag)" },
-  { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes ("" serves them at /v1/...)', emptyAllowed: true },
+  { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes, which are served at the root (/v1/...) as well', emptyAllowed: true },
 ] as const satisfies readonly FlagSpec[];
 
 type FlagName = (typeof FLAGS)[number]['name'];
