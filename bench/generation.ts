@@ -30,6 +30,7 @@
 import { spawnSync } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AutoTokenizer, env } from '@huggingface/transformers';
@@ -328,7 +329,7 @@ function report(points: SweepPoint[], prefix: PrefixPoint[], ceilings: CeilingPo
     '',
     `\`npm run bench:generation -- ${argv.join(' ')}\` on ${new Date().toISOString().slice(0, 10)}: ${CPUS} CPUs, Node ${process.version}; ` +
       `${DURATION_S} s per point, greedy streamed completions of up to ${MAX_TOKENS} tokens ("${PROMPT} <client> <n>", 8-10 prompt tokens). ` +
-      'Timings on a shared machine are noisy.',
+      `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (1, 5, 15 min); timings on a shared machine are noisy.`,
     '',
     '## Output tokens/s, time to first token and inter-token latency (ms)',
     '',
