@@ -1,5 +1,5 @@
 /**
- * Wires a server together: load the repository first, then open the ports, because KServe's
+ * Wires a server together: load the models first, then open the ports, because KServe's
  * default readiness probe is a TCP connect and an open port must mean the models are loaded.
  */
 import { readFileSync } from 'node:fs';
@@ -13,10 +13,10 @@ import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
-import { ModelRepository } from './repository/model-repository.js';
+import { DataPlane } from './dataplane/data-plane.js';
+import { ModelRegistry } from './registry/model-registry.js';
 import { runtimeByName, runtimeNames } from '../runtimes/index.js';
 import { prepareModelDir } from './storage/model-source.js';
-import { serverReadiness } from './repository/status.js';
 import { readTlsFiles } from './config/tls.js';
 import { refreshTlsOnChange } from './http/tls-refresh.js';
 import type { Server as HttpsServer } from 'node:https';
@@ -28,7 +28,8 @@ export const VERSION: string = JSON.parse(
 export interface RunningServer {
   http: FastifyInstance;
   metrics: Metrics;
-  repository: ModelRepository;
+  registry: ModelRegistry;
+  dataPlane: DataPlane;
   logger: Logger;
   /** The port actually bound (useful with --http_port 0). */
   httpPort: number;
@@ -50,7 +51,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
   // Measured on 2 cores (README, "Worker sizing"): two single-threaded instances serve unbatched
   // requests 1.5x faster than one instance with two threads, and batched ones as fast.
   const instances = options.workers > 0 ? options.workers : Math.min(2, cpus);
-  const repository = new ModelRepository({
+  const registry = new ModelRegistry({
     modelDir,
     modelName: options.model_name,
     instances,
@@ -66,13 +67,11 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     logger,
   });
   let started = false;
+  const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started });
   const http = await buildHttpServer({
-    repository,
+    dataPlane,
     logger,
-    serverVersion: VERSION,
     maxInputSize: options.http_max_input_size,
-    strictReadiness: options.strict_readiness,
-    isStarted: () => started,
     metrics,
     latencyLogging: options.enable_latency_logging,
     docs: options.enable_docs_url,
@@ -81,13 +80,11 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     servedModelNames: options.served_model_name,
     tls,
   });
-  metrics.watchQueues(() => repository.queueDepths());
+  metrics.watchQueues(() => registry.queueDepths());
   const grpc = options.enable_grpc
     ? buildGrpcServer({
-        repository,
+        dataPlane,
         logger,
-        serverVersion: VERSION,
-        isReady: () => serverReadiness(repository, { started, strict: options.strict_readiness }).ready,
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
         metrics,
@@ -95,20 +92,20 @@ export async function startServer(options: ServerOptions, logger = createLogger(
       })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
-  await repository.loadAll();
+  await registry.loadAll();
   let grpcPort: number | undefined;
   try {
     grpcPort = await grpc?.listen(options.host, options.grpc_port);
     await http.listen({ host: options.host, port: options.http_port });
   } catch (error) {
     await stopServers(http, grpc, 0);
-    await repository.close();
+    await registry.close();
     throw error;
   }
   started = true;
   const stopTlsRefresh = tls && options.enable_ssl_refresh ? refreshTlsOnChange(http.server as unknown as HttpsServer, options, logger) : undefined;
   const httpPort = (http.server.address() as AddressInfo).port;
-  logger.info({ httpPort, grpcPort, models: repository.index() }, 'tsserve is serving');
+  logger.info({ httpPort, grpcPort, models: registry.index() }, 'tsserve is serving');
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -126,10 +123,11 @@ export async function startServer(options: ServerOptions, logger = createLogger(
       } finally {
         clearTimeout(cutOff);
       }
-      await repository.close();
+      await registry.close();
+      dataPlane.sharedMemory.close();
       logger.info('tsserve stopped');
     })());
-  return { http, metrics, repository, logger, httpPort, grpcPort, close };
+  return { http, metrics, registry, dataPlane, logger, httpPort, grpcPort, close };
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

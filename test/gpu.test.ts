@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { probeCuda } from '../src/config/execution-provider.js';
-import { postJson, repoPath, startTestServer } from './helpers/server.js';
+import { getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const probe = probeCuda();
 const skip = !probe.providerLibrary
@@ -29,6 +29,11 @@ describe('CUDA execution provider', { skip }, () => {
           out.data.forEach((v, k) => assert.ok(Math.abs(v - b.body.outputs[i].data[k]) <= 1e-5 * Math.max(1, Math.abs(v)), `${model} ${out.name}[${k}]`));
         });
       }
+      // /config reports where the instances were placed: config.pbtxt pins the classifier to
+      // KIND_CPU, the regressor (no config.pbtxt) follows the server onto GPU 0.
+      const groups = async (model: string) => (await getJson(`${gpu.url}/v2/models/${model}/config`)).body.instance_group.map((g: any) => [g.kind, g.gpus]);
+      assert.deepEqual(await groups('classifier'), [['KIND_CPU', []]]);
+      assert.deepEqual(await groups('regressor'), [['KIND_GPU', [0]]]);
     } finally {
       await cpu.close();
       await gpu.close();

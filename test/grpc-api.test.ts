@@ -313,10 +313,10 @@ describe('ModelInfer errors: the status of the error class and REST\'s message',
     assert.deepEqual(await client.call('ServerLive'), { live: true });
   });
 
-  it('an rpc the server does not serve (shared memory): UNIMPLEMENTED', async () => {
+  it('an rpc the server does not serve (trace settings): UNIMPLEMENTED', async () => {
     const error = await new Promise<any>((resolve) => {
       client.inference.makeUnaryRequest(
-        '/inference.GRPCInferenceService/SystemSharedMemoryStatus',
+        '/inference.GRPCInferenceService/TraceSetting',
         () => Buffer.alloc(0),
         (b: Buffer) => b,
         {},

@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'UNAVAILABLE'
   | 'INTERNAL'
   | 'UNIMPLEMENTED'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  | 'ALREADY_EXISTS';
 
 export class ServingError extends Error {
   readonly code: ErrorCode;
@@ -69,5 +70,19 @@ export class PayloadTooLargeError extends ServingError {
 export class UnavailableError extends ServingError {
   constructor(message: string) {
     super('UNAVAILABLE', message);
+  }
+}
+
+/** Something the request names (other than a model) does not exist, e.g. a shared-memory region. */
+export class NotFoundError extends ServingError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+/** The request would create something that exists already (Triton's ALREADY_EXISTS: HTTP 400). */
+export class AlreadyExistsError extends ServingError {
+  constructor(message: string) {
+    super('ALREADY_EXISTS', message);
   }
 }

@@ -4,7 +4,7 @@
  * when GET /v2/health/ready answers 200.
  *
  * Written here rather than taken from grpc-health-check: that package serves statuses pushed
- * into it with setStatus, while readiness here is derived on demand from the repository
+ * into it with setStatus, while readiness here is derived on demand from the data plane
  * (strict readiness follows every model's state), which has no change feed to push from.
  * Check computes it per call; Watch re-evaluates it every second.
  */

@@ -12,19 +12,29 @@ import { parseDatatype, parseShape } from '../core/tensor-header.js';
 import type { InferInputTensor, ModelInferRequest, ModelInferResponse } from './messages.js';
 import { fromInferParameters, toInferParameters } from './parameters.js';
 import { decodeContents, filledFields } from './typed-contents.js';
+import { SHM_REGION, type ShmLocation, readShmInput, shmOutputParameters } from '../shm/shm-tensors.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
-function decodeInput(input: InferInputTensor, index: number, raw: Buffer | undefined): Tensor {
+function decodeInput(input: InferInputTensor, index: number, raw: Buffer | undefined, shm: SystemSharedMemory | undefined): Tensor {
   const { name } = input;
   if (!name) throw new InvalidInputError(`'inputs[${index}].name' must be a non-empty string`);
   const what = `input '${name}'`;
   const datatype = parseDatatype(input.datatype, what);
   const shape = parseShape(input.shape.map(Number), what);
-  // Checked like every parameter map, though no per-input parameter means anything over gRPC.
-  fromInferParameters(input.parameters, `inputs[${index}].parameters`);
+  const parameters = fromInferParameters(input.parameters, `inputs[${index}].parameters`);
   if (raw !== undefined && filledFields(input.contents).length) {
     throw new InvalidInputError(`${what}: 'contents' must not be given when raw_input_contents carries the inputs`);
   }
-  const data = raw === undefined ? decodeContents(datatype, shape, input.contents, what) : decodeRaw(datatype, shape, raw, what);
+  // An input in shared memory has an empty raw_input_contents entry (tritonclient sends one per input).
+  const shmBytes = readShmInput(shm, parameters, what);
+  if (shmBytes && (raw?.byteLength || filledFields(input.contents).length)) {
+    throw new InvalidInputError(`${what}: give its data in shared memory or in the message, not both`);
+  }
+  const data = shmBytes
+    ? decodeRaw(datatype, shape, shmBytes, what)
+    : raw === undefined
+      ? decodeContents(datatype, shape, input.contents, what)
+      : decodeRaw(datatype, shape, raw, what);
   // Views over the received message stay views only when the message has a buffer of its own (owned-messages.ts).
   return { name, datatype, shape, data: inOwnedBuffers(data) };
 }
@@ -37,30 +47,50 @@ function decodeOutputs(message: ModelInferRequest): RequestedOutput[] | undefine
   });
 }
 
-export function decodeInferRequest(message: ModelInferRequest): InferRequest {
+/**
+ * The raw_input_contents entry of each input. tritonclient sends none for an input placed in
+ * shared memory, so entries belong, in order, to the inputs that are not; a client that sends
+ * one entry per input (empty for shared memory) is taken as well.
+ */
+function rawEntries(message: ModelInferRequest): (Buffer | undefined)[] {
   const raw = message.raw_input_contents;
-  if (raw.length && raw.length !== message.inputs.length) {
+  if (!raw.length) return message.inputs.map(() => undefined);
+  if (raw.length === message.inputs.length) return raw;
+  const inMessage = message.inputs.map((input) => !input.parameters?.[SHM_REGION]);
+  const expected = inMessage.filter(Boolean).length;
+  if (raw.length !== expected) {
     throw new InvalidInputError(
-      `raw_input_contents has ${raw.length} entries for ${message.inputs.length} inputs; give one entry per input, in 'inputs' order`,
+      `raw_input_contents has ${raw.length} entries for ${expected} inputs; give one entry per input, in 'inputs' order`,
     );
   }
+  let next = 0;
+  return inMessage.map((carried) => (carried ? raw[next++] : undefined));
+}
+
+export function decodeInferRequest(message: ModelInferRequest, shm?: SystemSharedMemory): InferRequest {
+  const raw = rawEntries(message);
   return {
     model: message.model_name,
     version: message.model_version || undefined,
     id: message.id || undefined,
     parameters: fromInferParameters(message.parameters, 'parameters'),
-    inputs: message.inputs.map((input, i) => decodeInput(input, i, raw.length ? raw[i] : undefined)),
+    inputs: message.inputs.map((input, i) => decodeInput(input, i, raw[i], shm)),
     outputs: decodeOutputs(message),
   };
 }
 
-export function encodeInferResponse(response: InferResponse): ModelInferResponse {
+/** Outputs in `inSharedMemory` were written there: they answer with their region and an empty raw entry, as Triton. */
+export function encodeInferResponse(response: InferResponse, inSharedMemory?: ReadonlyMap<string, ShmLocation>): ModelInferResponse {
+  const shmOf = (name: string) => inSharedMemory?.get(name);
   return {
     model_name: response.modelName,
     model_version: response.modelVersion,
     id: response.id,
     parameters: toInferParameters(response.parameters),
-    outputs: response.outputs.map((o) => ({ name: o.name, datatype: o.datatype, shape: o.shape })),
-    raw_output_contents: response.outputs.map((o) => encodeRaw(o.data)),
+    outputs: response.outputs.map((o) => {
+      const shm = shmOf(o.name);
+      return { name: o.name, datatype: o.datatype, shape: o.shape, ...(shm ? { parameters: toInferParameters(shmOutputParameters(shm)) } : {}) };
+    }),
+    raw_output_contents: response.outputs.map((o) => (shmOf(o.name) ? Buffer.alloc(0) : encodeRaw(o.data))),
   };
 }

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import type { ModelRepository } from '../repository/model-repository.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
 import { HealthService } from './health-service.js';
 import { inferOverGrpc, inferenceService } from './inference-service.js';
 import { withRequestDecoding } from './request-decoding.js';
@@ -14,11 +14,8 @@ import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
 import { StreamInfer } from './stream-infer.js';
 
 export interface GrpcOptions {
-  repository: ModelRepository;
+  dataPlane: DataPlane;
   logger: Logger;
-  serverVersion: string;
-  /** The same readiness as GET /v2/health/ready. */
-  isReady: () => boolean;
   maxReceiveMessageLength: number;
   maxSendMessageLength: number;
   metrics?: Metrics;
@@ -48,8 +45,9 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     // Channelz keeps per-call bookkeeping that nothing here reads.
     'grpc.enable_channelz': 0,
   });
-  const streams = new StreamInfer((message) => inferOverGrpc(options.repository, message, options.metrics), options.logger);
-  const health = new HealthService(options.isReady);
+  const streams = new StreamInfer((message) => inferOverGrpc(options.dataPlane, message, options.metrics), options.logger);
+  // The same readiness as GET /v2/health/ready.
+  const health = new HealthService(() => options.dataPlane.ready().ready);
   server.addService(
     // Only infer requests carry tensors worth moving to a worker without a copy.
     withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer']),

@@ -10,6 +10,7 @@ const CODES: Record<ErrorCode, status> = {
   INTERNAL: status.INTERNAL,
   UNIMPLEMENTED: status.UNIMPLEMENTED,
   PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
+  ALREADY_EXISTS: status.ALREADY_EXISTS,
 };
 
 /** The gRPC status name of an error, as metrics label it. */

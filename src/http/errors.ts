@@ -9,6 +9,7 @@ const STATUS: Record<ErrorCode, number> = {
   INTERNAL: 500,
   UNIMPLEMENTED: 501,
   PAYLOAD_TOO_LARGE: 413,
+  ALREADY_EXISTS: 400,
 };
 
 export function httpStatus(error: ServingError): number {

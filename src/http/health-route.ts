@@ -4,18 +4,11 @@
  * and ready (as vLLM answers), 503 with the reason otherwise, like /v2/health/ready.
  */
 import type { FastifyInstance } from 'fastify';
-import type { ModelRepository } from '../repository/model-repository.js';
-import { serverReadiness } from '../repository/status.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
 
-export interface HealthOptions {
-  repository: ModelRepository;
-  strictReadiness: boolean;
-  isStarted: () => boolean;
-}
-
-export function registerHealthRoute(app: FastifyInstance, options: HealthOptions): void {
+export function registerHealthRoute(app: FastifyInstance, dataPlane: DataPlane): void {
   app.get('/health', async (_request, reply) => {
-    const readiness = serverReadiness(options.repository, { started: options.isStarted(), strict: options.strictReadiness });
+    const readiness = dataPlane.ready();
     if (!readiness.ready) return reply.status(503).send({ error: readiness.reason });
     return reply.status(200).send();
   });

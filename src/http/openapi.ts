@@ -158,6 +158,30 @@ function openAiRoutes(prefix: string): Record<string, object> {
   return routes;
 }
 
+/** Triton's shared-memory extensions: system regions served, CUDA refused with a reason. */
+function sharedMemoryRoutes(): Record<string, unknown> {
+  const region = { name: 'region', in: 'path', required: true, schema: { type: 'string' } };
+  const status = { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, key: { type: 'string' }, offset: { type: 'integer' }, byte_size: { type: 'integer' } } } };
+  const registerBody = { content: json({ type: 'object', properties: { key: { type: 'string' }, offset: { type: 'integer' }, byte_size: { type: 'integer' } } }) };
+  const routes: Record<string, unknown> = {};
+  for (const [kind, label] of [['systemsharedmemory', 'System'], ['cudasharedmemory', 'CUDA']] as const) {
+    const base = `/v2/${kind}`;
+    routes[`${base}/status`] = { get: { summary: `${label} shared memory regions`, responses: ok('regions', status) } };
+    routes[`${base}/region/{region}/status`] = { get: { summary: `One ${label} shared memory region`, parameters: [region], responses: { ...ok('region', status), 404: error('not registered') } } };
+    routes[`${base}/region/{region}/register`] = {
+      post: {
+        summary: kind === 'cudasharedmemory' ? 'Register a CUDA region (not supported: 501)' : 'Register a POSIX shared memory object (key) as a region',
+        parameters: [region],
+        requestBody: registerBody,
+        responses: { ...ok('registered', { type: 'object' }), 400: error('bad key, bounds or duplicate name'), 501: error('not supported') },
+      },
+    };
+    routes[`${base}/unregister`] = { post: { summary: `Unregister every ${label} region`, responses: ok('unregistered', { type: 'object' }) } };
+    routes[`${base}/region/{region}/unregister`] = { post: { summary: `Unregister one ${label} region`, parameters: [region], responses: ok('unregistered', { type: 'object' }) } };
+  }
+  return routes;
+}
+
 export function openApiDocument(serverVersion: string, openAiPrefix: string): Record<string, unknown> {
   return {
     openapi: '3.0.3',
@@ -180,6 +204,7 @@ export function openApiDocument(serverVersion: string, openAiPrefix: string): Re
       '/v2/repository/{repository}/index': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }], responses: { 501: error('not supported') } } },
       '/v2/repository/{repository}/models/{model}/load': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model], responses: { 501: error('not supported') } } },
       '/v2/repository/{repository}/models/{model}/unload': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model], responses: { 501: error('not supported') } } },
+      ...sharedMemoryRoutes(),
       '/v1/models': { get: { summary: 'Loaded models (V1 `models`), with the OpenAI list of text models (`object`, `data`)', responses: ok('models', ref('ModelList')) } },
       '/v1/models/{name}': {
         get: { summary: 'Model status (V1)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { ...ok('ready', ref('ModelReady')), 404: error('unknown'), 503: error('not ready') } },

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { registerObservability } from './observability.js';
 import { registerDocs } from './openapi.js';
 import { normalizePrefix } from './openai/openai-routes.js';
-import type { ModelRepository } from '../repository/model-repository.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
@@ -18,6 +18,7 @@ import { registerHealthRoute } from './health-route.js';
 import type { TlsFiles } from '../config/tls.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
+import { registerSharedMemoryRoutes } from './shm-routes.js';
 
 export interface RouteEntry {
   method: string;
@@ -31,12 +32,9 @@ declare module 'fastify' {
 }
 
 export interface HttpOptions {
-  repository: ModelRepository;
+  dataPlane: DataPlane;
   logger: Logger;
-  serverVersion: string;
   maxInputSize: number;
-  strictReadiness: boolean;
-  isStarted: () => boolean;
   metrics: Metrics;
   latencyLogging: boolean;
   /** Serve /openapi.json and Swagger UI at /docs. */
@@ -83,14 +81,15 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerErrorHandling(app);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
-  registerHealthRoute(app, options);
-  registerV2Routes(app, options);
-  const models = new ServedModels(options.repository, options.modelName, options.servedModelNames);
-  registerV1Routes(app, options.repository, models);
-  if (options.docs) await registerDocs(app, options.serverVersion, normalizePrefix(options.openaiPrefix));
+  registerHealthRoute(app, options.dataPlane);
+  registerV2Routes(app, options.dataPlane);
+  registerSharedMemoryRoutes(app, options.dataPlane.sharedMemory);
+  const models = new ServedModels(options.dataPlane, options.modelName, options.servedModelNames);
+  registerV1Routes(app, options.dataPlane, models);
+  if (options.docs) await registerDocs(app, options.dataPlane.serverMetadata().version, normalizePrefix(options.openaiPrefix));
   // At the root as well, where vLLM serves them and llm-d's gateway sends requests.
   for (const prefix of new Set([normalizePrefix(options.openaiPrefix), ''])) {
-    registerOpenAIRoutes(app, { repository: options.repository, logger: options.logger, prefix, models });
+    registerOpenAIRoutes(app, { dataPlane: options.dataPlane, logger: options.logger, prefix, models });
   }
   return app;
 }

@@ -1,7 +1,7 @@
 /** KServe's V1 protocol routes: model list, model status, `:predict` (and `:explain`, refused). */
 import type { FastifyInstance } from 'fastify';
-import { InvalidInputError, ModelNotReadyError, NotImplementedError } from '../core/errors.js';
-import type { ModelRepository } from '../repository/model-repository.js';
+import { InvalidInputError, NotImplementedError } from '../core/errors.js';
+import type { DataPlane } from '../dataplane/data-plane.js';
 import { traceInference } from './observability.js';
 import type { ServedModels } from './openai/served-models.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
@@ -11,14 +11,12 @@ import { parseJsonBody } from './v2-request.js';
  * GET /v1/models and /v1/models/{name} are OpenAI's paths too (vLLM serves them at the root): the
  * answers carry both shapes, KServe's `models` / `name, ready` and OpenAI's `object, data` / `id, ...`.
  */
-export function registerV1Routes(app: FastifyInstance, repository: ModelRepository, openai: ServedModels): void {
-  app.get('/v1/models', async () => ({ models: repository.names(), ...openai.list() }));
+export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane, openai: ServedModels): void {
+  app.get('/v1/models', async () => ({ models: dataPlane.modelNames(), ...openai.list() }));
 
   app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
     const name = request.params.name;
-    const model = openai.canonical(name);
-    const v = repository.resolve(model);
-    if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
+    const v = dataPlane.resolveReady(openai.canonical(name));
     return { name, ready: true, ...(v.text ? openai.modelObject(name) : {}) };
   });
 
@@ -32,14 +30,16 @@ export function registerV1Routes(app: FastifyInstance, repository: ModelReposito
       throw new InvalidInputError(`unknown V1 verb in '${target}'; use /v1/models/<name>:predict`);
     }
     const trace = traceInference(request, model, 'v1');
-    const v = repository.resolve(model);
+    // An unknown model is 404 before an explain is 501, as KServe answers.
+    dataPlane.modelReady(model);
     if (verb === 'explain') throw new NotImplementedError(`model '${model}' has no explainer`);
-    if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
+    dataPlane.resolveReady(model);
+    const inputs = dataPlane.inputSpecs(model);
     const body = request.body as Uint8Array | undefined;
     if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
-    const inferRequest = decodeV1Request(model, parseJsonBody(body), v.specs().inputs);
+    const inferRequest = decodeV1Request(model, parseJsonBody(body), inputs);
     trace.mark('preprocess');
-    const response = await repository.infer(inferRequest);
+    const response = await dataPlane.infer(model, undefined, inferRequest);
     trace.mark('predict');
     const encoded = JSON.stringify(encodeV1Response(response));
     trace.mark('postprocess');

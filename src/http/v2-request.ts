@@ -9,12 +9,16 @@ import { decodeRaw } from '../core/raw-tensor.js';
 import { type Tensor, type TensorSpec, elementSize } from '../core/tensor.js';
 import { parseDatatype, parseShape } from '../core/tensor-header.js';
 import { decodeJsonData } from './json-tensor.js';
+import { SHM_REGION, readShmInput } from '../shm/shm-tensors.js';
+import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
 export interface DecodeContext {
   model: string;
   version?: string;
   /** The model's input specs, needed only for a raw single-input body. */
   inputSpecs: () => TensorSpec[];
+  /** Registered shared-memory regions that inputs may name instead of carrying their bytes. */
+  sharedMemory?: SystemSharedMemory;
 }
 
 export interface DecodedInfer {
@@ -79,7 +83,7 @@ class BinaryCursor {
   }
 }
 
-function parseInput(value: unknown, index: number, cursor: BinaryCursor): Tensor {
+function parseInput(value: unknown, index: number, cursor: BinaryCursor, shm: SystemSharedMemory | undefined): Tensor {
   if (!isObject(value)) throw new InvalidInputError(`'inputs[${index}]' must be an object`);
   const { name } = value;
   if (typeof name !== 'string' || !name) throw new InvalidInputError(`'inputs[${index}].name' must be a non-empty string`);
@@ -89,12 +93,14 @@ function parseInput(value: unknown, index: number, cursor: BinaryCursor): Tensor
   const parameters = parseParameters(value.parameters, `inputs[${index}].parameters`);
   const binarySize = parameters['binary_data_size'];
   const hasData = value.data !== undefined;
-  if (hasData === (binarySize !== undefined)) {
-    throw new InvalidInputError(`${what}: give exactly one of 'data' or 'parameters.binary_data_size'`);
+  const sources = Number(hasData) + Number(binarySize !== undefined) + Number(parameters[SHM_REGION] !== undefined);
+  if (sources !== 1) {
+    throw new InvalidInputError(`${what}: give exactly one of 'data', 'parameters.binary_data_size' or 'parameters.shared_memory_region'`);
   }
+  const shmBytes = readShmInput(shm, parameters, what);
   const data = hasData
     ? decodeJsonData(datatype, shape, value.data, what)
-    : decodeRaw(datatype, shape, cursor.take(binarySize, what), what);
+    : decodeRaw(datatype, shape, shmBytes ?? cursor.take(binarySize, what), what);
   return { name, datatype, shape, data };
 }
 
@@ -124,7 +130,7 @@ function decodeJsonRequest(body: Uint8Array, headerLength: number, ctx: DecodeCo
   if (json.id !== undefined && typeof json.id !== 'string') throw new InvalidInputError(`'id' must be a string`);
   const parameters = parseParameters(json.parameters, 'parameters');
   const cursor = new BinaryCursor(body, headerLength);
-  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor));
+  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor, ctx.sharedMemory));
   cursor.finish();
   const outputs = parseOutputs(json.outputs);
   const request: InferRequest = { model: ctx.model, version: ctx.version, id: json.id, parameters, inputs, outputs };

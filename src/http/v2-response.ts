@@ -5,6 +5,7 @@
 import type { InferResponse } from '../core/inference.js';
 import { encodeRaw, rawByteLength, writeRaw } from '../core/raw-tensor.js';
 import { encodeJsonData } from './json-tensor.js';
+import { type ShmLocation, shmOutputParameters } from '../shm/shm-tensors.js';
 
 /** Above this many binary bytes the tensors go out as their own chunks instead of one copy. */
 const CHUNKED_ABOVE = 64 * 1024;
@@ -18,10 +19,17 @@ export interface EncodedBody {
   headerLength?: number;
 }
 
-export function encodeInferResponse(response: InferResponse, isBinary: (output: string) => boolean): EncodedBody {
-  const binary = response.outputs.filter((o) => isBinary(o.name));
+/** `inSharedMemory`: outputs already written to shared memory, answered with their region instead of data. */
+export function encodeInferResponse(
+  response: InferResponse,
+  isBinary: (output: string) => boolean,
+  inSharedMemory?: ReadonlyMap<string, ShmLocation>,
+): EncodedBody {
+  const binary = response.outputs.filter((o) => isBinary(o.name) && !inSharedMemory?.has(o.name));
   const outputs = response.outputs.map((o) => {
     const head = `{"name":${JSON.stringify(o.name)},"datatype":"${o.datatype}","shape":[${o.shape.join(',')}]`;
+    const shm = inSharedMemory?.get(o.name);
+    if (shm) return `${head},"parameters":${JSON.stringify(shmOutputParameters(shm))}}`;
     return binary.includes(o)
       ? `${head},"parameters":{"binary_data_size":${rawByteLength(o.data)}}}`
       : `${head},"data":${encodeJsonData(o)}}`;

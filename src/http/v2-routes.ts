@@ -5,55 +5,43 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotImplementedError } from '../core/errors.js';
-import { EXTENSIONS, SERVER_NAME } from '../core/extensions.js';
-import { modelConfigReport } from '../repository/model-config-report.js';
-import type { ModelRepository } from '../repository/model-repository.js';
-import { NAMED_REPOSITORY_ERROR, loadModel, repositoryIndex } from '../repository/repository-extension.js';
-import { describeModel, modelReadiness, serverReadiness } from '../repository/status.js';
+import { type DataPlane, NAMED_REPOSITORY_ERROR } from '../dataplane/data-plane.js';
+import { loadOptions } from './load-options.js';
 import { decodeInferBody, parseJsonBody } from './v2-request.js';
 import { traceInference } from './observability.js';
 import { encodeInferResponse } from './v2-response.js';
-
-export interface V2Options {
-  repository: ModelRepository;
-  serverVersion: string;
-  /** Triton's --strict-readiness: server ready only while every loaded model is ready. */
-  strictReadiness: boolean;
-  isStarted: () => boolean;
-}
+import { writeShmOutputs } from '../shm/shm-tensors.js';
 
 type ModelParams = { model: string; version?: string };
 
-export function registerV2Routes(app: FastifyInstance, options: V2Options): void {
-  const { repository } = options;
-
-  app.get('/v2/health/live', async () => ({ live: true }));
+export function registerV2Routes(app: FastifyInstance, dataPlane: DataPlane): void {
+  app.get('/v2/health/live', async () => ({ live: dataPlane.live() }));
 
   app.get('/v2/health/ready', async (_request, reply) => {
-    const readiness = serverReadiness(repository, { started: options.isStarted(), strict: options.strictReadiness });
+    const readiness = dataPlane.ready();
     if (!readiness.ready) return reply.status(503).send({ error: readiness.reason });
     return { ready: true };
   });
 
-  const serverMetadata = async () => ({ name: SERVER_NAME, version: options.serverVersion, extensions: EXTENSIONS });
+  const serverMetadata = async () => dataPlane.serverMetadata();
   app.get('/v2', serverMetadata);
   app.get('/v2/', serverMetadata);
 
-  app.get('/v2/models', async () => ({ models: repository.names() }));
+  app.get('/v2/models', async () => ({ models: dataPlane.modelNames() }));
 
-  const modelMetadata = async (request: { params: ModelParams }) => describeModel(repository, request.params.model, request.params.version);
+  const modelMetadata = async (request: { params: ModelParams }) => dataPlane.modelMetadata(request.params.model, request.params.version);
   app.get<{ Params: ModelParams }>('/v2/models/:model', modelMetadata);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', modelMetadata);
 
   const modelReady = async (request: { params: ModelParams }, reply: FastifyReply) => {
     const { model, version } = request.params;
-    const readiness = modelReadiness(repository, model, version);
+    const readiness = dataPlane.modelReady(model, version);
     if (readiness.ready) return { name: model, ready: true };
     return reply.status(503).send({ name: model, ready: false, error: readiness.reason });
   };
 
   // Triton's model configuration extension; perf_analyzer reads max_batch_size and inputs here.
-  const modelConfig = async (request: { params: ModelParams }) => modelConfigReport(repository, request.params.model, request.params.version);
+  const modelConfig = async (request: { params: ModelParams }) => dataPlane.modelConfig(request.params.model, request.params.version);
   app.get<{ Params: ModelParams }>('/v2/models/:model/config', modelConfig);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', modelConfig);
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', modelReady);
@@ -67,12 +55,13 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
     const decoded = decodeInferBody(body, header, {
       model,
       version,
-      inputSpecs: () => repository.resolve(model, version).specs().inputs,
+      inputSpecs: () => dataPlane.inputSpecs(model, version),
+      sharedMemory: dataPlane.sharedMemory,
     });
     trace.mark('preprocess');
-    const response = await repository.infer(decoded.request);
+    const response = await dataPlane.infer(model, version, decoded.request);
     trace.mark('predict');
-    const encoded = encodeInferResponse(response, decoded.isBinary);
+    const encoded = encodeInferResponse(response, decoded.isBinary, writeShmOutputs(dataPlane.sharedMemory, decoded.request, response));
     trace.mark('postprocess');
     reply.header('content-type', encoded.contentType);
     if (encoded.headerLength !== undefined) reply.header('inference-header-content-length', encoded.headerLength);
@@ -85,7 +74,7 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
 
   // Triton's statistics extension; perf_analyzer reads it when "statistics" is advertised.
   const stats = async (request: { params: Partial<ModelParams> }) => ({
-    model_stats: repository.statistics(request.params.model, request.params.version),
+    model_stats: dataPlane.statistics(request.params.model, request.params.version),
   });
   app.get<{ Params: Partial<ModelParams> }>('/v2/models/stats', stats);
   app.get<{ Params: ModelParams }>('/v2/models/:model/stats', stats);
@@ -94,19 +83,19 @@ export function registerV2Routes(app: FastifyInstance, options: V2Options): void
   app.post('/v2/repository/index', async (request) => {
     const body = request.body as Uint8Array | undefined;
     const filter = body?.byteLength ? (parseJsonBody(body) as { ready?: unknown } | null) : null;
-    return repositoryIndex(repository, filter?.ready === true);
+    return dataPlane.repositoryIndex(filter?.ready === true);
   });
 
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request) => {
     const { model } = request.params;
     const body = request.body as Uint8Array | undefined;
     const json = body?.byteLength ? (parseJsonBody(body) as { parameters?: Record<string, unknown> } | null) : null;
-    await loadModel(repository, model, Object.keys(json?.parameters ?? {}));
+    await dataPlane.load(model, loadOptions(json?.parameters ?? {}));
     return { name: model, load: true };
   });
 
   app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request) => {
-    await repository.unload(request.params.model);
+    await dataPlane.unload(request.params.model);
     return { name: request.params.model, unload: true };
   });
 

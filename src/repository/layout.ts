@@ -17,7 +17,7 @@ import {
   runtimeForFolder,
   runtimeNames,
 } from '../../runtimes/index.js';
-import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from './model-config.js';
+import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from '../model-config/model-config.js';
 
 export interface VersionSource {
   version: string;

@@ -7,17 +7,9 @@
  */
 import { InvalidInputError, UnavailableError } from '../core/errors.js';
 import type { Parameters, RunRequest } from '../core/inference.js';
-import type { ExecutionTiming } from '../core/statistics.js';
-import type { Tensor } from '../core/tensor.js';
-import type { DynamicBatchingConfig } from '../repository/model-config.js';
+import type { DynamicBatchingConfig } from '../model-config/model-config.js';
 import { concatInputs, shapeKey, splitOutputs } from './batch-tensors.js';
-
-export interface RunResult {
-  outputs: Tensor[];
-  timing: ExecutionTiming;
-}
-
-export type Executor = (run: RunRequest) => Promise<RunResult>;
+import { type ExecutionListener, type Executor, type RunResult, type Scheduler, STOPPED_MESSAGE, abortError } from './scheduler.js';
 
 interface Job {
   run: RunRequest;
@@ -27,6 +19,8 @@ interface Job {
   deadline: number;
   resolve(result: RunResult): void;
   reject(error: Error): void;
+  /** Undoes the abort listener once the job leaves the queue. */
+  release(): void;
 }
 
 /** Request parameters that shape the transport, not the model run: they do not split batches. */
@@ -45,34 +39,67 @@ export interface BatcherOptions extends DynamicBatchingConfig {
   /** Model instances: how many batches may run at once. */
   slots: number;
   execute: Executor;
-  /** Called once per model run with its batch size. */
-  onExecution(batchSize: number, timing: ExecutionTiming): void;
+  onExecution: ExecutionListener;
 }
 
-export class DynamicBatcher {
+export class DynamicBatcher implements Scheduler {
   private readonly queue: Job[] = [];
   private running = 0;
   private timer?: NodeJS.Timeout;
   private immediate?: NodeJS.Immediate;
+  private stopped = false;
+  private idle?: () => void;
 
   constructor(private readonly options: BatcherOptions) {}
 
-  get queueLength(): number {
+  get queueDepth(): number {
     return this.queue.length;
   }
 
-  /** Queues a validated run of `rows` samples; `timeoutUs` (0: none) bounds its wait in the queue. */
-  submit(run: RunRequest, rows: number, timeoutUs: number): Promise<RunResult> {
+  get inFlight(): number {
+    return this.running;
+  }
+
+  /**
+   * Queues a validated run of `rows` samples; `timeoutUs` (0: none) bounds its wait in the
+   * queue. An aborted `signal` takes a job still queued out at once; a batch already running
+   * is not stopped for one of its callers.
+   */
+  submit(run: RunRequest, rows: number, timeoutUs: number, signal?: AbortSignal): Promise<RunResult> {
     const { maxQueueSize } = this.options;
+    if (this.stopped) return Promise.reject(new UnavailableError(STOPPED_MESSAGE));
+    if (signal?.aborted) return Promise.reject(abortError(signal));
     if (maxQueueSize > 0 && this.queue.length >= maxQueueSize) {
       return Promise.reject(new UnavailableError(`Exceeds maximum queue size (${maxQueueSize} requests waiting)`));
     }
     return new Promise((resolve, reject) => {
       const now = performance.now();
       const deadline = timeoutUs > 0 ? now + timeoutUs / 1000 : Number.POSITIVE_INFINITY;
-      this.queue.push({ run, rows, key: mergeKey(run), enqueuedAt: now, deadline, resolve, reject });
+      const job: Job = { run, rows, key: mergeKey(run), enqueuedAt: now, deadline, resolve, reject, release: () => {} };
+      if (signal) {
+        const onAbort = () => this.withdraw(job, abortError(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.release = () => signal.removeEventListener('abort', onAbort);
+      }
+      this.queue.push(job);
       this.pump();
     });
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    if (this.running === 0 && !this.queue.length) return Promise.resolve();
+    return new Promise((resolve) => (this.idle = resolve));
+  }
+
+  /** Takes a job out of the queue before it runs; one already dispatched is left to finish. */
+  private withdraw(job: Job, error: Error): void {
+    const at = this.queue.indexOf(job);
+    if (at < 0) return;
+    this.queue.splice(at, 1);
+    job.release();
+    job.reject(error);
+    this.pump();
   }
 
   private pump(): void {
@@ -88,6 +115,7 @@ export class DynamicBatcher {
       this.dispatch(this.queue.splice(0, count));
     }
     this.scheduleWake(now);
+    if (this.stopped && this.running === 0 && !this.queue.length) this.idle?.();
   }
 
   /** How many jobs at the head of the queue to run now, or 0 to wait for more. */
@@ -115,6 +143,7 @@ export class DynamicBatcher {
 
   private dispatch(jobs: Job[]): void {
     this.running++;
+    for (const job of jobs) job.release();
     const dispatchedAt = performance.now();
     const first = jobs[0]!.run;
     const run: RunRequest = {
@@ -145,6 +174,7 @@ export class DynamicBatcher {
       const job = this.queue[i]!;
       if (job.deadline <= now) {
         this.queue.splice(i, 1);
+        job.release();
         job.reject(new UnavailableError('Request timeout expired'));
       }
     }

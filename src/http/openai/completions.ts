@@ -7,8 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { traceInference } from '../observability.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../log.js';
-import type { ModelRepository } from '../../repository/model-repository.js';
-import type { ModelVersion } from '../../repository/model-version.js';
+import type { DataPlane } from '../../dataplane/data-plane.js';
 import type { GenerateRequest, GenerateResult, TextTask } from '../../../runtimes/runtime.js';
 import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
@@ -38,12 +37,12 @@ function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFiel
 
 /** One generation, logged when the client went away before it finished. */
 async function generate(
-  version: ModelVersion, request: GenerateRequest, onText: (text: string) => void, signal: AbortSignal, logger: Logger,
+  target: { dataPlane: DataPlane; model: string }, request: GenerateRequest, onText: (text: string) => void, signal: AbortSignal, logger: Logger,
 ): Promise<GenerateResult> {
-  const result = await version.generate(request, (chunk) => chunk.text && onText(chunk.text), signal);
+  const result = await target.dataPlane.generate(target.model, request, (chunk) => chunk.text && onText(chunk.text), signal);
   if (result.finishReason === 'cancelled') {
     logger.info(
-      { model: version.name, generatedTokens: result.tokenIds.length, maxTokens: request.maxTokens ?? null },
+      { model: target.model, generatedTokens: result.tokenIds.length, maxTokens: request.maxTokens ?? null },
       'generation cancelled: client disconnected',
     );
   }
@@ -76,8 +75,9 @@ function finish(reason: GenerateResult['finishReason']): string {
   return reason === 'cancelled' ? 'abort' : reason;
 }
 
-async function completions(repository: ModelRepository, logger: Logger, req: CompletionRequest, reply: FastifyReply, model: string): Promise<unknown> {
-  const version = textModel(repository, model, GENERATIVE, 'completions');
+async function completions(dataPlane: DataPlane, logger: Logger, req: CompletionRequest, reply: FastifyReply, model: string): Promise<unknown> {
+  textModel(dataPlane, model, GENERATIVE, 'completions');
+  const version = { dataPlane, model };
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'text_completion', created, model: req.model };
@@ -109,8 +109,9 @@ async function completions(repository: ModelRepository, logger: Logger, req: Com
   return reply;
 }
 
-async function chatCompletions(repository: ModelRepository, logger: Logger, req: ChatRequest, reply: FastifyReply, model: string): Promise<unknown> {
-  const version = textModel(repository, model, GENERATIVE, 'chat completions');
+async function chatCompletions(dataPlane: DataPlane, logger: Logger, req: ChatRequest, reply: FastifyReply, model: string): Promise<unknown> {
+  textModel(dataPlane, model, GENERATIVE, 'chat completions');
+  const version = { dataPlane, model };
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const request = generateRequest(req.messages, req, req.maxTokens);
@@ -137,16 +138,16 @@ async function chatCompletions(repository: ModelRepository, logger: Logger, req:
   return reply;
 }
 
-export function registerCompletionRoutes(scope: FastifyInstance, repository: ModelRepository, logger: Logger, models: ServedModels): void {
+export function registerCompletionRoutes(scope: FastifyInstance, dataPlane: DataPlane, logger: Logger, models: ServedModels): void {
   const body = (raw: unknown) => parseJsonBody((raw as Uint8Array | undefined) ?? new Uint8Array(0));
   scope.post('/v1/completions', (request, reply) => {
     const req = parseCompletion(body(request.body));
     traceInference(request, models.canonical(req.model), 'openai');
-    return completions(repository, logger, req, reply, models.canonical(req.model));
+    return completions(dataPlane, logger, req, reply, models.canonical(req.model));
   });
   scope.post('/v1/chat/completions', (request, reply) => {
     const req = parseChat(body(request.body));
     traceInference(request, models.canonical(req.model), 'openai');
-    return chatCompletions(repository, logger, req, reply, models.canonical(req.model));
+    return chatCompletions(dataPlane, logger, req, reply, models.canonical(req.model));
   });
 }

@@ -1,7 +1,7 @@
 /** POST /v1/embeddings: every input text of a request runs as one padded batch. */
 import type { FastifyInstance } from 'fastify';
 import { traceInference } from '../observability.js';
-import type { ModelRepository } from '../../repository/model-repository.js';
+import type { DataPlane } from '../../dataplane/data-plane.js';
 import { parseJsonBody } from '../v2-request.js';
 import { OpenAIParamError } from './openai-errors.js';
 import { parseEmbedding } from './openai-requests.js';
@@ -13,12 +13,13 @@ function base64(values: Float32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 
-export function registerEmbeddingRoutes(scope: FastifyInstance, repository: ModelRepository, models: ServedModels): void {
+export function registerEmbeddingRoutes(scope: FastifyInstance, dataPlane: DataPlane, models: ServedModels): void {
   scope.post('/v1/embeddings', async (request) => {
     const req = parseEmbedding(parseJsonBody((request.body as Uint8Array | undefined) ?? new Uint8Array(0)));
-    traceInference(request, models.canonical(req.model), 'openai');
-    const version = textModel(repository, models.canonical(req.model), ['text_embedding'], 'embeddings');
-    const { embeddings, dim, tokenCounts } = await version.embed(req.input);
+    const model = models.canonical(req.model);
+    traceInference(request, model, 'openai');
+    textModel(dataPlane, model, ['text_embedding'], 'embeddings');
+    const { embeddings, dim, tokenCounts } = await dataPlane.embed(model, req.input);
     if (req.dimensions !== undefined && req.dimensions !== dim) {
       throw new OpenAIParamError('dimensions', `model '${req.model}' makes embeddings of ${dim} dimensions; 'dimensions' ${req.dimensions} is not supported`);
     }

@@ -3,15 +3,15 @@
  * /openai): models, embeddings, completions and chat completions, with OpenAI's error shape.
  */
 import type { FastifyInstance } from 'fastify';
+import type { DataPlane } from '../../dataplane/data-plane.js';
 import type { Logger } from '../../log.js';
-import type { ModelRepository } from '../../repository/model-repository.js';
 import { registerCompletionRoutes } from './completions.js';
 import { registerEmbeddingRoutes } from './embeddings.js';
 import { registerOpenAIErrors } from './openai-errors.js';
 import type { ServedModels } from './served-models.js';
 
 export interface OpenAIOptions {
-  repository: ModelRepository;
+  dataPlane: DataPlane;
   logger: Logger;
   /** "/openai" by default; "" puts the routes at /v1/... */
   prefix: string;
@@ -24,7 +24,7 @@ export function normalizePrefix(prefix: string): string {
 }
 
 export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIOptions): void {
-  const { repository } = options;
+  const { dataPlane } = options;
   const prefix = normalizePrefix(options.prefix);
   const { models } = options;
   void app.register(async (scope) => {
@@ -34,7 +34,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIOption
       scope.get('/v1/models', async () => models.list());
       scope.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => models.retrieve(request.params.name));
     }
-    registerEmbeddingRoutes(scope, repository, models);
-    registerCompletionRoutes(scope, repository, options.logger, models);
+    registerEmbeddingRoutes(scope, dataPlane, models);
+    registerCompletionRoutes(scope, dataPlane, options.logger, models);
   }, { prefix });
 }

@@ -3,9 +3,8 @@
  * (KServe's LLMInferenceService template passes its name and `publishers/<ns>/models/<name>`):
  * every one of them answers, and /v1/models lists them all. Other models answer to their own name.
  */
-import { ModelNotReadyError } from '../../core/errors.js';
-import type { ModelRepository } from '../../repository/model-repository.js';
-import { readyTextModels, textModelEntry } from './text-models.js';
+import type { DataPlane } from '../../dataplane/data-plane.js';
+import { textModelEntry } from './text-models.js';
 
 export interface ModelObject {
   id: string;
@@ -19,7 +18,7 @@ export class ServedModels {
 
   /** `servedNames` name the model that --model_name names; empty: every model its own name. */
   constructor(
-    private readonly repository: ModelRepository,
+    private readonly dataPlane: DataPlane,
     private readonly model: string,
     private readonly servedNames: readonly string[],
   ) {}
@@ -40,15 +39,13 @@ export class ServedModels {
 
   /** GET /v1/models: every name of every ready text model. */
   list(): { object: 'list'; data: ModelObject[] } {
-    const names = readyTextModels(this.repository).flatMap((m) => this.namesOf(m.name));
+    const names = this.dataPlane.textModels().flatMap((m) => this.namesOf(m.name));
     return { object: 'list', data: names.map((id) => this.modelObject(id)) };
   }
 
   /** GET /v1/models/{name}: 404 for an unknown name, 503 while the model is not ready. */
   retrieve(name: string): ModelObject {
-    const model = this.canonical(name);
-    const v = textModelEntry(this.repository, model);
-    if (v.state !== 'READY') throw new ModelNotReadyError(model, v.reason || v.state.toLowerCase());
+    textModelEntry(this.dataPlane, this.canonical(name));
     return this.modelObject(name);
   }
 }

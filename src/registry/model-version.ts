@@ -1,19 +1,24 @@
 /**
- * One loaded version of a model: its worker pool, its state as the ready endpoints report it,
- * and the requests in flight, so an unload can finish what it accepted before it stops.
+ * One loaded version of a model: its worker pool and the scheduler in front of it, its state as
+ * the ready endpoints report it, its statistics, and the requests in flight, so an unload can
+ * finish what it accepted before it stops.
  */
 import type { Worker } from 'node:worker_threads';
-import { InvalidInputError, ModelNotReadyError } from '../core/errors.js';
+import { InvalidInputError } from '../core/errors.js';
 import { PANDAS_CONTENT_TYPE, assembleColumns } from '../core/columns.js';
 import type { InferRequest, InferResponse, RunRequest } from '../core/inference.js';
-import { DynamicBatcher, type RunResult, requestTimeoutUs } from '../scheduler/dynamic-batcher.js';
+import { DynamicBatcher, requestTimeoutUs } from '../scheduler/dynamic-batcher.js';
+import { DirectScheduler } from '../scheduler/direct-scheduler.js';
+import type { RunResult, Scheduler } from '../scheduler/scheduler.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
 import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../core/statistics.js';
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
-import type { ModelConfig } from './model-config.js';
+import type { ModelConfig } from '../model-config/model-config.js';
+import { completeModelConfig } from '../model-config/complete-config.js';
+import { notReadyError } from './readiness.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
@@ -29,8 +34,10 @@ export class ModelVersion {
   reason = '';
   /** Model instances (worker threads) serving this version. */
   instances = 0;
+  /** config.pbtxt completed from the loaded model and its placement: what `/config` reports. */
+  completedConfig?: Record<string, unknown>;
   private pool?: ModelPool;
-  private batcher?: DynamicBatcher;
+  private scheduler?: Scheduler;
   private specsFor?: ModelMetadata;
   private cachedSpecs?: { inputs: TensorSpec[]; outputs: TensorSpec[] };
   private inFlight = 0;
@@ -44,9 +51,9 @@ export class ModelVersion {
     private readonly observer: ModelObserver = NO_OBSERVER,
   ) {}
 
-  /** Requests waiting in this version's batcher. */
+  /** Requests waiting in this version's scheduler. */
   get queueLength(): number {
-    return this.batcher?.queueLength ?? 0;
+    return this.scheduler?.queueDepth ?? 0;
   }
 
   get metadata(): ModelMetadata | undefined {
@@ -74,16 +81,11 @@ export class ModelVersion {
     try {
       const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
       this.pool = pool;
-      const batching = this.config.dynamicBatching;
-      if (batching) {
-        this.batcher = new DynamicBatcher({
-          ...batching,
-          maxBatchSize: this.config.maxBatchSize,
-          slots: spec.instances,
-          execute: (run) => pool.infer(run),
-          onExecution: (size, timing) => this.recordExecution(size, timing),
-        });
-      }
+      const { executionProvider, deviceId } = spec.options;
+      this.completedConfig = completeModelConfig({
+        name: this.name, config: this.config, metadata: pool.metadata, instances: spec.instances, placement: { executionProvider, deviceId },
+      });
+      this.scheduler = this.createScheduler(pool, spec.instances);
       this.state = 'READY';
     } catch (error) {
       this.state = 'UNAVAILABLE';
@@ -96,9 +98,10 @@ export class ModelVersion {
     if (this.state === 'UNAVAILABLE' && !this.pool) return;
     this.state = 'UNLOADING';
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    await this.scheduler?.stop();
     await this.pool?.close();
     this.pool = undefined;
-    this.batcher = undefined;
+    this.scheduler = undefined;
     this.state = 'UNAVAILABLE';
     this.reason = 'unloaded';
     this.observer.modelUnloaded(this.name, this.version);
@@ -119,11 +122,20 @@ export class ModelVersion {
     return [assembleColumns(this.name, inputs[0]!, this.metadata?.featureNames, request.inputs)];
   }
 
-  async infer(request: InferRequest): Promise<InferResponse> {
+  /** Triton's scheduler choice: the dynamic batcher when config.pbtxt asks for one, else direct. */
+  private createScheduler(pool: ModelPool, slots: number): Scheduler {
+    const execute = (run: RunRequest) => pool.infer(run);
+    const onExecution = (size: number, timing: ExecutionTiming) => this.recordExecution(size, timing);
+    const batching = this.config.dynamicBatching;
+    if (!batching) return new DirectScheduler(execute, onExecution);
+    return new DynamicBatcher({ ...batching, maxBatchSize: this.config.maxBatchSize, slots, execute, onExecution });
+  }
+
+  async infer(request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
     const pool = this.readyPool();
     const start = performance.now();
     try {
-      const { outputs, timing } = await this.track(() => this.run(pool, request), (result) => result.timing);
+      const { outputs, timing } = await this.track(() => this.run(pool, request, signal), (result) => result.timing);
       this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
     } catch (error) {
@@ -132,13 +144,15 @@ export class ModelVersion {
     }
   }
 
-  /** Embeddings for the OpenAI route: through the batcher when the model has one, as v2 requests are. */
-  async embed(texts: string[]): Promise<EmbedResult> {
+  /** Embeddings for the OpenAI route: batched with v2 requests when config.pbtxt asks for dynamic batching. */
+  async embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
     const pool = this.readyPool();
-    if (!this.batcher || !texts.length) return this.track(() => pool.embed(texts));
+    // The batcher merges tensor runs, so a batching model embeds as a v2 request does; otherwise
+    // the pool's own embed call skips building and splitting tensors.
+    if (!this.config.dynamicBatching || !texts.length) return this.track(() => pool.embed(texts));
     const input: Tensor = { name: this.specs().inputs[0]!.name, datatype: 'BYTES', shape: [texts.length], data: bytesFromStrings(texts) };
     const outputs = [{ name: 'embedding', parameters: {} }, { name: 'token_count', parameters: {} }];
-    const response = await this.infer({ model: this.name, parameters: {}, inputs: [input], outputs });
+    const response = await this.infer({ model: this.name, parameters: {}, inputs: [input], outputs }, signal);
     const [embedding, tokens] = response.outputs as [Tensor, Tensor];
     return {
       embeddings: embedding.data as Float32Array,
@@ -158,21 +172,22 @@ export class ModelVersion {
 
   private readyPool(): ModelPool {
     const pool = this.pool;
-    if (this.state !== 'READY' || !pool) throw new ModelNotReadyError(this.name, this.reason || this.state.toLowerCase());
+    if (this.state !== 'READY' || !pool) throw notReadyError(this);
     return pool;
   }
 
-  /** Validates a request and runs it, through the batcher when the model has one. */
-  private run(pool: ModelPool, request: InferRequest): Promise<RunResult> {
+  /** Validates a request and hands it to the scheduler. */
+  private run(pool: ModelPool, request: InferRequest, signal?: AbortSignal): Promise<RunResult> {
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
     const meta = pool.metadata;
     const given = this.tableInputs(request);
     const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, meta.numpyInput ? byPosition(given, inputSpecs) : given, meta.numpyInput);
     const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs, meta.defaultOutputs);
     const run = { inputs, outputNames, parameters: request.parameters };
-    if (!this.batcher) return this.runDirect(pool, run);
-    const timeoutUs = requestTimeoutUs(request.parameters, this.config.dynamicBatching!.defaultTimeoutUs);
-    return this.batcher.submit(run, this.batchSize(inputs), timeoutUs);
+    // Triton reads `timeout` only where there is a queue to time out of: the dynamic batcher's.
+    const batching = this.config.dynamicBatching;
+    const timeoutUs = batching ? requestTimeoutUs(request.parameters, batching.defaultTimeoutUs) : 0;
+    return this.scheduler!.submit(run, this.batchSize(inputs), timeoutUs, signal);
   }
 
   /** Counts work in flight until it settles (an unload waits for it) and reports it to the observer. */
@@ -190,13 +205,6 @@ export class ModelVersion {
       this.observer.requestFinished(this.name, ok, timing);
       if (--this.inFlight === 0) this.drained?.();
     }
-  }
-
-  /** Without a batcher a request goes straight to a worker: one request, one model run. */
-  private async runDirect(pool: ModelPool, run: RunRequest): Promise<RunResult> {
-    const result = await pool.infer(run);
-    this.recordExecution(this.batchSize(run.inputs), result.timing);
-    return result;
   }
 
   private recordExecution(batchSize: number, timing: ExecutionTiming): void {

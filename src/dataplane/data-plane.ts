@@ -1,0 +1,161 @@
+/**
+ * What the server does, in protocol-neutral terms: health, metadata, config, statistics, the
+ * repository extension and inference. The REST (v2 and V1), gRPC and OpenAI frontends are
+ * codecs around it: they decode the wire into these calls and encode what comes back, so every
+ * protocol gives the same answers and the same errors (MLServer's DataPlane is the model).
+ */
+import { NotImplementedError } from '../core/errors.js';
+import { EXTENSIONS, SERVER_NAME } from '../core/extensions.js';
+import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { ModelStats } from '../core/statistics.js';
+import type { TensorSpec } from '../core/tensor.js';
+import type { IndexEntry, ModelRegistry } from '../registry/model-registry.js';
+import { SystemSharedMemory } from '../shm/system-shared-memory.js';
+import type { ModelVersion } from '../registry/model-version.js';
+import { type Readiness, notReadyError, serverReadiness, versionReadiness } from '../registry/readiness.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, TextModelInfo } from '../../runtimes/runtime.js';
+
+export type { IndexEntry } from '../registry/model-registry.js';
+export type { Readiness } from '../registry/readiness.js';
+
+export interface DataPlaneOptions {
+  registry: ModelRegistry;
+  serverVersion: string;
+  /** Triton's --strict-readiness: server ready only while every loaded model is ready. */
+  strictReadiness: boolean;
+  /** False while the initial models load and once shutdown has begun. */
+  isStarted: () => boolean;
+}
+
+/** Triton's load request overrides: a JSON model config, and model files by relative path. */
+export interface LoadOptions {
+  config?: object | string;
+  files?: Map<string, Uint8Array>;
+}
+
+export interface ServerMetadata {
+  name: string;
+  version: string;
+  extensions: readonly string[];
+}
+
+export interface ModelDescription {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export const NAMED_REPOSITORY_ERROR = "'repository_name' specification is not supported";
+
+export class DataPlane {
+  private readonly registry: ModelRegistry;
+  /** Shared-memory regions clients registered; inputs may be read from and outputs written to them. */
+  readonly sharedMemory = new SystemSharedMemory();
+
+  constructor(private readonly options: DataPlaneOptions) {
+    this.registry = options.registry;
+  }
+
+  live(): boolean {
+    return true;
+  }
+
+  ready(): Readiness {
+    return serverReadiness(this.registry, { started: this.options.isStarted(), strict: this.options.strictReadiness });
+  }
+
+  /** Throws NOT_FOUND for an unknown model or version; a version not ready is an answer, not an error. */
+  modelReady(name: string, version?: string): Readiness {
+    return versionReadiness(this.registry.resolve(name, version));
+  }
+
+  serverMetadata(): ServerMetadata {
+    return { name: SERVER_NAME, version: this.options.serverVersion, extensions: EXTENSIONS };
+  }
+
+  /** Names of the models asked to be loaded, ready or not. */
+  modelNames(): string[] {
+    return this.registry.names();
+  }
+
+  modelMetadata(name: string, version?: string): ModelDescription {
+    const v = this.resolveReady(name, version);
+    const { inputs, outputs } = v.specs();
+    return { name, versions: [v.version], platform: v.metadata!.platform, inputs, outputs };
+  }
+
+  /** Inputs as requests are checked against (-1 for the batch dim); for decoders that need shapes. */
+  inputSpecs(name: string, version?: string): TensorSpec[] {
+    return this.registry.resolve(name, version).specs().inputs;
+  }
+
+  /** The model configuration extension's `inference.ModelConfig`, in its JSON form. */
+  modelConfig(name: string, version?: string): Record<string, unknown> {
+    return this.resolveReady(name, version).completedConfig!;
+  }
+
+  statistics(name?: string, version?: string): ModelStats[] {
+    return this.registry.statistics(name, version);
+  }
+
+  repositoryIndex(ready = false): IndexEntry[] {
+    return this.registry.index().filter((e) => !ready || e.state === 'READY');
+  }
+
+  /**
+   * (Re)loads a model from model_dir; throws when it did not become ready. Triton's `config`
+   * and `file:<path>` overrides are refused, as load always reads model_dir.
+   */
+  async load(name: string, options: LoadOptions = {}): Promise<void> {
+    const overrides = [...(options.config !== undefined ? ['config'] : []), ...[...(options.files?.keys() ?? [])].map((path) => `file:${path}`)];
+    if (overrides.length) throw new NotImplementedError(`load parameters ${overrides.join(', ')} are not supported; load reads the model from model_dir`);
+    await this.registry.load(name);
+    this.resolveReady(name);
+  }
+
+  /** `options` is reserved for Triton's unload_dependents; nothing here has dependents. */
+  async unload(name: string, _options: Record<string, unknown> = {}): Promise<void> {
+    await this.registry.unload(name);
+  }
+
+  /** Runs one request; an aborted `signal` takes it out of its model's queue. */
+  infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+    return this.registry.infer(name, version, request, signal);
+  }
+
+  embed(name: string, texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
+    return this.resolveReady(name).embed(texts, signal);
+  }
+
+  generate(name: string, request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+    return this.resolveReady(name).generate(request, onChunk, signal);
+  }
+
+  /** What a ready model offers the text routes; undefined for a tensor model. */
+  textModel(name: string): TextModelInfo | undefined {
+    return this.resolveReady(name).text;
+  }
+
+  /** The ready models that take text, by name. */
+  textModels(): { name: string; text: TextModelInfo }[] {
+    const out: { name: string; text: TextModelInfo }[] = [];
+    for (const name of this.registry.names()) {
+      try {
+        const text = this.textModel(name);
+        if (text) out.push({ name, text });
+      } catch {
+        // a model with no version ready is not listed
+      }
+    }
+    return out;
+  }
+
+  /** The version a request addresses; ModelNotFoundError, or ModelNotReadyError while it cannot serve. */
+  resolveReady(name: string, version?: string): ModelVersion {
+    const v = this.registry.resolve(name, version);
+    if (v.state !== 'READY' || !v.metadata) throw notReadyError(v);
+    return v;
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * The models this server serves: each name's versions, loaded into worker pools from what the
+ * repository (src/repository/) finds on disk, loaded or unloaded at run time through the
+ * repository extension, drained before they stop. Lookups (metadata, ready, infer) all
+ * resolve a name and optional version here.
+ */
+import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../core/errors.js';
+import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { ModelStats } from '../core/statistics.js';
+import type { Logger } from '../log.js';
+import type { ModelObserver } from '../metrics/metrics.js';
+import type { PoolSpec } from '../pool/model-pool.js';
+import type { ModelSource } from '../repository/layout.js';
+import { ModelRepository, type RepositoryLocation } from '../repository/model-repository.js';
+import { type ModelState, ModelVersion } from './model-version.js';
+import { type PlacementDefaults, poolSpec } from './placement.js';
+
+export interface RegistryOptions extends RepositoryLocation, PlacementDefaults {
+  /** Requests in flight across all models before new ones get 503; 0 is unbounded. */
+  maxInflight: number;
+  observer?: ModelObserver;
+  logger: Logger;
+}
+
+export interface IndexEntry {
+  name: string;
+  version?: string;
+  state: ModelState | 'UNLOADED';
+  reason: string;
+}
+
+interface ModelEntry {
+  name: string;
+  versions: ModelVersion[];
+  /** Set when the model was asked to be loaded; strict readiness counts only these. */
+  wanted: boolean;
+  /** Why the folder could not be read, when it could not. */
+  reason: string;
+  /** Serialises load and unload of this model. */
+  busy: Promise<void>;
+}
+
+export class ModelRegistry {
+  private readonly models = new Map<string, ModelEntry>();
+  private readonly repository: ModelRepository;
+  private inFlight = 0;
+
+  constructor(private readonly options: RegistryOptions) {
+    this.repository = new ModelRepository(options);
+  }
+
+  /** Discovers the models in model_dir and loads them all; load failures are kept, not thrown. */
+  async loadAll(): Promise<void> {
+    const names = await this.repository.discover();
+    await Promise.all(names.map((name) => this.load(name)));
+  }
+
+  names(): string[] {
+    return [...this.models.keys()].filter((n) => this.models.get(n)!.wanted).sort();
+  }
+
+  index(): IndexEntry[] {
+    const out: IndexEntry[] = [];
+    for (const entry of [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!entry.versions.length) out.push({ name: entry.name, state: entry.wanted ? 'UNAVAILABLE' : 'UNLOADED', reason: entry.reason });
+      for (const v of entry.versions) out.push({ name: entry.name, version: v.version, state: v.state, reason: v.reason });
+    }
+    return out;
+  }
+
+  /** True when every model asked to be loaded has all its versions ready. */
+  allReady(): boolean {
+    for (const entry of this.models.values()) {
+      if (!entry.wanted) continue;
+      if (!entry.versions.length || entry.versions.some((v) => v.state !== 'READY')) return false;
+    }
+    return true;
+  }
+
+  /** Loads (or reloads) a model from model_dir; resolves when done, whatever the outcome. */
+  async load(name: string): Promise<void> {
+    const entry = this.entry(name);
+    entry.wanted = true;
+    return this.serialise(entry, async () => {
+      let source: ModelSource;
+      let specs: Omit<PoolSpec, 'label'>[];
+      try {
+        source = await this.repository.read(name);
+        specs = source.versions.map((v) => poolSpec(source.config, v, this.options));
+        entry.reason = '';
+      } catch (error) {
+        if (error instanceof ModelNotFoundError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
+          if (!entry.versions.length) this.models.delete(name);
+          throw new ModelNotFoundError(name);
+        }
+        entry.reason = error instanceof Error ? error.message : String(error);
+        this.options.logger.error({ model: name, err: entry.reason }, 'model failed to load');
+        await this.unloadVersions(entry);
+        return;
+      }
+      const previous = entry.versions;
+      const next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));
+      await Promise.all(next.map((v, i) => v.load(specs[i]!)));
+      entry.versions = next;
+      await Promise.all(previous.map((v) => v.unload()));
+      for (const v of next) {
+        if (v.state === 'READY') this.options.logger.info({ model: name, version: v.version }, 'model loaded');
+        else this.options.logger.error({ model: name, version: v.version, err: v.reason }, 'model failed to load');
+      }
+    });
+  }
+
+  async unload(name: string): Promise<void> {
+    const entry = this.models.get(name);
+    if (!entry) throw new ModelNotFoundError(name);
+    entry.wanted = false;
+    await this.serialise(entry, () => this.unloadVersions(entry));
+    this.options.logger.info({ model: name }, 'model unloaded');
+  }
+
+  /** The version a request addresses: the named one, or the highest ready one. */
+  resolve(name: string, version?: string): ModelVersion {
+    const entry = this.models.get(name);
+    if (!entry) throw new ModelNotFoundError(name);
+    if (version !== undefined && version !== '') {
+      const v = entry.versions.find((x) => x.version === version);
+      if (!v) throw new ModelNotFoundError(name, version);
+      return v;
+    }
+    const ready = entry.versions.filter((v) => v.state === 'READY');
+    const chosen = ready.at(-1) ?? entry.versions.at(-1);
+    if (!chosen) throw new ModelNotReadyError(name, entry.reason || (entry.wanted ? 'no version loaded' : 'unloaded'));
+    return chosen;
+  }
+
+  /** Requests waiting in each model's batcher, for the queue-depth gauge. */
+  *queueDepths(): Iterable<[string, number]> {
+    for (const entry of this.models.values()) yield [entry.name, entry.versions.reduce((n, v) => n + v.queueLength, 0)];
+  }
+
+  /** Statistics of every loaded version, of one model's versions, or of one version. */
+  statistics(name?: string, version?: string): ModelStats[] {
+    if (name === undefined) {
+      return [...this.models.values()].sort((a, b) => a.name.localeCompare(b.name)).flatMap((e) => e.versions.map((v) => v.stats()));
+    }
+    const entry = this.models.get(name);
+    if (!entry) throw new ModelNotFoundError(name);
+    if (version === undefined || version === '') return entry.versions.map((v) => v.stats());
+    return [this.resolve(name, version).stats()];
+  }
+
+  /** Runs a request; beyond the in-flight limit it fails fast rather than queueing memory. */
+  async infer(name: string, versionName: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+    const version = this.resolve(name, versionName);
+    const limit = this.options.maxInflight;
+    if (limit > 0 && this.inFlight >= limit) {
+      throw new UnavailableError(`server is at its limit of ${limit} requests in flight (--max_inflight_requests); retry later`);
+    }
+    this.inFlight++;
+    try {
+      return await version.infer(request, signal);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.models.values()].map((e) => this.serialise(e, () => this.unloadVersions(e))));
+  }
+
+  private entry(name: string): ModelEntry {
+    if (name.includes('/') || name.includes('\\') || name === '.' || name === '..') throw new ModelNotFoundError(name);
+    let entry = this.models.get(name);
+    if (!entry) {
+      entry = { name, versions: [], wanted: false, reason: '', busy: Promise.resolve() };
+      this.models.set(name, entry);
+    }
+    return entry;
+  }
+
+  private async unloadVersions(entry: ModelEntry): Promise<void> {
+    const versions = entry.versions;
+    await Promise.all(versions.map((v) => v.unload()));
+  }
+
+  private serialise<T>(entry: ModelEntry, task: () => Promise<T>): Promise<T> {
+    const run = entry.busy.then(task);
+    entry.busy = run.then(() => undefined, () => undefined);
+    return run;
+  }
+}

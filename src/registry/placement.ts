@@ -1,0 +1,52 @@
+/**
+ * Where and how wide a model version runs: its device (config.pbtxt's instance_group kind, else
+ * the server's execution provider), its instance count and its threads per run.
+ */
+import type { ProviderDecision } from '../config/execution-provider.js';
+import type { Placement } from '../model-config/complete-config.js';
+import { type ModelConfig, ModelConfigError } from '../model-config/model-config.js';
+import type { PoolSpec } from '../pool/model-pool.js';
+import type { VersionSource } from '../repository/layout.js';
+
+export interface PlacementDefaults {
+  /** Worker threads per model version unless its config.pbtxt sets instance_group. */
+  instances: number;
+  /** Threads per inference when the model's config does not say; 0 means share the CPUs out. */
+  intraOpThreads: number;
+  interOpThreads: number;
+  cpus: number;
+  /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
+  workerMaxHeapMb: number;
+  /** The provider the server resolved (--execution_provider), and why. */
+  provider: ProviderDecision;
+  /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
+  runtimeParameters: Record<string, string>;
+}
+
+/** The model's instance_group kind, else the server's provider; KIND_GPU on a CPU server is refused. */
+export function placement(config: ModelConfig, provider: ProviderDecision): Placement {
+  const device = config.device;
+  if (device?.kind === 'cpu') return { executionProvider: 'cpu', deviceId: 0 };
+  if (device?.kind === 'gpu') {
+    if (provider.provider !== 'cuda') throw new ModelConfigError(`instance_group asks for KIND_GPU, but the server runs on the CPU (${provider.reason})`);
+    return { executionProvider: 'cuda', deviceId: device.deviceId };
+  }
+  return { executionProvider: provider.provider, deviceId: 0 };
+}
+
+export function poolSpec(config: ModelConfig, version: VersionSource, defaults: PlacementDefaults): Omit<PoolSpec, 'label'> {
+  const instances = config.instanceCount ?? defaults.instances;
+  const intra = config.intraOpThreads ?? (defaults.intraOpThreads || Math.max(1, Math.floor(defaults.cpus / instances)));
+  return {
+    runtime: version.runtime,
+    modelPath: version.file,
+    instances,
+    maxHeapMb: defaults.workerMaxHeapMb,
+    options: {
+      intraOpThreads: intra,
+      interOpThreads: config.interOpThreads ?? defaults.interOpThreads,
+      ...placement(config, defaults.provider),
+      parameters: { ...defaults.runtimeParameters, ...config.parameters },
+    },
+  };
+}

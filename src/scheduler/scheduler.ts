@@ -1,0 +1,40 @@
+/**
+ * How a model version's validated requests reach its worker pool. A version holds exactly one
+ * scheduler, chosen at load from its config (Triton's scheduler choice): the direct one runs each
+ * request as it comes, the dynamic batcher merges queued requests into model runs. The version
+ * reads its in-flight and queue counts here whichever it is, so it never branches on the kind.
+ */
+import { UnavailableError } from '../core/errors.js';
+import type { RunRequest } from '../core/inference.js';
+import type { ExecutionTiming } from '../core/statistics.js';
+import type { Tensor } from '../core/tensor.js';
+
+export interface RunResult {
+  outputs: Tensor[];
+  timing: ExecutionTiming;
+}
+
+/** Runs one model run on a worker (the pool's infer). */
+export type Executor = (run: RunRequest) => Promise<RunResult>;
+
+/** Called once per model run with the samples it held. */
+export type ExecutionListener = (batchSize: number, timing: ExecutionTiming) => void;
+
+export interface Scheduler {
+  /** Runs one validated request; rows = samples in it (dim 0 for batching models). */
+  submit(run: RunRequest, rows: number, timeoutUs: number, signal?: AbortSignal): Promise<RunResult>;
+  /** Model runs executing now. */
+  readonly inFlight: number;
+  /** Requests waiting. */
+  readonly queueDepth: number;
+  /** Refuses new work and resolves once what was accepted has finished. */
+  stop(): Promise<void>;
+}
+
+/** The error a request gets when its signal aborts before it ran. */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name !== 'AbortError' ? reason : new UnavailableError('Request cancelled');
+}
+
+export const STOPPED_MESSAGE = 'the model is unloading; it takes no new requests';
