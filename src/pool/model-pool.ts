@@ -23,6 +23,7 @@ export interface PoolSpec extends WorkerConfig {
   maxHeapMb: number;
 }
 
+const NO_OPTIONS = {};
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
 function toError(failure: WorkerFailure): ServingError {
@@ -103,7 +104,7 @@ export class ModelPool {
 
   private async run<R>(task: WorkerTask, transfer?: ArrayBuffer[]): Promise<R> {
     try {
-      return (await this.piscina.run(task, transfer ? { transferList: transfer } : {})) as R;
+      return (await this.piscina.run(task, transfer?.length ? { transferList: transfer } : NO_OPTIONS)) as R;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new InferenceError(`the worker running ${this.label} failed: ${reason}`);
