@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { defaultInstances, modelBytes } from './config/instance-sizing.js';
 import { cpuLimit } from './config/cpu-limit.js';
+import { inflightBytesLimit } from './config/memory-limit.js';
+import { Admission } from './core/admission.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
+import type { StreamLimits } from './grpc/stream-infer.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -65,10 +68,12 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     workerRuntime,
     logger,
   });
+  const admission = new Admission({ maxBytes: inflightBytesLimit(options.max_inflight_bytes), maxRequests: options.max_inflight_requests });
   let started = false;
   const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started });
   const http = await buildHttpServer({
     dataPlane,
+    admission,
     logger,
     maxInputSize: options.http_max_input_size,
     metrics,
@@ -85,7 +90,9 @@ export async function startServer(options: TsserveOptions, logger = createLogger
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
         metrics,
-          })
+        admission,
+        streamLimits: streamLimits(options),
+      })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
   await registry.loadAll();
@@ -122,6 +129,10 @@ export async function startServer(options: TsserveOptions, logger = createLogger
       logger.info('tsserve stopped');
     })());
   return { http, metrics, registry, dataPlane, logger, httpPort, grpcPort, close };
+}
+
+function streamLimits(options: TsserveOptions): StreamLimits {
+  return { maxOutstanding: Math.max(1, options.grpc_stream_max_outstanding), stallTimeoutMs: Math.max(1, options.grpc_stream_stall_timeout) * 1000 };
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

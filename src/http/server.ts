@@ -12,6 +12,9 @@ import { normalizePrefix } from './openai/openai-routes.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
+import { registerBodyAdmission, undeclaredBytes } from './body-admission.js';
+import { registerJsonContentType } from './content-type.js';
+import type { Admission } from '../core/admission.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
@@ -32,6 +35,8 @@ export interface HttpOptions {
   dataPlane: DataPlane;
   logger: Logger;
   maxInputSize: number;
+  /** Bytes and requests in flight, admitted before a body is read. */
+  admission: Admission;
   metrics: Metrics;
   latencyLogging: boolean;
   /** Most latency lines per second; 0: every request. */
@@ -66,12 +71,14 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const headerLength = Number(request.headers['inference-header-content-length']) || 0;
-    readBody(payload, request.headers, options.maxInputSize, headerLength).then(
+    readBody(payload, request.headers, options.maxInputSize, headerLength, undeclaredBytes(request.raw)).then(
       (body) => done(null, body),
       (error: Error) => done(error, undefined),
     );
   });
   registerErrorHandling(app);
+  registerJsonContentType(app);
+  registerBodyAdmission(app, options.admission, options.maxInputSize);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options.dataPlane);
