@@ -38,7 +38,7 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
     const trace = request.inference;
     if (!trace) return;
     // An unknown model name is the client's text: keep it out of label values.
-    const model = reply.statusCode === 404 ? '_unknown' : trace.model;
+    const model = reply.statusCode === 404 ? '_unknown' : metrics.modelLabel(trace.model);
     recordTrace(metrics, trace, model, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
     if (latencyLogging) {
       request.log.info({

@@ -50,8 +50,12 @@ async function entries(dir: string): Promise<{ files: string[]; dirs: string[] }
   return { files: files.sort(), dirs: dirs.sort() };
 }
 
-/** `file` is the model file, or '.' when model_dir itself is a model folder (Hugging Face). */
-export type RepositoryLayout = { kind: 'single'; file: string } | { kind: 'folders'; names: string[] };
+/**
+ * `single`: one model file in model_dir (`file`), or model_dir is a Hugging Face folder ('.'),
+ * served as --model_name. `model`: model_dir is one Triton model folder (config.pbtxt, version
+ * folders), served under its folder name. `folders`: a repository of model folders.
+ */
+export type RepositoryLayout = { kind: 'single'; file: string } | { kind: 'model' } | { kind: 'folders'; names: string[] };
 
 const HEAD_BYTES = 256;
 
@@ -109,6 +113,7 @@ export async function readLayout(modelDir: string, framework?: string): Promise<
   if (modelFilesHere.length === 1) return { kind: 'single', file: modelFilesHere[0]!.file };
   // KServe's storage initializer puts a Hugging Face model's files straight into /mnt/models.
   if (runtimeForFolder(files)) return { kind: 'single', file: '.' };
+  if (files.includes(CONFIG_FILE) || (dirs.length && dirs.every((d) => /^\d+$/.test(d)))) return { kind: 'model' };
   return { kind: 'folders', names: dirs };
 }
 
@@ -170,9 +175,9 @@ async function versionSource(dir: string, version: string, config: ModelConfig, 
   return found && { version, file: join(dir, found.file), runtime: found.runtime.name };
 }
 
-/** Reads one model folder: its config and the versions its policy selects. */
-export async function readModelFolder(name: string, dir: string, framework?: string): Promise<ModelSource> {
-  const config = await readConfig(dir);
+/** Reads one model folder: its config (or `override`, replacing config.pbtxt) and the versions its policy selects. */
+export async function readModelFolder(name: string, dir: string, framework?: string, override?: ModelConfig): Promise<ModelSource> {
+  const config = override ?? (await readConfig(dir));
   const { dirs } = await entries(dir);
   const numeric = dirs.filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
   const versions: VersionSource[] = [];
@@ -192,8 +197,8 @@ export async function readModelFolder(name: string, dir: string, framework?: str
 }
 
 /** The single top-level model file, served as `name`. */
-export async function readSingleFile(name: string, modelDir: string, file: string, framework?: string): Promise<ModelSource> {
-  const config = await readConfig(modelDir);
+export async function readSingleFile(name: string, modelDir: string, file: string, framework?: string, override?: ModelConfig): Promise<ModelSource> {
+  const config = override ?? (await readConfig(modelDir));
   if (file === '.') {
     const source = await versionSource(modelDir, '1', config, framework);
     if (!source) throw new ModelLayoutError(`no model found in ${modelDir}`);
