@@ -14,9 +14,11 @@ import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { DataPlane } from './dataplane/data-plane.js';
-import { ModelRegistry } from './registry/model-registry.js';
+import { type IndexEntry, ModelRegistry } from './registry/model-registry.js';
 import { runtimeByName, runtimeNames } from '../runtimes/index.js';
 import { prepareModelDir } from './storage/model-source.js';
+import { type PortFlag, checkModelDir, checkPortNumbers, checkPortsFree, listenOn } from './startup/preflight.js';
+import { StartupError } from './startup/startup-error.js';
 
 export const VERSION: string = JSON.parse(
   readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
@@ -38,12 +40,16 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
   if (options.framework && !runtimeByName(options.framework)) {
-    throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
+    throw new StartupError(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
   }
   const provider = chooseProvider(options.execution_provider as ProviderChoice, probeCuda());
   logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
+  const ports = listeners(options);
+  checkPortNumbers(ports);
+  await checkPortsFree(options.host, ports);
   const metrics = new Metrics();
   const modelDir = await prepareModelDir(options, logger);
+  await checkModelDir(modelDir);
   // Measured on 2 cores (README, "Worker sizing"): two single-threaded instances serve unbatched
   // requests 1.5x faster than one instance with two threads, and batched ones as fast.
   const instances = options.workers > 0 ? options.workers : Math.min(2, cpus);
@@ -84,11 +90,12 @@ export async function startServer(options: ServerOptions, logger = createLogger(
           })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
-  await registry.loadAll();
   let grpcPort: number | undefined;
   try {
-    grpcPort = await grpc?.listen(options.host, options.grpc_port);
-    await http.listen({ host: options.host, port: options.http_port });
+    await registry.loadAll();
+    checkSomeModelLoaded(registry.index());
+    if (grpc) grpcPort = await listenOn(options.host, ports[1]!, () => grpc.listen(options.host, options.grpc_port));
+    await listenOn(options.host, ports[0]!, () => http.listen({ host: options.host, port: options.http_port }));
   } catch (error) {
     await stopServers(http, grpc, 0);
     await registry.close();
@@ -118,6 +125,19 @@ export async function startServer(options: ServerOptions, logger = createLogger(
       logger.info('tsserve stopped');
     })());
   return { http, metrics, registry, dataPlane, logger, httpPort, grpcPort, close };
+}
+
+/** The ports to open, with the flags that set them: HTTP first, then gRPC when enabled. */
+function listeners(options: ServerOptions): PortFlag[] {
+  const http = { flag: '--http_port', port: options.http_port };
+  return options.enable_grpc ? [http, { flag: '--grpc_port', port: options.grpc_port, alternative: 'turn gRPC off with --enable_grpc false' }] : [http];
+}
+
+/** Models were found and not one loaded: serving nothing, the server would never be ready. */
+function checkSomeModelLoaded(index: readonly IndexEntry[]): void {
+  if (!index.length || index.some((e) => e.state === 'READY')) return;
+  const reasons = index.map((e) => `model '${e.name}'${e.version ? ` version ${e.version}` : ''}: ${e.reason}`);
+  throw new StartupError(`no model could be loaded: ${reasons.join('; ')}`);
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

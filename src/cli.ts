@@ -2,12 +2,23 @@
 /** The tsserve command: parse flags, start serving, stop cleanly on SIGTERM/SIGINT. */
 import { CliError, helpText, parseArgs } from './config/cli-args.js';
 import { startServer } from './app.js';
-import { SECRET_NAME, createLogger } from './log.js';
+import { LOG_LEVEL_NAMES, type Logger, SECRET_NAME, createLogger, logLevel } from './log.js';
+import { StartupError } from './startup/startup-error.js';
 
 /** `--aws_secret_key=abc` is logged as `--aws_secret_key=[redacted]`. */
 function redactFlag(flag: string): string {
   const eq = flag.indexOf('=');
   return eq > 0 && SECRET_NAME.test(flag.slice(0, eq)) ? `${flag.slice(0, eq)}=[redacted]` : flag;
+}
+
+/**
+ * One fatal line and exit 1. A StartupError's message says what to change; anything else is
+ * logged by its message too, as a stack trace tells a user nothing they can act on.
+ */
+function startupFailed(logger: Logger, error: unknown): never {
+  if (error instanceof StartupError) logger.fatal(`tsserve could not start: ${error.message}`);
+  else logger.fatal({ err: error instanceof Error ? error.message : String(error) }, 'tsserve could not start');
+  process.exit(1);
 }
 
 async function main(): Promise<void> {
@@ -24,13 +35,15 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger(parsed.options.log_level);
+  if (!logLevel(parsed.options.log_level)) {
+    startupFailed(logger, new StartupError(`--log_level '${parsed.options.log_level}' is not a log level: use one of ${LOG_LEVEL_NAMES.join(', ')} (any case)`));
+  }
   if (parsed.ignored.length) logger.warn({ flags: parsed.ignored.map(redactFlag) }, 'ignoring unknown arguments');
   let server;
   try {
     server = await startServer(parsed.options, logger);
   } catch (error) {
-    logger.fatal({ err: error }, 'tsserve could not start');
-    process.exit(1);
+    startupFailed(logger, error);
   }
   let stopping = false;
   const stop = (signal: string) => {

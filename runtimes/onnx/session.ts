@@ -23,9 +23,18 @@ export function createSession(model: string | Uint8Array, options: RuntimeOption
   return typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
 }
 
+/** onnxruntime's "Load model from <path> failed:Protobuf parsing failed." as what the user must know. */
+function notOnnx(modelPath: string, error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/Protobuf parsing failed/i.test(message)) return error;
+  return new Error(`${modelPath} is not a valid ONNX file (onnxruntime: Protobuf parsing failed); check that the file is whole and is an ONNX model`);
+}
+
 /** Opens an ONNX file; ZipMap outputs come back as probability tensors [N, C]. */
 export async function openOnnxFile(modelPath: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
-  const session = await createSession(modelPath, options);
+  const session = await createSession(modelPath, options).catch((error: unknown) => {
+    throw notOnnx(modelPath, error);
+  });
   if (session.outputMetadata.every((o) => o.isTensor)) return session;
   // Only models with non-tensor outputs are read into memory, which large models never have.
   const stripped = stripZipMap(new Uint8Array(await readFile(modelPath)));

@@ -6,7 +6,7 @@
  * by extension, and for extensions several formats share (.json, .txt, .bst) by content.
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import {
   RUNTIMES,
   type RuntimeEntry,
@@ -114,6 +114,9 @@ export async function readLayout(modelDir: string, framework?: string): Promise<
   // KServe's storage initializer puts a Hugging Face model's files straight into /mnt/models.
   if (runtimeForFolder(files)) return { kind: 'single', file: '.' };
   if (files.includes(CONFIG_FILE) || (dirs.length && dirs.every((d) => /^\d+$/.test(d)))) return { kind: 'model' };
+  // Nothing but files no runtime recognises: say what is wrong with them rather than serve nothing.
+  const unrecognised = files.find(hasModelExtension);
+  if (!dirs.length && unrecognised) throw notAModel(join(modelDir, unrecognised));
   return { kind: 'folders', names: dirs };
 }
 
@@ -125,6 +128,15 @@ async function readConfig(dir: string): Promise<ModelConfig> {
     return DEFAULT_CONFIG;
   }
   return parseModelConfig(text);
+}
+
+const FORMAT_NAMES: Readonly<Record<string, string>> = { onnx: 'ONNX', sklearn: 'scikit-learn ONNX', xgboost: 'XGBoost', lightgbm: 'LightGBM' };
+
+/** A file with a model's extension that no runtime recognises by its content. */
+function notAModel(path: string): ModelLayoutError {
+  const extension = extname(path).toLowerCase();
+  const formats = [...new Set(RUNTIMES.filter((r) => r.fileExtensions.includes(extension)).map((r) => FORMAT_NAMES[r.name] ?? r.name))];
+  return new ModelLayoutError(`${path} is not a valid ${formats.join(' or ')} model file; check that it is whole and was saved by that library`);
 }
 
 function wantedFiles(runtime: RuntimeEntry | undefined): string {
@@ -140,10 +152,12 @@ async function findModelFile(dir: string, config: ModelConfig, framework: string
     const file = config.defaultModelFilename;
     if (!files.includes(file)) return undefined;
     const runtime = named ?? runtimeForFile(file, await readHead(join(dir, file)));
-    if (!runtime) throw new ModelLayoutError(`no runtime serves '${file}' (${wantedFiles(undefined)})`);
+    if (!runtime) throw notAModel(join(dir, file));
     return { file, runtime };
   }
   const candidates = await modelFiles(dir, files, named);
+  const unrecognised = files.find(hasModelExtension);
+  if (!candidates.length && unrecognised && !named) throw notAModel(join(dir, unrecognised));
   if (candidates.length > 1) {
     const preferred = named && candidates.find((c) => c.file === named.defaultFileName);
     if (preferred) return preferred;
