@@ -14,9 +14,9 @@ ARG CUDA_BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 # ---- build: dev dependencies and tsc -------------------------------------------------------
 FROM ${BASE_IMAGE} AS build
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
-# --ignore-scripts: `prepare` would run tsc before the sources are here; onnxruntime-node's
-# install script only fetches CUDA files, which the build does not need.
+COPY package.json package-lock.json ./
+# --ignore-scripts: `prepare` would run tsc before the sources are here (package.json's
+# allowScripts already denies the dependencies' scripts on npm 11; npm 10 would run them).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src src
@@ -26,7 +26,7 @@ RUN npx tsc -p . && find dist -name '*.map' -delete
 # ---- production dependencies (CPU) ----------------------------------------------------------
 FROM ${BASE_IMAGE} AS deps
 WORKDIR /app
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 # onnxruntime-node ships its CPU binaries for every OS in the npm package (about 290 MB); keep
 # only this platform's. Nothing else in the production tree has an install script.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
@@ -42,9 +42,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 # ---- production dependencies (CUDA) ---------------------------------------------------------
 FROM deps AS deps-cuda
 # Runs onnxruntime-node's install script, which downloads the CUDA 12 execution provider
-# (libonnxruntime_providers_cuda.so and friends) from NuGet into its bin folder. The flag on the
-# command line overrides `.npmrc`'s onnxruntime-node-install=skip.
-RUN npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12 --foreground-scripts \
+# (libonnxruntime_providers_cuda.so and friends) from NuGet into its bin folder: the one install
+# step that downloads, run by name here because package.json's allowScripts denies it elsewhere.
+RUN cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js && cd /app \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
 
 # ---- runtime (CUDA) -------------------------------------------------------------------------
@@ -65,7 +65,9 @@ USER 1000:1000
 EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/src/healthcheck.js"]
 ENTRYPOINT ["node", "dist/src/cli.js"]
-CMD ["--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081"]
+# No default arguments: the defaults (--model_dir /mnt/models, ports 8080 and 8081) come from the
+# flags' own defaults, so TSSERVE_HTTP_PORT, TSSERVE_GRPC_PORT and TSSERVE_MODEL_DIR work with -e.
+CMD []
 
 # ---- runtime (CPU, the default target) ------------------------------------------------------
 FROM ${BASE_IMAGE} AS cpu
@@ -82,4 +84,6 @@ USER 1000:1000
 EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "dist/src/healthcheck.js"]
 ENTRYPOINT ["node", "dist/src/cli.js"]
-CMD ["--model_dir=/mnt/models", "--http_port=8080", "--grpc_port=8081"]
+# No default arguments: the defaults (--model_dir /mnt/models, ports 8080 and 8081) come from the
+# flags' own defaults, so TSSERVE_HTTP_PORT, TSSERVE_GRPC_PORT and TSSERVE_MODEL_DIR work with -e.
+CMD []

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer, env, pipeline } from '@huggingface/transformers';
 import { cpuLimit } from '../src/config/cpu-limit.js';
+import { resultsFile } from './lib/results-dir.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MODELS = join(ROOT, 'test', 'hf-models');
@@ -34,7 +35,7 @@ const arg = (name: string, fallback: number) => {
 const DURATION = arg('duration', 5);
 const TOKENS = arg('tokens', 256);
 const outIndex = argv.indexOf('--out');
-const OUT = outIndex >= 0 ? argv[outIndex + 1]! : join(ROOT, 'bench', 'results', 'hf.md');
+const OUT = outIndex >= 0 ? argv[outIndex + 1]! : resultsFile('hf.md');
 const TEXTS = ['hello world', 'the movie was very good!', 'i hate this terrible film.', 'the cat sat on the mat, and it was great.'];
 const CPUS = cpuLimit();
 /** Intra-op threads of one server worker under the defaults (--workers 0, --nthread 0). */

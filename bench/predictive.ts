@@ -23,6 +23,7 @@ import { createSession } from '../runtimes/onnx/session.js';
 import { convertXgboost } from '../runtimes/xgboost/xgboost-convert.js';
 import { parseXgboostFile } from '../runtimes/xgboost/xgboost-file.js';
 import { type SynthSpec, exportedOnnx, synthTrees, xgboostJson } from './xgboost-synth.js';
+import { resultsFile } from './lib/results-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(ROOT, 'dist/src/cli.js');
@@ -45,7 +46,7 @@ function parseOptions(argv: string[]): Options {
   };
   const duration = Number(value('--duration') ?? (quick ? 3 : 10));
   if (!(duration > 0)) throw new Error('--duration expects a positive number of seconds');
-  return { quick, duration, warmup: quick ? 1 : 2, reloads: quick ? 3 : 7, out: resolve(ROOT, value('--out') ?? 'bench/results/predictive.md') };
+  return { quick, duration, warmup: quick ? 1 : 2, reloads: quick ? 3 : 7, out: resolve(ROOT, value('--out') ?? resultsFile('predictive.md')) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -26,6 +26,7 @@ import { TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.
 import { CLI, ROOT, type ChildServer, children, freePort, runJsonChild, spawnServer } from './lib/child-server.js';
 import { type GrpcLoadSpec, type LoadRequest, type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
 import { type LatencyStats, stats } from './lib/stats.js';
+import { resultsFile } from './lib/results-dir.js';
 
 
 // ---------------------------------------------------------------- options
@@ -86,7 +87,7 @@ function parseOptions(argv: string[]): BenchOptions {
     warmup: quick ? 1 : 2,
     baselineSeconds: quick ? 3 : 10,
     decodeSeconds: quick ? 0.5 : 2,
-    out: resolve(ROOT, str('out', 'bench/results/foundation.md')),
+    out: resolve(ROOT, str('out', resultsFile('foundation.md'))),
   };
 }
 

@@ -5,12 +5,14 @@
  * Each figure is the median of the rounds of one request at a time, measured in the same run.
  *
  *   npm run bench:shm [-- --rounds 7 --mib 64 --update-results]
+ * Writes bench/out/shared-memory.md (bench/results/ with --update-results).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CLI, ROOT, freePort, spawnServer } from './lib/child-server.js';
+import { resultsFile } from './lib/results-dir.js';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '7' }, mib: { type: 'string', default: '64' }, 'update-results': { type: 'boolean', default: false } },
@@ -98,9 +100,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     process.stdout.write(report);
-    const dir = join(ROOT, values['update-results'] ? 'bench/results' : 'bench/results/local');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'shared-memory.md'), report);
+    writeFileSync(resultsFile('shared-memory.md'), report);
   } finally {
     await server.stop();
     rmSync(shmIn, { force: true });

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bytesObject, generatedByte, generatedObject } from '../test/helpers/stand-ins/blob.js';
 import { S3StandIn } from '../test/helpers/stand-ins/s3-server.js';
+import { resultsFile } from './lib/results-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const INITIALIZER = join(ROOT, 'dist/src/storage/cli.js');
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   const sizeMiB = Number(option('size_mib', '1024'));
   const files = Number(option('files', '1000'));
   const fileKiB = Number(option('file_kib', '64'));
-  const out = option('out', join(ROOT, 'bench/results/storage.md'));
+  const out = option('out', resultsFile('storage.md'));
   const work = await mkdtemp(join(os.tmpdir(), 'tsserve-bench-storage-'));
   const s3 = await new S3StandIn({ accessKeys: ['AKBENCH'] }).start();
   const env = { AWS_ACCESS_KEY_ID: 'AKBENCH', AWS_SECRET_ACCESS_KEY: 'bench', AWS_ENDPOINT_URL: s3.url, STORAGE_LOG_LEVEL: 'warn' };

@@ -2,7 +2,7 @@
  * The contract between the core and a runtime adapter. An adapter loads one model version
  * inside a worker thread and runs it on typed tensors; it knows nothing of HTTP or gRPC.
  */
-import type { RunRequest } from '../src/core/inference.js';
+import type { IndexKeyed, RunRequest } from '../src/core/inference.js';
 import type { Tensor, TensorSpec } from '../src/core/tensor.js';
 
 export interface ModelMetadata {
@@ -12,6 +12,8 @@ export interface ModelMetadata {
   outputs: TensorSpec[];
   /** The outputs a request that names none gets; all of them when undefined. */
   defaultOutputs?: string[];
+  /** Outputs KServe's V1 protocol answers as objects keyed by index (huggingfaceserver's dicts). */
+  v1IndexKeyed?: Record<string, IndexKeyed>;
   /**
    * Names of the columns of the model's single [N, F] input, in order: requests with
    * `content_type: "pd"` (and V1 rows keyed by name) send one input per column.

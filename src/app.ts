@@ -2,6 +2,7 @@
  * Wires a server together: load the models first, then open the ports, because KServe's
  * default readiness probe is a TCP connect and an open port must mean the models are loaded.
  */
+import './no-telemetry.js'; // first: before onnxruntime loads
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -76,6 +77,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     maxInputSize: options.http_max_input_size,
     metrics,
     latencyLogging: options.enable_latency_logging,
+    latencyLogRate: options.latency_log_rate,
     docs: options.enable_docs_url,
     openaiPrefix: options.openai_route_prefix,
   });

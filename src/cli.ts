@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /** The tsserve command: parse flags, start serving, stop cleanly on SIGTERM/SIGINT. */
+import './no-telemetry.js'; // first: before onnxruntime loads
 import { CliError, helpText, parseArgs } from './config/cli-args.js';
 import { startServer } from './app.js';
 import { LOG_LEVEL_NAMES, type Logger, SECRET_NAME, createLogger, logLevel } from './log.js';
 import { StartupError } from './startup/startup-error.js';
+import { routeProcessWarnings } from './process-warnings.js';
 
 /** `--aws_secret_key=abc` is logged as `--aws_secret_key=[redacted]`. */
 function redactFlag(flag: string): string {
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   if (!logLevel(parsed.options.log_level)) {
     startupFailed(logger, new StartupError(`--log_level '${parsed.options.log_level}' is not a log level: use one of ${LOG_LEVEL_NAMES.join(', ')} (any case)`));
   }
+  routeProcessWarnings(logger);
   if (parsed.ignored.length) logger.warn({ flags: parsed.ignored.map(redactFlag) }, 'ignoring unknown arguments');
   let server;
   try {

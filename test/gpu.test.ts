@@ -10,7 +10,7 @@ import { getJson, postJson, repoPath, startTestServer } from './helpers/server.j
 
 const probe = probeCuda();
 const skip = !probe.providerLibrary
-  ? 'SKIPPED: onnxruntime-node has no CUDA libraries here (install with --onnxruntime-node-install=cuda12)'
+  ? 'SKIPPED: onnxruntime-node has no CUDA libraries here (install them: cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js)'
   : !probe.gpuVisible
     ? 'SKIPPED: no NVIDIA GPU visible'
     : false;

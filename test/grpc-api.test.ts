@@ -55,6 +55,7 @@ before(async () => {
   await repo.copy('test/fixtures/multi_io/1/model.onnx', 'multi_io/1/model.onnx');
   await repo.copy(FP32_IDENTITY, 'm/1/model.onnx');
   await repo.copy(FP32_IDENTITY, 'batched/1/model.onnx');
+  await repo.write('batched/labels.txt', 'first\nsecond\n'); // config.pbtxt names it: a missing one fails the load
   await repo.write(
     'batched/config.pbtxt',
     [
@@ -177,16 +178,16 @@ describe('ModelInfer', () => {
 });
 
 describe('gRPC in the metrics', () => {
-  it('counts ModelInfer by model and gRPC status, and unknown models as _unknown', async () => {
+  it('counts ModelInfer by model and status (the HTTP status of the gRPC code), and unknown models as _unknown', async () => {
     const scrape = async () => (await fetch(`${srv.url}/metrics`)).text();
-    const labels = { model_name: 'classifier', protocol: 'grpc', status: 'OK' };
+    const labels = { model_name: 'classifier', protocol: 'grpc', status: '200' };
     const before = metricSample(await scrape(), 'tsserve_inference_requests_total', labels);
     const rows = [[5.1, 3.5, 1.4, 0.2]];
     await client.call('ModelInfer', { model_name: 'classifier', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] });
     await client.call('ModelInfer', { model_name: 'no-such', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] }).catch(() => undefined);
     const after = await scrape();
     assert.equal(metricSample(after, 'tsserve_inference_requests_total', labels) - before, 1);
-    assert.ok(metricSample(after, 'tsserve_inference_requests_total', { model_name: '_unknown', protocol: 'grpc', status: 'NOT_FOUND' }) >= 1);
+    assert.ok(metricSample(after, 'tsserve_inference_requests_total', { model_name: '_unknown', protocol: 'grpc', status: '404' }) >= 1);
     assert.ok(metricSample(after, 'request_predict_seconds_count', { model_name: 'classifier' }) >= 1);
     assert.equal(after.includes('no-such'), false);
   });
@@ -272,15 +273,15 @@ describe('ModelInfer errors: the status of the error class and REST\'s message',
     }
   });
 
-  it('unknown outputs, classification and an int64 parameter beyond 2^53: INVALID_ARGUMENT', async () => {
+  it('unknown outputs, a bad classification count and an int64 parameter beyond 2^53: INVALID_ARGUMENT', async () => {
     const base = { model_name: 'classifier', inputs: [classifierInput(rows)], raw_input_contents: [rawRows(rows)] };
     await assertStatus(client.call('ModelInfer', { ...base, outputs: [{ name: 'nope' }] }), status.INVALID_ARGUMENT, /unexpected inference output 'nope'/);
     const rest = await postJson(`${srv.url}/v2/models/classifier/infer`, {
       inputs: [{ ...classifierInput(rows), data: rows }],
-      outputs: [{ name: 'probabilities', parameters: { classification: 2 } }],
+      outputs: [{ name: 'probabilities', parameters: { classification: 'two' } }],
     });
     const error = await assertStatus(
-      client.call('ModelInfer', { ...base, outputs: [{ name: 'probabilities', parameters: { classification: { int64_param: '2' } } }] }),
+      client.call('ModelInfer', { ...base, outputs: [{ name: 'probabilities', parameters: { classification: { string_param: 'two' } } }] }),
       status.INVALID_ARGUMENT,
     );
     assert.equal(error.details, rest.body.error);

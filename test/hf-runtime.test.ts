@@ -27,6 +27,8 @@ describe('Hugging Face runtime over v2 and V1', () => {
     await repo.write('bert_cls_pool/config.pbtxt', params({ pooling: 'cls' }));
     await copyHfModel(repo, HF.bert, 'bert_short');
     await repo.write('bert_short/config.pbtxt', params({ max_model_len: '8' }));
+    await copyHfModel(repo, HF.bertCls, 'cls_rich');
+    await repo.write('cls_rich/config.pbtxt', params({ hf_rich_outputs: 'true' }));
     await copyHfModel(repo, HF.bertCls, 'cls_probs');
     await repo.write('cls_probs/config.pbtxt', params({ return_probabilities: 'true' }));
     await copyHfModel(repo, HF.bertCls, 'cls_logits');
@@ -83,8 +85,9 @@ describe('Hugging Face runtime over v2 and V1', () => {
     body.predictions.forEach((p: number[], i: number) => assertClose(p, bertExpected.mean_normalized[i]!, 1e-5, `prediction ${i}`));
   });
 
-  it('v2: classification gives label, label name and score as torch', async () => {
-    const { status, body } = await postJson(`${srv.url}/v2/models/cls/infer`, texts(clsExpected.sentences));
+  it('v2: classification gives label, label name and score as torch, when named', async () => {
+    const outputs = [{ name: 'label' }, { name: 'label_name' }, { name: 'score' }];
+    const { status, body } = await postJson(`${srv.url}/v2/models/cls/infer`, { ...texts(clsExpected.sentences), outputs });
     assert.equal(status, 200);
     const [label, name, score] = body.outputs;
     assert.deepEqual(label, { name: 'label', datatype: 'INT64', shape: [5], data: clsExpected.labels });
@@ -93,8 +96,8 @@ describe('Hugging Face runtime over v2 and V1', () => {
     assertClose(score.data, clsExpected.probabilities.map((p, i) => p[clsExpected.labels[i]!]!), 1e-5, 'score');
   });
 
-  it('V1: classification predictions are objects per text', async () => {
-    const { body } = await postJson(`${srv.url}/v1/models/cls:predict`, { instances: [clsExpected.sentences[0], clsExpected.sentences[1]] });
+  it('V1 with hf_rich_outputs: classification predictions are objects per text', async () => {
+    const { body } = await postJson(`${srv.url}/v1/models/cls_rich:predict`, { instances: [clsExpected.sentences[0], clsExpected.sentences[1]] });
     assert.deepEqual(body.predictions.map((p: { label: number; label_name: string }) => [p.label, p.label_name]), [
       [clsExpected.labels[0], clsExpected.label_names[0]], [clsExpected.labels[1], clsExpected.label_names[1]],
     ]);
@@ -223,8 +226,10 @@ describe('a Hugging Face model straight in model_dir (KServe storage layout)', (
     try {
       const { status, body } = await postJson(`${srv.url}/v1/models/sentiment:predict`, { instances: [clsExpected.sentences[1]] });
       assert.equal(status, 200);
-      assert.equal(body.predictions[0].label, clsExpected.labels[1]);
-      assertClose(body.predictions[0].probabilities, clsExpected.probabilities[1]!, 1e-5, 'probabilities');
+      // KServe's answer with --return_probabilities: {index: probability to 4 decimals}
+      const [prediction] = body.predictions;
+      assert.deepEqual(Object.keys(prediction), ['0', '1']);
+      assertClose(Object.values(prediction) as number[], clsExpected.probabilities[1]!, 5.1e-5, 'probabilities');
     } finally {
       await srv.close();
       await repo.remove();

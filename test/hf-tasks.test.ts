@@ -25,6 +25,10 @@ describe('Hugging Face fill_mask and token_classification', () => {
   before(async () => {
     repo = await tempRepo();
     await copyHfModel(repo, HF.bertMlm, 'mlm');
+    await copyHfModel(repo, HF.bertMlm, 'mlm_rich');
+    await repo.write('mlm_rich/config.pbtxt', params({ hf_rich_outputs: 'true' }));
+    await copyHfModel(repo, HF.bertNer, 'ner_rich');
+    await repo.write('ner_rich/config.pbtxt', params({ hf_rich_outputs: 'true' }));
     await copyHfModel(repo, HF.bertMlm, 'mlm_probs');
     await repo.write('mlm_probs/config.pbtxt', params({ return_probabilities: 'true' }));
     await copyHfModel(repo, HF.bertMlm, 'mlm_logits');
@@ -43,18 +47,20 @@ describe('Hugging Face fill_mask and token_classification', () => {
     const mlm = await getJson(`${srv.url}/v2/models/mlm`);
     assert.equal(mlm.status, 200);
     assert.deepEqual(mlm.body.outputs, [
+      { name: 'output-0', datatype: 'BYTES', shape: [-1] },
       { name: 'predicted', datatype: 'BYTES', shape: [-1] },
       { name: 'token_id', datatype: 'INT64', shape: [-1, -1] },
       { name: 'score', datatype: 'FP32', shape: [-1, -1] },
     ]);
     const ner = await getJson(`${srv.url}/v2/models/ner_probs`);
     assert.deepEqual(ner.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [
-      ['label', [-1, -1]], ['label_name', [-1, -1]], ['score', [-1, -1]], ['token_id', [-1, -1]], ['probabilities', [-1, -1, 5]],
+      ['output-0', [-1, -1, 5]], ['label', [-1, -1]], ['label_name', [-1, -1]], ['score', [-1, -1]], ['token_id', [-1, -1]], ['probabilities', [-1, -1, 5]],
     ]);
   });
 
   it('v2 fill_mask: the best token at every mask equals torch, decoded as KServe does', async () => {
-    const { status, body } = await postJson(`${srv.url}/v2/models/mlm/infer`, texts(masked));
+    const outputs = [{ name: 'predicted' }, { name: 'token_id' }, { name: 'score' }];
+    const { status, body } = await postJson(`${srv.url}/v2/models/mlm/infer`, { ...texts(masked), outputs });
     assert.equal(status, 200, JSON.stringify(body));
     const [predicted, ids, score] = body.outputs;
     assert.deepEqual(predicted, { name: 'predicted', datatype: 'BYTES', shape: [4], data: mlmExpected.cases.map((c) => c.predicted) });
@@ -77,8 +83,8 @@ describe('Hugging Face fill_mask and token_classification', () => {
       .forEach((row, r) => assertClose(row, mlmExpected.cases[r]!.logits.flat(), 1e-4, `logits ${r}`));
   });
 
-  it('V1 fill_mask: one object per text', async () => {
-    const { status, body } = await postJson(`${srv.url}/v1/models/mlm:predict`, { instances: masked.slice(0, 2) });
+  it('V1 fill_mask with hf_rich_outputs: one object per text', async () => {
+    const { status, body } = await postJson(`${srv.url}/v1/models/mlm_rich:predict`, { instances: masked.slice(0, 2) });
     assert.equal(status, 200);
     assert.deepEqual(body.predictions.map((p: { predicted: string; token_id: number[] }) => [p.predicted, p.token_id]),
       mlmExpected.cases.slice(0, 2).map((c) => [c.predicted, c.token_ids]));
@@ -91,7 +97,8 @@ describe('Hugging Face fill_mask and token_classification', () => {
   });
 
   it('v2 token_classification: a label per token (special tokens included) equal to torch', async () => {
-    const { status, body } = await postJson(`${srv.url}/v2/models/ner/infer`, texts(sentences));
+    const outputs = [{ name: 'label' }, { name: 'label_name' }, { name: 'score' }, { name: 'token_id' }];
+    const { status, body } = await postJson(`${srv.url}/v2/models/ner/infer`, { ...texts(sentences), outputs });
     assert.equal(status, 200, JSON.stringify(body));
     const [label, name, score, tokenId] = body.outputs;
     const lengths = nerExpected.cases.map((c) => c.ids.length);
@@ -117,16 +124,18 @@ describe('Hugging Face fill_mask and token_classification', () => {
   });
 
   it('no texts give empty outputs without running the model', async () => {
-    const ner = await postJson(`${srv.url}/v2/models/ner/infer`, texts([]));
+    const ner = await postJson(`${srv.url}/v2/models/ner_rich/infer`, texts([]));
     assert.equal(ner.status, 200, JSON.stringify(ner.body));
     assert.deepEqual(ner.body.outputs.map((o: { shape: number[]; data: unknown[] }) => [o.shape, o.data.length]), [[[0, 0], 0], [[0, 0], 0], [[0, 0], 0], [[0, 0], 0]]);
-    const mlm = await postJson(`${srv.url}/v2/models/mlm/infer`, texts([]));
+    const nerKserve = await postJson(`${srv.url}/v2/models/ner/infer`, texts([]));
+    assert.deepEqual(nerKserve.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [['output-0', [0, 1, 0]]]);
+    const mlm = await postJson(`${srv.url}/v2/models/mlm_rich/infer`, texts([]));
     assert.equal(mlm.status, 200, JSON.stringify(mlm.body));
     assert.deepEqual(mlm.body.outputs.map((o: { shape: number[] }) => o.shape), [[0], [0, 0], [0, 0]]);
   });
 
-  it('V1 token_classification: label names per token of each instance', async () => {
-    const { status, body } = await postJson(`${srv.url}/v1/models/ner:predict`, { instances: [sentences[0]] });
+  it('V1 token_classification with hf_rich_outputs: label names per token of each instance', async () => {
+    const { status, body } = await postJson(`${srv.url}/v1/models/ner_rich:predict`, { instances: [sentences[0]] });
     assert.equal(status, 200);
     assert.deepEqual(body.predictions[0].label_name, nerExpected.cases[0]!.label_names);
     assert.deepEqual(body.predictions[0].label, nerExpected.cases[0]!.labels);

@@ -138,6 +138,21 @@ describe('scikit-learn ONNX models on the plain onnx runtime', () => {
     assertClose(probability.data, cases['proba'], 'output_probability');
   });
 
+  it("labels a binary random forest as scikit-learn's predict does, rows of both classes (onnxruntime's P(1) > 0.5)", async () => {
+    const cases = readCases('sklearn/random_forest_binary');
+    const labels = cases['label'] as number[];
+    const proba = cases['proba'] as number[][];
+    assert.deepEqual([...new Set(labels)].sort(), [0, 1]);
+    // class-0 rows that some tree votes 1 for: a graph labelling by P(1) > 0 calls them 1
+    assert.ok(labels.some((l, i) => l === 0 && proba[i]![1]! > 0), 'cases lack doubtful class-0 rows');
+    const { status, body } = await postJson(`${srv.url}/v2/models/random_forest_binary/infer`, request('x', cases.inputs));
+    assert.equal(status, 200, JSON.stringify(body));
+    const [label, probability] = body.outputs;
+    assert.equal(label.name, 'output_label');
+    assert.deepEqual(label.data, labels);
+    assertClose(probability.data, proba, 'output_probability');
+  });
+
   it('still picks the sklearn runtime where config.pbtxt names it', async () => {
     const { body } = await getJson(`${srv.url}/v2/models/logreg_binary`);
     assert.equal(body.platform, 'sklearn');

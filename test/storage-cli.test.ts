@@ -102,6 +102,9 @@ describe('storage-initializer command and the server pulling models', () => {
     const done = run.stdout.split('\n').filter((l) => l.includes('Model downloaded in'));
     assert.equal(done.length, 2);
     assert.match(done[0]!, /"files":3,"bytes":\d+/);
+    // Every line is JSON, the AWS SDK's Node-version notice (a process warning on Node < 22) included.
+    assert.equal(run.stderr, '');
+    for (const line of run.stdout.trim().split('\n')) JSON.parse(line);
   });
 
   test('progress lines carry bytes and rate while a download runs', async () => {

@@ -12,7 +12,8 @@ import type {
 import { type Classified, type EncodedBatch, classify, encode, pool } from './encoder.js';
 import type { HfConfig } from './hf-folder.js';
 import type { HfOptions } from './hf-options.js';
-import { TEXT_INPUT, outputSpecs } from './hf-tasks.js';
+import { KSERVE_OUTPUT, TEXT_INPUT, defaultOutputs, kserveIndexKeyed, outputSpecs } from './hf-tasks.js';
+import { formatFixed } from '../../src/core/fixed-decimal.js';
 import type { Generator } from './generation.js';
 import { BatchTokenizer } from './token-batch.js';
 import { fillMask, requireMask, tokenClassification } from './token-tasks.js';
@@ -76,13 +77,15 @@ export class HfModel implements LoadedModel, TextModel {
     const id2label = config.id2label ?? {};
     this.labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);
     this.hiddenSize = Number(config['hidden_size'] ?? config['n_embd'] ?? config['d_model'] ?? -1);
+    const outputs = outputSpecs(task, options, this.hiddenSize, this.labels.length || -1, Number(config['vocab_size'] ?? -1));
     this.metadata = {
       platform: 'huggingface_transformersjs',
       inputs: [TEXT_INPUT],
-      outputs: outputSpecs(task, options, this.hiddenSize, this.labels.length || -1, Number(config['vocab_size'] ?? -1)),
-      // token_count is there for whoever names it (the OpenAI route's usage); V1 and plain v2
-      // requests keep getting the embedding alone, as KServe's huggingfaceserver answers.
-      ...(task === 'text_embedding' ? { defaultOutputs: ['embedding'] } : {}),
+      outputs,
+      // KServe's answer unless a request names outputs: the embedding alone (token_count is for
+      // the OpenAI route's usage), output-0 for the classification and mask tasks.
+      defaultOutputs: defaultOutputs(task, options, outputs),
+      v1IndexKeyed: kserveIndexKeyed(task, options),
       text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false },
     };
   }
@@ -142,12 +145,23 @@ export class HfModel implements LoadedModel, TextModel {
     }
     const names = Array.from(out.labels, (l) => this.labels[Number(l)]!);
     return {
+      [KSERVE_OUTPUT]: this.kserveClassification(out, n, classes),
       label: { name: 'label', datatype: 'INT64', shape: [n], data: out.labels },
       label_name: { name: 'label_name', datatype: 'BYTES', shape: [n], data: bytesFromStrings(names) },
       score: { name: 'score', datatype: 'FP32', shape: [n], data: out.scores },
       probabilities: { name: 'probabilities', datatype: 'FP32', shape: [n, classes], data: out.probabilities },
       logits: { name: 'logits', datatype: 'FP32', shape: [n, classes], data: out.logits },
     };
+  }
+
+  /** KServe's answer: the argmax per text, or per text every label's probability (4 decimals) or logit. */
+  private kserveClassification(out: Classified, n: number, classes: number): Tensor {
+    const { returnProbabilities, returnRawLogits } = this.parts.options;
+    if (returnRawLogits) return { name: KSERVE_OUTPUT, datatype: 'FP32', shape: [n, classes], data: out.logits };
+    if (!returnProbabilities) return { name: KSERVE_OUTPUT, datatype: 'INT64', shape: [n], data: out.labels };
+    // float(f"{p:.4f}") in huggingfaceserver: doubles, so that JSON prints 0.9701 and not 0.9700999855995178
+    const rounded = Float64Array.from(out.probabilities, (p) => Number(formatFixed(p, 4)));
+    return { name: KSERVE_OUTPUT, datatype: 'FP64', shape: [n, classes], data: rounded };
   }
 
   /** Per-token logits [B,S,C]; no texts give an empty batch without running the model. */

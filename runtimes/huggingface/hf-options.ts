@@ -15,6 +15,8 @@ export interface HfOptions {
   dtype?: string;
   returnProbabilities: boolean;
   returnRawLogits: boolean;
+  /** Requests naming no outputs get tsserve's named outputs rather than KServe's `output-0`. */
+  richOutputs: boolean;
   pooling: Pooling;
   normalize: boolean;
 }
@@ -76,6 +78,7 @@ export function parseHfOptions(parameters: Record<string, string>): HfOptions {
     dtype: parseDtype(parameters['dtype']),
     returnProbabilities: bool(parameters['return_probabilities'], 'return_probabilities', false),
     returnRawLogits: bool(parameters['return_raw_logits'], 'return_raw_logits', false),
+    richOutputs: bool(parameters['hf_rich_outputs'], 'hf_rich_outputs', false),
     pooling,
     normalize: bool(parameters['normalize'], 'normalize', true),
   };

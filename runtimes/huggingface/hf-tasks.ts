@@ -1,4 +1,5 @@
 /** Which task a model folder serves, and the tensors each task shows over v2 and V1. */
+import type { IndexKeyed } from '../../src/core/inference.js';
 import type { TensorSpec } from '../../src/core/tensor.js';
 import type { TextTask } from '../runtime.js';
 import type { HfConfig } from './hf-folder.js';
@@ -70,7 +71,56 @@ function scoreSpecs(options: HfOptions, shape: number[]): TensorSpec[] {
   return [];
 }
 
+/** KServe huggingfaceserver's one output, as its v2 answer names it. */
+export const KSERVE_OUTPUT = 'output-0';
+
+/**
+ * `output-0`: what KServe's huggingfaceserver answers (encoder_model.py). sequence_classification:
+ * the argmax per text, or with the flags {index: probability (4 decimals)} / {index: logit} per
+ * text; token_classification: the argmax per token as [N, 1, S] (its extra nesting), or per token
+ * {index: probability} / {index: logit}; fill_mask: the decoded best tokens per text, or per mask
+ * a list of {token id: probability as a "0.1234" string} / {token id: logit}.
+ */
+function kserveSpec(task: TextTask, options: HfOptions, numLabels: number, vocabSize: number): TensorSpec | undefined {
+  const scores = options.returnProbabilities || options.returnRawLogits;
+  const name = KSERVE_OUTPUT;
+  switch (task) {
+    case 'sequence_classification':
+      if (!scores) return { name, datatype: 'INT64', shape: [-1] };
+      return { name, datatype: options.returnProbabilities ? 'FP64' : 'FP32', shape: [-1, numLabels] };
+    case 'token_classification':
+      if (!scores) return { name, datatype: 'INT64', shape: [-1, 1, -1] };
+      return { name, datatype: options.returnProbabilities ? 'FP64' : 'FP32', shape: [-1, -1, numLabels] };
+    case 'fill_mask':
+      if (!scores) return { name, datatype: 'BYTES', shape: [-1] };
+      return { name, datatype: options.returnProbabilities ? 'BYTES' : 'FP32', shape: [-1, -1, vocabSize] };
+    default:
+      return undefined;
+  }
+}
+
+/** How V1 prints output-0 when the flags make it KServe's dicts. */
+export function kserveIndexKeyed(task: TextTask, options: HfOptions): Record<string, IndexKeyed> | undefined {
+  if (!options.returnProbabilities && !options.returnRawLogits) return undefined;
+  if (task === 'sequence_classification' || task === 'token_classification') return { [KSERVE_OUTPUT]: 'map' };
+  if (task === 'fill_mask') return { [KSERVE_OUTPUT]: 'entries' };
+  return undefined;
+}
+
+/** What a request naming no outputs gets: KServe's output-0, or with hf_rich_outputs tsserve's named outputs. */
+export function defaultOutputs(task: TextTask, options: HfOptions, specs: readonly TensorSpec[]): string[] | undefined {
+  if (task === 'text_embedding') return ['embedding'];
+  if (!specs.some((s) => s.name === KSERVE_OUTPUT)) return undefined;
+  return options.richOutputs ? specs.filter((s) => s.name !== KSERVE_OUTPUT).map((s) => s.name) : [KSERVE_OUTPUT];
+}
+
 export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number, vocabSize: number): TensorSpec[] {
+  const kserve = kserveSpec(task, options, numLabels, vocabSize);
+  return [...(kserve ? [kserve] : []), ...namedOutputSpecs(task, options, hiddenSize, numLabels, vocabSize)];
+}
+
+/** tsserve's own outputs, which a request names (or hf_rich_outputs makes the default). */
+function namedOutputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number, vocabSize: number): TensorSpec[] {
   switch (task) {
     case 'text_embedding':
       // token_count: tokens each text became after truncation (OpenAI's usage, through the batcher too).

@@ -8,6 +8,8 @@ import { InvalidInputError } from '../../src/core/errors.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type { EncodedBatch } from './encoder.js';
 import type { HfOptions } from './hf-options.js';
+import { KSERVE_OUTPUT } from './hf-tasks.js';
+import { formatFixed } from '../../src/core/fixed-decimal.js';
 
 /** Softmax of `row` into `probs`; returns the argmax (the first on ties, as torch.argmax). */
 function softmaxArgmax(row: Float32Array, probs: Float32Array): number {
@@ -64,6 +66,28 @@ function classesOf(output: HfTensor, expected: number | undefined, what: string)
   return classes;
 }
 
+/**
+ * KServe's token_classification answer, at every position of the padded batch as its torch code
+ * gives it: the argmax per token [N, 1, S], or every label's probability (4 decimals) / logit
+ * per token [N, S, C].
+ */
+function kserveTokens(batch: EncodedBatch, rows: number, width: number, classes: number, options: HfOptions): Tensor {
+  const logits = (batch.output.data as Float32Array).subarray(0, rows * width * classes);
+  if (options.returnRawLogits) return { name: KSERVE_OUTPUT, datatype: 'FP32', shape: [rows, width, classes], data: logits.slice() };
+  const probs = new Float32Array(classes);
+  if (options.returnProbabilities) {
+    const out = allocate('FP64', rows * width * classes) as Float64Array;
+    for (let at = 0; at < rows * width; at++) {
+      softmaxArgmax(logits.subarray(at * classes, (at + 1) * classes), probs);
+      for (let c = 0; c < classes; c++) out[at * classes + c] = Number(formatFixed(probs[c]!, 4));
+    }
+    return { name: KSERVE_OUTPUT, datatype: 'FP64', shape: [rows, width, classes], data: out };
+  }
+  const best = allocate('INT64', rows * width) as BigInt64Array;
+  for (let at = 0; at < rows * width; at++) best[at] = BigInt(softmaxArgmax(logits.subarray(at * classes, (at + 1) * classes), probs));
+  return { name: KSERVE_OUTPUT, datatype: 'INT64', shape: [rows, 1, width], data: best };
+}
+
 /** token_classification: every token of every text (special tokens included, as KServe). */
 export function tokenClassification(batch: EncodedBatch, labels: string[], options: HfOptions): Record<string, Tensor> {
   const rows = batch.tokenCounts.length;
@@ -76,6 +100,7 @@ export function tokenClassification(batch: EncodedBatch, labels: string[], optio
   }
   const shape = [rows, width];
   return {
+    [KSERVE_OUTPUT]: kserveTokens(batch, rows, width, classes, options),
     label: { name: 'label', datatype: 'INT64', shape, data: picked.best },
     label_name: { name: 'label_name', datatype: 'BYTES', shape, data: bytesFromStrings(names) },
     score: { name: 'score', datatype: 'FP32', shape, data: picked.score },
@@ -94,6 +119,19 @@ export function requireMask(texts: string[], maskToken: string | undefined): str
 }
 
 /**
+ * KServe's fill_mask answer: the decoded best tokens per text, or per mask every vocabulary
+ * entry's probability as a "0.1234" string (huggingfaceserver formats them so) / logit. Texts
+ * with fewer masks than the most in the run are padded ("0.0000" / 0).
+ */
+function kserveMask(predicted: string[], picked: PositionScores, shape: number[], options: HfOptions): Tensor {
+  if (options.returnRawLogits) return { name: KSERVE_OUTPUT, datatype: 'FP32', shape, data: picked.scores.slice() };
+  if (options.returnProbabilities) {
+    return { name: KSERVE_OUTPUT, datatype: 'BYTES', shape, data: bytesFromStrings(Array.from(picked.scores, (p) => formatFixed(p, 4))) };
+  }
+  return { name: KSERVE_OUTPUT, datatype: 'BYTES', shape: [predicted.length], data: bytesFromStrings(predicted) };
+}
+
+/**
  * fill_mask: at every mask token, the most likely vocabulary entry; `predicted` is KServe's
  * answer, the tokenizer's decoding of those ids (one string per text).
  */
@@ -106,10 +144,12 @@ export function fillMask(batch: EncodedBatch, maskId: number, decode: (ids: numb
     return at;
   });
   const width = Math.max(0, ...positions.map((p) => p.length));
-  const picked = new PositionScores(rows, width, classesOf(batch.output, undefined, 'vocabulary'), options.returnRawLogits);
+  const vocab = classesOf(batch.output, undefined, 'vocabulary');
+  const picked = new PositionScores(rows, width, vocab, options.returnRawLogits);
   const predicted = positions.map((at, r) => decode(at.map((t, slot) => picked.take(batch, r, t, slot))));
   const shape = [rows, width];
   return {
+    [KSERVE_OUTPUT]: kserveMask(predicted, picked, [rows, width, vocab], options),
     predicted: { name: 'predicted', datatype: 'BYTES', shape: [rows], data: bytesFromStrings(predicted) },
     token_id: { name: 'token_id', datatype: 'INT64', shape, data: picked.best },
     score: { name: 'score', datatype: 'FP32', shape, data: picked.score },

@@ -1,12 +1,19 @@
 /**
  * Opening an onnxruntime session with the options every tsserve runtime uses, from a file or
  * from model bytes built at load. A model whose outputs are not all tensors (sklearn-onnx's
- * ZipMap) is opened a second time with the ZipMap turned into a tensor output.
+ * ZipMap) is opened a second time with the ZipMap turned into a tensor output; one with
+ * other non-tensor inputs or outputs is refused.
  */
 import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { stripZipMap } from '../onnx-ml/zipmap.js';
+import { nonTensorIo, unsupportedIoError } from './io-types.js';
 import type { RuntimeOptions } from '../runtime.js';
+
+function severity(value: string | undefined): 0 | 1 | 2 | 3 | 4 {
+  const n = Number(value ?? 3);
+  return (Number.isInteger(n) && n >= 0 && n <= 4 ? n : 3) as 0 | 1 | 2 | 3 | 4;
+}
 
 function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
   return {
@@ -15,6 +22,8 @@ function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOp
     graphOptimizationLevel: 'all',
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: options.interOpThreads,
+    // Follows --log_level (src/config/native-log-level.ts); onnxruntime's default prints warnings.
+    logSeverityLevel: severity(options.parameters.ort_log_severity),
   };
 }
 
@@ -30,15 +39,24 @@ function notOnnx(modelPath: string, error: unknown): unknown {
   return new Error(`${modelPath} is not a valid ONNX file (onnxruntime: Protobuf parsing failed); check that the file is whole and is an ONNX model`);
 }
 
-/** Opens an ONNX file; ZipMap outputs come back as probability tensors [N, C]. */
+/**
+ * Opens an ONNX file; ZipMap outputs come back as probability tensors [N, C]. A model with
+ * other non-tensor inputs or outputs is refused, with Triton's message.
+ */
 export async function openOnnxFile(modelPath: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
-  const session = await createSession(modelPath, options).catch((error: unknown) => {
+  let session = await createSession(modelPath, options).catch((error: unknown) => {
     throw notOnnx(modelPath, error);
   });
-  if (session.outputMetadata.every((o) => o.isTensor)) return session;
-  // Only models with non-tensor outputs are read into memory, which large models never have.
-  const stripped = stripZipMap(new Uint8Array(await readFile(modelPath)));
-  if (!stripped) return session;
+  if (!nonTensorIo(session).length) return session;
+  // Only models with non-tensor I/O are read into memory, which large models never have.
+  let bytes: Uint8Array = new Uint8Array(await readFile(modelPath));
+  const stripped = stripZipMap(bytes);
+  if (stripped) {
+    await session.release();
+    session = await createSession((bytes = stripped), options);
+  }
+  const unsupported = nonTensorIo(session);
+  if (!unsupported.length) return session;
   await session.release();
-  return createSession(stripped, options);
+  throw unsupportedIoError(unsupported, bytes);
 }

@@ -1,6 +1,6 @@
 /**
  * Which onnxruntime execution provider serves the models: the CPU, or CUDA when onnxruntime-node
- * was installed with its CUDA libraries (`--onnxruntime-node-install=cuda12`) and an NVIDIA GPU
+ * was installed with its CUDA libraries (`ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js` in its folder) and an NVIDIA GPU
  * is visible. `auto` takes CUDA when both are there; an explicit `cuda` without them is a
  * startup error, so a misbuilt GPU image fails loudly instead of quietly running on the CPU.
  */
@@ -52,7 +52,7 @@ export interface ProviderDecision {
 
 export function chooseProvider(choice: ProviderChoice, probe: CudaProbe): ProviderDecision {
   const missing = !probe.providerLibrary
-    ? 'onnxruntime-node was installed without its CUDA libraries (install it with --onnxruntime-node-install=cuda12)'
+    ? 'onnxruntime-node was installed without its CUDA libraries (install them: cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js)'
     : !probe.gpuVisible
       ? 'no NVIDIA GPU is visible (no /dev/nvidia* device; is the NVIDIA container runtime in use?)'
       : undefined;

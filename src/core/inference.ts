@@ -34,6 +34,13 @@ export interface RunRequest {
   parameters: Parameters;
 }
 
+/**
+ * How KServe's V1 protocol answers an output whose last dimension is indexed by class (or token
+ * id): 'map' one object per row, {"0": v0, "1": v1, ...}; 'entries' one object per element,
+ * [{"0": v0}, {"1": v1}, ...]. Python dicts keyed by index print so in huggingfaceserver.
+ */
+export type IndexKeyed = 'map' | 'entries';
+
 export interface InferResponse {
   modelName: string;
   modelVersion: string;

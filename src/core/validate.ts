@@ -2,6 +2,7 @@
 import { InvalidInputError } from './errors.js';
 import type { RequestedOutput } from './inference.js';
 import { type Tensor, type TensorSpec, elementCount, formatShape } from './tensor.js';
+import { classificationCount } from './classification.js';
 
 function shapeFits(spec: readonly number[], shape: readonly number[]): boolean {
   return spec.length === shape.length && spec.every((d, i) => d < 0 || d === shape[i]);
@@ -84,9 +85,7 @@ export function resolveOutputs(
   if (!requested) return defaults ? [...defaults] : specs.map((s) => s.name);
   const names: string[] = [];
   for (const r of requested) {
-    if (r.parameters['classification'] !== undefined) {
-      throw new InvalidInputError(`output '${r.name}': the classification extension is not supported`);
-    }
+    classificationCount(r); // a bad K is refused before the model runs
     if (!specs.some((s) => s.name === r.name)) {
       throw new InvalidInputError(
         `unexpected inference output '${r.name}' for model '${model}'; it has ${specs.map((s) => `'${s.name}'`).join(', ')}`,

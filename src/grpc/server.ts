@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { HealthService } from './health-service.js';
+import { routeGrpcLogs } from './library-log.js';
 import { inferOverGrpc, inferenceService } from './inference-service.js';
 import { withRequestDecoding } from './request-decoding.js';
 import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
@@ -36,6 +37,7 @@ function address(host: string, port: number): string {
 }
 
 export function buildGrpcServer(options: GrpcOptions): GrpcServer {
+  routeGrpcLogs(options.logger);
   const definitions = loadDefinitions();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxReceiveMessageLength,

@@ -34,6 +34,8 @@ export interface HttpOptions {
   maxInputSize: number;
   metrics: Metrics;
   latencyLogging: boolean;
+  /** Most latency lines per second; 0: every request. */
+  latencyLogRate?: number;
   /** Serve /openapi.json and Swagger UI at /docs. */
   docs: boolean;
   /** Prefix of the OpenAI-compatible routes. */

@@ -3,7 +3,7 @@
  * tensors shaped by their nesting, and outputs return as one prediction per row.
  */
 import { InvalidInputError } from '../core/errors.js';
-import type { InferRequest, InferResponse } from '../core/inference.js';
+import type { IndexKeyed, InferRequest, InferResponse } from '../core/inference.js';
 import type { Tensor, TensorSpec } from '../core/tensor.js';
 import { PANDAS_CONTENT_TYPE } from '../core/columns.js';
 import { decodeJsonData, jsonValues } from './json-tensor.js';
@@ -77,8 +77,21 @@ function nest(flat: unknown[], dims: readonly number[]): unknown[] {
   return Array.from({ length: count }, (_, i) => nest(flat.slice(i * size, (i + 1) * size), rest));
 }
 
-export function encodeV1Response(response: InferResponse): { predictions: unknown[] } {
-  const columns = response.outputs.map((o) => ({ name: o.name, rows: nest(jsonValues(o), o.shape) }));
+/** The last dimension of a row nested `depth` deep, as objects keyed by index. */
+function keyByIndex(row: unknown, depth: number, layout: IndexKeyed): unknown {
+  const values = row as unknown[];
+  if (depth > 1) return values.map((v) => keyByIndex(v, depth - 1, layout));
+  if (layout === 'map') return Object.fromEntries(values.map((v, i) => [String(i), v]));
+  return values.map((v, i) => ({ [String(i)]: v }));
+}
+
+/** `indexKeyed`: outputs the model answers as index-keyed objects in V1 (ModelMetadata.v1IndexKeyed). */
+export function encodeV1Response(response: InferResponse, indexKeyed?: Readonly<Record<string, IndexKeyed>>): { predictions: unknown[] } {
+  const columns = response.outputs.map((o) => {
+    const rows = nest(jsonValues(o), o.shape);
+    const layout = indexKeyed?.[o.name];
+    return { name: o.name, rows: layout && o.shape.length > 1 ? rows.map((r) => keyByIndex(r, o.shape.length - 1, layout)) : rows };
+  });
   if (columns.length === 1) return { predictions: columns[0]!.rows };
   const count = Math.max(...columns.map((c) => c.rows.length));
   const predictions = Array.from({ length: count }, (_, i) => Object.fromEntries(columns.map((c) => [c.name, c.rows[i]])));

@@ -28,7 +28,7 @@ export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane): vo
     // An unknown model is 404 before an explain is 501, as KServe answers.
     dataPlane.modelReady(model);
     if (verb === 'explain') throw new NotImplementedError(`model '${model}' has no explainer`);
-    dataPlane.resolveReady(model);
+    const indexKeyed = dataPlane.resolveReady(model).metadata?.v1IndexKeyed;
     const inputs = dataPlane.inputSpecs(model);
     const body = request.body as Uint8Array | undefined;
     if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
@@ -36,7 +36,7 @@ export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane): vo
     trace.mark('preprocess');
     const response = await dataPlane.infer(model, undefined, inferRequest);
     trace.mark('predict');
-    const encoded = JSON.stringify(encodeV1Response(response));
+    const encoded = JSON.stringify(encodeV1Response(response, indexKeyed));
     trace.mark('postprocess');
     return reply.header('content-type', 'application/json; charset=utf-8').send(encoded);
   });

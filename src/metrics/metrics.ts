@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExecutionTiming } from '../core/statistics.js';
+import { statusLabel } from './status-label.js';
 
 export type Protocol = 'v1' | 'v2' | 'grpc' | 'openai';
 
@@ -46,7 +47,7 @@ export class Metrics implements ModelObserver {
   readonly postprocess = this.histogram('request_postprocess_seconds', 'Time encoding a response (KServe name)', ['model_name']);
   private readonly requests = new Counter({
     name: 'tsserve_inference_requests_total',
-    help: 'Inference requests answered, by model, protocol and status (HTTP status or gRPC code)',
+    help: 'Inference requests answered, by model, protocol and status (HTTP status; gRPC codes as their HTTP equivalent)',
     labelNames: ['model_name', 'protocol', 'status'],
     registers: [this.registry],
   });
@@ -134,7 +135,7 @@ export class Metrics implements ModelObserver {
 
   /** One answered inference request, as its frontend saw it; `model` is a label value (modelLabel). */
   answered(model: string, protocol: Protocol, status: string | number, requestBytes?: number, responseBytes?: number): void {
-    this.requests.inc({ model_name: model, protocol, status: String(status) });
+    this.requests.inc({ model_name: model, protocol, status: statusLabel(status) });
     if (requestBytes !== undefined) this.requestBytes.observe({ model_name: model, protocol }, requestBytes);
     if (responseBytes !== undefined) this.responseBytes.observe({ model_name: model, protocol }, responseBytes);
   }

@@ -7,6 +7,7 @@
 import { type JsonObject, MODEL_CONFIG, messageFromJson, readMessage } from './config-schema.js';
 import { ModelConfigError } from './model-config-error.js';
 import { parsePbtxt } from './pbtxt.js';
+import type { OutputLabels } from '../core/classification.js';
 
 export { CONFIG_FILE, ModelConfigError } from './model-config-error.js';
 
@@ -44,6 +45,8 @@ export interface ModelConfig {
   parameters: Record<string, string>;
   /** config.pbtxt as an `inference.ModelConfig` in its JSON form (snake_case, enums by name). */
   proto: JsonObject;
+  /** Class labels per output, from each output's `label_filename` (read with the folder). */
+  outputLabels?: OutputLabels;
 }
 
 type Json = Record<string, any>;

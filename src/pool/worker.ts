@@ -3,6 +3,7 @@
  * A load failure is kept and answered to every task, so the pool learns why instead of
  * watching a thread die.
  */
+import '../no-telemetry.js'; // first: before onnxruntime loads
 import { Piscina } from 'piscina';
 import { NotImplementedError, ServingError } from '../core/errors.js';
 import { transferList } from '../core/transfer.js';

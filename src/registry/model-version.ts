@@ -11,6 +11,7 @@ import { DynamicBatcher, requestTimeoutUs } from '../scheduler/dynamic-batcher.j
 import { DirectScheduler } from '../scheduler/direct-scheduler.js';
 import type { RunResult, Scheduler } from '../scheduler/scheduler.js';
 import { resolveOutputs, validateInputs } from '../core/validate.js';
+import { classifyOutputs } from '../core/classification.js';
 import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../core/statistics.js';
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
@@ -135,7 +136,8 @@ export class ModelVersion {
     const pool = this.readyPool();
     const start = performance.now();
     try {
-      const { outputs, timing } = await this.track(() => this.run(pool, request, signal), (result) => result.timing);
+      const { outputs: raw, timing } = await this.track(() => this.run(pool, request, signal), (result) => result.timing);
+      const outputs = classifyOutputs(raw, request.outputs, this.config.outputLabels, this.config.maxBatchSize > 0);
       this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
     } catch (error) {

@@ -18,6 +18,7 @@ import {
   runtimeNames,
 } from '../../runtimes/index.js';
 import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from '../model-config/model-config.js';
+import { readOutputLabels } from './label-files.js';
 
 export interface VersionSource {
   version: string;
@@ -127,7 +128,8 @@ async function readConfig(dir: string): Promise<ModelConfig> {
   } catch {
     return DEFAULT_CONFIG;
   }
-  return parseModelConfig(text);
+  const config = parseModelConfig(text);
+  return { ...config, outputLabels: await readOutputLabels(dir, config.proto) };
 }
 
 const FORMAT_NAMES: Readonly<Record<string, string>> = { onnx: 'ONNX', sklearn: 'scikit-learn ONNX', xgboost: 'XGBoost', lightgbm: 'LightGBM' };

@@ -43,11 +43,33 @@ function isNetworkError(error: unknown, depth = 0): boolean {
   return isNetworkError(e.cause, depth + 1);
 }
 
+function ownText(e: ErrorLike): string {
+  const message = typeof e.message === 'string' ? e.message.split('\n')[0]! : '';
+  const code = typeof e.code === 'string' && !message.includes(e.code) ? e.code : '';
+  return [code, message].filter(Boolean).join(' ');
+}
+
+/**
+ * The message and the causes under it: undici's `fetch failed` says nothing by itself, its cause
+ * does (`getaddrinfo ENOTFOUND host`, `connect ECONNREFUSED 127.0.0.1:9`, a TLS error), and a
+ * connection tried on several addresses fails with an AggregateError of one error per address.
+ */
 function describe(error: unknown): string {
-  const e = error as ErrorLike | undefined;
-  const name = typeof e?.name === 'string' && e.name !== 'Error' ? `${e.name}: ` : '';
-  const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
-  return `${name}${message}`.split('\n')[0]!;
+  const top = error as ErrorLike | undefined;
+  const name = typeof top?.name === 'string' && top.name !== 'Error' ? `${top.name}: ` : '';
+  const parts: string[] = [];
+  const add = (e: unknown) => {
+    const text = e && typeof e === 'object' ? ownText(e as ErrorLike) : String(e ?? '');
+    if (text !== '' && !parts.some((p) => p.includes(text))) parts.push(text);
+  };
+  let e: unknown = error;
+  for (let depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    add(e);
+    const inner = (e as { errors?: unknown }).errors;
+    if (Array.isArray(inner)) inner.slice(0, 4).forEach(add);
+    e = (e as ErrorLike).cause;
+  }
+  return `${name}${parts.join(': ') || String(error)}`;
 }
 
 /** `what` names the object (redacted URI) so the message says where it failed. */

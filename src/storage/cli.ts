@@ -5,7 +5,9 @@
  * one after the other, dest defaulting to /mnt/models; exit 0 when every model is in place,
  * 1 with the reason on stderr when one is not, 2 on a usage error.
  */
+import '../no-telemetry.js'; // first: before onnxruntime loads
 import { createLogger } from '../log.js';
+import { routeProcessWarnings } from '../process-warnings.js';
 import { downloadModel } from './download-model.js';
 import { envValue } from './env.js';
 import { StorageError } from './errors.js';
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(envValue(process.env, 'STORAGE_LOG_LEVEL', 'KSERVE_LOGLEVEL') ?? 'info').child({ component: 'storage-initializer' });
+  routeProcessWarnings(logger);
   const controller = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => controller.abort(new Error(`interrupted by ${signal}`)));
   for (const [uri, dest] of pairs) {

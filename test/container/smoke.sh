@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Container smoke test (run by .ci/run after npm test). Builds the Dockerfile with podman on a
+# Container smoke test (run by .ci/run after npm test). Builds the image with scripts/build-image.sh (podman) on a
 # stand-in Node base image (no registry is reachable), serves the bundled models from it on
 # 127.0.0.1, infers over REST, runs the image's HEALTHCHECK, then stops the container with SIGTERM
 # while a slow request is running and checks that the request finished and the server exited 0.
@@ -156,10 +156,13 @@ podman build -q --format docker --network=host -t "$NODE_IMAGE" "$ctx" >"$WORK/n
 rm -rf "$ctx"
 
 # ---- our image ------------------------------------------------------------------------------
-say "podman build --build-arg BASE_IMAGE=$NODE_IMAGE ."
+say "scripts/build-image.sh (the README's command) with BASE_IMAGE=$NODE_IMAGE"
+dangling_before=$(podman images -q --filter dangling=true | sort)
 build_started=$SECONDS
-podman build --format docker --network=host --build-arg "BASE_IMAGE=$NODE_IMAGE" -t "$IMAGE" "$REPO" >"$WORK/build.log" 2>&1 \
-  || { tail -30 "$WORK/build.log" >&2; fail "podman build of the Dockerfile failed"; }
+BASE_IMAGE=$NODE_IMAGE CONTAINER_ENGINE=podman "$REPO/scripts/build-image.sh" --tag "$IMAGE" >"$WORK/build.log" 2>&1 \
+  || { tail -30 "$WORK/build.log" >&2; fail "scripts/build-image.sh failed"; }
+[[ "$(podman images -q --filter dangling=true | sort)" == "$dangling_before" ]] \
+  || fail "the build left untagged images behind: $(podman images --filter dangling=true --format '{{.ID}} {{.Size}}' | tr '\n' ' ')"
 build_seconds=$((SECONDS - build_started))
 image_mb=$(($(podman image inspect --format '{{.Size}}' "$IMAGE") / 1000000))
 base_mb=$(($(podman image inspect --format '{{.Size}}' "$NODE_IMAGE") / 1000000))
@@ -168,9 +171,9 @@ say "built in ${build_seconds}s: ${image_mb} MB (stand-in base ${base_mb} MB, ou
 [[ $(podman image inspect --format '{{.Config.User}}' "$IMAGE") == 1000:1000 ]] || fail "image user is not 1000:1000"
 [[ $(podman image inspect --format '{{json .Config.Entrypoint}}' "$IMAGE") == '["node","dist/src/cli.js"]' ]] \
   || fail "unexpected entrypoint $(podman image inspect --format '{{json .Config.Entrypoint}}' "$IMAGE")"
-# The default command is not run here (it binds 0.0.0.0:8080 on the host network); check it instead.
-[[ $(podman image inspect --format '{{json .Config.Cmd}}' "$IMAGE") == '["--model_dir=/mnt/models","--http_port=8080","--grpc_port=8081"]' ]] \
-  || fail "unexpected default command $(podman image inspect --format '{{json .Config.Cmd}}' "$IMAGE")"
+# No default arguments, so that the TSSERVE_* variables (ports, model dir) are not overridden.
+cmd=$(podman image inspect --format '{{json .Config.Cmd}}' "$IMAGE")
+[[ $cmd == null || $cmd == '[]' ]] || fail "unexpected default command $cmd (it would override TSSERVE_* variables)"
 podman run --rm --network=host --entrypoint sh "$IMAGE" -c \
   'cd node_modules/onnxruntime-node/bin/napi-v6 && test ! -e darwin && test ! -e win32 && test "$(ls linux)" = "$(node -p process.arch)"' \
   2>>"$WORK/podman.log" || fail "onnxruntime-node's other-OS binaries were not pruned"
@@ -192,8 +195,10 @@ say "podman run on 127.0.0.1:$HTTP_PORT (gRPC port $GRPC_PORT)"
 # No --init: node runs as PID 1, as in a Kubernetes pod, and must handle SIGTERM itself.
 # podman's stderr goes to podman.log: without systemd it logs an error for each healthcheck timer
 # (harmless; `podman healthcheck run` below runs the check by hand).
-podman run -d --network=host --name "$CONTAINER" -v "$WORK/models:/mnt/models:ro" "$IMAGE" \
-  --model_dir=/mnt/models --http_port="$HTTP_PORT" --grpc_port="$GRPC_PORT" --host=127.0.0.1 >/dev/null 2>>"$WORK/podman.log" \
+# Ports and host from the environment, as a user overriding them with -e would: the image's
+# defaults must not pin them.
+podman run -d --network=host --name "$CONTAINER" -v "$WORK/models:/mnt/models:ro" \
+  -e TSSERVE_HTTP_PORT="$HTTP_PORT" -e TSSERVE_GRPC_PORT="$GRPC_PORT" -e TSSERVE_HOST=127.0.0.1 "$IMAGE" >/dev/null 2>>"$WORK/podman.log" \
   || fail "podman run failed"
 
 BASE_URL=http://127.0.0.1:$HTTP_PORT
@@ -277,8 +282,15 @@ try {
 }
 JS
 slow_pid=$!
-sleep 0.4
-kill -0 "$slow_pid" 2>/dev/null || fail "the slow request finished before SIGTERM; raise SLOW_N: $(cat "$WORK/slow.json")"
+# SIGTERM only once the server holds the request (its in-flight gauge says so): on a loaded
+# machine the client can take longer than any fixed pause to start and connect.
+in_flight=
+for _ in $(seq 1 300); do
+  kill -0 "$slow_pid" 2>/dev/null || fail "the slow request ended before SIGTERM; raise SLOW_N: $(cat "$WORK/slow.json")"
+  if curl -fsS "$BASE_URL/metrics" 2>/dev/null | grep -q '^tsserve_inference_requests_in_flight{model_name="slow"} 1$'; then in_flight=1 && break; fi
+  sleep 0.1
+done
+[[ -n "$in_flight" ]] || fail "the slow request never reached the server"
 say "podman stop (SIGTERM) with a request in flight"
 podman stop -t 30 "$CONTAINER" >/dev/null 2>>"$WORK/podman.log" || fail "podman stop failed"
 wait "$slow_pid" || true

@@ -11,6 +11,7 @@ import { classifyError } from '../classify-error.js';
 import type { OpenedBody, RemoteFile, StorageSource } from '../remote-file.js';
 import { safeRelativePath } from '../safe-path.js';
 import { redactUri } from '../uri.js';
+import { fetchFollowingRedirects } from './http-redirects.js';
 
 function extraHeaders(url: URL, env: Env): Record<string, string> {
   const name = `${url.hostname}-headers`;
@@ -37,8 +38,10 @@ export class HttpSource implements StorageSource {
   private readonly headers: Record<string, string>;
   private readonly where: string;
   private readonly url: URL;
+  private readonly env: Env;
 
   constructor(url: URL, env: Env) {
+    this.env = env;
     this.where = redactUri(url.href);
     this.headers = extraHeaders(url, env);
     // fetch refuses URLs with user:password; send them as Basic auth, as curl and requests do.
@@ -70,14 +73,15 @@ export class HttpSource implements StorageSource {
   }
 
   private async open(start: number, etag: string | undefined, signal: AbortSignal): Promise<OpenedBody & { etag?: string }> {
-    const headers: Record<string, string> = { ...this.headers, 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' };
     // Without a strong ETag from this run, nothing proves the bytes on disk are from the same
     // file (a URL has no generation), so only an If-Range resume is attempted; else start over.
     if (start > 0 && etag && !etag.startsWith('W/')) {
       headers.range = `bytes=${start}-`;
       headers['if-range'] = etag;
     }
-    const res = await fetch(this.url, { headers, signal }).catch((error) => {
+    const plan = { originHeaders: this.headers, transferHeaders: headers, headersFor: (url: URL) => extraHeaders(url, this.env) };
+    const res = await fetchFollowingRedirects(this.url, plan, signal, this.where).catch((error) => {
       throw classifyError(error, this.where);
     });
     if (!res.ok || !res.body) {
