@@ -1,30 +1,15 @@
 /**
- * The runtime adapters tsserve ships. The main thread only needs their names and how to
+ * The runtime adapters tsserve ships. The main thread only needs their names, flags and how to
  * recognise their files to lay out the repository; the adapter itself (and its native
- * library) is imported inside the worker that runs it.
+ * library) is imported, from `module`, inside the worker that runs it.
  */
+import type { RuntimeEntry } from '../src/core/runtime.js';
+import { HF_FLAGS } from './huggingface/hf-flags.js';
 import { looksLikeLightgbm } from './lightgbm/lightgbm-text.js';
-import type { Runtime } from './runtime.js';
+import { PREDICTIVE_FLAGS } from './predictive/predictive-flags.js';
 import { sniffXgboost } from './xgboost/xgboost-file.js';
 
-export interface RuntimeEntry {
-  /** The format name used in settings files, --framework and KServe's modelFormat. */
-  readonly name: string;
-  /** Other names (Triton platform/backend names) that select this runtime in config.pbtxt. */
-  readonly aliases: readonly string[];
-  /** File extensions this runtime loads. */
-  readonly fileExtensions: readonly string[];
-  /** Preferred when a folder holds several of this runtime's files. */
-  readonly defaultFileName: string;
-  /**
-   * Whether a file with one of the extensions is this runtime's, from its first bytes: several
-   * formats share .json, .txt and .bst, and other files (config.json, README.txt) use them too.
-   */
-  recognizes?(fileName: string, head: Uint8Array): boolean;
-  /** Files that mark a folder as this runtime's model; the folder itself is then the model path. */
-  readonly folderMarkers?: readonly string[];
-  importRuntime(): Promise<Runtime>;
-}
+export type { RuntimeEntry } from '../src/core/runtime.js';
 
 const ext = (fileName: string) => fileName.slice(fileName.lastIndexOf('.')).toLowerCase();
 const latin1 = (head: Uint8Array) => new TextDecoder('latin1').decode(head);
@@ -35,20 +20,25 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
     aliases: ['onnxruntime', 'onnxruntime_onnx', 'onnx_onnxv1'],
     fileExtensions: ['.onnx'],
     defaultFileName: 'model.onnx',
-    importRuntime: async () => (await import('./onnx/onnx-runtime.js')).onnxRuntime,
+    flags: [],
+    module: new URL('./onnx/onnx-runtime.js', import.meta.url).href,
+    exportName: 'onnxRuntime',
   },
   {
     name: 'sklearn',
     aliases: ['scikit-learn'],
     fileExtensions: ['.onnx', '.joblib', '.pkl', '.pickle'],
     defaultFileName: 'model.onnx',
-    importRuntime: async () => (await import('./sklearn/sklearn-runtime.js')).sklearnRuntime,
+    flags: PREDICTIVE_FLAGS,
+    module: new URL('./sklearn/sklearn-runtime.js', import.meta.url).href,
+    exportName: 'sklearnRuntime',
   },
   {
     name: 'xgboost',
     aliases: [],
     fileExtensions: ['.json', '.ubj', '.bst', '.onnx'],
     defaultFileName: 'model.json',
+    flags: PREDICTIVE_FLAGS,
     recognizes(fileName, head) {
       const e = ext(fileName);
       if (e === '.json') return sniffXgboost(head) === 'json' && latin1(head).includes('"learner"');
@@ -56,15 +46,18 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
       if (e === '.bst') return !looksLikeLightgbm(head); // JSON, UBJSON, or the legacy binary we explain
       return true;
     },
-    importRuntime: async () => (await import('./xgboost/xgboost-runtime.js')).xgboostRuntime,
+    module: new URL('./xgboost/xgboost-runtime.js', import.meta.url).href,
+    exportName: 'xgboostRuntime',
   },
   {
     name: 'lightgbm',
     aliases: [],
     fileExtensions: ['.txt', '.bst', '.onnx'],
     defaultFileName: 'model.txt',
+    flags: PREDICTIVE_FLAGS,
     recognizes: (fileName, head) => ext(fileName) === '.onnx' || looksLikeLightgbm(head),
-    importRuntime: async () => (await import('./lightgbm/lightgbm-runtime.js')).lightgbmRuntime,
+    module: new URL('./lightgbm/lightgbm-runtime.js', import.meta.url).href,
+    exportName: 'lightgbmRuntime',
   },
   {
     name: 'huggingface',
@@ -72,7 +65,9 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
     fileExtensions: [],
     defaultFileName: 'config.json',
     folderMarkers: ['config.json'],
-    importRuntime: async () => (await import('./huggingface/hf-runtime.js')).huggingfaceRuntime,
+    flags: HF_FLAGS,
+    module: new URL('./huggingface/hf-runtime.js', import.meta.url).href,
+    exportName: 'huggingfaceRuntime',
   },
 ];
 
@@ -84,6 +79,13 @@ export function runtimeForFolder(files: readonly string[]): RuntimeEntry | undef
 export function runtimeByName(name: string): RuntimeEntry | undefined {
   const lower = name.toLowerCase();
   return RUNTIMES.find((r) => r.name === lower || r.aliases.includes(lower));
+}
+
+/** What a worker needs to import the runtime `name` (a shipped one's name). */
+export function workerRuntime(name: string): { runtimeModule: string; runtimeExport: string } {
+  const entry = runtimeByName(name);
+  if (!entry) throw new Error(`unknown runtime '${name}'`);
+  return { runtimeModule: entry.module, runtimeExport: entry.exportName };
 }
 
 export function runtimeNames(): string[] {
@@ -104,3 +106,6 @@ export function runtimeForFile(fileName: string, head: Uint8Array): RuntimeEntry
 export function hasModelExtension(fileName: string): boolean {
   return RUNTIMES.some((r) => r.fileExtensions.includes(ext(fileName)));
 }
+
+/** Every shipped runtime's flags, each once (several runtimes share the predictive ones). */
+export const RUNTIME_FLAGS = [...PREDICTIVE_FLAGS, ...HF_FLAGS] as const;

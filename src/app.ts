@@ -6,23 +6,22 @@ import './no-telemetry.js'; // first: before onnxruntime loads
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import type { ServerOptions } from './config/cli-args.js';
 import { cpuLimit } from './config/cpu-limit.js';
-import { type ProviderChoice, chooseProvider, probeCuda } from './config/execution-provider.js';
-import { runtimeParameters } from './config/runtime-parameters.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { DataPlane } from './dataplane/data-plane.js';
 import { type IndexEntry, ModelRegistry } from './registry/model-registry.js';
-import { runtimeByName, runtimeNames } from '../runtimes/index.js';
+import { runtimeByName, runtimeNames, workerRuntime } from '../runtimes/index.js';
+import { type ProviderChoice, chooseProvider, probeCuda } from '../runtimes/onnx/execution-provider.js';
+import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { type PortFlag, checkModelDir, checkPortNumbers, checkPortsFree, listenOn } from './startup/preflight.js';
 import { StartupError } from './startup/startup-error.js';
 
-export const VERSION: string = JSON.parse(
-  readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
 
 export interface RunningServer {
@@ -38,7 +37,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
+export async function startServer(options: TsserveOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
   if (options.framework && !runtimeByName(options.framework)) {
     throw new StartupError(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
@@ -67,6 +66,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
     observer: metrics,
     provider,
     runtimeParameters: runtimeParameters(options),
+    workerRuntime,
     logger,
   });
   let started = false;
@@ -130,7 +130,7 @@ export async function startServer(options: ServerOptions, logger = createLogger(
 }
 
 /** The ports to open, with the flags that set them: HTTP first, then gRPC when enabled. */
-function listeners(options: ServerOptions): PortFlag[] {
+function listeners(options: TsserveOptions): PortFlag[] {
   const http = { flag: '--http_port', port: options.http_port };
   return options.enable_grpc ? [http, { flag: '--grpc_port', port: options.grpc_port, alternative: 'turn gRPC off with --enable_grpc false' }] : [http];
 }

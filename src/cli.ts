@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /** The tsserve command: parse flags, start serving, stop cleanly on SIGTERM/SIGINT. */
 import './no-telemetry.js'; // first: before onnxruntime loads
-import { CliError, helpText, parseArgs } from './config/cli-args.js';
+import { CliError } from './config/cli-args.js';
+import { parseTsserveArgs, tsserveHelp } from './tsserve-flags.js';
 import { startServer } from './app.js';
 import { LOG_LEVEL_NAMES, type Logger, SECRET_NAME, createLogger, logLevel } from './log.js';
 import { StartupError } from './startup/startup-error.js';
@@ -26,14 +27,14 @@ function startupFailed(logger: Logger, error: unknown): never {
 async function main(): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs(process.argv.slice(2));
+    parsed = parseTsserveArgs(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
-    process.stderr.write(`tsserve: ${error.message}\n\n${helpText()}\n`);
+    process.stderr.write(`tsserve: ${error.message}\n\n${tsserveHelp()}\n`);
     process.exit(2);
   }
   if (parsed.help) {
-    process.stdout.write(`${helpText()}\n`);
+    process.stdout.write(`${tsserveHelp()}\n`);
     return;
   }
   const logger = createLogger(parsed.options.log_level);

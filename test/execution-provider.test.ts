@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { chooseProvider, probeCuda } from '../src/config/execution-provider.js';
+import { chooseProvider, probeCuda } from '../runtimes/onnx/execution-provider.js';
 import { CLI, serveCli } from './helpers/cli-process.js';
 import { FP32_IDENTITY, tempRepo } from './helpers/model-dir.js';
 import { getJson, repoPath, startTestServer } from './helpers/server.js';

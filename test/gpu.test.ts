@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { probeCuda } from '../src/config/execution-provider.js';
+import { probeCuda } from '../runtimes/onnx/execution-provider.js';
 import { getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const probe = probeCuda();

@@ -8,7 +8,7 @@ import { Metadata, type ClientDuplexStream, status } from '@grpc/grpc-js';
 import { after, before, describe, it } from 'node:test';
 import { FP32_IDENTITY, SLOW_MODEL, type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { GrpcTestClient, assertStatus, outputBytes } from './helpers/grpc-client.js';
-import { type TestServer, startTestServer } from './helpers/server.js';
+import { type TestServer, startTestServer, untilMetric } from './helpers/server.js';
 
 /** The slow model computes y ≈ n, taking longer as n grows (test/fixtures/slow/TIMINGS.txt). */
 function slowRequest(id: string, n: number) {
@@ -155,7 +155,7 @@ describe('graceful stop', () => {
       });
       stream.write(slowRequest('in-flight', 512)); // about 100 ms of work
       const unary = c.call('ModelInfer', slowRequest('unary', 256));
-      await new Promise((r) => setTimeout(r, 30));
+      await untilMetric(own.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 2);
       // The client keeps its stream open: the server ends it once its request is answered.
       await own.close();
       assert.equal(await streamStatus, status.OK);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { serveCli } from './helpers/cli-process.js';
 import { SLOW_MODEL, tempRepo } from './helpers/model-dir.js';
+import { until } from './helpers/poll.js';
 import { type TestServer, metricSample, postJson, repoPath, startTestServer, untilMetric } from './helpers/server.js';
 
 const row = [5.1, 3.5, 1.4, 0.2];
@@ -147,7 +148,7 @@ describe('graceful shutdown', () => {
       const running = fetch(`${srv.url}/v2/models/slow/infer`, { method: 'POST', body: slow(1280) }).catch((e: Error) => e);
       await untilInFlight(srv.url);
       srv.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => srv.logs.some((l) => l.msg === 'shutting down: draining requests in flight'), 'the first SIGTERM to be handled');
       srv.child.kill('SIGTERM');
       assert.equal(await srv.exited, 'SIGKILL');
       assert.ok(srv.logs.some((l) => l.msg === 'second signal: exiting at once'));

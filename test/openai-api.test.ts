@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { type RunningServer, startServer } from '../src/app.js';
-import { parseArgs } from '../src/config/cli-args.js';
+import { parseTsserveArgs } from '../src/tsserve-flags.js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { HF, assertClose, bertExpected, copyHfModel, gpt2Expected, post, readSse } from './helpers/hf.js';
 import { getJson } from './helpers/server.js';
@@ -21,7 +21,7 @@ async function startLoggedServer(modelDir: string, overrides: Record<string, unk
       done();
     },
   });
-  const { options } = parseArgs([], {});
+  const { options } = parseTsserveArgs([], {});
   const server: RunningServer = await startServer(
     { ...options, model_dir: modelDir, host: '127.0.0.1', http_port: 0, ...overrides },
     pino({ level: 'info' }, sink),
@@ -256,7 +256,7 @@ describe('OpenAI-compatible routes', () => {
 
 describe('OpenAI route prefix', () => {
   it('KSERVE_OPENAI_ROUTE_PREFIX="" serves /v1/completions next to KServe V1', async () => {
-    const { options } = parseArgs([], { KSERVE_OPENAI_ROUTE_PREFIX: '' });
+    const { options } = parseTsserveArgs([], { KSERVE_OPENAI_ROUTE_PREFIX: '' });
     assert.equal(options.openai_route_prefix, '');
     const repo = await tempRepo();
     await copyHfModel(repo, HF.gpt2, 'tiny-gpt2');

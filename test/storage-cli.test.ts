@@ -34,7 +34,7 @@ function startTsserve(args: string[], env: Record<string, string>): Promise<{ ch
     const logs: string[] = [];
     let buffered = '';
     child.stdout!.on('data', (d: Buffer) => {
-      buffered += d;
+      buffered += d.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop()!;
       for (const line of lines) {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { SLOW_MODEL, tempRepo } from './helpers/model-dir.js';
-import { getJson, postJson, startTestServer } from './helpers/server.js';
+import { getJson, postJson, startTestServer, untilMetric } from './helpers/server.js';
 
 const slowRequest = (n: number) => ({ inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [n] }] });
 
@@ -17,7 +17,7 @@ describe('the worker pool', () => {
         events.push('infer');
         return r;
       });
-      await new Promise((r) => setTimeout(r, 20));
+      await untilMetric(srv.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 1);
       for (let i = 0; i < 5; i++) {
         const live = await getJson(`${srv.url}/v2/health/live`);
         assert.equal(live.status, 200);

@@ -15,7 +15,7 @@ import {
   random,
 } from '@huggingface/transformers';
 import { InvalidInputError } from '../../src/core/errors.js';
-import type { FinishReason, GenerateChunk, GenerateRequest, GenerateResult } from '../runtime.js';
+import type { FinishReason, GenerateChunk, GenerateRequest, GenerateResult } from '../../src/core/runtime.js';
 
 /**
  * Nucleus sampling: keeps the most likely tokens whose probabilities sum to top_p.
@@ -252,6 +252,7 @@ export class Generator {
     const sample = request.temperature > 0;
     // Sampling draws from transformers.js's one global generator; a worker runs one
     // generation at a time, so seeding it here makes a seeded request reproducible.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-call -- transformers.js types `random` loosely
     if (sample) random.seed(request.seed);
     if (maxNew > 0 && !signal.aborted) {
       await this.model.generate({

@@ -5,7 +5,7 @@
  */
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TextTask } from '../runtime.js';
+import type { TextTask } from '../../src/core/runtime.js';
 import { HfConfigError } from './hf-options.js';
 
 /** transformers.js's file suffix for each dtype (onnx/model<suffix>.onnx). */

@@ -8,11 +8,11 @@ import type { Parameters, RunRequest } from '../../src/core/inference.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
   EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextTask,
-} from '../runtime.js';
+} from '../../src/core/runtime.js';
 import { type Classified, type EncodedBatch, classify, encode, pool } from './encoder.js';
 import type { HfConfig } from './hf-folder.js';
 import type { HfOptions } from './hf-options.js';
-import { KSERVE_OUTPUT, TEXT_INPUT, defaultOutputs, kserveIndexKeyed, outputSpecs } from './hf-tasks.js';
+import { EMBEDDING_OUTPUT, KSERVE_OUTPUT, TEXT_INPUT, TOKEN_COUNT_OUTPUT, defaultOutputs, kserveIndexKeyed, outputSpecs } from './hf-tasks.js';
 import { formatFixed } from '../../src/core/fixed-decimal.js';
 import type { Generator } from './generation.js';
 import { BatchTokenizer } from './token-batch.js';
@@ -86,7 +86,12 @@ export class HfModel implements LoadedModel, TextModel {
       // the OpenAI route's usage), output-0 for the classification and mask tasks.
       defaultOutputs: defaultOutputs(task, options, outputs),
       v1IndexKeyed: kserveIndexKeyed(task, options),
-      text: { task, maxModelLen: parts.maxModelLen, chatTemplate: parts.generator?.hasChatTemplate ?? false },
+      text: {
+        task,
+        maxModelLen: parts.maxModelLen,
+        chatTemplate: parts.generator?.hasChatTemplate ?? false,
+        ...(task === 'text_embedding' ? { embedOutputs: { embedding: EMBEDDING_OUTPUT, tokenCount: TOKEN_COUNT_OUTPUT } } : {}),
+      },
     };
   }
 
@@ -124,8 +129,8 @@ export class HfModel implements LoadedModel, TextModel {
   private async embeddingOutputs(input: string[]): Promise<Record<string, Tensor>> {
     const { embeddings, dim, tokenCounts } = await this.embed(input);
     return {
-      embedding: { name: 'embedding', datatype: 'FP32', shape: [input.length, dim], data: embeddings },
-      token_count: { name: 'token_count', datatype: 'INT64', shape: [input.length], data: BigInt64Array.from(tokenCounts, (n) => BigInt(n)) },
+      [EMBEDDING_OUTPUT]: { name: EMBEDDING_OUTPUT, datatype: 'FP32', shape: [input.length, dim], data: embeddings },
+      [TOKEN_COUNT_OUTPUT]: { name: TOKEN_COUNT_OUTPUT, datatype: 'INT64', shape: [input.length], data: BigInt64Array.from(tokenCounts, (n) => BigInt(n)) },
     };
   }
 

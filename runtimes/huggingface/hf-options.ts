@@ -2,7 +2,9 @@
  * The Hugging Face runtime's settings, read from RuntimeOptions.parameters: the server's flags
  * (--task, --max_model_len, --dtype, ...) overlaid by a model's config.pbtxt `parameters`.
  */
-import type { TextTask } from '../runtime.js';
+import { declared, parseBoolean } from '../../src/core/flags.js';
+import type { TextTask } from '../../src/core/runtime.js';
+import { HF_FLAGS } from './hf-flags.js';
 
 export type Pooling = 'mean' | 'cls';
 
@@ -38,11 +40,11 @@ const DTYPES: Record<string, string> = {
   q8: 'q8', int8: 'int8', uint8: 'uint8', q4: 'q4', q4f16: 'q4f16', bnb4: 'bnb4',
 };
 
-function bool(raw: string | undefined, key: string, fallback: boolean): boolean {
-  if (raw === undefined || raw === '') return fallback;
-  const v = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'y', 'on', 't'].includes(v)) return true;
-  if (['0', 'false', 'no', 'n', 'off', 'f'].includes(v)) return false;
+/** A declared bool flag's value from the parameters, or its declared default when absent. */
+function bool(raw: string | undefined, key: string): boolean {
+  if (raw === undefined || raw === '') return declared(HF_FLAGS, key).default as boolean;
+  const value = parseBoolean(raw);
+  if (value !== undefined) return value;
   throw new HfConfigError(`parameter '${key}' must be true or false, got '${raw}'`);
 }
 
@@ -70,17 +72,17 @@ export function parseHfOptions(parameters: Record<string, string>): HfOptions {
     maxModelLen = Number(rawLen);
     if (!Number.isInteger(maxModelLen) || maxModelLen < 1) throw new HfConfigError(`parameter 'max_model_len' must be a positive integer, got '${rawLen}'`);
   }
-  const pooling = (parameters['pooling'] ?? 'mean').trim().toLowerCase();
+  const pooling = (parameters['pooling'] ?? (declared(HF_FLAGS, 'pooling').default as string)).trim().toLowerCase();
   if (pooling !== 'mean' && pooling !== 'cls') throw new HfConfigError(`parameter 'pooling' must be mean or cls, got '${parameters['pooling']}'`);
   const options: HfOptions = {
     task: parseTask(parameters['task']),
     maxModelLen,
     dtype: parseDtype(parameters['dtype']),
-    returnProbabilities: bool(parameters['return_probabilities'], 'return_probabilities', false),
-    returnRawLogits: bool(parameters['return_raw_logits'], 'return_raw_logits', false),
-    richOutputs: bool(parameters['hf_rich_outputs'], 'hf_rich_outputs', false),
+    returnProbabilities: bool(parameters['return_probabilities'], 'return_probabilities'),
+    returnRawLogits: bool(parameters['return_raw_logits'], 'return_raw_logits'),
+    richOutputs: bool(parameters['hf_rich_outputs'], 'hf_rich_outputs'),
     pooling,
-    normalize: bool(parameters['normalize'], 'normalize', true),
+    normalize: bool(parameters['normalize'], 'normalize'),
   };
   if (options.returnProbabilities && options.returnRawLogits) {
     throw new HfConfigError('return_probabilities and return_raw_logits cannot both be set (as in KServe)');

@@ -17,8 +17,8 @@ import {
   type PreTrainedTokenizer,
   env,
 } from '@huggingface/transformers';
-import type { TextTask } from '../runtime.js';
-import type { LoadedModel, Runtime, RuntimeOptions } from '../runtime.js';
+import type { TextTask } from '../../src/core/runtime.js';
+import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
 import { pickDtype, readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';

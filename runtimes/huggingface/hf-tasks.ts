@@ -1,7 +1,7 @@
 /** Which task a model folder serves, and the tensors each task shows over v2 and V1. */
 import type { IndexKeyed } from '../../src/core/inference.js';
 import type { TensorSpec } from '../../src/core/tensor.js';
-import type { TextTask } from '../runtime.js';
+import type { TextTask } from '../../src/core/runtime.js';
 import type { HfConfig } from './hf-folder.js';
 import { HfConfigError, type HfOptions, TASKS } from './hf-options.js';
 
@@ -109,10 +109,14 @@ export function kserveIndexKeyed(task: TextTask, options: HfOptions): Record<str
 
 /** What a request naming no outputs gets: KServe's output-0, or with hf_rich_outputs tsserve's named outputs. */
 export function defaultOutputs(task: TextTask, options: HfOptions, specs: readonly TensorSpec[]): string[] | undefined {
-  if (task === 'text_embedding') return ['embedding'];
+  if (task === 'text_embedding') return [EMBEDDING_OUTPUT];
   if (!specs.some((s) => s.name === KSERVE_OUTPUT)) return undefined;
   return options.richOutputs ? specs.filter((s) => s.name !== KSERVE_OUTPUT).map((s) => s.name) : [KSERVE_OUTPUT];
 }
+
+/** The outputs of a text_embedding model, named as KServe's huggingfaceserver names the first. */
+export const EMBEDDING_OUTPUT = 'embedding';
+export const TOKEN_COUNT_OUTPUT = 'token_count';
 
 export function outputSpecs(task: TextTask, options: HfOptions, hiddenSize: number, numLabels: number, vocabSize: number): TensorSpec[] {
   const kserve = kserveSpec(task, options, numLabels, vocabSize);
@@ -124,7 +128,7 @@ function namedOutputSpecs(task: TextTask, options: HfOptions, hiddenSize: number
   switch (task) {
     case 'text_embedding':
       // token_count: tokens each text became after truncation (OpenAI's usage, through the batcher too).
-      return [{ name: 'embedding', datatype: 'FP32', shape: [-1, hiddenSize] }, { name: 'token_count', datatype: 'INT64', shape: [-1] }];
+      return [{ name: EMBEDDING_OUTPUT, datatype: 'FP32', shape: [-1, hiddenSize] }, { name: TOKEN_COUNT_OUTPUT, datatype: 'INT64', shape: [-1] }];
     case 'sequence_classification': {
       const specs: TensorSpec[] = [
         { name: 'label', datatype: 'INT64', shape: [-1] },

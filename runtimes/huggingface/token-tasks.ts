@@ -94,7 +94,7 @@ export function tokenClassification(batch: EncodedBatch, labels: string[], optio
   const classes = classesOf(batch.output, labels.length, 'labels');
   const width = rows ? batch.seqLen : 0;
   const picked = new PositionScores(rows, width, classes, options.returnRawLogits);
-  const names: string[] = new Array(rows * width).fill('');
+  const names: string[] = new Array<string>(rows * width).fill('');
   for (let r = 0; r < rows; r++) {
     for (let t = 0; t < batch.tokenCounts[r]!; t++) names[r * width + t] = labels[picked.take(batch, r, t, t)]!;
   }

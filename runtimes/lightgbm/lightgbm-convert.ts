@@ -12,7 +12,7 @@
 import type { SplitNode, Tree, TreeEnsemble, TreeNode } from '../onnx-ml/tree-ensemble.js';
 import type { EnsembleModel } from '../predictive/ensemble-scorer.js';
 import type { Prediction } from '../predictive/prediction.js';
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 import type { LgbModel, LgbTree } from './lightgbm-text.js';
 import { lightgbmObjective } from './objectives.js';
 
@@ -99,7 +99,7 @@ export function convertLightgbm(model: LgbModel): LightgbmModel {
     featureCount: model.featureCount,
     targetCount: perIteration,
     precision: 'double',
-    baseValues: new Array(perIteration).fill(0),
+    baseValues: new Array<number>(perIteration).fill(0),
     trees: model.trees.map((tree, t) => convertTree(tree, t % perIteration, scale, model.featureCount)),
   };
   return {

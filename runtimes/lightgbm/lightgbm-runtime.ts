@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { EnsembleScorer } from '../predictive/ensemble-scorer.js';
 import { loadOnnxPredictive } from '../predictive/onnx-predictive.js';
 import { PredictiveModel } from '../predictive/predictive-model.js';
-import type { LoadedModel, Runtime, RuntimeOptions } from '../runtime.js';
+import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
 import { convertLightgbm } from './lightgbm-convert.js';
 import { parseLightgbmText } from './lightgbm-text.js';
 

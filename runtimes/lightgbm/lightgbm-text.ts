@@ -4,7 +4,7 @@
  * such as `average_output`), one `Tree=i` block per tree, then `end of trees`. What follows
  * (feature importances, parameters) is not needed to predict.
  */
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 
 export interface LgbTree {
   index: number;

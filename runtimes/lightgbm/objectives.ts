@@ -5,7 +5,7 @@
  */
 import type { Link } from '../predictive/links.js';
 import type { Prediction } from '../predictive/prediction.js';
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 
 export interface LgbObjective {
   kind: 'classifier' | 'regressor';

@@ -4,7 +4,7 @@
  * The objective's link (sigmoid, softmax, exp) is applied by the adapter, not the graph, so
  * the same graph serves margins and transformed predictions.
  */
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 import { ELEM, attr, graph, model, node, tensorValueInfo } from './onnx-proto.js';
 
 export type Comparison = 'BRANCH_LT' | 'BRANCH_LEQ';

@@ -5,7 +5,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { Tensor, TensorSpec } from '../../src/core/tensor.js';
 import type { RunRequest } from '../../src/core/inference.js';
-import type { LoadedModel, ModelMetadata, Runtime, RuntimeOptions } from '../runtime.js';
+import type { LoadedModel, ModelMetadata, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
 import { fromOrtTensor, toOrtTensor, toSpec } from './ort-tensors.js';
 import { openOnnxFile } from './session.js';
 

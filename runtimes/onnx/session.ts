@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { stripZipMap } from '../onnx-ml/zipmap.js';
 import { nonTensorIo, unsupportedIoError } from './io-types.js';
-import type { RuntimeOptions } from '../runtime.js';
+import type { RuntimeOptions } from '../../src/core/runtime.js';
 
 function severity(value: string | undefined): 0 | 1 | 2 | 3 | 4 {
   const n = Number(value ?? 3);

@@ -8,7 +8,7 @@ import { type Tensor, type TensorSpec, allocate } from '../../src/core/tensor.js
 import { INPUT_NAME, MARGIN_NAME, type TreeEnsemble, treeEnsembleToOnnx } from '../onnx-ml/tree-ensemble.js';
 import { toOrtTensor } from '../onnx/ort-tensors.js';
 import { createSession } from '../onnx/session.js';
-import type { RuntimeOptions } from '../runtime.js';
+import type { RuntimeOptions } from '../../src/core/runtime.js';
 import { type Link, applyLink } from './links.js';
 import type { Scorer, Scores, Task } from './scorer.js';
 

@@ -1,6 +1,6 @@
 /** A classifier or regressor exported to ONNX, served as a predictive model. */
 import { openOnnxFile } from '../onnx/session.js';
-import type { LoadedModel, RuntimeOptions } from '../runtime.js';
+import type { LoadedModel, RuntimeOptions } from '../../src/core/runtime.js';
 import { OnnxScorer } from './onnx-scorer.js';
 import type { Prediction } from './prediction.js';
 import { PredictiveModel } from './predictive-model.js';

@@ -6,7 +6,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { Tensor, TensorSpec } from '../../src/core/tensor.js';
 import { fromOrtTensor, toOrtTensor, toSpec } from '../onnx/ort-tensors.js';
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 import type { Scorer, Scores, Task } from './scorer.js';
 
 const LABEL_NAMES = ['output_label', 'label'];

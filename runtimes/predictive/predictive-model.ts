@@ -8,7 +8,7 @@
 import { toFloat } from '../../src/core/cast.js';
 import type { RunRequest } from '../../src/core/inference.js';
 import type { Tensor, TensorSpec } from '../../src/core/tensor.js';
-import type { LoadedModel, ModelMetadata, RuntimeOptions } from '../runtime.js';
+import type { LoadedModel, ModelMetadata, RuntimeOptions } from '../../src/core/runtime.js';
 import {
   LABEL_OUTPUT,
   PREDICTION_OUTPUT,

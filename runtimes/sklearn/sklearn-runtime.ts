@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import { loadOnnxPredictive } from '../predictive/onnx-predictive.js';
-import { type LoadedModel, ModelLoadError, type Runtime, type RuntimeOptions } from '../runtime.js';
+import { type LoadedModel, ModelLoadError, type Runtime, type RuntimeOptions } from '../../src/core/runtime.js';
 
 export const PICKLE_EXTENSIONS = ['.joblib', '.pkl', '.pickle'];
 

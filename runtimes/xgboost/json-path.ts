@@ -2,7 +2,7 @@
  * Typed access to an untrusted JSON (or UBJSON) document: every read checks the type and
  * names the path in its error, so a malformed model file says where it is malformed.
  */
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 
 export class JsonPath {
   constructor(

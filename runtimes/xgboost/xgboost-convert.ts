@@ -9,7 +9,7 @@
 import type { Tree, TreeEnsemble, TreeNode } from '../onnx-ml/tree-ensemble.js';
 import type { EnsembleModel } from '../predictive/ensemble-scorer.js';
 import type { Prediction } from '../predictive/prediction.js';
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 import { JsonPath } from './json-path.js';
 import { OBJECTIVES } from './objectives.js';
 
@@ -110,7 +110,7 @@ export function convertXgboost(document: unknown, options: ConvertOptions): Xgbo
     featureCount,
     targetCount: targets,
     precision: 'float',
-    baseValues: new Array(targets).fill(objective.baseMargin(baseScore(param))),
+    baseValues: new Array<number>(targets).fill(objective.baseMargin(baseScore(param))),
     trees: trees.slice(0, kept).map((tree, t) => {
       const target = treeInfo[t]!;
       if (!(target >= 0 && target < targets)) throw new ModelLoadError(`tree ${t} belongs to class ${target}, but the model has ${targets}`);

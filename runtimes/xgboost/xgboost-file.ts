@@ -5,7 +5,7 @@
  * this server does not read.
  */
 import { basename } from 'node:path';
-import { ModelLoadError } from '../runtime.js';
+import { ModelLoadError } from '../../src/core/runtime.js';
 import { decodeUbjson } from './ubjson.js';
 
 export type XgbJson = unknown;

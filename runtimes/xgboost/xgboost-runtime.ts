@@ -7,7 +7,7 @@ import { EnsembleScorer } from '../predictive/ensemble-scorer.js';
 import { loadOnnxPredictive } from '../predictive/onnx-predictive.js';
 import { parseFlag } from '../predictive/prediction.js';
 import { PredictiveModel } from '../predictive/predictive-model.js';
-import type { LoadedModel, Runtime, RuntimeOptions } from '../runtime.js';
+import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
 import { convertXgboost } from './xgboost-convert.js';
 import { parseXgboostFile } from './xgboost-file.js';
 

@@ -3,25 +3,14 @@
  * dashes or underscores, unknown flags reported and ignored (KServe passes runtime-specific
  * ones). Each flag also reads an environment variable; a flag given on the command line wins.
  */
+import { type FlagDeclaration, FlagError, type FlagValues, convertFlag } from '../core/flags.js';
 
-type FlagType = 'string' | 'int' | 'bool';
-
-interface FlagSpec {
-  name: string;
-  env: string[];
-  type: FlagType;
-  default: string | number | boolean;
-  help: string;
-  choices?: readonly string[];
-  /** An empty environment value counts (KServe's KSERVE_OPENAI_ROUTE_PREFIX="" drops the prefix). */
-  emptyAllowed?: boolean;
-}
-
-export const FLAGS = [
+/** The server's own flags; each runtime declares its own next to its code (e.g. runtimes/huggingface/hf-flags.ts). */
+export const SERVER_FLAGS = [
   { name: 'model_name', env: ['TSSERVE_MODEL_NAME'], type: 'string', default: 'model', help: 'Name of the model when model_dir holds a single model file' },
   { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders; an s3://, gs://, hf:// or http(s):// URI is downloaded first' },
   { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
-  { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
+  { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', defaultText: '<tmpdir>/tsserve-models', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
   { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, help: 'HTTP port (v2 REST, V1)' },
   { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (inference.GRPCInferenceService, health, reflection)' },
   { name: 'enable_grpc', env: ['TSSERVE_ENABLE_GRPC'], type: 'bool', default: true, help: 'Serve gRPC on --grpc_port' },
@@ -41,59 +30,42 @@ export const FLAGS = [
   { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
   { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
   { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost, lightgbm or huggingface (KServe's modelFormat); empty: chosen by file" },
-  { name: 'predict_proba', env: ['TSSERVE_PREDICT_PROBA', 'PREDICT_PROBA'], type: 'bool', default: false, help: 'Classifiers answer probabilities instead of labels unless a request or model says otherwise (KServe sklearnserver\'s PREDICT_PROBA)' },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
-  // Hugging Face models (KServe huggingfaceserver's flags); a config.pbtxt `parameters` entry of the same name wins.
-  { name: 'task', env: ['TSSERVE_TASK'], type: 'string', default: 'auto', help: 'Hugging Face task: text_embedding, sequence_classification, token_classification, fill_mask, text_generation or text2text_generation; auto infers it from config.json' },
-  { name: 'max_model_len', env: ['TSSERVE_MAX_MODEL_LEN'], type: 'int', default: 0, help: "Most tokens per sequence; 0 is the model's own limit. Longer texts are truncated for encoders, refused for generation" },
-  { name: 'dtype', env: ['TSSERVE_DTYPE'], type: 'string', default: 'auto', help: 'ONNX file variant of Hugging Face models: auto, fp32 (float32), fp16 (float16), q8' },
-  { name: 'return_probabilities', env: ['TSSERVE_RETURN_PROBABILITIES'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the softmax of every label' },
-  { name: 'return_raw_logits', env: ['TSSERVE_RETURN_RAW_LOGITS'], type: 'bool', default: false, help: 'classification, token_classification and fill_mask also return the raw logits' },
-  { name: 'hf_rich_outputs', env: ['TSSERVE_HF_RICH_OUTPUTS'], type: 'bool', default: false, help: "classification, token_classification and fill_mask answer tsserve's named outputs (label, label_name, score, ...) to requests that name none, instead of KServe's output-0" },
-  { name: 'pooling', env: ['TSSERVE_POOLING'], type: 'string', default: 'mean', help: 'text_embedding pooling: mean (over real tokens) or cls (first token)' },
-  { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
   { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes ("" serves them at /v1/...)', emptyAllowed: true },
-] as const satisfies readonly FlagSpec[];
+] as const satisfies readonly FlagDeclaration[];
 
-type FlagName = (typeof FLAGS)[number]['name'];
-type ValueOf<T extends FlagType> = T extends 'int' ? number : T extends 'bool' ? boolean : string;
+export type ServerOptions = FlagValues<typeof SERVER_FLAGS>;
 
-export type ServerOptions = { [F in (typeof FLAGS)[number] as F['name']]: ValueOf<F['type']> };
-
-export interface ParsedArgs {
-  options: ServerOptions;
+export interface ParsedArgs<V> {
+  options: V;
   /** Flags we do not know, as given: reported and ignored. */
   ignored: string[];
   help: boolean;
 }
 
-export class CliError extends Error {
+/** A bad flag or environment value: the message says which and what was expected. */
+export class CliError extends FlagError {
   override name = 'CliError';
 }
 
-const TRUE = ['y', 'yes', 't', 'true', 'on', '1'];
-const FALSE = ['n', 'no', 'f', 'false', 'off', '0'];
-
-function convert(spec: FlagSpec, raw: string, source: string): string | number | boolean {
-  if (spec.type === 'int') {
-    if (!/^\d+$/.test(raw.trim())) throw new CliError(`${source} expects a non-negative integer, got '${raw}'`);
-    return Number(raw);
+function convert(flag: FlagDeclaration, raw: string, source: string): string | number | boolean {
+  try {
+    return convertFlag(flag, raw, source);
+  } catch (error) {
+    throw error instanceof FlagError ? new CliError(error.message) : error;
   }
-  if (spec.type === 'bool') {
-    const v = raw.trim().toLowerCase();
-    if (TRUE.includes(v)) return true;
-    if (FALSE.includes(v)) return false;
-    throw new CliError(`${source} expects true or false, got '${raw}'`);
-  }
-  if (spec.choices && !spec.choices.includes(raw)) throw new CliError(`${source} expects one of ${spec.choices.join(', ')}, got '${raw}'`);
-  return raw;
 }
 
-export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedArgs {
-  const values = new Map<FlagName, string | number | boolean>();
-  for (const spec of FLAGS as readonly FlagSpec[]) {
+/** Parses `argv` and `env` against `flags` (the server's, plus those of the runtimes composed in). */
+export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_FLAGS>(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  flags: F = SERVER_FLAGS as unknown as F,
+): ParsedArgs<FlagValues<F>> {
+  const values = new Map<string, string | number | boolean>();
+  for (const spec of flags) {
     const name = spec.env.find((e) => env[e] !== undefined && (env[e] !== '' || spec.emptyAllowed));
-    values.set(spec.name as FlagName, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
+    values.set(spec.name, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
   }
   const ignored: string[] = [];
   let help = false;
@@ -109,7 +81,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     }
     const eq = arg.indexOf('=');
     const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replace(/-/g, '_');
-    const spec = (FLAGS as readonly FlagSpec[]).find((f) => f.name === name);
+    const spec = flags.find((f) => f.name === name);
     let raw = eq < 0 ? undefined : arg.slice(eq + 1);
     if (!spec) {
       // Unknown flags may take a value; swallow it so it is not read as a stray argument.
@@ -123,14 +95,14 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = proc
       else if (next === undefined) throw new CliError(`--${name} needs a value`);
       else raw = argv[++i]!;
     }
-    values.set(name as FlagName, convert(spec, raw, `--${name}`));
+    values.set(name, convert(spec, raw, `--${name}`));
   }
-  return { options: Object.fromEntries(values) as ServerOptions, ignored, help };
+  return { options: Object.fromEntries(values) as FlagValues<F>, ignored, help };
 }
 
-export function helpText(): string {
+export function helpText(flags: readonly FlagDeclaration[] = SERVER_FLAGS): string {
   const lines = ['Usage: tsserve [--flag value | --flag=value ...]', '', 'Serves models over the Open Inference Protocol (v2, REST and gRPC) and KServe V1.', ''];
-  for (const f of FLAGS as readonly FlagSpec[]) {
+  for (const f of flags) {
     lines.push(`  --${f.name} <${f.type}>  (env ${f.env.join(', ')}; default ${JSON.stringify(f.default)})`);
     lines.push(`      ${f.help}`);
   }

@@ -165,7 +165,7 @@ export function bytesFromStrings(strings: readonly string[]): BytesData {
   let total = 0;
   for (const s of strings) total += Buffer.byteLength(s, 'utf8');
   const buffer = new Uint8Array(markOwned(new ArrayBuffer(total)));
-  const out: BytesData = new Array(strings.length);
+  const out: BytesData = new Array<Uint8Array>(strings.length);
   let offset = 0;
   for (let i = 0; i < strings.length; i++) {
     const { written } = utf8.encodeInto(strings[i]!, buffer.subarray(offset));

@@ -15,7 +15,7 @@ import type { IndexEntry, LoadOutcome, ModelRegistry } from '../registry/model-r
 import { SystemSharedMemory } from '../shm/system-shared-memory.js';
 import type { ModelVersion } from '../registry/model-version.js';
 import { type Readiness, notReadyError, serverReadiness, versionReadiness } from '../registry/readiness.js';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, TextModelInfo } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, TextModelInfo } from '../core/runtime.js';
 
 export type { IndexEntry } from '../registry/model-registry.js';
 export type { Readiness } from '../registry/readiness.js';

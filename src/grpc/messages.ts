@@ -1,99 +1,45 @@
 /**
- * The inference messages as @grpc/proto-loader hands them over with LOADER_OPTIONS (proto.ts):
- * proto field names, every field present, 64-bit integers as decimal strings, bytes as
- * Buffers, and `parameter_choice` naming the member a oneof holds. Outgoing messages may also
- * give 64-bit integers as numbers and bytes as any Uint8Array.
+ * The gRPC messages, under the names the frontend uses, from the types `npm run gen:proto`
+ * generates out of proto/*.proto (src/grpc/generated, not edited by hand). Received messages
+ * are the generated `__Output` types: what @grpc/proto-loader hands over with LOADER_OPTIONS
+ * (proto.ts): proto field names, every field present, 64-bit integers as decimal strings,
+ * bytes as Buffers, `parameter_choice` naming the member a oneof holds. Sent messages are the
+ * permissive types: 64-bit integers may be numbers and bytes any Uint8Array.
  */
+import type { HealthCheckRequest__Output } from './generated/grpc/health/v1/HealthCheckRequest.js';
+import type { _grpc_health_v1_HealthCheckResponse_ServingStatus__Output } from './generated/grpc/health/v1/HealthCheckResponse.js';
+import type { InferParameter as SentInferParameter, InferParameter__Output } from './generated/inference/InferParameter.js';
+import type { InferTensorContents__Output } from './generated/inference/InferTensorContents.js';
+import type {
+  ModelInferRequest__Output,
+  _inference_ModelInferRequest_InferInputTensor__Output,
+  _inference_ModelInferRequest_InferRequestedOutputTensor__Output,
+} from './generated/inference/ModelInferRequest.js';
+import type { ModelInferResponse as SentModelInferResponse } from './generated/inference/ModelInferResponse.js';
+import type { ModelMetadataRequest__Output } from './generated/inference/ModelMetadataRequest.js';
+import type { ModelStreamInferResponse as SentModelStreamInferResponse } from './generated/inference/ModelStreamInferResponse.js';
+import type { RepositoryIndexRequest__Output } from './generated/inference/RepositoryIndexRequest.js';
+import type { RepositoryModelLoadRequest__Output } from './generated/inference/RepositoryModelLoadRequest.js';
 
-type Int64 = string;
+export type ParameterChoice = NonNullable<InferParameter__Output['parameter_choice']>;
 
-export type ParameterChoice = 'bool_param' | 'int64_param' | 'string_param' | 'double_param' | 'uint64_param';
-
-export interface InferParameter {
-  parameter_choice?: ParameterChoice;
-  bool_param?: boolean;
-  int64_param?: Int64 | number;
-  string_param?: string;
-  double_param?: number;
-  uint64_param?: Int64 | number;
-}
-
+/** A parameter as received, or as sent (the int64 members may then be numbers). */
+export type InferParameter = InferParameter__Output | SentInferParameter;
 export type InferParameters = Record<string, InferParameter>;
 
-export interface InferTensorContents {
-  bool_contents: boolean[];
-  int_contents: number[];
-  int64_contents: Int64[];
-  uint_contents: number[];
-  uint64_contents: Int64[];
-  fp32_contents: number[];
-  fp64_contents: number[];
-  bytes_contents: Buffer[];
-}
+export type InferTensorContents = InferTensorContents__Output;
+export type InferInputTensor = _inference_ModelInferRequest_InferInputTensor__Output;
+export type InferRequestedOutputTensor = _inference_ModelInferRequest_InferRequestedOutputTensor__Output;
+export type ModelInferRequest = ModelInferRequest__Output;
 
-export interface InferInputTensor {
-  name: string;
-  datatype: string;
-  shape: Int64[];
-  parameters: InferParameters;
-  contents: InferTensorContents | null;
-}
+export type ModelInferResponse = SentModelInferResponse;
+export type ModelStreamInferResponse = SentModelStreamInferResponse;
 
-export interface InferRequestedOutputTensor {
-  name: string;
-  parameters: InferParameters;
-}
+/** ModelReady, ModelMetadata, ModelConfig and ModelStatistics requests (all `name` and `version`). */
+export type ModelRequest = ModelMetadataRequest__Output;
+export type RepositoryIndexRequest = RepositoryIndexRequest__Output;
+/** RepositoryModelLoad and RepositoryModelUnload requests. */
+export type RepositoryModelRequest = RepositoryModelLoadRequest__Output;
 
-export interface ModelInferRequest {
-  model_name: string;
-  model_version: string;
-  id: string;
-  parameters: InferParameters;
-  inputs: InferInputTensor[];
-  outputs: InferRequestedOutputTensor[];
-  raw_input_contents: Buffer[];
-}
-
-export interface InferOutputTensor {
-  name: string;
-  datatype: string;
-  shape: number[];
-}
-
-export interface ModelInferResponse {
-  model_name: string;
-  model_version: string;
-  /** Left out when the request had none. */
-  id?: string;
-  parameters: InferParameters;
-  outputs: InferOutputTensor[];
-  raw_output_contents: Uint8Array[];
-}
-
-export interface ModelStreamInferResponse {
-  error_message?: string;
-  infer_response: Partial<ModelInferResponse>;
-}
-
-/** ModelReady, ModelMetadata, ModelConfig and ModelStatistics requests. */
-export interface ModelRequest {
-  name: string;
-  version: string;
-}
-
-export interface RepositoryIndexRequest {
-  repository_name: string;
-  ready: boolean;
-}
-
-export interface RepositoryModelRequest {
-  repository_name: string;
-  model_name: string;
-  parameters: Record<string, unknown>;
-}
-
-export interface HealthCheckRequest {
-  service: string;
-}
-
-export type ServingStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN';
+export type HealthCheckRequest = HealthCheckRequest__Output;
+export type ServingStatus = _grpc_health_v1_HealthCheckResponse_ServingStatus__Output;

@@ -11,7 +11,7 @@
  * as they were placed: KIND_GPU with the GPU's id when the CUDA provider runs them, else KIND_CPU.
  */
 import type { DataType, TensorSpec } from '../core/tensor.js';
-import type { ModelMetadata } from '../../runtimes/runtime.js';
+import type { ModelMetadata } from '../core/runtime.js';
 import { type JsonObject, normalise } from './config-schema.js';
 import type { ModelConfig } from './model-config.js';
 

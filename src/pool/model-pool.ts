@@ -10,7 +10,7 @@ import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
 import { MessageChannel } from 'node:worker_threads';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../core/runtime.js';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
 } from './worker-protocol.js';

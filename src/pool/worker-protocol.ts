@@ -4,10 +4,17 @@ import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import type { MessagePort } from 'node:worker_threads';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, RuntimeOptions } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, RuntimeOptions } from '../core/runtime.js';
 
 export interface WorkerConfig {
+  /** The runtime's name, for messages. */
   runtime: string;
+  /**
+   * The module the worker imports to run it, and its `Runtime` export: a path rather than an
+   * import keeps the pool free of runtimes/ (the composition root says which ones exist).
+   */
+  runtimeModule: string;
+  runtimeExport: string;
   modelPath: string;
   options: RuntimeOptions;
 }

@@ -7,8 +7,7 @@ import '../no-telemetry.js'; // first: before onnxruntime loads
 import { Piscina } from 'piscina';
 import { NotImplementedError, ServingError } from '../core/errors.js';
 import { transferList } from '../core/transfer.js';
-import { runtimeByName } from '../../runtimes/index.js';
-import type { LoadedModel } from '../../runtimes/runtime.js';
+import type { LoadedModel, Runtime } from '../core/runtime.js';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
 } from './worker-protocol.js';
@@ -16,9 +15,9 @@ import type {
 const config = Piscina.workerData as WorkerConfig;
 
 async function load(): Promise<LoadedModel> {
-  const entry = runtimeByName(config.runtime);
-  if (!entry) throw new Error(`unknown runtime '${config.runtime}'`);
-  const runtime = await entry.importRuntime();
+  const exports = (await import(config.runtimeModule)) as Record<string, Runtime | undefined>;
+  const runtime = exports[config.runtimeExport];
+  if (!runtime) throw new Error(`runtime '${config.runtime}': ${config.runtimeModule} has no export '${config.runtimeExport}'`);
   return runtime.load(config.modelPath, config.options);
 }
 

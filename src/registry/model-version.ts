@@ -16,7 +16,7 @@ import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../co
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../../runtimes/runtime.js';
+import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../core/runtime.js';
 import type { ModelConfig } from '../model-config/model-config.js';
 import { completeModelConfig } from '../model-config/complete-config.js';
 import { notReadyError } from './readiness.js';
@@ -151,9 +151,10 @@ export class ModelVersion {
     const pool = this.readyPool();
     // The batcher merges tensor runs, so a batching model embeds as a v2 request does; otherwise
     // the pool's own embed call skips building and splitting tensors.
-    if (!this.config.dynamicBatching || !texts.length) return this.track(() => pool.embed(texts));
+    const names = this.text?.embedOutputs;
+    if (!this.config.dynamicBatching || !names || !texts.length) return this.track(() => pool.embed(texts));
     const input: Tensor = { name: this.specs().inputs[0]!.name, datatype: 'BYTES', shape: [texts.length], data: bytesFromStrings(texts) };
-    const outputs = [{ name: 'embedding', parameters: {} }, { name: 'token_count', parameters: {} }];
+    const outputs = [{ name: names.embedding, parameters: {} }, { name: names.tokenCount, parameters: {} }];
     const response = await this.infer({ model: this.name, parameters: {}, inputs: [input], outputs }, signal);
     const [embedding, tokens] = response.outputs as [Tensor, Tensor];
     return {

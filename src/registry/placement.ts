@@ -21,6 +21,8 @@ export interface PlacementDefaults {
   provider: ProviderDecision;
   /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
   runtimeParameters: Record<string, string>;
+  /** The module a worker imports to run the runtime `name` (the composition root knows them). */
+  workerRuntime: (name: string) => { runtimeModule: string; runtimeExport: string };
 }
 
 /** The model's instance_group kind, else the server's provider; KIND_GPU on a CPU server is refused. */
@@ -39,6 +41,7 @@ export function poolSpec(config: ModelConfig, version: VersionSource, defaults: 
   const intra = config.intraOpThreads ?? (defaults.intraOpThreads || Math.max(1, Math.floor(defaults.cpus / instances)));
   return {
     runtime: version.runtime,
+    ...defaults.workerRuntime(version.runtime),
     modelPath: version.file,
     instances,
     maxHeapMb: defaults.workerMaxHeapMb,

@@ -57,7 +57,7 @@ function checkTarEntry(entry: tar.ReadEntry, dest: string, name: string): void {
 }
 
 async function extractTar(file: string, dest: string, name: string): Promise<void> {
-  let refused: unknown;
+  let refused: Error | undefined;
   let entries = 0;
   await tar.t({
     file,
@@ -67,7 +67,7 @@ async function extractTar(file: string, dest: string, name: string): Promise<voi
       try {
         if (refused === undefined) checkTarEntry(entry, dest, name);
       } catch (error) {
-        refused = error;
+        refused = error instanceof Error ? error : new Error(String(error));
       }
     },
   });

@@ -1,7 +1,7 @@
 /** Starts real tsserve instances on 127.0.0.1 for tests, and finds the repository's fixtures. */
 import { fileURLToPath } from 'node:url';
 import { type RunningServer, startServer } from '../../src/app.js';
-import { type ServerOptions, parseArgs } from '../../src/config/cli-args.js';
+import { type TsserveOptions, parseTsserveArgs } from '../../src/tsserve-flags.js';
 
 /** A path under the repository root (tests run from dist/test). */
 export function repoPath(...parts: string[]): string {
@@ -16,8 +16,8 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(modelDir: string, overrides: Partial<ServerOptions> = {}): Promise<TestServer> {
-  const { options } = parseArgs([], {});
+export async function startTestServer(modelDir: string, overrides: Partial<TsserveOptions> = {}): Promise<TestServer> {
+  const { options } = parseTsserveArgs([], {});
   const server = await startServer({
     ...options,
     model_dir: modelDir,

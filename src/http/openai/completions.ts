@@ -8,7 +8,7 @@ import { traceInference } from '../observability.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { DataPlane } from '../../dataplane/data-plane.js';
-import type { GenerateRequest, GenerateResult, TextTask } from '../../../runtimes/runtime.js';
+import type { GenerateRequest, GenerateResult, TextTask } from '../../core/runtime.js';
 import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';

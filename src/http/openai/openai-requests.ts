@@ -3,7 +3,7 @@
  * Unknown fields are ignored (clients send vendor extras); known fields with values tsserve
  * cannot honour are refused by name rather than silently dropped.
  */
-import type { ChatMessage } from '../../../runtimes/runtime.js';
+import type { ChatMessage } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 type Body = Record<string, unknown>;

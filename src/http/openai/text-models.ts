@@ -1,7 +1,7 @@
 /** Finds the model an OpenAI request names, and checks it can do what the route asks. */
 import { ModelNotFoundError } from '../../core/errors.js';
 import type { DataPlane } from '../../dataplane/data-plane.js';
-import type { TextModelInfo, TextTask } from '../../../runtimes/runtime.js';
+import type { TextModelInfo, TextTask } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 /** What a ready model offers the text routes, if anything; 404 in OpenAI's words when there is no such model. */

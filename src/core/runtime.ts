@@ -1,0 +1,167 @@
+/**
+ * The contract between the core and a runtime adapter. An adapter loads one model version
+ * inside a worker thread and runs it on typed tensors; it knows nothing of HTTP or gRPC.
+ */
+import type { IndexKeyed, RunRequest } from './inference.js';
+import type { FlagDeclaration } from './flags.js';
+import type { Tensor, TensorSpec } from './tensor.js';
+
+export interface ModelMetadata {
+  /** Triton's platform string, e.g. "onnxruntime_onnx". */
+  platform: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  /** The outputs a request that names none gets; all of them when undefined. */
+  defaultOutputs?: string[];
+  /** Outputs KServe's V1 protocol answers as objects keyed by index (huggingfaceserver's dicts). */
+  v1IndexKeyed?: Record<string, IndexKeyed>;
+  /**
+   * Names of the columns of the model's single [N, F] input, in order: requests with
+   * `content_type: "pd"` (and V1 rows keyed by name) send one input per column.
+   */
+  featureNames?: string[];
+  /**
+   * The model takes its single input as KServe's sklearn, XGBoost and LightGBM servers do
+   * through numpy: a request's one input whatever its name (KServe's own examples call it
+   * `input-0`), in any numeric datatype, which the runtime converts. Otherwise the name and
+   * datatype must match.
+   */
+  numpyInput?: boolean;
+  /** Set for models that take text (Hugging Face): what the text routes may ask of them. */
+  text?: TextModelInfo;
+}
+
+/** Where the models run, decided once at startup (runtimes/onnx/execution-provider.ts). */
+export interface ProviderDecision {
+  provider: 'cpu' | 'cuda';
+  /** Why, for the startup log. */
+  reason: string;
+}
+
+export interface RuntimeOptions {
+  /** Threads one run may use; 0 lets the runtime decide. */
+  intraOpThreads: number;
+  interOpThreads: number;
+  /** Where to run: onnxruntime's CPU provider, or CUDA on one GPU. */
+  executionProvider: 'cpu' | 'cuda';
+  deviceId: number;
+  /** Free-form adapter parameters from the model's settings file. */
+  parameters: Record<string, string>;
+}
+
+export interface LoadedModel {
+  readonly metadata: ModelMetadata;
+  /** Runs the model; returns the outputs `run.outputNames` names, in that order. */
+  infer(run: RunRequest): Promise<Tensor[]>;
+  unload(): Promise<void>;
+  /** Present when metadata.text is: text in, embeddings or generated tokens out. */
+  readonly text?: TextModel;
+}
+
+/** KServe huggingfaceserver's task names. */
+export type TextTask =
+  | 'text_embedding' | 'sequence_classification' | 'token_classification' | 'fill_mask' | 'text_generation' | 'text2text_generation';
+
+export interface TextModelInfo {
+  task: TextTask;
+  /**
+   * Most tokens one sequence may hold: prompt plus generated tokens for a decoder-only model;
+   * for an encoder-decoder model, the limit of the prompt and of the generated tokens each.
+   */
+  maxModelLen: number;
+  /** Whether the tokenizer has a chat template (chat completions need one). */
+  chatTemplate: boolean;
+  /**
+   * For embedding models: the outputs holding the [texts, dim] FP32 embeddings and the INT64
+   * token count of each text, so the core can run embeddings as tensor requests (batching them).
+   */
+  embedOutputs?: { embedding: string; tokenCount: string };
+}
+
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface GenerateRequest {
+  /** A plain prompt, or chat messages rendered through the tokenizer's chat template. */
+  prompt: string | ChatMessage[];
+  /** New tokens at most; undefined means as many as max_model_len leaves room for. */
+  maxTokens?: number;
+  /** 0 is greedy decoding; above 0, sampling at that temperature. */
+  temperature: number;
+  topP: number;
+  seed?: number;
+  /** Generation ends before the first of these strings; it is not part of the text. */
+  stop: string[];
+}
+
+export interface GenerateChunk {
+  /** Text that became final since the previous chunk (may be empty while bytes are pending). */
+  text: string;
+  tokenIds: number[];
+}
+
+export type FinishReason = 'stop' | 'length' | 'cancelled';
+
+export interface GenerateResult {
+  text: string;
+  tokenIds: number[];
+  promptTokens: number;
+  finishReason: FinishReason;
+}
+
+export interface EmbedResult {
+  /** Row-major [texts, dim]. */
+  embeddings: Float32Array;
+  dim: number;
+  /** Tokens each text became after truncation, for usage counts. */
+  tokenCounts: number[];
+}
+
+/** The capability of text models, beyond tensors in and out. */
+export interface TextModel {
+  embed(texts: string[]): Promise<EmbedResult>;
+  /**
+   * Generates for one prompt, handing each step's text to `onChunk` as it is produced.
+   * Polls `signal.aborted` between steps and stops with finishReason 'cancelled'.
+   */
+  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult>;
+}
+
+/** The model file cannot be served: corrupt, or using a feature the runtime does not convert. */
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+}
+
+export interface Runtime {
+  load(modelPath: string, options: RuntimeOptions): Promise<LoadedModel>;
+}
+
+/**
+ * A runtime as the core sees it: what it is called, which files it loads, its flags, and the
+ * module a worker imports to run it. The main thread never imports that module (nor its native
+ * library); the composition root (src/app.ts) hands the list it ships to the core.
+ */
+export interface RuntimeEntry {
+  /** The format name used in settings files, --framework and KServe's modelFormat. */
+  readonly name: string;
+  /** Other names (Triton platform/backend names) that select this runtime in config.pbtxt. */
+  readonly aliases: readonly string[];
+  /** File extensions this runtime loads. */
+  readonly fileExtensions: readonly string[];
+  /** Preferred when a folder holds several of this runtime's files. */
+  readonly defaultFileName: string;
+  /**
+   * Whether a file with one of the extensions is this runtime's, from its first bytes: several
+   * formats share .json, .txt and .bst, and other files (config.json, README.txt) use them too.
+   */
+  recognizes?(fileName: string, head: Uint8Array): boolean;
+  /** Files that mark a folder as this runtime's model; the folder itself is then the model path. */
+  readonly folderMarkers?: readonly string[];
+  /** Flags this runtime reads from RuntimeOptions.parameters (set away from their defaults). */
+  readonly flags: readonly FlagDeclaration[];
+  /** URL of the module a worker imports, and the name of its `Runtime` export. */
+  readonly module: string;
+  readonly exportName: string;
+}
