@@ -3,8 +3,8 @@
 import './no-telemetry.js'; // first: before onnxruntime loads
 import { CliError } from './config/cli-args.js';
 import { parseTsserveArgs, tsserveHelp } from './tsserve-flags.js';
-import { startServer } from './app.js';
-import { LOG_LEVEL_NAMES, type Logger, SECRET_NAME, createLogger, logLevel } from './log.js';
+import { VERSION, startServer } from './app.js';
+import { type Logger, SECRET_NAME, createLogger } from './log.js';
 import { StartupError } from './startup/startup-error.js';
 import { routeProcessWarnings } from './process-warnings.js';
 
@@ -30,17 +30,19 @@ async function main(): Promise<void> {
     parsed = parseTsserveArgs(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
-    process.stderr.write(`tsserve: ${error.message}\n\n${tsserveHelp()}\n`);
+    // Before the flags are read there is no log level: the default logs this one line.
+    createLogger('info').fatal(`tsserve could not start: ${error.message} (tsserve --help lists the flags)`);
     process.exit(2);
   }
   if (parsed.help) {
     process.stdout.write(`${tsserveHelp()}\n`);
     return;
   }
-  const logger = createLogger(parsed.options.log_level);
-  if (!logLevel(parsed.options.log_level)) {
-    startupFailed(logger, new StartupError(`--log_level '${parsed.options.log_level}' is not a log level: use one of ${LOG_LEVEL_NAMES.join(', ')} (any case)`));
+  if (parsed.version) {
+    process.stdout.write(`tsserve ${VERSION}\n`);
+    return;
   }
+  const logger = createLogger(parsed.options.log_level);
   routeProcessWarnings(logger);
   if (parsed.ignored.length) logger.warn({ flags: parsed.ignored.map(redactFlag) }, 'ignoring unknown arguments');
   let server;

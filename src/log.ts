@@ -21,7 +21,7 @@ const LEVELS: Readonly<Record<string, Level | 'silent'>> = {
   error: 'error', fatal: 'fatal', critical: 'fatal', silent: 'silent',
 };
 
-export const LOG_LEVEL_NAMES = Object.keys(LEVELS);
+export const LOG_LEVEL_NAMES: readonly string[] = Object.keys(LEVELS);
 
 /** The pino level `name` stands for; undefined when it names none. */
 export function logLevel(name: string): Level | 'silent' | undefined {

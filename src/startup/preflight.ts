@@ -13,15 +13,8 @@ export interface PortFlag {
   alternative?: string;
 }
 
-export const MAX_PORT = 65535;
-
-/** Every port is 0 (any free port) to 65535, and no two listeners ask for the same one. */
+/** No two listeners ask for the same port (the flags' declarations bound each to 0..65535). */
 export function checkPortNumbers(ports: readonly PortFlag[]): void {
-  for (const { flag, port } of ports) {
-    if (!Number.isInteger(port) || port < 0 || port > MAX_PORT) {
-      throw new StartupError(`${flag} ${port} is not a port number: use 1 to ${MAX_PORT}, or 0 for any free port`);
-    }
-  }
   const [a, b] = ports;
   if (a && b && a.port !== 0 && a.port === b.port) throw new StartupError(`${a.flag} and ${b.flag} are both ${a.port}: give them different ports`);
 }
