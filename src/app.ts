@@ -95,7 +95,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
   let grpcPort: number | undefined;
   try {
     await registry.loadAll();
-    checkSomeModelLoaded(registry.index());
+    if (registry.servesOneModel) checkModelLoaded(registry.index());
     if (grpc) grpcPort = await listenOn(options.host, ports[1]!, () => grpc.listen(options.host, options.grpc_port));
     await listenOn(options.host, ports[0]!, () => http.listen({ host: options.host, port: options.http_port }));
   } catch (error) {
@@ -135,11 +135,14 @@ function listeners(options: TsserveOptions): PortFlag[] {
   return options.enable_grpc ? [http, { flag: '--grpc_port', port: options.grpc_port, alternative: 'turn gRPC off with --enable_grpc false' }] : [http];
 }
 
-/** Models were found and not one loaded: serving nothing, the server would never be ready. */
-function checkSomeModelLoaded(index: readonly IndexEntry[]): void {
-  if (!index.length || index.some((e) => e.state === 'READY')) return;
+/**
+ * A server of one model (KServe's form) whose model failed would never be ready: exit saying why.
+ * A repository keeps serving the models that loaded, the others listed with their reasons.
+ */
+function checkModelLoaded(index: readonly IndexEntry[]): void {
+  if (index.some((e) => e.state === 'READY')) return;
   const reasons = index.map((e) => `model '${e.name}'${e.version ? ` version ${e.version}` : ''}: ${e.reason}`);
-  throw new StartupError(`no model could be loaded: ${reasons.join('; ')}`);
+  throw new StartupError(`the model could not be loaded: ${reasons.join('; ')}`);
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

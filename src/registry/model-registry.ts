@@ -67,6 +67,11 @@ export class ModelRegistry {
     await Promise.all(names.map((name) => this.load(name)));
   }
 
+  /** model_dir is one model rather than a repository (known once loadAll has run). */
+  get servesOneModel(): boolean {
+    return this.repository.servesOneModel;
+  }
+
   names(): string[] {
     return [...this.models.keys()].filter((n) => this.models.get(n)!.wanted).sort();
   }

@@ -53,6 +53,11 @@ export class ModelRepository {
     return [this.found.name];
   }
 
+  /** True when model_dir is one model (a file, or one model's folder) rather than a repository of folders. */
+  get servesOneModel(): boolean {
+    return this.found.kind !== 'folders';
+  }
+
   /**
    * One model's config (or `config`, replacing its config.pbtxt) and versions. ModelNotFoundError
    * when model_dir holds no model folder of that name: a file, a hidden folder, nothing.
