@@ -28,6 +28,14 @@ interface Spec {
   rows?: number[][];
   big?: boolean;
   stream?: boolean;
+  /** One synthetic FP32 tensor of this shape (values in [0, 1)), e.g. an image batch. */
+  shape?: number[];
+}
+
+function synthetic(shape: number[]): Float32Array {
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = ((i * 2654435761) % 1000) / 1000;
+  return data;
 }
 
 interface Result {
@@ -46,7 +54,11 @@ if (!address || !specJson || !concurrencyArg || !warmupArg || !secondsArg) {
 const spec = JSON.parse(specJson) as Spec;
 const framed = (shape: number[], data: Float32Array) => grpcFrame(inferMessage(spec.model, spec.input, shape, data));
 
-const requests = spec.big ? [framed(TENSOR_SHAPE, bigTensor())] : spec.rows!.map((r) => framed([1, r.length], Float32Array.from(r)));
+const requests = spec.big
+  ? [framed(TENSOR_SHAPE, bigTensor())]
+  : spec.shape
+    ? [framed(spec.shape, synthetic(spec.shape))]
+    : spec.rows!.map((r) => framed([1, r.length], Float32Array.from(r)));
 // Large flow-control windows on the client's side, as gRPC's C core reaches by BDP probing;
 // node:http2's default 64 KiB would make a 4 MiB answer wait on dozens of window updates.
 const WINDOW = 2 ** 31 - 1;

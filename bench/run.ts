@@ -11,7 +11,7 @@
  * --duration S (seconds per load point), --out FILE (default bench/results/foundation.md).
  * See bench/README.md for what each number means.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -134,13 +134,18 @@ async function postLoop(url: string, path: string, opts: BenchOptions): Promise<
 
 /** One gRPC ModelInfer, decoded in full, so a broken gRPC path fails before any load. Returns the raw outputs. */
 function grpcInferOnce(address: string, request: object): Promise<Buffer[]> {
+  return grpcInferResponse(address, request).then((r) => r.raw_output_contents);
+}
+
+/** One gRPC ModelInfer's whole response, decoded. */
+function grpcInferResponse(address: string, request: object): Promise<{ raw_output_contents: Buffer[] }> {
   const Service = grpc.makeClientConstructor(loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition, INFERENCE_SERVICE);
   const client = new Service(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 }) as grpc.Client & Record<string, any>;
-  return new Promise<Buffer[]>((resolveCall, reject) => {
+  return new Promise((resolveCall, reject) => {
     client['ModelInfer'](request, (error: Error | null, response: { raw_output_contents: Buffer[] }) => {
       client.close();
       if (error) reject(new Error(`gRPC ModelInfer failed: ${error.message}`));
-      else resolveCall(response.raw_output_contents);
+      else resolveCall(response);
     });
   });
 }
@@ -156,6 +161,16 @@ async function check(url: string, path: string, req: LoadRequest, verify?: (body
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${body.subarray(0, 500).toString('utf8')}`);
   verify?.(body, res.headers);
+}
+
+/** Label prefix of the transport ceiling's points. */
+const CEILING = 'ceiling: bare Node, ';
+
+/** The ceiling point a tsserve point is compared with: same protocol and client, same concurrency. */
+function ceilingOf(points: Point[], p: Point): LoadResult | undefined {
+  if (p.label.startsWith(CEILING) || p.label.includes('h2load')) return undefined;
+  const base = p.label.startsWith('gRPC') ? 'gRPC' : p.label;
+  return points.find((q) => q.label === CEILING + base && q.c === p.c)?.result;
 }
 
 // ---------------------------------------------------------------- in-process baseline
@@ -294,40 +309,50 @@ async function main(): Promise<void> {
     const path = `/v2/models/${opts.model}/infer`;
     const jsonReqs = rows.map((r) => jsonRequest(input, r));
     const binReqs = rows.map((r) => binaryRequest(input, [1, r.length], Float32Array.from(r)));
+    // The answers are kept: the transport ceiling answers bodies of the same size.
+    const answers = { json: '', binary: '', binaryHeaderLength: 0, grpc: '' };
     await check(main.url, path, jsonReqs[0]!, (b) => {
       if (!Array.isArray(JSON.parse(b.toString('utf8')).outputs)) throw new Error('JSON infer answered without outputs');
+      answers.json = b.toString('base64');
     });
     let restOutputs: Buffer = Buffer.alloc(0);
     await check(main.url, path, binReqs[0]!, (b, h) => {
       const headerLength = h.get('inference-header-content-length');
       if (!headerLength) throw new Error('binary infer answered without Inference-Header-Content-Length');
       restOutputs = b.subarray(Number(headerLength));
+      answers.binary = b.toString('base64');
+      answers.binaryHeaderLength = Number(headerLength);
     });
     const row0 = Buffer.from(Float32Array.from(rows[0]!).buffer);
-    const grpcOutputs = await grpcInferOnce(main.grpcAddress!, {
+    const grpcResponse = await grpcInferResponse(main.grpcAddress!, {
       model_name: opts.model,
       inputs: [{ name: input.name, datatype: 'FP32', shape: [1, rows[0]!.length] }],
       raw_input_contents: [row0],
     });
-    if (!Buffer.concat(grpcOutputs).equals(restOutputs)) throw new Error('gRPC and REST binary infer answered different bytes');
+    if (!Buffer.concat(grpcResponse.raw_output_contents).equals(restOutputs)) throw new Error('gRPC and REST binary infer answered different bytes');
+    answers.grpc = (loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition)['ModelInfer']!.responseSerialize(grpcResponse).toString('base64');
 
     const points: Point[] = [];
-    const measure = async (label: string, c: number, run: () => Promise<LoadResult>) => {
+    const measure = async (label: string, c: number, run: () => Promise<LoadResult>, pid = main.child.pid) => {
       log(`${label} c=${c}: warmup ${opts.warmup}s, measure ${opts.duration}s`);
-      const cpuBefore = cpuSeconds(main.child.pid);
+      const cpuBefore = cpuSeconds(pid);
       const result = await run();
-      const serverCpuUs = ((cpuSeconds(main.child.pid) - cpuBefore) / Math.max(1, result.count)) * 1e6;
+      const serverCpuUs = ((cpuSeconds(pid) - cpuBefore) / Math.max(1, result.count)) * 1e6;
       log(`  ${fi(result.perSecond)} req/s, p50 ${f(result.p50)} ms, p99 ${f(result.p99)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, server CPU ${fi(serverCpuUs)} us/req`);
       points.push({ label, c, result, serverCpuUs });
     };
-    for (const [label, reqs] of [['HTTP JSON', jsonReqs], ['HTTP binary', binReqs]] as const) {
-      for (const c of [1, 16]) {
-        await measure(label, c, async () => {
-          await drive(main.url, path, reqs, c, opts.warmup);
-          return drive(main.url, path, reqs, c, opts.duration);
-        });
-      }
-    }
+    const restPoints = (url: string, prefix: string, pid: number | undefined) =>
+      (async () => {
+        for (const [label, reqs, cs] of [['HTTP JSON', jsonReqs, [1, 8, 16]], ['HTTP binary', binReqs, [1, 16]]] as const) {
+          for (const c of cs) {
+            await measure(prefix + label, c, async () => {
+              await drive(url, path, reqs, c, opts.warmup);
+              return drive(url, path, reqs, c, opts.duration);
+            }, pid);
+          }
+        }
+      })();
+    await restPoints(main.url, '', main.child.pid);
     const grpcSpec: GrpcLoadSpec = { model: opts.model, input: input.name, rows };
     for (const c of [1, 16]) await measure('gRPC', c, () => grpcLoad(main.grpcAddress!, grpcSpec, c, opts));
     await measure('gRPC stream', 16, () => grpcLoad(main.grpcAddress!, { ...grpcSpec, stream: true }, 16, opts));
@@ -350,6 +375,18 @@ async function main(): Promise<void> {
       log('h2load is not installed (apt-get install nghttp2-client): skipping the equal-client points');
     }
     await main.stop();
+
+    // The transport ceiling: bare node:http and grpc-js answering bodies of the same sizes, same clients.
+    const bodiesFile = join(os.tmpdir(), `tsserve-ceiling-${process.pid}.json`);
+    writeFileSync(bodiesFile, JSON.stringify(answers));
+    const ceilingPort = await freePort();
+    const ceilingGrpcPort = await freePort();
+    const ceiling = await spawnServer([join(ROOT, 'dist/bench/ceiling-server.js'), String(ceilingPort), String(ceilingGrpcPort), bodiesFile], ceilingPort, '/');
+    servers.push(ceiling);
+    await restPoints(ceiling.url, CEILING, ceiling.child.pid);
+    for (const c of [1, 16]) await measure(`${CEILING}gRPC`, c, () => grpcLoad(`127.0.0.1:${ceilingGrpcPort}`, grpcSpec, c, opts), ceiling.child.pid);
+    await ceiling.stop();
+    rmSync(bodiesFile, { force: true });
 
     // 3. End-to-end 4 MiB binary round trip on the fp32 identity model.
     const dtypesDir = join(ROOT, 'test/fixtures/dtypes');
@@ -392,6 +429,9 @@ async function main(): Promise<void> {
     const jsonC1 = point('HTTP JSON', 1)!;
     const binC1 = point('HTTP binary', 1)!;
     const grpcC1 = point('gRPC', 1)!;
+    const jsonC8 = points.find((p) => p.label === 'HTTP JSON' && p.c === 8)!;
+    const jsonC8Top = ceilingOf(points, jsonC8);
+    const jsonC8Share = jsonC8Top ? `${f((jsonC8.result.perSecond / jsonC8Top.perSecond) * 100, 0)}% (${fi(jsonC8.result.perSecond)} vs ${fi(jsonC8Top.perSecond)} req/s)` : 'n/a';
     const versus = (grpcLabel: string, restLabel: string) => {
       const g = point(grpcLabel, 16);
       const r = point(restLabel, 16);
@@ -414,10 +454,18 @@ async function main(): Promise<void> {
       '',
       `## ${opts.model}, batch 1`,
       '',
-      '| path | concurrency | req/s | p50 ms | p99 ms | errors | server CPU us/req |',
-      '|---|---:|---:|---:|---:|---:|---:|',
-      `| in-process onnxruntime-node \`session.run\` (${base.modelFile}) | 1 (sequential) | ${fi(base.perSecond)} | ${f(base.p50)} | ${f(base.p99)} | - | - |`,
-      ...points.map((p) => `| ${p.label} | ${p.c} | ${fi(p.result.perSecond)} | ${f(p.result.p50)} | ${f(p.result.p99)} | ${p.result.errors + p.result.non2xx} | ${fi(p.serverCpuUs)} |`),
+      '| path | concurrency | req/s | share of ceiling | p50 ms | p99 ms | errors | server CPU us/req |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      `| in-process onnxruntime-node \`session.run\` (${base.modelFile}) | 1 (sequential) | ${fi(base.perSecond)} | - | ${f(base.p50)} | ${f(base.p99)} | - | - |`,
+      ...points.map((p) => {
+        const top = ceilingOf(points, p);
+        const share = top ? `${f((p.result.perSecond / top.perSecond) * 100, 0)}%` : '-';
+        return `| ${p.label} | ${p.c} | ${fi(p.result.perSecond)} | ${share} | ${f(p.result.p50)} | ${f(p.result.p99)} | ${p.result.errors + p.result.non2xx} | ${fi(p.serverCpuUs)} |`;
+      }),
+      '',
+      `Share of ceiling: tsserve's req/s over the req/s of \`bench/ceiling-server.ts\` (bare node:http, or bare @grpc/grpc-js with identity serialisers, answering a fixed body of the same size as tsserve's answer, no model) driven by the same client at the same concurrency in this run. gRPC and gRPC stream are both compared with the bare grpc-js unary ceiling.`,
+      '',
+      `Issue 16's target, batch-1 JSON at 8 connections >= 50% of the bare node:http ceiling: **${jsonC8Share}**.`,
       '',
       `Server overhead at c=1 (server p50 - in-process p50): JSON **${f(jsonC1.p50 - base.p50)} ms**, binary **${f(binC1.p50 - base.p50)} ms**, gRPC **${f(grpcC1.p50 - base.p50)} ms**.`,
       '',

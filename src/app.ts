@@ -6,8 +6,12 @@ import './no-telemetry.js'; // first: before onnxruntime loads
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { defaultInstances, modelBytes } from './config/instance-sizing.js';
 import { cpuLimit } from './config/cpu-limit.js';
+import { inflightBytesLimit } from './config/memory-limit.js';
+import { Admission } from './core/admission.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
+import type { StreamLimits } from './grpc/stream-infer.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -57,6 +61,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     modelDir,
     modelName: options.model_name,
     instances,
+    instancesFor: options.workers > 0 ? undefined : (file) => defaultInstances(cpus, modelBytes(file), options.single_instance_model_mb),
     intraOpThreads: options.nthread,
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
@@ -69,10 +74,12 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     workerRuntime,
     logger,
   });
+  const admission = new Admission({ maxBytes: inflightBytesLimit(options.max_inflight_bytes), maxRequests: options.max_inflight_requests });
   let started = false;
   const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started });
   const http = await buildHttpServer({
     dataPlane,
+    admission,
     logger,
     maxInputSize: options.http_max_input_size,
     metrics,
@@ -89,7 +96,9 @@ export async function startServer(options: TsserveOptions, logger = createLogger
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
         metrics,
-          })
+        admission,
+        streamLimits: streamLimits(options),
+      })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
   let grpcPort: number | undefined;
@@ -143,6 +152,10 @@ function checkModelLoaded(index: readonly IndexEntry[]): void {
   if (index.some((e) => e.state === 'READY')) return;
   const reasons = index.map((e) => `model '${e.name}'${e.version ? ` version ${e.version}` : ''}: ${e.reason}`);
   throw new StartupError(`the model could not be loaded: ${reasons.join('; ')}`);
+}
+
+function streamLimits(options: TsserveOptions): StreamLimits {
+  return { maxOutstanding: Math.max(1, options.grpc_stream_max_outstanding), stallTimeoutMs: Math.max(1, options.grpc_stream_stall_timeout) * 1000 };
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

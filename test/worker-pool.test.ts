@@ -1,6 +1,7 @@
 /** Inference runs in worker threads: the HTTP thread keeps answering while a model computes. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { cpuLimit } from '../src/config/cpu-limit.js';
 import { SLOW_MODEL, tempRepo } from './helpers/model-dir.js';
 import { getJson, postJson, startTestServer, untilMetric } from './helpers/server.js';
 
@@ -47,6 +48,29 @@ describe('the worker pool', () => {
       });
     } finally {
       await srv.close();
+      await repo.remove();
+    }
+  });
+
+  it('gives a model at or above --single_instance_model_mb one instance, unless --workers says otherwise', async () => {
+    const repo = await tempRepo();
+    await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
+    const instances = async (overrides: Record<string, number>) => {
+      const srv = await startTestServer(repo.dir, overrides);
+      try {
+        const config = await getJson(`${srv.url}/v2/models/slow/config`);
+        assert.equal(config.status, 200);
+        return config.body.instance_group.map((g: { count: number }) => g.count);
+      } finally {
+        await srv.close();
+      }
+    };
+    try {
+      // The fixture is a few hundred bytes: below the default, at or above a threshold of 0.
+      assert.deepEqual(await instances({}), [Math.min(2, cpuLimit())]);
+      assert.deepEqual(await instances({ single_instance_model_mb: 0 }), [1]);
+      assert.deepEqual(await instances({ single_instance_model_mb: 0, workers: 2 }), [2]);
+    } finally {
       await repo.remove();
     }
   });

@@ -43,7 +43,7 @@ export function freePort(): Promise<number> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `node ARGS` and waits until GET readyPath on 127.0.0.1:port answers 2xx. */
-export async function spawnServer(args: string[], port: number, readyPath: string): Promise<ChildServer> {
+export async function spawnServer(args: string[], port: number, readyPath: string, readySeconds = 60): Promise<ChildServer> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   children.add(child);
   let output = '';
@@ -72,7 +72,7 @@ export async function spawnServer(args: string[], port: number, readyPath: strin
       await exitPromise;
     }
   };
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + readySeconds * 1000;
   for (;;) {
     if (exited !== undefined) throw new Error(`the server exited before it was ready (${exited}):\n${output}`);
     try {
@@ -83,7 +83,7 @@ export async function spawnServer(args: string[], port: number, readyPath: strin
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the server was not ready within 60 s:\n${output}`);
+      throw new Error(`the server was not ready within ${readySeconds} s:\n${output}`);
     }
     await sleep(100);
   }

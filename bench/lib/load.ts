@@ -23,7 +23,8 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-export function drive(url: string, path: string, requests: LoadRequest[], connections: number, seconds: number): Promise<LoadResult> {
+/** `seconds` of load, or with `limit.amount` that many requests (for slow models); `limit.timeout` in seconds (autocannon's default 10). */
+export function drive(url: string, path: string, requests: LoadRequest[], connections: number, seconds: number, limit: { amount?: number; timeout?: number } = {}): Promise<LoadResult> {
   return new Promise((resolveRun, reject) => {
     const latencies: number[] = [];
     let ok = 0;
@@ -33,7 +34,8 @@ export function drive(url: string, path: string, requests: LoadRequest[], connec
       {
         url,
         connections,
-        duration: seconds,
+        ...(limit.amount ? { amount: limit.amount } : { duration: seconds }),
+        ...(limit.timeout ? { timeout: limit.timeout } : {}),
         pipelining: 1,
         // One prebuilt request per input row; autocannon cycles through them per connection.
         requests: requests.map((r) => ({ method: 'POST' as const, path, headers: r.headers, body: r.body })),
@@ -41,8 +43,9 @@ export function drive(url: string, path: string, requests: LoadRequest[], connec
       (error, result) => {
         if (error) return reject(error);
         const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-        const s = stats(latencies, result.duration || elapsed);
-        resolveRun({ ...s, perSecond: ok / (result.duration || elapsed), errors: result.errors + result.timeouts, non2xx, bytesPerSecond: result.throughput.average });
+        const took = limit.amount ? elapsed : result.duration || elapsed;
+        const s = stats(latencies, took);
+        resolveRun({ ...s, perSecond: ok / took, errors: result.errors + result.timeouts, non2xx, bytesPerSecond: result.throughput.average });
       },
     );
     instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
@@ -63,6 +66,7 @@ interface GrpcLoadSpec {
   rows?: number[][];
   big?: boolean;
   stream?: boolean;
+  shape?: number[];
 }
 
 /** CONCURRENCY ModelInfer calls kept in flight by bench/grpc-load.ts, a process of its own. */

@@ -12,7 +12,8 @@ import { routeGrpcLogs } from './library-log.js';
 import { inferOverGrpc, inferenceService } from './inference-service.js';
 import { withRequestDecoding } from './request-decoding.js';
 import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
-import { StreamInfer } from './stream-infer.js';
+import { type StreamLimits, StreamInfer } from './stream-infer.js';
+import type { Admission } from '../core/admission.js';
 
 export interface GrpcOptions {
   dataPlane: DataPlane;
@@ -20,6 +21,9 @@ export interface GrpcOptions {
   maxReceiveMessageLength: number;
   maxSendMessageLength: number;
   metrics?: Metrics;
+  /** Bytes and requests in flight: infer messages are admitted as they arrive. */
+  admission?: Admission;
+  streamLimits?: StreamLimits;
 }
 
 export interface GrpcServer {
@@ -45,12 +49,12 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     // Channelz keeps per-call bookkeeping that nothing here reads.
     'grpc.enable_channelz': 0,
   });
-  const streams = new StreamInfer((message) => inferOverGrpc(options.dataPlane, message, options.metrics), options.logger);
+  const streams = new StreamInfer((message) => inferOverGrpc(options.dataPlane, message, options.metrics), options.logger, options.streamLimits);
   // The same readiness as GET /v2/health/ready.
   const health = new HealthService(() => options.dataPlane.ready().ready);
   server.addService(
     // Only infer requests carry tensors worth moving to a worker without a copy.
-    withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer']),
+    withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer'], options.admission),
     inferenceService({ ...options, streams }),
   );
   server.addService(definitions[HEALTH_SERVICE] as grpc.ServiceDefinition, health.implementation());

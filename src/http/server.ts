@@ -4,7 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../log.js';
+import { type Logger, lazyChildLogger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { registerObservability } from './observability.js';
 import { registerDocs } from './openapi.js';
@@ -12,6 +12,9 @@ import { normalizePrefix } from './openai/openai-routes.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
+import { registerBodyAdmission, undeclaredBytes } from './body-admission.js';
+import { registerJsonContentType } from './content-type.js';
+import type { Admission } from '../core/admission.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
@@ -32,6 +35,8 @@ export interface HttpOptions {
   dataPlane: DataPlane;
   logger: Logger;
   maxInputSize: number;
+  /** Bytes and requests in flight, admitted before a body is read. */
+  admission: Admission;
   metrics: Metrics;
   latencyLogging: boolean;
   /** Most latency lines per second; 0: every request. */
@@ -47,6 +52,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request at info level costs more than a small inference; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger as never,
     bodyLimit: options.maxInputSize,
     // Keep-alive beyond typical proxy idle timeouts (Envoy/Istio), as KServe advises.
     keepAliveTimeout: 65_000,
@@ -65,12 +71,14 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const headerLength = Number(request.headers['inference-header-content-length']) || 0;
-    readBody(payload, request.headers, options.maxInputSize, headerLength).then(
+    readBody(payload, request.headers, options.maxInputSize, headerLength, undeclaredBytes(request.raw)).then(
       (body) => done(null, body),
       (error: Error) => done(error, undefined),
     );
   });
   registerErrorHandling(app);
+  registerJsonContentType(app);
+  registerBodyAdmission(app, options.admission, options.maxInputSize);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options.dataPlane);

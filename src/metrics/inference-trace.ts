@@ -29,7 +29,7 @@ export function recordTrace(metrics: Metrics, trace: InferenceTrace, name: strin
   const model = metrics.modelLabel(name);
   for (const phase of ['preprocess', 'predict', 'postprocess'] as const) {
     const ms = trace.ms[phase];
-    if (ms !== undefined) metrics[phase].observe({ model_name: model }, ms / 1000);
+    if (ms !== undefined) metrics[phase].observe(ms / 1000, model);
   }
   metrics.answered(model, trace.protocol, status, requestBytes, responseBytes);
 }

@@ -4,7 +4,8 @@
  * status, in-flight requests, queue depth and time, batch sizes, compute time, model load time
  * and state, and request/response sizes. One registry per server, so tests can run several.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { LabelledCounter, LabelledGauge, LabelledHistogram } from './labelled-metrics.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import { statusLabel } from './status-label.js';
 
@@ -42,27 +43,28 @@ export class Metrics implements ModelObserver {
   private readonly knownModels = new Set<string>();
   private queueDepth: () => Iterable<[string, number]> = () => [];
 
-  readonly preprocess = this.histogram('request_preprocess_seconds', 'Time decoding a request (KServe name)', ['model_name']);
-  readonly predict = this.histogram('request_predict_seconds', 'Time from decoded request to model answer (KServe name)', ['model_name']);
-  readonly postprocess = this.histogram('request_postprocess_seconds', 'Time encoding a response (KServe name)', ['model_name']);
-  private readonly requests = new Counter({
-    name: 'tsserve_inference_requests_total',
-    help: 'Inference requests answered, by model, protocol and status (HTTP status; gRPC codes as their HTTP equivalent)',
-    labelNames: ['model_name', 'protocol', 'status'],
-    registers: [this.registry],
-  });
-  private readonly failures = new Counter({
-    name: 'tsserve_inference_failures_total',
-    help: 'Inference requests that failed inside the server after decoding (validation, queue, model errors)',
-    labelNames: ['model_name'],
-    registers: [this.registry],
-  });
-  private readonly inFlight = new Gauge({
-    name: 'tsserve_inference_requests_in_flight',
-    help: 'Inference requests accepted and not yet answered by the model',
-    labelNames: ['model_name'],
-    registers: [this.registry],
-  });
+  // Per-request series are LabelledMetrics (cheap to observe); the rest stay prom-client's.
+  readonly preprocess = this.histogram('request_preprocess_seconds', 'Time decoding a request (KServe name)');
+  readonly predict = this.histogram('request_predict_seconds', 'Time from decoded request to model answer (KServe name)');
+  readonly postprocess = this.histogram('request_postprocess_seconds', 'Time encoding a response (KServe name)');
+  private readonly requests = new LabelledCounter(
+    this.registry,
+    'tsserve_inference_requests_total',
+    'Inference requests answered, by model, protocol and status (HTTP status; gRPC codes as their HTTP equivalent)',
+    ['model_name', 'protocol', 'status'],
+  );
+  private readonly failures = new LabelledCounter(
+    this.registry,
+    'tsserve_inference_failures_total',
+    'Inference requests that failed inside the server after decoding (validation, queue, model errors)',
+    ['model_name'],
+  );
+  private readonly inFlight = new LabelledGauge(
+    this.registry,
+    'tsserve_inference_requests_in_flight',
+    'Inference requests accepted and not yet answered by the model',
+    ['model_name'],
+  );
   private readonly queueSize = new Gauge({
     name: 'tsserve_batch_queue_size',
     help: 'Requests waiting in the dynamic batcher',
@@ -73,15 +75,9 @@ export class Metrics implements ModelObserver {
       for (const [model, depth] of this.queueDepth()) this.queueSize.set({ model_name: model }, depth);
     },
   });
-  private readonly queueTime = this.histogram('tsserve_queue_seconds', 'Time from submission to a worker starting the run', ['model_name']);
-  private readonly computeTime = this.histogram('tsserve_inference_compute_seconds', 'Time the runtime spent running the model, per model run', ['model_name']);
-  private readonly batchSize = new Histogram({
-    name: 'tsserve_batch_size',
-    help: 'Samples per model run',
-    labelNames: ['model_name'],
-    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
-    registers: [this.registry],
-  });
+  private readonly queueTime = this.histogram('tsserve_queue_seconds', 'Time from submission to a worker starting the run');
+  private readonly computeTime = this.histogram('tsserve_inference_compute_seconds', 'Time the runtime spent running the model, per model run');
+  private readonly batchSize = new LabelledHistogram(this.registry, 'tsserve_batch_size', 'Samples per model run', ['model_name'], [1, 2, 4, 8, 16, 32, 64, 128, 256]);
   private readonly loadTime = new Gauge({
     name: 'tsserve_model_load_seconds',
     help: 'Time the last load of a model version took',
@@ -100,27 +96,15 @@ export class Metrics implements ModelObserver {
     labelNames: ['model_name'],
     registers: [this.registry],
   });
-  private readonly requestBytes = new Histogram({
-    name: 'tsserve_request_bytes',
-    help: 'Inference request body size',
-    labelNames: ['model_name', 'protocol'],
-    buckets: SIZE_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly responseBytes = new Histogram({
-    name: 'tsserve_response_bytes',
-    help: 'Inference response body size',
-    labelNames: ['model_name', 'protocol'],
-    buckets: SIZE_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly requestBytes = new LabelledHistogram(this.registry, 'tsserve_request_bytes', 'Inference request body size', ['model_name', 'protocol'], SIZE_BUCKETS);
+  private readonly responseBytes = new LabelledHistogram(this.registry, 'tsserve_response_bytes', 'Inference response body size', ['model_name', 'protocol'], SIZE_BUCKETS);
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  private histogram(name: string, help: string, labelNames: string[]): Histogram {
-    return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private histogram(name: string, help: string): LabelledHistogram {
+    return new LabelledHistogram(this.registry, name, help, ['model_name'], LATENCY_BUCKETS);
   }
 
   /** Where the queue depth gauge reads from when scraped. */
@@ -135,24 +119,24 @@ export class Metrics implements ModelObserver {
 
   /** One answered inference request, as its frontend saw it; `model` is a label value (modelLabel). */
   answered(model: string, protocol: Protocol, status: string | number, requestBytes?: number, responseBytes?: number): void {
-    this.requests.inc({ model_name: model, protocol, status: statusLabel(status) });
-    if (requestBytes !== undefined) this.requestBytes.observe({ model_name: model, protocol }, requestBytes);
-    if (responseBytes !== undefined) this.responseBytes.observe({ model_name: model, protocol }, responseBytes);
+    this.requests.inc(model, protocol, statusLabel(status));
+    if (requestBytes !== undefined) this.requestBytes.observe(requestBytes, model, protocol);
+    if (responseBytes !== undefined) this.responseBytes.observe(responseBytes, model, protocol);
   }
 
   requestStarted(model: string): void {
-    this.inFlight.inc({ model_name: model });
+    this.inFlight.add(1, model);
   }
 
   requestFinished(model: string, ok: boolean, timing?: ExecutionTiming): void {
-    this.inFlight.dec({ model_name: model });
-    if (!ok) this.failures.inc({ model_name: model });
-    if (timing) this.queueTime.observe({ model_name: model }, timing.queueNs / 1e9);
+    this.inFlight.add(-1, model);
+    if (!ok) this.failures.inc(model);
+    if (timing) this.queueTime.observe(timing.queueNs / 1e9, model);
   }
 
   execution(model: string, batchSize: number, timing: ExecutionTiming): void {
-    this.batchSize.observe({ model_name: model }, batchSize);
-    this.computeTime.observe({ model_name: model }, (timing.inputNs + timing.inferNs + timing.outputNs) / 1e9);
+    this.batchSize.observe(batchSize, model);
+    this.computeTime.observe((timing.inputNs + timing.inferNs + timing.outputNs) / 1e9, model);
   }
 
   modelLoaded(model: string, version: string, seconds: number, ready: boolean): void {

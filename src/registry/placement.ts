@@ -11,6 +11,8 @@ import type { VersionSource } from '../repository/layout.js';
 export interface PlacementDefaults {
   /** Worker threads per model version unless its config.pbtxt sets instance_group. */
   instances: number;
+  /** When set, the instance count for a version's model file instead of `instances` (src/config/instance-sizing.ts). */
+  instancesFor?: (modelFile: string) => number;
   /** Threads per inference when the model's config does not say; 0 means share the CPUs out. */
   intraOpThreads: number;
   interOpThreads: number;
@@ -37,7 +39,7 @@ export function placement(config: ModelConfig, provider: ProviderDecision): Plac
 }
 
 export function poolSpec(config: ModelConfig, version: VersionSource, defaults: PlacementDefaults): Omit<PoolSpec, 'label'> {
-  const instances = config.instanceCount ?? defaults.instances;
+  const instances = config.instanceCount ?? defaults.instancesFor?.(version.file) ?? defaults.instances;
   const intra = config.intraOpThreads ?? (defaults.intraOpThreads || Math.max(1, Math.floor(defaults.cpus / instances)));
   return {
     runtime: version.runtime,

@@ -65,7 +65,7 @@ async function streamResponse(reply: FastifyReply, produce: (events: EventStream
       events.send(body);
       events.done();
     } else {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     }
   }
 }
