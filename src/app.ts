@@ -23,6 +23,9 @@ import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
 import { type PortFlag, checkModelDir, checkPortNumbers, checkPortsFree, listenOn } from './startup/preflight.js';
 import { StartupError } from './startup/startup-error.js';
+import { readTlsFiles } from './config/tls.js';
+import { refreshTlsOnChange } from './http/tls-refresh.js';
+import type { Server as HttpsServer } from 'node:https';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -43,6 +46,7 @@ export interface RunningServer {
 
 export async function startServer(options: TsserveOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  const tls = readTlsFiles(options);
   if (options.framework && !runtimeByName(options.framework)) {
     throw new StartupError(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
   }
@@ -87,6 +91,9 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     latencyLogRate: options.latency_log_rate,
     docs: options.enable_docs_url,
     openaiPrefix: options.openai_route_prefix,
+    modelName: options.model_name,
+    servedModelNames: options.served_model_name,
+    tls,
   });
   metrics.watchQueues(() => registry.queueDepths());
   const grpc = options.enable_grpc
@@ -98,6 +105,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
         metrics,
         admission,
         streamLimits: streamLimits(options),
+        tls,
       })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
@@ -113,6 +121,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     throw error;
   }
   started = true;
+  const stopTlsRefresh = tls && options.enable_ssl_refresh ? refreshTlsOnChange(http.server as unknown as HttpsServer, options, logger) : undefined;
   const httpPort = (http.server.address() as AddressInfo).port;
   logger.info({ httpPort, grpcPort, models: registry.index() }, 'tsserve is serving');
 
@@ -120,6 +129,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
   const close = () =>
     (closing ??= (async () => {
       started = false; // readiness turns false first
+      stopTlsRefresh?.();
       // Stop accepting and let requests in flight finish, for at most the grace period.
       const graceMs = options.grace_period * 1000;
       const cutOff = setTimeout(() => {

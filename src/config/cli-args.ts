@@ -13,7 +13,7 @@ export const SERVER_FLAGS = [
   { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders; an s3://, gs://, hf:// or http(s):// URI is downloaded first' },
   { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
   { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', defaultText: '<tmpdir>/tsserve-models', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
-  { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, max: 65535, help: 'HTTP port (v2 REST, V1); 0 picks a free one' },
+  { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, max: 65535, aliases: ['port'], help: "HTTP port (v2 REST, V1, OpenAI); --port is vLLM's name, which KServe's LLMInferenceService template passes" },
   { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, max: 65535, help: 'gRPC port (inference.GRPCInferenceService, health, reflection); 0 picks a free one' },
   { name: 'enable_grpc', env: ['TSSERVE_ENABLE_GRPC'], type: 'bool', default: true, help: 'Serve gRPC on --grpc_port' },
   { name: 'grpc_max_receive_message_length', env: ['TSSERVE_GRPC_MAX_RECEIVE_MESSAGE_LENGTH'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest gRPC request message in bytes; larger gets RESOURCE_EXHAUSTED' },
@@ -37,7 +37,11 @@ export const SERVER_FLAGS = [
   { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
   { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost, lightgbm or huggingface (KServe's modelFormat); empty: chosen by file" },
   { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', choices: LOG_LEVEL_NAMES, anyCase: true, help: "trace, debug, info, warn, error or fatal, or Python's names as KServe passes them (warning, critical, notset), in any case" },
-  { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes ("" serves them at /v1/...)', emptyAllowed: true },
+  { name: 'served_model_name', env: ['TSSERVE_SERVED_MODEL_NAME'], type: 'list', default: [], help: "Names the OpenAI routes answer to for the model (vLLM's flag: several after one flag, or the flag repeated; the environment variable takes them comma-separated); the first is also the default --model_name" },
+  { name: 'ssl_certfile', env: ['TSSERVE_SSL_CERTFILE'], type: 'string', default: '', help: 'PEM certificate (chain) file: serve HTTPS, and gRPC over TLS (vLLM\'s flag, as KServe passes it)' },
+  { name: 'ssl_keyfile', env: ['TSSERVE_SSL_KEYFILE'], type: 'string', default: '', help: 'PEM private key file of --ssl_certfile' },
+  { name: 'enable_ssl_refresh', env: ['TSSERVE_ENABLE_SSL_REFRESH'], type: 'bool', default: false, help: "Reload --ssl_certfile/--ssl_keyfile for new HTTPS connections when the files change (vLLM's flag)" },
+  { name: 'openai_route_prefix', env: ['TSSERVE_OPENAI_ROUTE_PREFIX', 'KSERVE_OPENAI_ROUTE_PREFIX'], type: 'string', default: '/openai', help: 'Prefix of the OpenAI-compatible routes, which are served at the root (/v1/...) as well', emptyAllowed: true },
 ] as const satisfies readonly FlagDeclaration[];
 
 export type ServerOptions = FlagValues<typeof SERVER_FLAGS>;
@@ -56,7 +60,7 @@ export class CliError extends FlagError {
   override name = 'CliError';
 }
 
-function convert(flag: FlagDeclaration, raw: string, source: string): string | number | boolean {
+function convert(flag: FlagDeclaration, raw: string, source: string): string | number | boolean | string[] {
   try {
     return convertFlag(flag, raw, source);
   } catch (error) {
@@ -70,10 +74,13 @@ export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_F
   env: NodeJS.ProcessEnv = process.env,
   flags: F = SERVER_FLAGS as unknown as F,
 ): ParsedArgs<FlagValues<F>> {
-  const values = new Map<string, string | number | boolean>();
+  const values = new Map<string, string | number | boolean | readonly string[]>();
+  const given = new Set<string>();
+  const onCommandLine = new Set<string>();
   for (const spec of flags) {
     const name = spec.env.find((e) => env[e] !== undefined && (env[e] !== '' || spec.emptyAllowed));
     values.set(spec.name, name ? convert(spec, env[name]!, `environment variable ${name}`) : spec.default);
+    if (name) given.add(spec.name);
   }
   const ignored: string[] = [];
   let help = false;
@@ -88,20 +95,33 @@ export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_F
       version = true;
       continue;
     }
+    // What a template leaves for an option it left out ({{ if ... }}--flag{{ end }}).
+    if (arg === '') continue;
     if (!arg.startsWith('--')) {
       ignored.push(arg);
       continue;
     }
     const eq = arg.indexOf('=');
     const name = (eq < 0 ? arg.slice(2) : arg.slice(2, eq)).replace(/-/g, '_');
-    const spec = flags.find((f) => f.name === name);
+    const spec = flags.find((f) => f.name === name || f.aliases?.includes(name));
     let raw = eq < 0 ? undefined : arg.slice(eq + 1);
     if (!spec) {
-      const meant = closestFlag(name, flags.map((f) => f.name));
+      const meant = closestFlag(name, flags.flatMap((f) => [f.name, ...(f.aliases ?? [])]));
       if (meant) throw new CliError(`unknown flag --${name}: did you mean --${meant}?`);
       // Unknown flags may take a value; swallow it so it is not read as a stray argument.
       if (raw === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) raw = argv[++i];
       ignored.push(raw === undefined ? arg : `${arg.split('=')[0]}=${raw}`);
+      continue;
+    }
+    if (spec.type === 'list') {
+      // vLLM's nargs='+': every value up to the next flag, and a repeated flag adds to the list.
+      const list = onCommandLine.has(spec.name) ? [...(values.get(spec.name) as string[])] : [];
+      if (raw !== undefined) list.push(...(convert(spec, raw, `--${name}`) as string[]));
+      while (raw === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) list.push(argv[++i]!);
+      if (list.length === 0) throw new CliError(`--${name} needs a value`);
+      values.set(spec.name, list);
+      given.add(spec.name);
+      onCommandLine.add(spec.name);
       continue;
     }
     if (raw === undefined) {
@@ -110,8 +130,12 @@ export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_F
       else if (next === undefined) throw new CliError(`--${name} needs a value`);
       else raw = argv[++i]!;
     }
-    values.set(name, convert(spec, raw, `--${name}`));
+    values.set(spec.name, convert(spec, raw, `--${name}`));
+    given.add(spec.name);
   }
+  // As in vLLM, the first served name is the model's name (metrics, v2 routes) unless one is given.
+  const served = values.get('served_model_name') as string[] | undefined;
+  if (served?.length && !given.has('model_name')) values.set('model_name', served[0]!);
   return { options: Object.fromEntries(values) as FlagValues<F>, ignored, help, version };
 }
 
@@ -120,6 +144,7 @@ export function helpText(flags: readonly FlagDeclaration[] = SERVER_FLAGS): stri
   for (const f of flags) {
     lines.push(`  --${f.name} <${f.type}>  (env ${f.env.join(', ')}; default ${JSON.stringify(f.default)})`);
     lines.push(`      ${f.help}`);
+    for (const alias of f.aliases ?? []) lines.push(`  --${alias} <${f.type}>  (the same as --${f.name})`);
   }
   lines.push('', '  --version  print the version', '', "Unknown flags are logged and ignored, as KServe runtimes pass their own; one a small edit away from a flag above is refused as a typo.");
   return lines.join('\n');

@@ -24,6 +24,8 @@ export interface GrpcOptions {
   /** Bytes and requests in flight: infer messages are admitted as they arrive. */
   admission?: Admission;
   streamLimits?: StreamLimits;
+  /** Serve over TLS with the HTTP port's certificate and key (--ssl_certfile, --ssl_keyfile). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface GrpcServer {
@@ -63,7 +65,10 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
   return {
     listen: (host, port) =>
       new Promise((resolve, reject) => {
-        server.bindAsync(address(host, port), grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+        const credentials = options.tls
+          ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false)
+          : grpc.ServerCredentials.createInsecure();
+        server.bindAsync(address(host, port), credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
       }),
     close: (graceMs) => {
       streams.drain();

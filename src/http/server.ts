@@ -16,6 +16,9 @@ import { registerBodyAdmission, undeclaredBytes } from './body-admission.js';
 import { registerJsonContentType } from './content-type.js';
 import type { Admission } from '../core/admission.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
+import { ServedModels } from './openai/served-models.js';
+import { registerHealthRoute } from './health-route.js';
+import type { TlsFiles } from '../config/tls.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 import { registerSharedMemoryRoutes } from './shm-routes.js';
@@ -43,12 +46,19 @@ export interface HttpOptions {
   latencyLogRate?: number;
   /** Serve /openapi.json and Swagger UI at /docs. */
   docs: boolean;
-  /** Prefix of the OpenAI-compatible routes. */
+  /** Prefix of the OpenAI-compatible routes (served at the root too). */
   openaiPrefix: string;
+  /** The model --model_name names, and the OpenAI names it also answers to (--served_model_name). */
+  modelName: string;
+  servedModelNames: readonly string[];
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsFiles;
 }
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    // An https.Server serves requests as an http.Server does; the instance type stays the same.
+    ...(options.tls ? ({ https: options.tls } as object) : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request at info level costs more than a small inference; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
@@ -81,10 +91,15 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   registerBodyAdmission(app, options.admission, options.maxInputSize);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
+  registerHealthRoute(app, options.dataPlane);
   registerV2Routes(app, options.dataPlane);
   registerSharedMemoryRoutes(app, options.dataPlane.sharedMemory);
-  registerV1Routes(app, options.dataPlane);
+  const models = new ServedModels(options.dataPlane, options.modelName, options.servedModelNames);
+  registerV1Routes(app, options.dataPlane, models);
   if (options.docs) await registerDocs(app, options.dataPlane.serverMetadata().version, normalizePrefix(options.openaiPrefix));
-  registerOpenAIRoutes(app, { dataPlane: options.dataPlane, logger: options.logger, prefix: options.openaiPrefix });
+  // At the root as well, where vLLM serves them and llm-d's gateway sends requests.
+  for (const prefix of new Set([normalizePrefix(options.openaiPrefix), ''])) {
+    registerOpenAIRoutes(app, { dataPlane: options.dataPlane, logger: options.logger, prefix, models });
+  }
   return app;
 }

@@ -3,17 +3,22 @@ import type { FastifyInstance } from 'fastify';
 import { InvalidInputError, NotImplementedError } from '../core/errors.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { traceInference } from './observability.js';
+import type { ServedModels } from './openai/served-models.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
 import { parseExactJsonBody } from './v2-request.js';
 import { stringifyJson } from './json-numbers.js';
 
-export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane): void {
-  app.get('/v1/models', async () => ({ models: dataPlane.modelNames() }));
+/**
+ * GET /v1/models and /v1/models/{name} are OpenAI's paths too (vLLM serves them at the root): the
+ * answers carry both shapes, KServe's `models` / `name, ready` and OpenAI's `object, data` / `id, ...`.
+ */
+export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane, openai: ServedModels): void {
+  app.get('/v1/models', async () => ({ models: dataPlane.modelNames(), ...openai.list() }));
 
   app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
-    const model = request.params.name;
-    dataPlane.resolveReady(model);
-    return { name: model, ready: true };
+    const name = request.params.name;
+    const v = dataPlane.resolveReady(openai.canonical(name));
+    return { name, ready: true, ...(v.text ? openai.modelObject(name) : {}) };
   });
 
   // The verb shares the path segment with the name ("iris:predict"), so split it here.
