@@ -19,6 +19,7 @@ export function shownName(name: string): string {
 function problem(name: string): string | undefined {
   if (name === '') return 'it is empty';
   if (Buffer.byteLength(name, 'utf8') > MAX_MODEL_NAME_BYTES) return `it is longer than ${MAX_MODEL_NAME_BYTES} bytes`;
+  // Control characters are what this rule is for: eslint's no-control-regex guards against them by accident.
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'it holds a control character';
   if (/[/\\]/.test(name)) return "it holds '/' or '\\'";

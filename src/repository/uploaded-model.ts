@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidInputError } from '../core/errors.js';
 
-const SAFE_SEGMENT = /^(?!\.\.?$)[^/\\\u0000]+$/;
+const SAFE_SEGMENT = /^(?!\.\.?$)[^/\\]+$/;
 
 /** `1/model.onnx` as path segments; refuses absolute paths, `..`, empty segments. */
 function segments(path: string): string[] {
   const parts = path.split('/');
-  if (!parts.every((p) => SAFE_SEGMENT.test(p))) {
+  // NUL would cut the path short in the file system calls.
+  if (path.includes('\0') || !parts.every((p) => SAFE_SEGMENT.test(p))) {
     throw new InvalidInputError(`load parameter 'file:${path}' must name a relative path such as 'file:1/model.onnx' (no '..', '\\\\' or empty parts)`);
   }
   return parts;
