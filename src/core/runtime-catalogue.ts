@@ -44,6 +44,7 @@ export class RuntimeCatalogue {
   worker(name: string): WorkerRuntime {
     const entry = this.byName(name);
     if (!entry) throw new Error(`unknown runtime '${name}'`);
-    return { runtimeModule: entry.module, runtimeExport: entry.exportName, ...(entry.enginePlan ? { enginePlan: entry.enginePlan } : {}) };
+    const enginePlan = entry.enginePlan?.bind(entry);
+    return { runtimeModule: entry.module, runtimeExport: entry.exportName, ...(enginePlan ? { enginePlan } : {}) };
   }
 }
