@@ -264,7 +264,8 @@ describe('OpenAI route prefix', () => {
     try {
       const res = await post(`${srv.url}/v1/completions`, { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: 8, temperature: 0 });
       assert.equal(((await res.json()) as any).choices[0].text, greedy.greedy_text);
-      assert.deepEqual((await getJson(`${srv.url}/v1/models`)).body, { models: ['tiny-gpt2'] });
+      const models = (await getJson(`${srv.url}/v1/models`)).body;
+      assert.deepEqual([models.models, models.data.map((m: { id: string }) => m.id)], [['tiny-gpt2'], ['tiny-gpt2']]);
       assert.equal((await post(`${srv.url}/openai/v1/completions`, {})).status, 404);
     } finally {
       await srv.close();

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'UNIMPLEMENTED'
   | 'PAYLOAD_TOO_LARGE'
-  | 'ALREADY_EXISTS';
+  | 'ALREADY_EXISTS'
+  | 'RESOURCE_EXHAUSTED';
 
 export class ServingError extends Error {
   readonly code: ErrorCode;
@@ -61,7 +62,11 @@ export class NotImplementedError extends ServingError {
 }
 
 export class PayloadTooLargeError extends ServingError {
-  constructor(message: string) {
+  /** `closeConnection`: the body was not read to its end, so the connection cannot be reused. */
+  constructor(
+    message: string,
+    readonly closeConnection = false,
+  ) {
     super('PAYLOAD_TOO_LARGE', message);
   }
 }
@@ -70,6 +75,16 @@ export class PayloadTooLargeError extends ServingError {
 export class UnavailableError extends ServingError {
   constructor(message: string) {
     super('UNAVAILABLE', message);
+  }
+}
+
+/**
+ * Admission refused a request before its body was read (too many bytes or requests in
+ * flight): 503 over HTTP, RESOURCE_EXHAUSTED over gRPC. Retry later.
+ */
+export class ResourceExhaustedError extends ServingError {
+  constructor(message: string) {
+    super('RESOURCE_EXHAUSTED', message);
   }
 }
 

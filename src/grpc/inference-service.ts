@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { StreamInfer } from './stream-infer.js';
 import { sharedMemoryHandlers } from './shm-service.js';
 import { writeShmOutputs } from '../shm/shm-tensors.js';
+import { releaseMessage } from './message-admission.js';
 
 export interface InferenceServiceOptions {
   dataPlane: DataPlane;
@@ -42,6 +43,7 @@ export async function inferOverGrpc(dataPlane: DataPlane, message: ModelInferReq
     statusLabel = statusName(error);
     throw error;
   } finally {
+    releaseMessage(message);
     if (metrics) recordTrace(metrics, trace, statusLabel === 'NOT_FOUND' ? '_unknown' : model, statusLabel);
   }
 }

@@ -11,6 +11,7 @@ const CODES: Record<ErrorCode, status> = {
   UNIMPLEMENTED: status.UNIMPLEMENTED,
   PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   ALREADY_EXISTS: status.ALREADY_EXISTS,
+  RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
 };
 
 /** The gRPC status name of an error, as metrics label it. */
