@@ -90,6 +90,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     tls,
   });
   metrics.watchQueues(() => registry.queueDepths());
+  metrics.vllm.watchEngines(() => registry.engines());
   const grpc = options.enable_grpc
     ? buildGrpcServer({
         dataPlane,

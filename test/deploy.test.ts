@@ -497,7 +497,7 @@ describe('the llm-d example: an LLMInferenceService with tsserve as its main con
       assert.equal(((await res.json()) as { model: string }).model, model);
     });
 
-    it('exports the gauge the ScaledObject and the endpoint picker read', { todo: 'vllm:* metrics come with the generation engine (issue 13 item 4, branch gen)' }, async () => {
+    it('exports the gauge the ScaledObject and the endpoint picker read', async () => {
       const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
       assert.match(text, /^# TYPE vllm:num_requests_waiting gauge$/m);
     });

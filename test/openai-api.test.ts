@@ -116,7 +116,7 @@ describe('OpenAI-compatible routes', () => {
     assert.match(body.id, /^cmpl-/);
     assert.equal(body.object, 'text_completion');
     assert.deepEqual(body.choices, [{ index: 0, text: greedy.greedy_text, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8 });
+    assert.deepEqual(body.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it('completions: a list of prompts, echo, and stop strings', async () => {
@@ -155,7 +155,7 @@ describe('OpenAI-compatible routes', () => {
     assert.ok(done, 'the stream ends with [DONE]');
     const usage = events.pop();
     assert.deepEqual(usage.choices, []);
-    assert.deepEqual(usage.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8 });
+    assert.deepEqual(usage.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
     const last = events.pop();
     assert.deepEqual(last.choices, [{ index: 0, text: '', logprobs: null, finish_reason: 'length' }]);
     assert.ok(events.length >= 2, 'text arrives in several events');
@@ -170,7 +170,7 @@ describe('OpenAI-compatible routes', () => {
     assert.match(body.id, /^chatcmpl-/);
     assert.equal(body.object, 'chat.completion');
     assert.deepEqual(body.choices, [{ index: 0, message: { role: 'assistant', content: chat.greedy_text }, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: chat.ids.length, completion_tokens: 8, total_tokens: chat.ids.length + 8 });
+    assert.deepEqual(body.usage, { prompt_tokens: chat.ids.length, completion_tokens: 8, total_tokens: chat.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
     const parts = await post(`${api}/chat/completions`, {
       model: 'tiny-gpt2', temperature: 0, max_completion_tokens: 8,
       messages: chat.messages.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.content }] })),

@@ -7,12 +7,15 @@ import '../no-telemetry.js'; // first: before onnxruntime loads
 import { Piscina } from 'piscina';
 import { NotImplementedError, ServingError } from '../core/errors.js';
 import { transferList } from '../core/transfer.js';
+import { EngineGauges } from '../core/engine-gauges.js';
 import type { LoadedModel, Runtime } from '../core/runtime.js';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
 } from './worker-protocol.js';
 
 const config = Piscina.workerData as WorkerConfig;
+const link = config.options.engineLink;
+if (link) link.slot = EngineGauges.claimSlot(link.buffer);
 
 async function load(): Promise<LoadedModel> {
   const exports = (await import(config.runtimeModule)) as Record<string, Runtime | undefined>;
