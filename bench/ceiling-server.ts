@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { INFERENCE_SERVICE, loadDefinitions } from '../src/grpc/proto.js';
+import { disableNagle } from '../src/grpc/no-delay.js';
 
 const [httpPort, grpcPort, bodiesFile] = process.argv.slice(2);
 if (!httpPort || !grpcPort || !bodiesFile) {
@@ -52,6 +53,7 @@ const service: grpc.ServiceDefinition = {
   ModelInfer: { path: method.path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
 };
 const grpcServer = new grpc.Server();
+disableNagle(grpcServer); // as tsserve's own gRPC server does
 grpcServer.addService(service, {
   ModelInfer: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, grpcMessage),
 });

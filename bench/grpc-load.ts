@@ -19,6 +19,7 @@
  * grpc-status 0 but not decoded, as autocannon sends prebuilt bodies and does not parse them.
  */
 import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import { GRPC_HEADERS, grpcFrame, inferMessage, methodPath } from './grpc-wire.js';
 import { TENSOR_SHAPE, bigTensor } from './payload.js';
 
@@ -62,7 +63,13 @@ const requests = spec.big
 // Large flow-control windows on the client's side, as gRPC's C core reaches by BDP probing;
 // node:http2's default 64 KiB would make a 4 MiB answer wait on dozens of window updates.
 const WINDOW = 2 ** 31 - 1;
-const session = http2.connect(`http://${address}`, { settings: { initialWindowSize: WINDOW } });
+// gRPC's own clients (C core, grpc-js) turn Nagle off; with it on, a call's HEADERS and DATA
+// frames, written apart, can wait on the server's delayed ACK.
+const noDelaySocket = () => {
+  const colon = address.lastIndexOf(':');
+  return net.connect({ host: address.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(address.slice(colon + 1)), noDelay: true });
+};
+const session = http2.connect(`http://${address}`, { settings: { initialWindowSize: WINDOW }, createConnection: noDelaySocket });
 session.once('connect', () => session.setLocalWindowSize(WINDOW));
 session.on('error', (error) => {
   process.stderr.write(`grpc-load: ${error.message}\n`);

@@ -20,6 +20,7 @@ import { cpuLimit } from '../src/config/cpu-limit.js';
 import { INFERENCE_SERVICE, loadDefinitions } from '../src/grpc/proto.js';
 import { decodeInferBody } from '../src/http/v2-request.js';
 import { readModelFolder } from '../src/repository/layout.js';
+import { SHIPPED_RUNTIMES } from '../runtimes/index.js';
 import { GRPC_HEADERS, grpcFrame, inferMessage } from './grpc-wire.js';
 import { h2load, h2loadVersion, type H2loadResult } from './h2load.js';
 import { TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
@@ -182,7 +183,7 @@ interface Baseline extends LatencyStats {
 }
 
 async function baseline(opts: BenchOptions, inputName: string, rows: number[][]): Promise<Baseline> {
-  const source = await readModelFolder(opts.model, join(opts.modelDir, opts.model));
+  const source = await readModelFolder(opts.model, join(opts.modelDir, opts.model), { runtimes: SHIPPED_RUNTIMES });
   const version = source.versions[source.versions.length - 1]!;
   const { config } = source;
   // The server's rule (ModelRepository.poolSpec), so both run with the same thread counts.

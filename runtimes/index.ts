@@ -4,6 +4,7 @@
  * library) is imported, from `module`, inside the worker that runs it.
  */
 import type { RuntimeEntry, WorkerRuntime } from '../src/core/runtime.js';
+import { RuntimeCatalogue } from '../src/core/runtime-catalogue.js';
 import { HF_FLAGS } from './huggingface/hf-flags.js';
 import { looksLikeLightgbm } from './lightgbm/lightgbm-text.js';
 import { PREDICTIVE_FLAGS } from './predictive/predictive-flags.js';
@@ -72,41 +73,12 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
   },
 ];
 
-/** The runtime whose marker file `files` (a folder's listing) holds, if any. */
-export function runtimeForFolder(files: readonly string[]): RuntimeEntry | undefined {
-  return RUNTIMES.find((r) => r.folderMarkers?.some((m) => files.includes(m)));
-}
+/** The shipped runtimes as the core looks them up; app.ts hands this to the registry. */
+export const SHIPPED_RUNTIMES = new RuntimeCatalogue(RUNTIMES);
 
-export function runtimeByName(name: string): RuntimeEntry | undefined {
-  const lower = name.toLowerCase();
-  return RUNTIMES.find((r) => r.name === lower || r.aliases.includes(lower));
-}
-
-/** What a worker needs to import the runtime `name` (a shipped one's name). */
-export function workerRuntime(name: string): WorkerRuntime {
-  const entry = runtimeByName(name);
-  if (!entry) throw new Error(`unknown runtime '${name}'`);
-  return { runtimeModule: entry.module, runtimeExport: entry.exportName, ...(entry.enginePlan ? { enginePlan: entry.enginePlan } : {}) };
-}
-
-export function runtimeNames(): string[] {
-  return RUNTIMES.map((r) => r.name);
-}
-
-/** Whether `entry` loads this file: its extension, then its first bytes. */
-export function loadsFile(entry: RuntimeEntry, fileName: string, head: Uint8Array): boolean {
-  return entry.fileExtensions.includes(ext(fileName)) && (entry.recognizes?.(fileName, head) ?? true);
-}
-
-/** The runtime a file belongs to when no runtime is named; `.onnx` goes to the onnx runtime. */
-export function runtimeForFile(fileName: string, head: Uint8Array): RuntimeEntry | undefined {
-  return RUNTIMES.find((r) => loadsFile(r, fileName, head));
-}
-
-/** Whether a file name has an extension some runtime loads (before reading its bytes). */
-export function hasModelExtension(fileName: string): boolean {
-  return RUNTIMES.some((r) => r.fileExtensions.includes(ext(fileName)));
-}
+export const runtimeByName = (name: string): RuntimeEntry | undefined => SHIPPED_RUNTIMES.byName(name);
+export const runtimeNames = (): string[] => SHIPPED_RUNTIMES.names();
+export const workerRuntime = (name: string): WorkerRuntime => SHIPPED_RUNTIMES.worker(name);
 
 /** Every shipped runtime's flags, each once (several runtimes share the predictive ones). */
 export const RUNTIME_FLAGS = [...PREDICTIVE_FLAGS, ...HF_FLAGS] as const;

@@ -17,7 +17,7 @@ import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { DataPlane } from './dataplane/data-plane.js';
 import { ModelRegistry } from './registry/model-registry.js';
-import { runtimeByName, runtimeNames, workerRuntime } from '../runtimes/index.js';
+import { SHIPPED_RUNTIMES, runtimeByName, runtimeNames, workerRuntime } from '../runtimes/index.js';
 import { type ProviderChoice, chooseProvider, probeCuda } from '../runtimes/onnx/execution-provider.js';
 import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
@@ -70,6 +70,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     provider,
     runtimeParameters: runtimeParameters(options),
     workerRuntime,
+    runtimes: SHIPPED_RUNTIMES,
     logger,
   });
   const admission = new Admission({ maxBytes: inflightBytesLimit(options.max_inflight_bytes), maxRequests: options.max_inflight_requests });

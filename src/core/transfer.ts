@@ -16,11 +16,18 @@ export function isOwned(buffer: ArrayBufferLike): boolean {
   return owned.has(buffer);
 }
 
-/** The distinct owned buffers behind these tensors; others travel by structured clone. */
+/**
+ * Below this a buffer is cheaper to copy than to move: a transfer detaches the backing store
+ * and re-wraps it on the other thread, and piscina marks each movable object, which costs more
+ * than cloning a batch-1 row of a few dozen floats.
+ */
+export const MIN_TRANSFER_BYTES = 4096;
+
+/** The distinct owned buffers behind these tensors worth moving; others travel by structured clone. */
 export function transferList(tensors: readonly Tensor[]): ArrayBuffer[] {
   const list = new Set<ArrayBuffer>();
   const add = (buffer: ArrayBufferLike) => {
-    if (buffer instanceof ArrayBuffer && owned.has(buffer)) list.add(buffer);
+    if (buffer instanceof ArrayBuffer && buffer.byteLength >= MIN_TRANSFER_BYTES && owned.has(buffer)) list.add(buffer);
   };
   for (const t of tensors) {
     if (Array.isArray(t.data)) for (const element of t.data) add(element.buffer);

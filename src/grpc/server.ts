@@ -14,6 +14,7 @@ import { withRequestDecoding } from './request-decoding.js';
 import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
 import { type StreamLimits, StreamInfer } from './stream-infer.js';
 import type { Admission } from '../core/admission.js';
+import { disableNagle } from './no-delay.js';
 
 export interface GrpcOptions {
   dataPlane: DataPlane;
@@ -51,6 +52,7 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     // Channelz keeps per-call bookkeeping that nothing here reads.
     'grpc.enable_channelz': 0,
   });
+  disableNagle(server);
   const streams = new StreamInfer((message) => inferOverGrpc(options.dataPlane, message, options.metrics), options.logger, options.streamLimits);
   // The same readiness as GET /v2/health/ready.
   const health = new HealthService(() => options.dataPlane.ready().ready);

@@ -37,6 +37,7 @@ function listen(channel: string, onGeneration?: (stats: GenerationStats) => void
   return reports;
 }
 
+const NO_OPTIONS = {};
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
 
 /** Requests one engine worker holds at once: its own queue limit answers before this. */
@@ -148,7 +149,7 @@ export class ModelPool {
 
   private async run<R>(task: WorkerTask, transfer?: ArrayBuffer[]): Promise<R> {
     try {
-      return (await this.piscina.run(task, transfer ? { transferList: transfer } : {})) as R;
+      return (await this.piscina.run(task, transfer?.length ? { transferList: transfer } : NO_OPTIONS)) as R;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       throw new InferenceError(`the worker running ${this.label} failed: ${reason}`);

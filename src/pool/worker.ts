@@ -45,6 +45,7 @@ async function infer(model: LoadedModel, task: Extract<WorkerTask, { op: 'infer'
     outputNs: (performance.now() - inferEnd) * 1e6,
   };
   const reply: InferReply = { ok: true, outputs, timing };
+  if (!transfers.length) return reply;
   // Piscina's transferable shape: the reply, plus the output buffers to move rather than copy.
   const movable = { [Piscina.transferableSymbol]: transfers, [Piscina.valueSymbol]: reply };
   return Piscina.move(movable as never) as unknown as InferReply;

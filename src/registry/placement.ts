@@ -2,7 +2,7 @@
  * Where and how wide a model version runs: its device (config.pbtxt's instance_group kind, else
  * the server's execution provider), its instance count and its threads per run.
  */
-import type { ProviderDecision } from '../config/execution-provider.js';
+import type { ProviderDecision } from '../core/runtime.js';
 import type { Placement } from '../model-config/complete-config.js';
 import { type ModelConfig, ModelConfigError } from '../model-config/model-config.js';
 import type { PoolSpec } from '../pool/model-pool.js';

@@ -7,18 +7,16 @@
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  RUNTIMES,
-  type RuntimeEntry,
-  hasModelExtension,
-  loadsFile,
-  runtimeByName,
-  runtimeForFile,
-  runtimeForFolder,
-  runtimeNames,
-} from '../../runtimes/index.js';
+import type { RuntimeEntry } from '../core/runtime.js';
+import { type RuntimeCatalogue, loadsFile } from '../core/runtime-catalogue.js';
 import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from '../model-config/model-config.js';
 import { readOutputLabels } from './label-files.js';
+
+/** What reading a model folder depends on besides the disk: --framework and the runtimes composed in. */
+export interface LayoutContext {
+  framework?: string;
+  runtimes: RuntimeCatalogue;
+}
 
 export interface VersionSource {
   version: string;
@@ -71,13 +69,13 @@ async function readHead(path: string): Promise<Uint8Array> {
  * The runtime a model names: config.pbtxt's platform/backend, else --framework; undefined
  * when neither does (the file decides).
  */
-function namedRuntime(config: ModelConfig, framework: string | undefined): RuntimeEntry | undefined {
-  const name = config.runtime ?? (framework || undefined);
+function namedRuntime(config: ModelConfig, ctx: LayoutContext): RuntimeEntry | undefined {
+  const name = config.runtime ?? (ctx.framework || undefined);
   if (name === undefined) return undefined;
-  const entry = runtimeByName(name);
+  const entry = ctx.runtimes.byName(name);
   if (!entry) {
     const source = config.runtime ? 'platform/backend' : '--framework';
-    throw new ModelLayoutError(`unsupported ${source} '${name}'; tsserve serves ${runtimeNames().join(', ')}`);
+    throw new ModelLayoutError(`unsupported ${source} '${name}'; tsserve serves ${ctx.runtimes.names().join(', ')}`);
   }
   return entry;
 }
@@ -88,20 +86,20 @@ interface ModelFile {
 }
 
 /** The files of `dir` that are models: of the named runtime, or of any when none is named. */
-async function modelFiles(dir: string, files: string[], runtime: RuntimeEntry | undefined): Promise<ModelFile[]> {
+async function modelFiles(dir: string, files: string[], runtime: RuntimeEntry | undefined, runtimes: RuntimeCatalogue): Promise<ModelFile[]> {
   const found: ModelFile[] = [];
-  for (const file of files.filter(hasModelExtension)) {
+  for (const file of files.filter((f) => runtimes.hasModelExtension(f))) {
     const head = await readHead(join(dir, file));
-    const entry = runtime ? (loadsFile(runtime, file, head) ? runtime : undefined) : runtimeForFile(file, head);
+    const entry = runtime ? (loadsFile(runtime, file, head) ? runtime : undefined) : runtimes.forFile(file, head);
     if (entry) found.push({ file, runtime: entry });
   }
   return found;
 }
 
 /** Reads the top of the model directory. */
-export async function readLayout(modelDir: string, framework?: string): Promise<RepositoryLayout> {
+export async function readLayout(modelDir: string, ctx: LayoutContext): Promise<RepositoryLayout> {
   const { files, dirs } = await entries(modelDir);
-  const modelFilesHere = await modelFiles(modelDir, files, namedRuntime(DEFAULT_CONFIG, framework));
+  const modelFilesHere = await modelFiles(modelDir, files, namedRuntime(DEFAULT_CONFIG, ctx), ctx.runtimes);
   if (modelFilesHere.length > 1) {
     throw new ModelLayoutError(
       `more than one model file in ${modelDir}: ${modelFilesHere.map((m) => m.file).join(', ')}; put each model in a folder of its own`,
@@ -109,7 +107,7 @@ export async function readLayout(modelDir: string, framework?: string): Promise<
   }
   if (modelFilesHere.length === 1) return { kind: 'single', file: modelFilesHere[0]!.file };
   // KServe's storage initializer puts a Hugging Face model's files straight into /mnt/models.
-  if (runtimeForFolder(files)) return { kind: 'single', file: '.' };
+  if (ctx.runtimes.forFolder(files)) return { kind: 'single', file: '.' };
   return { kind: 'folders', names: dirs };
 }
 
@@ -124,23 +122,23 @@ async function readConfig(dir: string): Promise<ModelConfig> {
   return { ...config, outputLabels: await readOutputLabels(dir, config.proto) };
 }
 
-function wantedFiles(runtime: RuntimeEntry | undefined): string {
-  const extensions = runtime ? runtime.fileExtensions : [...new Set(RUNTIMES.flatMap((r) => r.fileExtensions))];
+function wantedFiles(runtime: RuntimeEntry | undefined, runtimes: RuntimeCatalogue): string {
+  const extensions = runtime ? runtime.fileExtensions : [...new Set(runtimes.entries.flatMap((r) => r.fileExtensions))];
   return `${runtime ? `runtime '${runtime.name}'` : 'tsserve'} loads ${extensions.join(', ')} files`;
 }
 
 /** Finds the model file of one version folder (or of an unversioned model folder). */
-async function findModelFile(dir: string, config: ModelConfig, framework: string | undefined): Promise<ModelFile | undefined> {
-  const named = namedRuntime(config, framework);
+async function findModelFile(dir: string, config: ModelConfig, ctx: LayoutContext): Promise<ModelFile | undefined> {
+  const named = namedRuntime(config, ctx);
   const { files } = await entries(dir);
   if (config.defaultModelFilename !== undefined) {
     const file = config.defaultModelFilename;
     if (!files.includes(file)) return undefined;
-    const runtime = named ?? runtimeForFile(file, await readHead(join(dir, file)));
-    if (!runtime) throw new ModelLayoutError(`no runtime serves '${file}' (${wantedFiles(undefined)})`);
+    const runtime = named ?? ctx.runtimes.forFile(file, await readHead(join(dir, file)));
+    if (!runtime) throw new ModelLayoutError(`no runtime serves '${file}' (${wantedFiles(undefined, ctx.runtimes)})`);
     return { file, runtime };
   }
-  const candidates = await modelFiles(dir, files, named);
+  const candidates = await modelFiles(dir, files, named, ctx.runtimes);
   if (candidates.length > 1) {
     const preferred = named && candidates.find((c) => c.file === named.defaultFileName);
     if (preferred) return preferred;
@@ -157,51 +155,51 @@ function applyPolicy(config: ModelConfig, versions: number[]): number[] {
 }
 
 /** The runtime that takes this whole folder as its model (a Hugging Face folder), if one does. */
-async function folderRuntime(dir: string, files: string[], config: ModelConfig, framework: string | undefined): Promise<RuntimeEntry | undefined> {
-  const named = namedRuntime(config, framework);
+async function folderRuntime(dir: string, files: string[], config: ModelConfig, ctx: LayoutContext): Promise<RuntimeEntry | undefined> {
+  const named = namedRuntime(config, ctx);
   if (named) return named.folderMarkers ? named : undefined;
-  if ((await modelFiles(dir, files, undefined)).length) return undefined;
-  return runtimeForFolder(files);
+  if ((await modelFiles(dir, files, undefined, ctx.runtimes)).length) return undefined;
+  return ctx.runtimes.forFolder(files);
 }
 
-async function versionSource(dir: string, version: string, config: ModelConfig, framework: string | undefined): Promise<VersionSource | undefined> {
+async function versionSource(dir: string, version: string, config: ModelConfig, ctx: LayoutContext): Promise<VersionSource | undefined> {
   const { files } = await entries(dir);
-  const whole = await folderRuntime(dir, files, config, framework);
+  const whole = await folderRuntime(dir, files, config, ctx);
   if (whole) return whole.folderMarkers!.some((m) => files.includes(m)) ? { version, file: dir, runtime: whole.name } : undefined;
-  const found = await findModelFile(dir, config, framework);
+  const found = await findModelFile(dir, config, ctx);
   return found && { version, file: join(dir, found.file), runtime: found.runtime.name };
 }
 
 /** Reads one model folder: its config and the versions its policy selects. */
-export async function readModelFolder(name: string, dir: string, framework?: string): Promise<ModelSource> {
+export async function readModelFolder(name: string, dir: string, ctx: LayoutContext): Promise<ModelSource> {
   const config = await readConfig(dir);
   const { dirs } = await entries(dir);
   const numeric = dirs.filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
   const versions: VersionSource[] = [];
   if (numeric.length) {
     for (const v of applyPolicy(config, numeric)) {
-      const source = await versionSource(join(dir, String(v)), String(v), config, framework);
+      const source = await versionSource(join(dir, String(v)), String(v), config, ctx);
       if (source) versions.push(source);
     }
   } else {
-    const source = await versionSource(dir, '1', config, framework);
+    const source = await versionSource(dir, '1', config, ctx);
     if (source) versions.push(source);
   }
   if (!versions.length) {
-    throw new ModelLayoutError(`no model file found for model '${name}' in ${dir} (${wantedFiles(namedRuntime(config, framework))})`);
+    throw new ModelLayoutError(`no model file found for model '${name}' in ${dir} (${wantedFiles(namedRuntime(config, ctx), ctx.runtimes)})`);
   }
   return { name, config, versions };
 }
 
 /** The single top-level model file, served as `name`. */
-export async function readSingleFile(name: string, modelDir: string, file: string, framework?: string): Promise<ModelSource> {
+export async function readSingleFile(name: string, modelDir: string, file: string, ctx: LayoutContext): Promise<ModelSource> {
   const config = await readConfig(modelDir);
   if (file === '.') {
-    const source = await versionSource(modelDir, '1', config, framework);
+    const source = await versionSource(modelDir, '1', config, ctx);
     if (!source) throw new ModelLayoutError(`no model found in ${modelDir}`);
     return { name, config, versions: [source] };
   }
-  const found = await findModelFile(modelDir, { ...config, defaultModelFilename: file }, framework);
+  const found = await findModelFile(modelDir, { ...config, defaultModelFilename: file }, ctx);
   if (!found) throw new ModelLayoutError(`model file ${file} disappeared from ${modelDir}`);
   return { name, config, versions: [{ version: '1', file: join(modelDir, file), runtime: found.runtime.name }] };
 }

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { ModelNotFoundError } from '../core/errors.js';
+import type { RuntimeCatalogue } from '../core/runtime-catalogue.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
 
 export interface RepositoryLocation {
@@ -12,6 +13,8 @@ export interface RepositoryLocation {
   modelName: string;
   /** The runtime of models whose config.pbtxt names none (KServe's --framework); empty: by file. */
   framework?: string;
+  /** The runtimes the server was composed with (src/app.ts), to recognise model files. */
+  runtimes: RuntimeCatalogue;
 }
 
 export class ModelRepository {
@@ -22,7 +25,7 @@ export class ModelRepository {
 
   /** The names of the models in model_dir. */
   async discover(): Promise<string[]> {
-    const layout = await readLayout(this.location.modelDir, this.location.framework);
+    const layout = await readLayout(this.location.modelDir, this.location);
     if (layout.kind === 'folders') return layout.names;
     this.singleFile = layout.file;
     return [this.location.modelName];
@@ -30,9 +33,9 @@ export class ModelRepository {
 
   /** One model's config and versions; ModelNotFoundError (or ENOENT) when there is no such model. */
   async read(name: string): Promise<ModelSource> {
-    const { modelDir, modelName, framework } = this.location;
-    if (this.singleFile === undefined) return readModelFolder(name, join(modelDir, name), framework);
+    const { modelDir, modelName } = this.location;
+    if (this.singleFile === undefined) return readModelFolder(name, join(modelDir, name), this.location);
     if (name !== modelName) throw new ModelNotFoundError(name);
-    return readSingleFile(name, modelDir, this.singleFile, framework);
+    return readSingleFile(name, modelDir, this.singleFile, this.location);
   }
 }
