@@ -16,11 +16,13 @@ import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
 import { DataPlane } from './dataplane/data-plane.js';
-import { ModelRegistry } from './registry/model-registry.js';
+import { type IndexEntry, ModelRegistry } from './registry/model-registry.js';
 import { SHIPPED_RUNTIMES, runtimeByName, runtimeNames, workerRuntime } from '../runtimes/index.js';
 import { type ProviderChoice, chooseProvider, probeCuda } from '../runtimes/onnx/execution-provider.js';
 import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
+import { type PortFlag, checkModelDir, checkPortNumbers, checkPortsFree, listenOn } from './startup/preflight.js';
+import { StartupError } from './startup/startup-error.js';
 import { readTlsFiles } from './config/tls.js';
 import { refreshTlsOnChange } from './http/tls-refresh.js';
 import type { Server as HttpsServer } from 'node:https';
@@ -46,12 +48,16 @@ export async function startServer(options: TsserveOptions, logger = createLogger
   const cpus = cpuLimit();
   const tls = readTlsFiles(options);
   if (options.framework && !runtimeByName(options.framework)) {
-    throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
+    throw new StartupError(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
   }
   const provider = chooseProvider(options.execution_provider as ProviderChoice, probeCuda());
   logger.info({ provider: provider.provider, reason: provider.reason }, 'execution provider');
+  const ports = listeners(options);
+  checkPortNumbers(ports);
+  await checkPortsFree(options.host, ports);
   const metrics = new Metrics();
   const modelDir = await prepareModelDir(options, logger);
+  await checkModelDir(modelDir);
   // Measured on 2 cores (README, "Worker sizing"): two single-threaded instances serve unbatched
   // requests 1.5x faster than one instance with two threads, and batched ones as fast.
   const instances = options.workers > 0 ? options.workers : Math.min(2, cpus);
@@ -105,11 +111,12 @@ export async function startServer(options: TsserveOptions, logger = createLogger
       })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
-  await registry.loadAll();
   let grpcPort: number | undefined;
   try {
-    grpcPort = await grpc?.listen(options.host, options.grpc_port);
-    await http.listen({ host: options.host, port: options.http_port });
+    await registry.loadAll();
+    if (registry.servesOneModel) checkModelLoaded(registry.index());
+    if (grpc) grpcPort = await listenOn(options.host, ports[1]!, () => grpc.listen(options.host, options.grpc_port));
+    await listenOn(options.host, ports[0]!, () => http.listen({ host: options.host, port: options.http_port }));
   } catch (error) {
     await stopServers(http, grpc, 0);
     await registry.close();
@@ -141,6 +148,22 @@ export async function startServer(options: TsserveOptions, logger = createLogger
       logger.info('tsserve stopped');
     })());
   return { http, metrics, registry, dataPlane, logger, httpPort, grpcPort, close };
+}
+
+/** The ports to open, with the flags that set them: HTTP first, then gRPC when enabled. */
+function listeners(options: TsserveOptions): PortFlag[] {
+  const http = { flag: '--http_port', port: options.http_port };
+  return options.enable_grpc ? [http, { flag: '--grpc_port', port: options.grpc_port, alternative: 'turn gRPC off with --enable_grpc false' }] : [http];
+}
+
+/**
+ * A server of one model (KServe's form) whose model failed would never be ready: exit saying why.
+ * A repository keeps serving the models that loaded, the others listed with their reasons.
+ */
+function checkModelLoaded(index: readonly IndexEntry[]): void {
+  if (index.some((e) => e.state === 'READY')) return;
+  const reasons = index.map((e) => `model '${e.name}'${e.version ? ` version ${e.version}` : ''}: ${e.reason}`);
+  throw new StartupError(`the model could not be loaded: ${reasons.join('; ')}`);
 }
 
 function streamLimits(options: TsserveOptions): StreamLimits {

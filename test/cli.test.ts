@@ -65,7 +65,7 @@ describe('the tsserve command', () => {
   it('exits with a clear message on a bad flag value or a missing model_dir', () => {
     const bad = spawnSync(process.execPath, [CLI, '--http_port', 'eighty'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /--http_port expects a non-negative integer, got 'eighty'/);
+    assert.match(JSON.parse(bad.stdout).msg, /--http_port expects a non-negative integer, got 'eighty'/);
     const missing = spawnSync(process.execPath, [CLI, '--model_dir', '/nonexistent/models', '--http_port', '0'], { encoding: 'utf8' });
     assert.equal(missing.status, 1);
     assert.match(missing.stdout, /nonexistent/);

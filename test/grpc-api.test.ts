@@ -419,15 +419,10 @@ describe('repository extension', () => {
     assert.ok(outputBytes(await infer(), 0).equals(x));
   });
 
-  it('unknown model: NOT_FOUND; a named repository or a config override: UNIMPLEMENTED', async () => {
+  it('unknown model: NOT_FOUND; a named repository: UNIMPLEMENTED', async () => {
     await assertStatus(client.call('RepositoryModelLoad', { model_name: 'ghost' }), status.NOT_FOUND, /ghost/);
     await assertStatus(client.call('RepositoryModelUnload', { model_name: 'ghost' }), status.NOT_FOUND, /ghost/);
     await assertStatus(client.call('RepositoryIndex', { repository_name: 'other' }), status.UNIMPLEMENTED, /'repository_name' specification is not supported/);
     await assertStatus(client.call('RepositoryModelLoad', { repository_name: 'other', model_name: 'm' }), status.UNIMPLEMENTED, /repository_name/);
-    await assertStatus(
-      client.call('RepositoryModelLoad', { model_name: 'm', parameters: { config: { string_param: '{}' } } }),
-      status.UNIMPLEMENTED,
-      /load parameters config are not supported/,
-    );
   });
 });

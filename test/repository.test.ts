@@ -136,7 +136,9 @@ describe('load and unload through the repository extension', () => {
     assert.equal(load.status, 404);
     assert.match(load.body.error, /ghost/);
     assert.equal((await postJson(`${srv.url}/v2/repository/models/ghost/unload`, {})).status, 404);
-    assert.equal((await postJson(`${srv.url}/v2/repository/models/..%2F..%2Fetc/load`, {})).status, 404);
+    const traversal = await postJson(`${srv.url}/v2/repository/models/..%2F..%2Fetc/load`, {});
+    assert.equal(traversal.status, 400);
+    assert.match(traversal.body.error, /invalid model name '\.\.\/\.\.\/etc': it holds '\/' or '\\'/);
   });
 
   it('finishes a request already running when its model is unloaded', async () => {

@@ -164,7 +164,7 @@ describe('model folders: config.pbtxt names, versions, --framework', () => {
   it('reports a corrupt ONNX file as a load error', async () => {
     const { status, body } = await getJson(`${srv.url}/v2/models/corrupt_onnx/ready`);
     assert.equal(status, 503);
-    assert.match(body.error, /model.onnx failed:Protobuf parsing failed/);
+    assert.match(body.error, /corrupt_onnx\/model\.onnx is not a valid ONNX file \(onnxruntime: Protobuf parsing failed\)/);
   });
 
   it('names what is wrong when the named runtime is unknown or finds no file of its own', async () => {

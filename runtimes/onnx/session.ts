@@ -32,12 +32,21 @@ export function createSession(model: string | Uint8Array, options: RuntimeOption
   return typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
 }
 
+/** onnxruntime's "Load model from <path> failed:Protobuf parsing failed." as what the user must know. */
+function notOnnx(modelPath: string, error: unknown): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/Protobuf parsing failed/i.test(message)) return error;
+  return new Error(`${modelPath} is not a valid ONNX file (onnxruntime: Protobuf parsing failed); check that the file is whole and is an ONNX model`);
+}
+
 /**
  * Opens an ONNX file; ZipMap outputs come back as probability tensors [N, C]. A model with
  * other non-tensor inputs or outputs is refused, with Triton's message.
  */
 export async function openOnnxFile(modelPath: string, options: RuntimeOptions): Promise<ort.InferenceSession> {
-  let session = await createSession(modelPath, options);
+  let session = await createSession(modelPath, options).catch((error: unknown) => {
+    throw notOnnx(modelPath, error);
+  });
   if (!nonTensorIo(session).length) return session;
   // Only models with non-tensor I/O are read into memory, which large models never have.
   let bytes: Uint8Array = new Uint8Array(await readFile(modelPath));

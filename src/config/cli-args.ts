@@ -4,6 +4,8 @@
  * ones). Each flag also reads an environment variable; a flag given on the command line wins.
  */
 import { type FlagDeclaration, FlagError, type FlagValues, convertFlag } from '../core/flags.js';
+import { LOG_LEVEL_NAMES } from '../log.js';
+import { closestFlag } from './did-you-mean.js';
 
 /** The server's own flags; each runtime declares its own next to its code (e.g. runtimes/huggingface/hf-flags.ts). */
 export const SERVER_FLAGS = [
@@ -11,8 +13,8 @@ export const SERVER_FLAGS = [
   { name: 'model_dir', env: ['TSSERVE_MODEL_DIR'], type: 'string', default: '/mnt/models', help: 'Model file, or repository of model folders; an s3://, gs://, hf:// or http(s):// URI is downloaded first' },
   { name: 'storage_uri', env: ['STORAGE_URI'], type: 'string', default: '', help: 'A model URI to download into model_dir before serving (KServe\'s STORAGE_URI)' },
   { name: 'storage_dir', env: ['TSSERVE_STORAGE_DIR'], type: 'string', default: '', defaultText: '<tmpdir>/tsserve-models', help: 'Where a URI given as model_dir is downloaded (default: <tmpdir>/tsserve-models)' },
-  { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, aliases: ['port'], help: "HTTP port (v2 REST, V1, OpenAI); --port is vLLM's name, which KServe's LLMInferenceService template passes" },
-  { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, help: 'gRPC port (inference.GRPCInferenceService, health, reflection)' },
+  { name: 'http_port', env: ['TSSERVE_HTTP_PORT'], type: 'int', default: 8080, max: 65535, aliases: ['port'], help: "HTTP port (v2 REST, V1, OpenAI); --port is vLLM's name, which KServe's LLMInferenceService template passes" },
+  { name: 'grpc_port', env: ['TSSERVE_GRPC_PORT'], type: 'int', default: 8081, max: 65535, help: 'gRPC port (inference.GRPCInferenceService, health, reflection); 0 picks a free one' },
   { name: 'enable_grpc', env: ['TSSERVE_ENABLE_GRPC'], type: 'bool', default: true, help: 'Serve gRPC on --grpc_port' },
   { name: 'grpc_max_receive_message_length', env: ['TSSERVE_GRPC_MAX_RECEIVE_MESSAGE_LENGTH'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest gRPC request message in bytes; larger gets RESOURCE_EXHAUSTED' },
   { name: 'grpc_max_send_message_length', env: ['TSSERVE_GRPC_MAX_SEND_MESSAGE_LENGTH'], type: 'int', default: 2 ** 31 - 1, help: 'Largest gRPC response message in bytes; larger gets RESOURCE_EXHAUSTED' },
@@ -34,7 +36,7 @@ export const SERVER_FLAGS = [
   { name: 'grace_period', env: ['TSSERVE_GRACE_PERIOD'], type: 'int', default: 30, help: 'Seconds to let requests in flight finish after SIGTERM/SIGINT before closing their connections' },
   { name: 'enable_docs_url', env: ['TSSERVE_ENABLE_DOCS_URL'], type: 'bool', default: false, help: 'Serve the OpenAPI document at /openapi.json and Swagger UI at /docs (KServe\'s flag)' },
   { name: 'framework', env: ['TSSERVE_FRAMEWORK'], type: 'string', default: '', help: "Runtime for models whose config.pbtxt names none: onnx, sklearn, xgboost, lightgbm or huggingface (KServe's modelFormat); empty: chosen by file" },
-  { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', help: 'trace, debug, info, warn, error or fatal' },
+  { name: 'log_level', env: ['TSSERVE_LOG_LEVEL', 'KSERVE_LOGLEVEL'], type: 'string', default: 'info', choices: LOG_LEVEL_NAMES, anyCase: true, help: "trace, debug, info, warn, error or fatal, or Python's names as KServe passes them (warning, critical, notset), in any case" },
   { name: 'served_model_name', env: ['TSSERVE_SERVED_MODEL_NAME'], type: 'list', default: [], help: "Names the OpenAI routes answer to for the model (vLLM's flag: several after one flag, or the flag repeated; the environment variable takes them comma-separated); the first is also the default --model_name" },
   { name: 'ssl_certfile', env: ['TSSERVE_SSL_CERTFILE'], type: 'string', default: '', help: 'PEM certificate (chain) file: serve HTTPS, and gRPC over TLS (vLLM\'s flag, as KServe passes it)' },
   { name: 'ssl_keyfile', env: ['TSSERVE_SSL_KEYFILE'], type: 'string', default: '', help: 'PEM private key file of --ssl_certfile' },
@@ -49,6 +51,8 @@ export interface ParsedArgs<V> {
   /** Flags we do not know, as given: reported and ignored. */
   ignored: string[];
   help: boolean;
+  /** --version was given. */
+  version: boolean;
 }
 
 /** A bad flag or environment value: the message says which and what was expected. */
@@ -80,10 +84,15 @@ export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_F
   }
   const ignored: string[] = [];
   let help = false;
+  let version = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') {
       help = true;
+      continue;
+    }
+    if (arg === '--version') {
+      version = true;
       continue;
     }
     // What a template leaves for an option it left out ({{ if ... }}--flag{{ end }}).
@@ -97,6 +106,8 @@ export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_F
     const spec = flags.find((f) => f.name === name || f.aliases?.includes(name));
     let raw = eq < 0 ? undefined : arg.slice(eq + 1);
     if (!spec) {
+      const meant = closestFlag(name, flags.flatMap((f) => [f.name, ...(f.aliases ?? [])]));
+      if (meant) throw new CliError(`unknown flag --${name}: did you mean --${meant}?`);
       // Unknown flags may take a value; swallow it so it is not read as a stray argument.
       if (raw === undefined && argv[i + 1] !== undefined && !argv[i + 1]!.startsWith('--')) raw = argv[++i];
       ignored.push(raw === undefined ? arg : `${arg.split('=')[0]}=${raw}`);
@@ -125,7 +136,7 @@ export function parseArgs<F extends readonly FlagDeclaration[] = typeof SERVER_F
   // As in vLLM, the first served name is the model's name (metrics, v2 routes) unless one is given.
   const served = values.get('served_model_name') as string[] | undefined;
   if (served?.length && !given.has('model_name')) values.set('model_name', served[0]!);
-  return { options: Object.fromEntries(values) as FlagValues<F>, ignored, help };
+  return { options: Object.fromEntries(values) as FlagValues<F>, ignored, help, version };
 }
 
 export function helpText(flags: readonly FlagDeclaration[] = SERVER_FLAGS): string {
@@ -135,6 +146,6 @@ export function helpText(flags: readonly FlagDeclaration[] = SERVER_FLAGS): stri
     lines.push(`      ${f.help}`);
     for (const alias of f.aliases ?? []) lines.push(`  --${alias} <${f.type}>  (the same as --${f.name})`);
   }
-  lines.push('', 'Unknown flags are logged and ignored, as KServe runtimes pass their own.');
+  lines.push('', '  --version  print the version', '', "Unknown flags are logged and ignored, as KServe runtimes pass their own; one a small edit away from a flag above is refused as a typo.");
   return lines.join('\n');
 }

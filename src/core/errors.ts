@@ -101,3 +101,10 @@ export class AlreadyExistsError extends ServingError {
     super('ALREADY_EXISTS', message);
   }
 }
+
+/** A load request that failed, in Triton's words: "failed to load '<name>', <why>". */
+export class ModelLoadError extends ServingError {
+  constructor(code: ErrorCode, model: string, why: string) {
+    super(code, `failed to load '${model}', ${why}`);
+  }
+}

@@ -17,6 +17,11 @@ export interface FlagDeclaration {
   /** Other names of the flag (vLLM's, where a KServe template passes them). */
   readonly aliases?: readonly string[];
   readonly choices?: readonly string[];
+  /** `choices` match in any case (KServe's log levels: WARNING, warning). */
+  readonly anyCase?: boolean;
+  /** Bounds of an int flag, inclusive (a port: 0 to 65535). */
+  readonly min?: number;
+  readonly max?: number;
   /** An empty environment value counts (KServe's KSERVE_OPENAI_ROUTE_PREFIX="" drops the prefix). */
   readonly emptyAllowed?: boolean;
   /** How the README and --help show the default when the value alone would mislead (e.g. computed at startup). */
@@ -47,15 +52,21 @@ export function parseBoolean(raw: string): boolean | undefined {
 export function convertFlag(flag: FlagDeclaration, raw: string, source: string): string | number | boolean | string[] {
   if (flag.type === 'list') return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
   if (flag.type === 'int') {
+    const n = Number(raw);
+    const { min = 0, max = Number.MAX_SAFE_INTEGER } = flag;
     if (!/^\d+$/.test(raw.trim())) throw new FlagError(`${source} expects a non-negative integer, got '${raw}'`);
-    return Number(raw);
+    if (n < min || n > max) throw new FlagError(`${source} expects an integer from ${min} to ${max}, got '${raw}'`);
+    return n;
   }
   if (flag.type === 'bool') {
     const value = parseBoolean(raw);
     if (value === undefined) throw new FlagError(`${source} expects true or false, got '${raw}'`);
     return value;
   }
-  if (flag.choices && !flag.choices.includes(raw)) throw new FlagError(`${source} expects one of ${flag.choices.join(', ')}, got '${raw}'`);
+  const given = flag.anyCase ? raw.trim().toLowerCase() : raw;
+  if (flag.choices && !flag.choices.includes(given)) {
+    throw new FlagError(`${source} expects one of ${flag.choices.join(', ')}${flag.anyCase ? ' (any case)' : ''}, got '${raw}'`);
+  }
   return raw;
 }
 

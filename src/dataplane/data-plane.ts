@@ -4,12 +4,14 @@
  * codecs around it: they decode the wire into these calls and encode what comes back, so every
  * protocol gives the same answers and the same errors (MLServer's DataPlane is the model).
  */
-import { NotImplementedError } from '../core/errors.js';
+import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
+import { checkModelName } from '../core/model-name.js';
+import { type ModelConfig, ModelConfigError, parseModelConfigJson } from '../model-config/model-config.js';
 import { EXTENSIONS, SERVER_NAME } from '../core/extensions.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { TensorSpec } from '../core/tensor.js';
-import type { IndexEntry, ModelRegistry } from '../registry/model-registry.js';
+import type { IndexEntry, LoadOutcome, ModelRegistry } from '../registry/model-registry.js';
 import { SystemSharedMemory } from '../shm/system-shared-memory.js';
 import type { ModelVersion } from '../registry/model-version.js';
 import { type Readiness, notReadyError, serverReadiness, versionReadiness } from '../registry/readiness.js';
@@ -47,6 +49,16 @@ export interface ModelDescription {
   outputs: TensorSpec[];
 }
 
+/** A load request's JSON config, checked as config.pbtxt is; a bad one fails the load before anything changes. */
+function overrideConfig(name: string, json: object | string): ModelConfig {
+  try {
+    return parseModelConfigJson(json);
+  } catch (error) {
+    if (error instanceof ModelConfigError) throw new ModelLoadError('INVALID_ARGUMENT', name, error.message);
+    throw error;
+  }
+}
+
 export const NAMED_REPOSITORY_ERROR = "'repository_name' specification is not supported";
 
 export class DataPlane {
@@ -68,6 +80,7 @@ export class DataPlane {
 
   /** Throws NOT_FOUND for an unknown model or version; a version not ready is an answer, not an error. */
   modelReady(name: string, version?: string): Readiness {
+    checkModelName(name);
     return versionReadiness(this.registry.resolve(name, version));
   }
 
@@ -88,6 +101,7 @@ export class DataPlane {
 
   /** Inputs as requests are checked against (-1 for the batch dim); for decoders that need shapes. */
   inputSpecs(name: string, version?: string): TensorSpec[] {
+    checkModelName(name);
     return this.registry.resolve(name, version).specs().inputs;
   }
 
@@ -97,6 +111,7 @@ export class DataPlane {
   }
 
   statistics(name?: string, version?: string): ModelStats[] {
+    if (name !== undefined) checkModelName(name);
     return this.registry.statistics(name, version);
   }
 
@@ -105,23 +120,36 @@ export class DataPlane {
   }
 
   /**
-   * (Re)loads a model from model_dir; throws when it did not become ready. Triton's `config`
-   * and `file:<path>` overrides are refused, as load always reads model_dir.
+   * (Re)loads a model from model_dir, as Triton's repository extension does: `config` (JSON)
+   * replaces its config.pbtxt for this load, and `files` (with a config) replace its folder.
+   * Throws Triton's "failed to load '<name>', ..." when it did not become ready; a model that
+   * was serving keeps serving then.
    */
   async load(name: string, options: LoadOptions = {}): Promise<void> {
-    const overrides = [...(options.config !== undefined ? ['config'] : []), ...[...(options.files?.keys() ?? [])].map((path) => `file:${path}`)];
-    if (overrides.length) throw new NotImplementedError(`load parameters ${overrides.join(', ')} are not supported; load reads the model from model_dir`);
-    await this.registry.load(name);
-    this.resolveReady(name);
+    checkModelName(name);
+    const config = options.config === undefined ? undefined : overrideConfig(name, options.config);
+    if (options.files?.size && !config) {
+      throw new ModelLoadError('INVALID_ARGUMENT', name, "load parameters 'file:<version>/<name>' need the 'config' parameter too (the files replace the model's folder, config.pbtxt included)");
+    }
+    let outcome: LoadOutcome;
+    try {
+      outcome = await this.registry.load(name, { config, files: options.files });
+    } catch (error) {
+      if (error instanceof ModelNotFoundError) throw new ModelLoadError('NOT_FOUND', name, 'failed to poll from model repository: it holds no model folder of that name');
+      throw error;
+    }
+    if (!outcome.ok) throw new ModelLoadError('INVALID_ARGUMENT', name, outcome.reason);
   }
 
   /** `options` is reserved for Triton's unload_dependents; nothing here has dependents. */
   async unload(name: string, _options: Record<string, unknown> = {}): Promise<void> {
+    checkModelName(name);
     await this.registry.unload(name);
   }
 
   /** Runs one request; an aborted `signal` takes it out of its model's queue. */
-  infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+  async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+    checkModelName(name);
     return this.registry.infer(name, version, request, signal);
   }
 
@@ -154,6 +182,7 @@ export class DataPlane {
 
   /** The version a request addresses; ModelNotFoundError, or ModelNotReadyError while it cannot serve. */
   resolveReady(name: string, version?: string): ModelVersion {
+    checkModelName(name);
     const v = this.registry.resolve(name, version);
     if (v.state !== 'READY' || !v.metadata) throw notReadyError(v);
     return v;

@@ -24,8 +24,9 @@ export class InferenceTrace {
   }
 }
 
-/** Records a finished inference's phase times and its answer in the metrics. */
-export function recordTrace(metrics: Metrics, trace: InferenceTrace, model: string, status: string | number, requestBytes?: number, responseBytes?: number): void {
+/** Records a finished inference's phase times and its answer; a model never loaded counts as `_unknown`. */
+export function recordTrace(metrics: Metrics, trace: InferenceTrace, name: string, status: string | number, requestBytes?: number, responseBytes?: number): void {
+  const model = metrics.modelLabel(name);
   for (const phase of ['preprocess', 'predict', 'postprocess'] as const) {
     const ms = trace.ms[phase];
     if (ms !== undefined) metrics[phase].observe(ms / 1000, model);

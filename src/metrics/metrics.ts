@@ -39,8 +39,13 @@ export const NO_OBSERVER: ModelObserver = {
 const SIZE_BUCKETS = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** The label of requests for a model the server never loaded: a client's text never becomes a label value. */
+export const UNKNOWN_MODEL_LABEL = '_unknown';
+
 export class Metrics implements ModelObserver {
   readonly registry = new Registry();
+  /** Models a load was attempted for (repository folders, or files a client loaded): the only label values. */
+  private readonly knownModels = new Set<string>();
   private queueDepth: () => Iterable<[string, number]> = () => [];
 
   // Per-request series are LabelledMetrics (cheap to observe); the rest stay prom-client's.
@@ -115,7 +120,12 @@ export class Metrics implements ModelObserver {
     this.queueDepth = source;
   }
 
-  /** One answered inference request, as its frontend saw it. */
+  /** `model` as a label value: its name once the server has loaded it, else UNKNOWN_MODEL_LABEL. */
+  modelLabel(model: string): string {
+    return this.knownModels.has(model) ? model : UNKNOWN_MODEL_LABEL;
+  }
+
+  /** One answered inference request, as its frontend saw it; `model` is a label value (modelLabel). */
   answered(model: string, protocol: Protocol, status: string | number, requestBytes?: number, responseBytes?: number): void {
     this.requests.inc(model, protocol, statusLabel(status));
     if (requestBytes !== undefined) this.requestBytes.observe(requestBytes, model, protocol);
@@ -138,6 +148,7 @@ export class Metrics implements ModelObserver {
   }
 
   modelLoaded(model: string, version: string, seconds: number, ready: boolean): void {
+    this.knownModels.add(model);
     this.loadTime.set({ model_name: model, version }, seconds);
     this.modelReady.set({ model_name: model, version }, ready ? 1 : 0);
   }

@@ -77,6 +77,46 @@ export function readMessage(type: protobuf.Type, message: PbMessage, prefix = ''
   return out;
 }
 
+/** A field of `type` by its proto name or its JSON (lowerCamelCase) name, as protobuf's JSON mapping allows both. */
+function fieldByJsonKey(type: protobuf.Type, key: string): protobuf.Field | undefined {
+  return type.fields[key] ?? type.fieldsArray.find((f) => f.options?.['json_name'] === key || camel(f.name) === key);
+}
+
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** One JSON value as text format would carry it: 64-bit integers written as strings become numbers. */
+function jsonValue(field: protobuf.Field, value: unknown): PbValue {
+  if (field.resolvedType instanceof protobuf.Type && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return messageFromJson(field.resolvedType, value as JsonObject);
+  }
+  if (typeof value === 'string' && (INTEGER_TYPES.has(field.type) || UNSIGNED_TYPES.has(field.type)) && /^-?\d+$/.test(value)) return Number(value);
+  return value as PbValue;
+}
+
+/**
+ * A model configuration in protobuf's JSON form (Triton's load `config` parameter) in the shape
+ * pbtxt.ts gives text format, so readMessage checks both the same way and names the same fields.
+ */
+export function messageFromJson(type: protobuf.Type, json: JsonObject): PbMessage {
+  const out: PbMessage = {};
+  for (const [key, value] of Object.entries(json)) {
+    const field = fieldByJsonKey(type, key)?.resolve();
+    if (!field || value === null) continue;
+    if (field instanceof protobuf.MapField) {
+      if (typeof value !== 'object' || Array.isArray(value)) throw new ModelConfigError(`'${field.name}' must be an object`);
+      out[field.name] = Object.entries(value as JsonObject).map(([k, v]) => ({ key: [k], value: [jsonValue(field, v)] }));
+    } else if (field.repeated) {
+      if (!Array.isArray(value)) throw new ModelConfigError(`'${field.name}' must be an array`);
+      out[field.name] = value.map((v) => jsonValue(field, v));
+    } else {
+      out[field.name] = [jsonValue(field, value)];
+    }
+  }
+  return out;
+}
+
 /**
  * The object as protobufjs normalises it (every primitive field printed, 64-bit integers as
  * numbers, enums by name), with fields ordered by number as Triton's JSON printer does and the

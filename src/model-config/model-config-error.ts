@@ -2,8 +2,13 @@
 export const CONFIG_FILE = 'config.pbtxt';
 
 export class ModelConfigError extends Error {
-  constructor(message: string) {
-    super(`${CONFIG_FILE}: ${message}`);
+  /** `message` without the name of where the config came from. */
+  readonly detail: string;
+
+  /** `source`: where the config came from (config.pbtxt, or a load request's `config` parameter). */
+  constructor(message: string, source = CONFIG_FILE) {
+    super(`${source}: ${message}`);
     this.name = 'ModelConfigError';
+    this.detail = message;
   }
 }

@@ -4,7 +4,7 @@
  * checked and given their meaning here. The schema-read message is kept whole (`proto`), so the
  * model configuration extension reports it completed (complete-config.ts) rather than re-read.
  */
-import { type JsonObject, MODEL_CONFIG, readMessage } from './config-schema.js';
+import { type JsonObject, MODEL_CONFIG, messageFromJson, readMessage } from './config-schema.js';
 import { ModelConfigError } from './model-config-error.js';
 import { parsePbtxt } from './pbtxt.js';
 import type { OutputLabels } from '../core/classification.js';
@@ -125,6 +125,36 @@ export function parseModelConfig(text: string): ModelConfig {
     if (error instanceof ModelConfigError) throw error;
     throw new ModelConfigError((error as Error).message);
   }
+  return fromProto(proto);
+}
+
+/** Where a load request's config comes from, as its errors name it. */
+export const CONFIG_PARAMETER = "load parameter 'config'";
+
+/**
+ * Triton's load-time override: the model configuration as JSON (a string, or an object a REST
+ * client sent as is), read against the same schema and checks as config.pbtxt, which it replaces.
+ */
+export function parseModelConfigJson(json: string | object): ModelConfig {
+  let value: unknown = json;
+  if (typeof json === 'string') {
+    try {
+      value = JSON.parse(json);
+    } catch (error) {
+      throw new ModelConfigError(`not valid JSON (${(error as Error).message})`, CONFIG_PARAMETER);
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ModelConfigError('must be a JSON object (an inference.ModelConfig)', CONFIG_PARAMETER);
+  }
+  try {
+    return fromProto(readMessage(MODEL_CONFIG, messageFromJson(MODEL_CONFIG, value as Json)));
+  } catch (error) {
+    throw new ModelConfigError(error instanceof ModelConfigError ? error.detail : (error as Error).message, CONFIG_PARAMETER);
+  }
+}
+
+function fromProto(proto: JsonObject): ModelConfig {
   const config = proto as Json;
   const groups = (config['instance_group'] ?? []) as Json[];
   const parameters = readParameters(config);

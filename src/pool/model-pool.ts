@@ -4,7 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { InferenceError, ModelNotReadyError, ServingError } from '../core/errors.js';
+import { InferenceError, ServingError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
@@ -97,7 +97,8 @@ export class ModelPool {
     piscina.on('error', () => {}); // a dead thread fails only its task; piscina replaces it
     try {
       const reply = (await piscina.run({ op: 'metadata' } satisfies WorkerTask)) as MetadataReply;
-      if (!reply.ok) throw new ModelNotReadyError(label, reply.message);
+      // The runtime's reason alone: the version it belongs to reports it under its own name.
+      if (!reply.ok) throw new Error(reply.message);
       return new ModelPool(piscina, label, reply.metadata, instances, gauges, reports);
     } catch (error) {
       reports?.close();

@@ -10,9 +10,10 @@ import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
 import type { ModelObserver } from '../metrics/metrics.js';
 import type { EngineView } from '../metrics/vllm-metrics.js';
-import type { PoolSpec } from '../pool/model-pool.js';
 import type { ModelSource } from '../repository/layout.js';
 import { ModelRepository, type RepositoryLocation } from '../repository/model-repository.js';
+import { removeUploadedModel, writeUploadedModel } from '../repository/uploaded-model.js';
+import type { ModelConfig } from '../model-config/model-config.js';
 import { type ModelState, ModelVersion } from './model-version.js';
 import { type PlacementDefaults, poolSpec } from './placement.js';
 
@@ -39,7 +40,18 @@ interface ModelEntry {
   reason: string;
   /** Serialises load and unload of this model. */
   busy: Promise<void>;
+  /** The server's temporary folder holding files a client loaded this model from. */
+  uploadedDir?: string;
 }
+
+/** Triton's load overrides: a config replacing config.pbtxt; model files (by relative path) replacing the repository's folder. */
+export interface LoadOverride {
+  config?: ModelConfig;
+  files?: ReadonlyMap<string, Uint8Array>;
+}
+
+/** How a load ended: its versions serve, or why not (the versions serving before, if any, still do). */
+export type LoadOutcome = { ok: true } | { ok: false; reason: string };
 
 export class ModelRegistry {
   private readonly models = new Map<string, ModelEntry>();
@@ -54,6 +66,11 @@ export class ModelRegistry {
   async loadAll(): Promise<void> {
     const names = await this.repository.discover();
     await Promise.all(names.map((name) => this.load(name)));
+  }
+
+  /** model_dir is one model rather than a repository (known once loadAll has run). */
+  get servesOneModel(): boolean {
+    return this.repository.servesOneModel;
   }
 
   names(): string[] {
@@ -78,44 +95,92 @@ export class ModelRegistry {
     return true;
   }
 
-  /** Loads (or reloads) a model from model_dir; resolves when done, whatever the outcome. */
-  async load(name: string): Promise<void> {
+  /**
+   * Loads (or reloads) a model from model_dir, or as `override` says. A name model_dir holds no
+   * folder for throws ModelNotFoundError and leaves no trace. A reload that fails keeps the
+   * versions that were serving; a first load that fails stays listed as UNAVAILABLE with why.
+   */
+  async load(name: string, override: LoadOverride = {}): Promise<LoadOutcome> {
+    const uploadedDir = override.files?.size ? await writeUploadedModel(override.files) : undefined;
     const entry = this.entry(name);
-    entry.wanted = true;
     return this.serialise(entry, async () => {
-      let source: ModelSource;
-      let specs: Omit<PoolSpec, 'label'>[];
       try {
-        source = await this.repository.read(name);
-        specs = source.versions.map((v) => poolSpec(source.config, v, this.options));
-        entry.reason = '';
-      } catch (error) {
-        if (error instanceof ModelNotFoundError || (error as NodeJS.ErrnoException).code === 'ENOENT') {
-          if (!entry.versions.length) this.models.delete(name);
-          throw new ModelNotFoundError(name);
-        }
-        entry.reason = error instanceof Error ? error.message : String(error);
-        this.options.logger.error({ model: name, err: entry.reason }, 'model failed to load');
-        await this.unloadVersions(entry);
-        return;
-      }
-      const previous = entry.versions;
-      const next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));
-      await Promise.all(next.map((v, i) => v.load(specs[i]!)));
-      entry.versions = next;
-      await Promise.all(previous.map((v) => v.unload()));
-      for (const v of next) {
-        if (v.state === 'READY') this.options.logger.info({ model: name, version: v.version }, 'model loaded');
-        else this.options.logger.error({ model: name, version: v.version, err: v.reason }, 'model failed to load');
+        return await this.loadNow(entry, override.config, uploadedDir);
+      } finally {
+        // Uploaded files a failed load did not take are not kept.
+        if (uploadedDir && entry.uploadedDir !== uploadedDir) await removeUploadedModel(uploadedDir);
       }
     });
+  }
+
+  private async loadNow(entry: ModelEntry, config: ModelConfig | undefined, uploadedDir: string | undefined): Promise<LoadOutcome> {
+    const name = entry.name;
+    let source: ModelSource;
+    try {
+      source = uploadedDir && config ? await this.repository.readUploaded(name, uploadedDir, config) : await this.repository.read(name, config);
+    } catch (error) {
+      if (error instanceof ModelNotFoundError) {
+        if (!entry.versions.length && !entry.wanted) this.models.delete(name);
+        throw error;
+      }
+      return this.failed(entry, error instanceof Error ? error.message : String(error));
+    }
+    entry.wanted = true;
+    let next: ModelVersion[];
+    try {
+      const specs = source.versions.map((v) => poolSpec(source.config, v, this.options));
+      next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));
+      await Promise.all(next.map((v, i) => v.load(specs[i]!)));
+    } catch (error) {
+      return this.failed(entry, error instanceof Error ? error.message : String(error));
+    }
+    const failed = next.find((v) => v.state !== 'READY');
+    if (failed && entry.versions.some((v) => v.state === 'READY')) {
+      // Triton keeps serving what was loaded when a reload fails.
+      await Promise.all(next.map((v) => v.unload()));
+      this.options.logger.error({ model: name, version: failed.version, err: failed.reason }, 'model failed to reload; the loaded versions keep serving');
+      return { ok: false, reason: `version ${failed.version} is at UNAVAILABLE state: ${failed.reason}` };
+    }
+    const previous = entry.versions;
+    entry.versions = next;
+    entry.reason = '';
+    await Promise.all(previous.map((v) => v.unload()));
+    await this.replaceUploadedDir(entry, uploadedDir);
+    for (const v of next) {
+      if (v.state === 'READY') this.options.logger.info({ model: name, version: v.version }, 'model loaded');
+      else this.options.logger.error({ model: name, version: v.version, err: v.reason }, 'model failed to load');
+    }
+    return failed ? { ok: false, reason: `version ${failed.version} is at UNAVAILABLE state: ${failed.reason}` } : { ok: true };
+  }
+
+  /** A load that could not start (bad config or layout): a model not serving yet shows why. */
+  private async failed(entry: ModelEntry, reason: string): Promise<LoadOutcome> {
+    this.options.logger.error({ model: entry.name, err: reason }, 'model failed to load');
+    if (!entry.versions.some((v) => v.state === 'READY')) {
+      const stale = entry.versions;
+      entry.versions = [];
+      entry.wanted = true;
+      entry.reason = reason;
+      await Promise.all(stale.map((v) => v.unload()));
+    }
+    return { ok: false, reason };
+  }
+
+  /** The uploaded folder the model now loads from (if any) replaces the one before, which is removed. */
+  private async replaceUploadedDir(entry: ModelEntry, dir: string | undefined): Promise<void> {
+    const old = entry.uploadedDir;
+    entry.uploadedDir = dir;
+    if (old && old !== dir) await removeUploadedModel(old);
   }
 
   async unload(name: string): Promise<void> {
     const entry = this.models.get(name);
     if (!entry) throw new ModelNotFoundError(name);
     entry.wanted = false;
-    await this.serialise(entry, () => this.unloadVersions(entry));
+    await this.serialise(entry, async () => {
+      await this.unloadVersions(entry);
+      await this.replaceUploadedDir(entry, undefined);
+    });
     this.options.logger.info({ model: name }, 'model unloaded');
   }
 
@@ -176,11 +241,17 @@ export class ModelRegistry {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.models.values()].map((e) => this.serialise(e, () => this.unloadVersions(e))));
+    await Promise.all(
+      [...this.models.values()].map((e) =>
+        this.serialise(e, async () => {
+          await this.unloadVersions(e);
+          await this.replaceUploadedDir(e, undefined);
+        }),
+      ),
+    );
   }
 
   private entry(name: string): ModelEntry {
-    if (name.includes('/') || name.includes('\\') || name === '.' || name === '..') throw new ModelNotFoundError(name);
     let entry = this.models.get(name);
     if (!entry) {
       entry = { name, versions: [], wanted: false, reason: '', busy: Promise.resolve() };

@@ -6,7 +6,7 @@
  * by extension, and for extensions several formats share (.json, .txt, .bst) by content.
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import type { RuntimeEntry } from '../core/runtime.js';
 import { type RuntimeCatalogue, loadsFile } from '../core/runtime-catalogue.js';
 import { CONFIG_FILE, DEFAULT_CONFIG, type ModelConfig, parseModelConfig } from '../model-config/model-config.js';
@@ -49,8 +49,12 @@ async function entries(dir: string): Promise<{ files: string[]; dirs: string[] }
   return { files: files.sort(), dirs: dirs.sort() };
 }
 
-/** `file` is the model file, or '.' when model_dir itself is a model folder (Hugging Face). */
-export type RepositoryLayout = { kind: 'single'; file: string } | { kind: 'folders'; names: string[] };
+/**
+ * `single`: one model file in model_dir (`file`), or model_dir is a Hugging Face folder ('.'),
+ * served as --model_name. `model`: model_dir is one Triton model folder (config.pbtxt, version
+ * folders), served under its folder name. `folders`: a repository of model folders.
+ */
+export type RepositoryLayout = { kind: 'single'; file: string } | { kind: 'model' } | { kind: 'folders'; names: string[] };
 
 const HEAD_BYTES = 256;
 
@@ -108,6 +112,10 @@ export async function readLayout(modelDir: string, ctx: LayoutContext): Promise<
   if (modelFilesHere.length === 1) return { kind: 'single', file: modelFilesHere[0]!.file };
   // KServe's storage initializer puts a Hugging Face model's files straight into /mnt/models.
   if (ctx.runtimes.forFolder(files)) return { kind: 'single', file: '.' };
+  if (files.includes(CONFIG_FILE) || (dirs.length && dirs.every((d) => /^\d+$/.test(d)))) return { kind: 'model' };
+  // Nothing but files no runtime recognises: say what is wrong with them rather than serve nothing.
+  const unrecognised = files.find((f) => ctx.runtimes.hasModelExtension(f));
+  if (!dirs.length && unrecognised) throw notAModel(join(modelDir, unrecognised), ctx.runtimes);
   return { kind: 'folders', names: dirs };
 }
 
@@ -120,6 +128,15 @@ async function readConfig(dir: string): Promise<ModelConfig> {
   }
   const config = parseModelConfig(text);
   return { ...config, outputLabels: await readOutputLabels(dir, config.proto) };
+}
+
+const FORMAT_NAMES: Readonly<Record<string, string>> = { onnx: 'ONNX', sklearn: 'scikit-learn ONNX', xgboost: 'XGBoost', lightgbm: 'LightGBM' };
+
+/** A file with a model's extension that no runtime recognises by its content. */
+function notAModel(path: string, runtimes: RuntimeCatalogue): ModelLayoutError {
+  const extension = extname(path).toLowerCase();
+  const formats = [...new Set(runtimes.entries.filter((r) => r.fileExtensions.includes(extension)).map((r) => FORMAT_NAMES[r.name] ?? r.name))];
+  return new ModelLayoutError(`${path} is not a valid ${formats.join(' or ')} model file; check that it is whole and was saved by that library`);
 }
 
 function wantedFiles(runtime: RuntimeEntry | undefined, runtimes: RuntimeCatalogue): string {
@@ -135,10 +152,12 @@ async function findModelFile(dir: string, config: ModelConfig, ctx: LayoutContex
     const file = config.defaultModelFilename;
     if (!files.includes(file)) return undefined;
     const runtime = named ?? ctx.runtimes.forFile(file, await readHead(join(dir, file)));
-    if (!runtime) throw new ModelLayoutError(`no runtime serves '${file}' (${wantedFiles(undefined, ctx.runtimes)})`);
+    if (!runtime) throw notAModel(join(dir, file), ctx.runtimes);
     return { file, runtime };
   }
   const candidates = await modelFiles(dir, files, named, ctx.runtimes);
+  const unrecognised = files.find((f) => ctx.runtimes.hasModelExtension(f));
+  if (!candidates.length && unrecognised && !named) throw notAModel(join(dir, unrecognised), ctx.runtimes);
   if (candidates.length > 1) {
     const preferred = named && candidates.find((c) => c.file === named.defaultFileName);
     if (preferred) return preferred;
@@ -170,9 +189,9 @@ async function versionSource(dir: string, version: string, config: ModelConfig, 
   return found && { version, file: join(dir, found.file), runtime: found.runtime.name };
 }
 
-/** Reads one model folder: its config and the versions its policy selects. */
-export async function readModelFolder(name: string, dir: string, ctx: LayoutContext): Promise<ModelSource> {
-  const config = await readConfig(dir);
+/** Reads one model folder: its config (or `override`, replacing config.pbtxt) and the versions its policy selects. */
+export async function readModelFolder(name: string, dir: string, ctx: LayoutContext, override?: ModelConfig): Promise<ModelSource> {
+  const config = override ?? (await readConfig(dir));
   const { dirs } = await entries(dir);
   const numeric = dirs.filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
   const versions: VersionSource[] = [];
@@ -192,8 +211,8 @@ export async function readModelFolder(name: string, dir: string, ctx: LayoutCont
 }
 
 /** The single top-level model file, served as `name`. */
-export async function readSingleFile(name: string, modelDir: string, file: string, ctx: LayoutContext): Promise<ModelSource> {
-  const config = await readConfig(modelDir);
+export async function readSingleFile(name: string, modelDir: string, file: string, ctx: LayoutContext, override?: ModelConfig): Promise<ModelSource> {
+  const config = override ?? (await readConfig(modelDir));
   if (file === '.') {
     const source = await versionSource(modelDir, '1', config, ctx);
     if (!source) throw new ModelLayoutError(`no model found in ${modelDir}`);
