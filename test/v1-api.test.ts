@@ -1,6 +1,6 @@
 /** KServe's V1 protocol: model list and status, `:predict` with instances or inputs. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
@@ -21,8 +21,13 @@ describe('V1 protocol', () => {
   });
 
   it('lists models and reports status', async () => {
-    // OpenAI's list shares the path (no text models here).
-    assert.deepEqual(await getJson(`${srv.url}/v1/models`), { status: 200, body: { models: ['classifier', 'regressor'], object: 'list', data: [] } });
+    const list = await getJson(`${srv.url}/v1/models`);
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.body.models, readdirSync(repoPath('models')).sort());
+    // OpenAI's list shares the path: the bundled Hugging Face (text) models.
+    const textModels = readdirSync(repoPath('models')).filter((m) => existsSync(repoPath('models', m, 'config.json')));
+    assert.equal(list.body.object, 'list');
+    assert.deepEqual(list.body.data.map((m: { id: string }) => m.id).sort(), textModels.sort());
     assert.deepEqual(await getJson(`${srv.url}/v1/models/classifier`), { status: 200, body: { name: 'classifier', ready: true } });
     const missing = await getJson(`${srv.url}/v1/models/nope`);
     assert.equal(missing.status, 404);
