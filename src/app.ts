@@ -66,7 +66,8 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     logger,
   });
   let started = false;
-  const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started });
+  const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started,
+    maxPromptsPerRequest: options.max_prompts_per_request });
   const http = await buildHttpServer({
     dataPlane,
     logger,

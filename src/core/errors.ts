@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'INTERNAL'
   | 'UNIMPLEMENTED'
   | 'PAYLOAD_TOO_LARGE'
-  | 'ALREADY_EXISTS';
+  | 'ALREADY_EXISTS'
+  | 'CANCELLED';
 
 export class ServingError extends Error {
   readonly code: ErrorCode;
@@ -84,5 +85,12 @@ export class NotFoundError extends ServingError {
 export class AlreadyExistsError extends ServingError {
   constructor(message: string) {
     super('ALREADY_EXISTS', message);
+  }
+}
+
+/** The client went away (disconnect, gRPC cancel) before its answer: the work was dropped. */
+export class CancelledError extends ServingError {
+  constructor(message = 'the client cancelled the request') {
+    super('CANCELLED', message);
   }
 }

@@ -45,7 +45,7 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     // Channelz keeps per-call bookkeeping that nothing here reads.
     'grpc.enable_channelz': 0,
   });
-  const streams = new StreamInfer((message) => inferOverGrpc(options.dataPlane, message, options.metrics), options.logger);
+  const streams = new StreamInfer((message, signal) => inferOverGrpc(options.dataPlane, message, options.metrics, signal), options.logger);
   // The same readiness as GET /v2/health/ready.
   const health = new HealthService(() => options.dataPlane.ready().ready);
   server.addService(

@@ -11,6 +11,7 @@ const CODES: Record<ErrorCode, status> = {
   UNIMPLEMENTED: status.UNIMPLEMENTED,
   PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   ALREADY_EXISTS: status.ALREADY_EXISTS,
+  CANCELLED: status.CANCELLED,
 };
 
 /** The gRPC status name of an error, as metrics label it. */

@@ -92,6 +92,11 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
       request.log.info({ status: reply.statusCode, method: request.method, route: request.routeOptions.url, error: request.refusal }, 'request refused');
     }
   });
+  // The client closed its connection before the answer: its work was dropped (client-disconnect.ts).
+  app.addHook('onRequestAbort', async (request) => {
+    const trace = request.inference;
+    if (trace) metrics.requestCancelled(dataPlane.modelNames().includes(trace.model) ? trace.model : '_unknown', trace.protocol);
+  });
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

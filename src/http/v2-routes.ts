@@ -11,6 +11,7 @@ import { decodeInferBody, parseJsonBody } from './v2-request.js';
 import { traceInference } from './observability.js';
 import { encodeInferResponse } from './v2-response.js';
 import { writeShmOutputs } from '../shm/shm-tensors.js';
+import { disconnectSignal } from './client-disconnect.js';
 
 type ModelParams = { model: string; version?: string };
 
@@ -59,7 +60,7 @@ export function registerV2Routes(app: FastifyInstance, dataPlane: DataPlane): vo
       sharedMemory: dataPlane.sharedMemory,
     });
     trace.mark('preprocess');
-    const response = await dataPlane.infer(model, version, decoded.request);
+    const response = await dataPlane.infer(model, version, decoded.request, disconnectSignal(reply.raw));
     trace.mark('predict');
     const encoded = encodeInferResponse(response, decoded.isBinary, writeShmOutputs(dataPlane.sharedMemory, decoded.request, response));
     trace.mark('postprocess');

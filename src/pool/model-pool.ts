@@ -10,6 +10,7 @@ import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
 import { MessageChannel } from 'node:worker_threads';
+import { sharedAbortFlag } from './abort-flag.js';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../core/runtime.js';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
@@ -60,11 +61,17 @@ export class ModelPool {
     }
   }
 
-  async infer(run: RunRequest): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
+  /** Runs a model run; once `signal` aborts, a task still queued is skipped and a generation stops at its next step. */
+  async infer(run: RunRequest, signal?: AbortSignal): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
     const submittedAt = performance.timeOrigin + performance.now();
-    const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt }, transferList(run.inputs));
-    if (!reply.ok) throw toError(reply);
-    return reply;
+    const abort = signal && sharedAbortFlag(signal);
+    try {
+      const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt, abort: abort?.buffer }, transferList(run.inputs));
+      if (!reply.ok) throw toError(reply);
+      return reply;
+    } finally {
+      abort?.detach();
+    }
   }
 
   async embed(texts: string[]): Promise<EmbedResult> {

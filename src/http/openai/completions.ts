@@ -76,6 +76,7 @@ function finish(reason: GenerateResult['finishReason']): string {
 
 async function completions(dataPlane: DataPlane, logger: Logger, req: CompletionRequest, reply: FastifyReply): Promise<unknown> {
   textModel(dataPlane, req.model, GENERATIVE, 'completions');
+  dataPlane.checkPromptCount(req.prompts.length);
   const version = { dataPlane, model: req.model };
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
