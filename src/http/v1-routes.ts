@@ -2,10 +2,9 @@
 import type { FastifyInstance } from 'fastify';
 import { InvalidInputError, NotImplementedError } from '../core/errors.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
-import { traceInference } from './observability.js';
+import { clientSignal, traceInference } from './observability.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
 import { parseJsonBody } from './v2-request.js';
-import { disconnectSignal } from './client-disconnect.js';
 
 export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane): void {
   app.get('/v1/models', async () => ({ models: dataPlane.modelNames() }));
@@ -35,7 +34,7 @@ export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane): vo
     if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
     const inferRequest = decodeV1Request(model, parseJsonBody(body), inputs);
     trace.mark('preprocess');
-    const response = await dataPlane.infer(model, undefined, inferRequest, disconnectSignal(reply.raw));
+    const response = await dataPlane.infer(model, undefined, inferRequest, clientSignal(request, reply));
     trace.mark('predict');
     const encoded = JSON.stringify(encodeV1Response(response, indexKeyed));
     trace.mark('postprocess');
