@@ -12,6 +12,7 @@ import { normalizePrefix } from './openai/openai-routes.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
+import { registerDrain } from './drain.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
@@ -72,6 +73,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     );
   });
   registerErrorHandling(app);
+  registerDrain(app);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
   registerV2Routes(app, options.dataPlane);
