@@ -57,6 +57,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
     framework: options.framework,
+    allowSymlinks: options.allow_model_dir_symlinks,
     maxInflight: options.max_inflight_requests,
     workerMaxHeapMb: options.worker_max_heap_mb,
     observer: metrics,

@@ -23,6 +23,7 @@ export const SERVER_FLAGS = [
   { name: 'inter_op_threads', env: ['TSSERVE_INTER_OP_THREADS'], type: 'int', default: 1, help: 'Inter-op threads per model instance' },
   { name: 'max_inflight_requests', env: ['TSSERVE_MAX_INFLIGHT_REQUESTS'], type: 'int', default: 1024, help: 'Requests in flight across all models before new ones get 503 at once; 0 is unbounded' },
   { name: 'max_prompts_per_request', env: ['TSSERVE_MAX_PROMPTS_PER_REQUEST'], type: 'int', default: 64, help: 'Most prompts one generation request may carry (v2/V1/gRPC text elements, OpenAI prompt lists); more gets 400' },
+  { name: 'allow_model_dir_symlinks', env: ['TSSERVE_ALLOW_MODEL_DIR_SYMLINKS'], type: 'bool', default: false, help: 'Serve model files reached through symbolic links that point outside --model_dir (links inside it are always followed)' },
   { name: 'worker_max_heap_mb', env: ['TSSERVE_WORKER_MAX_HEAP_MB'], type: 'int', default: 0, help: "JavaScript heap limit of each worker thread in MiB (0: V8's default); a worker past it fails only its request and is replaced" },
   { name: 'execution_provider', env: ['TSSERVE_EXECUTION_PROVIDER'], type: 'string', default: 'auto', choices: ['cpu', 'cuda', 'auto'], help: 'cpu, cuda or auto (CUDA when onnxruntime-node has its CUDA libraries and a GPU is visible, else CPU)' },
   { name: 'http_max_input_size', env: ['TSSERVE_HTTP_MAX_INPUT_SIZE'], type: 'int', default: 64 * 1024 * 1024, help: 'Largest request body in bytes (after decompression); larger gets 413' },

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { ModelNotFoundError } from '../core/errors.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
+import { refuseOutsideLinks } from './symlink-policy.js';
 
 export interface RepositoryLocation {
   modelDir: string;
@@ -12,6 +13,8 @@ export interface RepositoryLocation {
   modelName: string;
   /** The runtime of models whose config.pbtxt names none (KServe's --framework); empty: by file. */
   framework?: string;
+  /** Follow symbolic links that point outside modelDir (--allow_model_dir_symlinks). */
+  allowSymlinks?: boolean;
 }
 
 export class ModelRepository {
@@ -30,9 +33,13 @@ export class ModelRepository {
 
   /** One model's config and versions; ModelNotFoundError (or ENOENT) when there is no such model. */
   async read(name: string): Promise<ModelSource> {
-    const { modelDir, modelName, framework } = this.location;
-    if (this.singleFile === undefined) return readModelFolder(name, join(modelDir, name), framework);
+    const { modelDir, modelName, framework, allowSymlinks } = this.location;
+    if (this.singleFile === undefined) {
+      if (!allowSymlinks) await refuseOutsideLinks(modelDir, join(modelDir, name));
+      return readModelFolder(name, join(modelDir, name), framework);
+    }
     if (name !== modelName) throw new ModelNotFoundError(name);
+    if (!allowSymlinks) await refuseOutsideLinks(modelDir, join(modelDir, this.singleFile));
     return readSingleFile(name, modelDir, this.singleFile, framework);
   }
 }
