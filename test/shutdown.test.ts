@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { serveCli } from './helpers/cli-process.js';
 import { GrpcTestClient } from './helpers/grpc-client.js';
 import { SLOW_MODEL, tempRepo } from './helpers/model-dir.js';
 import { untilMetric } from './helpers/server.js';
+import { until } from './helpers/poll.js';
 
 interface Answer {
   status: number;
@@ -62,6 +64,37 @@ describe('shutdown with keep-alive clients', () => {
     } finally {
       agent.destroy();
       grpcClient.close();
+      srv.child.kill('SIGKILL');
+      await repo.remove();
+    }
+  });
+
+  it('a request that arrives while the server drains gets 503 with Connection: close, not a reset', async () => {
+    const repo = await tempRepo();
+    await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
+    const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--enable_grpc', 'false', '--host', '127.0.0.1']);
+    const agent = new http.Agent({ keepAlive: true });
+    const socket = net.connect(srv.port, '127.0.0.1');
+    try {
+      let reply = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (reply += chunk));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      // The request has begun before SIGTERM (so its connection is not idle) and ends during the drain.
+      socket.write('GET /v2/models HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+      const busy = request(agent, srv.port, 'POST', '/v2/models/slow/infer', slow(768));
+      await untilMetric(srv.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 1);
+      srv.child.kill('SIGTERM');
+      await until(() => srv.logs.some((l) => l.msg === 'shutting down: draining requests in flight'), 'the drain to begin');
+      const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      socket.write('\r\n');
+      await closed;
+      assert.match(reply, /^HTTP\/1\.1 503 /);
+      assert.match(reply, /connection: close/i);
+      assert.equal((await busy).status, 200);
+      assert.equal(await srv.exited, 0);
+    } finally {
+      socket.destroy();
+      agent.destroy();
       srv.child.kill('SIGKILL');
       await repo.remove();
     }
