@@ -3,7 +3,7 @@
  * recognise their files to lay out the repository; the adapter itself (and its native
  * library) is imported, from `module`, inside the worker that runs it.
  */
-import type { RuntimeEntry } from '../src/core/runtime.js';
+import type { RuntimeEntry, WorkerRuntime } from '../src/core/runtime.js';
 import { HF_FLAGS } from './huggingface/hf-flags.js';
 import { looksLikeLightgbm } from './lightgbm/lightgbm-text.js';
 import { PREDICTIVE_FLAGS } from './predictive/predictive-flags.js';
@@ -68,6 +68,7 @@ export const RUNTIMES: readonly RuntimeEntry[] = [
     flags: HF_FLAGS,
     module: new URL('./huggingface/hf-runtime.js', import.meta.url).href,
     exportName: 'huggingfaceRuntime',
+    enginePlan: async (path, parameters) => (await import('./huggingface/engine-plan.js')).hfEnginePlan(path, parameters),
   },
 ];
 
@@ -82,10 +83,10 @@ export function runtimeByName(name: string): RuntimeEntry | undefined {
 }
 
 /** What a worker needs to import the runtime `name` (a shipped one's name). */
-export function workerRuntime(name: string): { runtimeModule: string; runtimeExport: string } {
+export function workerRuntime(name: string): WorkerRuntime {
   const entry = runtimeByName(name);
   if (!entry) throw new Error(`unknown runtime '${name}'`);
-  return { runtimeModule: entry.module, runtimeExport: entry.exportName };
+  return { runtimeModule: entry.module, runtimeExport: entry.exportName, ...(entry.enginePlan ? { enginePlan: entry.enginePlan } : {}) };
 }
 
 export function runtimeNames(): string[] {

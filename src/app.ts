@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { defaultInstances, modelBytes } from './config/instance-sizing.js';
 import { cpuLimit } from './config/cpu-limit.js';
+import { inflightBytesLimit } from './config/memory-limit.js';
+import { Admission } from './core/admission.js';
 import { type GrpcServer, buildGrpcServer } from './grpc/server.js';
+import type { StreamLimits } from './grpc/stream-infer.js';
 import { buildHttpServer } from './http/server.js';
 import { type Logger, createLogger } from './log.js';
 import { Metrics } from './metrics/metrics.js';
@@ -18,6 +21,9 @@ import { runtimeByName, runtimeNames, workerRuntime } from '../runtimes/index.js
 import { type ProviderChoice, chooseProvider, probeCuda } from '../runtimes/onnx/execution-provider.js';
 import { type TsserveOptions, runtimeParameters } from './tsserve-flags.js';
 import { prepareModelDir } from './storage/model-source.js';
+import { readTlsFiles } from './config/tls.js';
+import { refreshTlsOnChange } from './http/tls-refresh.js';
+import type { Server as HttpsServer } from 'node:https';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -38,6 +44,7 @@ export interface RunningServer {
 
 export async function startServer(options: TsserveOptions, logger = createLogger(options.log_level)): Promise<RunningServer> {
   const cpus = cpuLimit();
+  const tls = readTlsFiles(options);
   if (options.framework && !runtimeByName(options.framework)) {
     throw new Error(`--framework '${options.framework}' is not one of ${runtimeNames().join(', ')}`);
   }
@@ -66,11 +73,13 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     workerRuntime,
     logger,
   });
+  const admission = new Admission({ maxBytes: inflightBytesLimit(options.max_inflight_bytes), maxRequests: options.max_inflight_requests });
   let started = false;
   const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started,
     maxPromptsPerRequest: options.max_prompts_per_request });
   const http = await buildHttpServer({
     dataPlane,
+    admission,
     logger,
     maxInputSize: options.http_max_input_size,
     metrics,
@@ -78,8 +87,12 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     latencyLogRate: options.latency_log_rate,
     docs: options.enable_docs_url,
     openaiPrefix: options.openai_route_prefix,
+    modelName: options.model_name,
+    servedModelNames: options.served_model_name,
+    tls,
   });
   metrics.watchQueues(() => registry.queueDepths());
+  metrics.vllm.watchEngines(() => registry.engines());
   const grpc = options.enable_grpc
     ? buildGrpcServer({
         dataPlane,
@@ -87,7 +100,10 @@ export async function startServer(options: TsserveOptions, logger = createLogger
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
         metrics,
-          })
+        admission,
+        streamLimits: streamLimits(options),
+        tls,
+      })
     : undefined;
   logger.info({ modelDir, cpus, instances }, 'loading models');
   await registry.loadAll();
@@ -101,6 +117,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     throw error;
   }
   started = true;
+  const stopTlsRefresh = tls && options.enable_ssl_refresh ? refreshTlsOnChange(http.server as unknown as HttpsServer, options, logger) : undefined;
   const httpPort = (http.server.address() as AddressInfo).port;
   logger.info({ httpPort, grpcPort, models: registry.index() }, 'tsserve is serving');
 
@@ -108,6 +125,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
   const close = () =>
     (closing ??= (async () => {
       started = false; // readiness turns false first
+      stopTlsRefresh?.();
       // Stop accepting and let requests in flight finish, for at most the grace period.
       const graceMs = options.grace_period * 1000;
       const cutOff = setTimeout(() => {
@@ -124,6 +142,10 @@ export async function startServer(options: TsserveOptions, logger = createLogger
       logger.info('tsserve stopped');
     })());
   return { http, metrics, registry, dataPlane, logger, httpPort, grpcPort, close };
+}
+
+function streamLimits(options: TsserveOptions): StreamLimits {
+  return { maxOutstanding: Math.max(1, options.grpc_stream_max_outstanding), stallTimeoutMs: Math.max(1, options.grpc_stream_stall_timeout) * 1000 };
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

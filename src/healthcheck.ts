@@ -7,6 +7,7 @@
  * Exits 0 when live, 1 otherwise (Docker's contract).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { parseArgs, type ServerOptions } from './config/cli-args.js';
 
 const CLI_SCRIPT = /(^|\/)dist\/src\/cli\.js$/;
@@ -40,13 +41,29 @@ function probeHost(bound: string): string {
   return bound.includes(':') ? `[${bound}]` : bound;
 }
 
+/**
+ * The status of a GET over HTTPS. The server's own certificate is not checked: the probe talks
+ * to this container's loopback, and a self-signed certificate (KServe's default) would fail.
+ */
+function httpsStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { rejectUnauthorized: false, timeout: TIMEOUT_MS }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+  });
+}
+
 async function main(): Promise<number> {
   const options = serverOptions();
-  const url = `http://${probeHost(options.host)}:${options.http_port}/v2/health/live`;
+  const scheme = options.ssl_certfile ? 'https' : 'http';
+  const url = `${scheme}://${probeHost(options.host)}:${options.http_port}/v2/health/live`;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
-    if (res.ok) return 0;
-    process.stderr.write(`healthcheck: ${url} answered ${res.status}\n`);
+    const status = scheme === 'https' ? await httpsStatus(url) : (await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) })).status;
+    if (status >= 200 && status < 300) return 0;
+    process.stderr.write(`healthcheck: ${url} answered ${status}\n`);
   } catch (error) {
     process.stderr.write(`healthcheck: ${url}: ${(error as Error).message}\n`);
   }

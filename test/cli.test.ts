@@ -54,7 +54,7 @@ describe('the tsserve command', () => {
     });
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/models`);
-      assert.deepEqual(await res.json(), { models: ['from-env'] });
+      assert.deepEqual(((await res.json()) as { models: string[] }).models, ['from-env']);
       assert.equal(logs.find((l) => l.msg === 'tsserve is serving').grpcPort, undefined, 'TSSERVE_ENABLE_GRPC=false');
     } finally {
       await stop(child);

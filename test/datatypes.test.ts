@@ -619,7 +619,6 @@ describe('datatype errors', () => {
     { model: 'int32', datatype: 'INT32', data: [2147483648, 0, 0], index: 0, shown: '2147483648' },
     { model: 'int32', datatype: 'INT32', data: [0, 1.5, 0], index: 1, shown: '1.5' },
     { model: 'int64', datatype: 'INT64', data: [0, '9223372036854775808', 0], index: 1, shown: '9223372036854775808' },
-    { model: 'int64', datatype: 'INT64', data: [0, 0, 9007199254740992], index: 2, shown: '9007199254740992' },
     { model: 'uint64', datatype: 'UINT64', data: ['-1', 0, 0], index: 0, shown: '-1' },
     { model: 'uint64', datatype: 'UINT64', data: [0, '18446744073709551616', 0], index: 1, shown: '18446744073709551616' },
     { model: 'bool', datatype: 'BOOL', data: [true, 2, false], index: 1, shown: '2' },

@@ -1,7 +1,8 @@
 /**
- * deploy/: every manifest parses, KServe's custom resources validate against the CRDs in
- * ../shared/kserve-crds, the kinds without a CRD here are checked by hand, and the runtime's
- * container (args, ports, probes, annotations) matches what the tsserve command really accepts.
+ * deploy/: every manifest parses, custom resources (KServe's, the Inference Extension's
+ * InferencePool, KEDA's ScaledObject) validate against the CRDs in ../shared/kserve-crds, the
+ * kinds without a CRD here are checked by hand, and the containers (args, ports, probes,
+ * annotations) match what the tsserve command really accepts.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -12,13 +13,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import type { ValidateFunction } from 'ajv';
-import { parseArgs } from '../src/config/cli-args.js';
+import { parseTsserveArgs as parseArgs } from '../src/tsserve-flags.js';
 import { formatErrors, loadCrdValidators, type Manifest, readManifests } from './helpers/kube-manifests.js';
 import { FP32_IDENTITY, tempRepo, type TempRepo } from './helpers/model-dir.js';
 import { repoPath } from './helpers/server.js';
 
 const DEPLOY = repoPath('deploy');
-const CRDS = repoPath('..', 'shared', 'kserve-crds');
+// Beside the checkout (../shared); a worktree under wt/ finds it one level further up.
+const CRDS = [repoPath('..', 'shared', 'kserve-crds'), repoPath('..', '..', 'shared', 'kserve-crds')].find((dir) => existsSync(dir)) ?? repoPath('..', 'shared', 'kserve-crds');
 const CLI = repoPath('dist/src/cli.js');
 
 const manifests = readManifests(DEPLOY);
@@ -45,31 +47,8 @@ const HAND_CHECKED: Record<string, (doc: any) => string[]> = {
   'v1/ServiceAccount': (doc) => ((doc.secrets ?? []).every((s: any) => typeof s?.name === 'string') ? [] : ['secrets[] need a name']),
   'v1/PersistentVolumeClaim': (doc) =>
     Array.isArray(doc.spec?.accessModes) && typeof doc.spec?.resources?.requests?.storage === 'string' ? [] : ['needs spec.accessModes and spec.resources.requests.storage'],
-  'keda.sh/v1alpha1/ScaledObject': scaledObjectErrors,
   'kustomize.config.k8s.io/v1beta1/Kustomization': () => [],
 };
-
-/** KEDA's ScaledObject (keda.sh/v1alpha1): its required fields and the types its controller reads. */
-function scaledObjectErrors(doc: any): string[] {
-  const errors: string[] = [];
-  const spec = doc.spec ?? {};
-  if (typeof spec.scaleTargetRef?.name !== 'string') errors.push('spec.scaleTargetRef.name is required (a string)');
-  for (const field of ['minReplicaCount', 'maxReplicaCount', 'pollingInterval', 'cooldownPeriod']) {
-    if (spec[field] !== undefined && !(Number.isInteger(spec[field]) && spec[field] >= 0)) errors.push(`spec.${field} must be a non-negative integer`);
-  }
-  if (spec.minReplicaCount > spec.maxReplicaCount) errors.push('spec.minReplicaCount exceeds spec.maxReplicaCount');
-  if (!Array.isArray(spec.triggers) || spec.triggers.length === 0) errors.push('spec.triggers needs at least one trigger');
-  (spec.triggers ?? []).forEach((t: any, i: number) => {
-    if (typeof t?.type !== 'string') errors.push(`spec.triggers[${i}].type is required`);
-    if (t?.metricType !== undefined && !['AverageValue', 'Value', 'Utilization'].includes(t.metricType)) errors.push(`spec.triggers[${i}].metricType is not one of AverageValue, Value, Utilization`);
-    // Trigger metadata is map[string]string: an unquoted number fails to decode.
-    for (const [k, v] of Object.entries(t?.metadata ?? {})) if (typeof v !== 'string') errors.push(`spec.triggers[${i}].metadata.${k} must be a string`);
-    if (t?.type === 'prometheus') {
-      for (const k of ['serverAddress', 'query', 'threshold']) if (!t.metadata?.[k]) errors.push(`spec.triggers[${i}].metadata.${k} is required by the prometheus scaler`);
-    }
-  });
-  return errors;
-}
 
 function manifestErrors(doc: any): string[] {
   const errors: string[] = [];
@@ -78,14 +57,14 @@ function manifestErrors(doc: any): string[] {
   if (doc.kind !== 'Kustomization' && !(typeof name === 'string' && name.length <= 63 && /^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name))) {
     errors.push(`metadata.name '${name}' is not a DNS-1035 label`);
   }
-  if (String(doc.apiVersion).startsWith('serving.kserve.io/')) return [...errors, ...crdErrors(doc)];
+  if (validators.has(crdKey(doc))) return [...errors, ...crdErrors(doc)];
   const check = HAND_CHECKED[crdKey(doc)];
   return check ? [...errors, ...check(doc)] : [...errors, `no CRD and no hand check for ${crdKey(doc)}`];
 }
 
 describe('deploy/ manifests', () => {
   it('reads the CRDs and the manifests', () => {
-    for (const kind of ['ClusterServingRuntime', 'ServingRuntime', 'InferenceService', 'ClusterStorageContainer']) {
+    for (const kind of ['ClusterServingRuntime', 'ServingRuntime', 'InferenceService', 'ClusterStorageContainer', 'LLMInferenceService', 'InferencePool', 'ScaledObject']) {
       assert.ok([...validators.keys()].some((k) => k.endsWith(`/${kind}`)), `CRD for ${kind} in ${CRDS}`);
     }
     assert.ok(manifests.length >= 10, `manifests found: ${manifests.map((m) => m.source)}`);
@@ -181,11 +160,20 @@ describe('the validator catches what kubectl would refuse', () => {
     }
   });
 
-  it('refuses a ScaledObject with numeric trigger metadata and no target', () => {
-    const doc = clone(only('ScaledObject').doc);
+  it("refuses a ScaledObject with numeric trigger metadata and no target (KEDA's CRD)", () => {
+    const doc = clone(ofKind('ScaledObject')[0]!.doc);
     doc.spec.triggers[0].metadata.threshold = 4;
     delete doc.spec.scaleTargetRef;
-    assert.deepEqual(scaledObjectErrors(doc), ['spec.scaleTargetRef.name is required (a string)', 'spec.triggers[0].metadata.threshold must be a string']);
+    assert.deepEqual(crdErrors(doc).sort(), ["/spec must have required property 'scaleTargetRef'", '/spec/triggers/0/metadata/threshold must be string']);
+  });
+
+  it('refuses an InferencePool without target ports, and an LLMInferenceService without a model URI', () => {
+    const pool = clone(only('InferencePool').doc);
+    delete pool.spec.targetPorts;
+    assert.deepEqual(crdErrors(pool), ["/spec must have required property 'targetPorts'"]);
+    const llm = clone(only('LLMInferenceService').doc);
+    delete llm.spec.model.uri;
+    assert.deepEqual(crdErrors(llm), ["/spec/model must have required property 'uri'"]);
   });
 });
 
@@ -328,10 +316,13 @@ describe('the tsserve runtime', () => {
       assert.equal(res.status, 200);
       const text = await res.text();
       assert.match(text, /^# TYPE tsserve_inference_requests_in_flight gauge$/m);
-      for (const metric of kedaQueries().map((q) => q.metric)) assert.match(text, new RegExp(`^# TYPE ${metric} `, 'm'));
+      for (const metric of kedaQueries().filter(onInferenceService).map((q) => q.metric)) assert.match(text, new RegExp(`^# TYPE ${metric} `, 'm'));
     });
   });
 });
+
+/** KEDA queries of the keda/ examples, which scale InferenceServices (llm-d/ scales an LLMInferenceService). */
+const onInferenceService = (q: { source: string }) => q.source.startsWith('keda/');
 
 /** The metric, and its label filters, in each KEDA query under deploy/. */
 function kedaQueries(): { source: string; metric: string; labels: Record<string, string> }[] {
@@ -341,7 +332,7 @@ function kedaQueries(): { source: string; metric: string; labels: Record<string,
     for (const metric of m.doc.spec.predictor.autoScaling?.metrics ?? []) queries.push({ source: m.source, query: metric.external.metric.query });
   }
   return queries.map(({ source, query }) => {
-    const match = /^sum\((\w+)\{([^}]*)\}\)$/.exec(query);
+    const match = /^sum\(([\w:]+)\{([^}]*)\}\)$/.exec(query);
     assert.ok(match, `${source}: query '${query}' is not sum(metric{labels})`);
     const labels = Object.fromEntries([...match[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
     return { source, metric: match[1]!, labels };
@@ -390,7 +381,7 @@ describe('InferenceService examples', () => {
 
 describe('KEDA autoscaling examples', () => {
   it('scale on tsserve_inference_requests_in_flight of the model the InferenceService serves', () => {
-    const queries = kedaQueries();
+    const queries = kedaQueries().filter(onInferenceService);
     assert.equal(queries.length, 2);
     for (const q of queries) {
       assert.equal(q.metric, 'tsserve_inference_requests_in_flight', q.source);
@@ -404,7 +395,7 @@ describe('KEDA autoscaling examples', () => {
   });
 
   it('target the Deployment KServe creates for the InferenceService, which leaves scaling to KEDA', () => {
-    const so = only('ScaledObject');
+    const so = ofKind('ScaledObject').find((m) => m.source.startsWith('keda/'))!;
     const folder = so.source.split('/').slice(0, -1).join('/');
     const isvc = ofKind('InferenceService').find((m) => m.source.startsWith(`${folder}/`))!;
     assert.deepEqual(so.doc.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: `${isvc.doc.metadata.name}-predictor` });
@@ -428,5 +419,87 @@ describe('the storage initializer container', () => {
     assert.ok(existsSync(repoPath(script.replace('/app/', ''))), `${script} is built`);
     const prefixes = doc.spec.supportedUriFormats.map((f: { prefix?: string; regex?: string }) => f.prefix ?? f.regex);
     assert.deepEqual(prefixes, ['s3://', 'gs://', 'hf://', '^https?://']);
+  });
+});
+
+/**
+ * Renders the Go templating KServe applies to an LLMInferenceService's merged spec, for the
+ * fields the llm-d example uses: {{ .Spec.Model.Name }}, {{ .ObjectMeta.Namespace }} and
+ * {{ if .GlobalConfig.EnableTLS }}...{{ end }}.
+ */
+function renderLlmArg(arg: string, llm: { name: string; namespace: string; tls: boolean }): string {
+  const conditional = arg.replace(/\{\{-?\s*if \.GlobalConfig\.EnableTLS\s*-?\}\}(.*?)\{\{-?\s*end\s*-?\}\}/g, (_w, body: string) => (llm.tls ? body : ''));
+  return conditional.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (whole, field: string) => {
+    if (field === '.Spec.Model.Name') return llm.name;
+    if (field === '.ObjectMeta.Namespace') return llm.namespace;
+    throw new Error(`${whole} is not a field this test renders`);
+  });
+}
+
+describe('the llm-d example: an LLMInferenceService with tsserve as its main container', () => {
+  const llm = () => only('LLMInferenceService').doc;
+  const main = () => llm().spec.template.containers.find((c: any) => c.name === 'main');
+  const args = (tls: boolean) => main().args.map((a: string) => renderLlmArg(a, { name: llm().spec.model.name, namespace: 'models', tls }));
+  // What KServe's config-llm-template.yaml gives the main container (port, probe path, TLS files).
+  const KSERVE_PORT = 8000;
+  const KSERVE_PROBE_PATH = '/health';
+
+  it('runs the image\'s tsserve with flags `tsserve --help` lists', () => {
+    assert.deepEqual(main().command, ['node', '/app/dist/src/cli.js']);
+    const flags = [...args(true), ...args(false)].filter((a: string) => a.startsWith('--')).map(flagName);
+    assert.deepEqual(flags.filter((f: string) => !knownFlags().has(f)), []);
+  });
+
+  it("listens where KServe's template probes, under the model's two names, with TLS only when KServe enables it", () => {
+    const plain = parseArgs(args(false), {});
+    assert.equal(plain.options.http_port, KSERVE_PORT);
+    assert.deepEqual(plain.options.served_model_name, [llm().spec.model.name, `publishers/models/models/${llm().spec.model.name}`]);
+    assert.equal(plain.options.model_name, llm().spec.model.name);
+    assert.deepEqual([plain.options.ssl_certfile, plain.options.ssl_keyfile, plain.ignored], ['', '', []]);
+    const tls = parseArgs(args(true), {}).options;
+    assert.deepEqual([tls.ssl_certfile, tls.ssl_keyfile, tls.enable_ssl_refresh], ['/var/run/kserve/tls/tls.crt', '/var/run/kserve/tls/tls.key', true]);
+  });
+
+  it("points the InferencePool at the pods KServe labels as the service's workload, on the server's port", () => {
+    const pool = only('InferencePool').doc;
+    const name = llm().metadata.name;
+    assert.deepEqual(pool.spec.selector.matchLabels, { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'llminferenceservice', 'kserve.io/component': 'workload' });
+    assert.deepEqual(pool.spec.targetPorts, [{ number: parseArgs(args(false), {}).options.http_port }]);
+  });
+
+  it("scales KServe's Deployment for it on vllm:num_requests_waiting of the model's name", () => {
+    const so = ofKind('ScaledObject').find((m) => m.source.startsWith('llm-d/'))!;
+    assert.deepEqual(so.doc.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: `${llm().metadata.name}-kserve` });
+    const [query] = kedaQueries().filter((q) => q.source === so.source);
+    assert.equal(query!.metric, 'vllm:num_requests_waiting');
+    assert.equal(query!.labels.model_name, parseArgs(args(false), {}).options.model_name);
+  });
+
+  describe('the server started with these args', () => {
+    let server: { child: ChildProcess; port: number; logs: any[] };
+    before(async () => {
+      // The manifest's args, then test-only overrides: the tiny GPT-2 fixture, any port.
+      server = await serve([...args(false), `--model_dir=${repoPath('test/hf-models/tiny-gpt2')}`, '--http_port=0', '--host=127.0.0.1']);
+    });
+    after(async () => {
+      await new Promise((resolve) => {
+        server.child.once('exit', resolve);
+        server.child.kill('SIGTERM');
+      });
+    });
+
+    it('answers the probe path and completes under the published name at the root', async () => {
+      const url = `http://127.0.0.1:${server.port}`;
+      assert.equal((await fetch(`${url}${KSERVE_PROBE_PATH}`)).status, 200);
+      const model = `publishers/models/models/${llm().spec.model.name}`;
+      const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, prompt: 'hello', max_tokens: 2 }) });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { model: string }).model, model);
+    });
+
+    it('exports the gauge the ScaledObject and the endpoint picker read', async () => {
+      const text = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
+      assert.match(text, /^# TYPE vllm:num_requests_waiting gauge$/m);
+    });
   });
 });

@@ -140,7 +140,7 @@ describe('server reflection', () => {
     });
   }
 
-  it('lists the services and describes GRPCInferenceService with its twelve rpcs', async () => {
+  it('lists the services and describes GRPCInferenceService with its eighteen rpcs (shared memory included)', async () => {
     const repo = await tempRepo();
     await repo.copy(FP32_IDENTITY, 'm/1/model.onnx');
     const srv = await startTestServer(repo.dir);
@@ -155,6 +155,8 @@ describe('server reflection', () => {
       assert.deepEqual(service.method.map((m: any) => m.name), [
         'ServerLive', 'ServerReady', 'ModelReady', 'ServerMetadata', 'ModelMetadata', 'ModelInfer', 'ModelStreamInfer',
         'ModelConfig', 'ModelStatistics', 'RepositoryIndex', 'RepositoryModelLoad', 'RepositoryModelUnload',
+        'SystemSharedMemoryStatus', 'SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister',
+        'CudaSharedMemoryStatus', 'CudaSharedMemoryRegister', 'CudaSharedMemoryUnregister',
       ]);
       const stream = service.method.find((m: any) => m.name === 'ModelStreamInfer');
       assert.equal(stream.clientStreaming, true);

@@ -104,7 +104,7 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     const body = (await res.json()) as any;
     assert.equal(body.object, 'text_completion');
     assert.deepEqual(body.choices, [{ index: 0, text: first.greedy_text, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: first.ids.length, completion_tokens: 8, total_tokens: first.ids.length + 8 });
+    assert.deepEqual(body.usage, { prompt_tokens: first.ids.length, completion_tokens: 8, total_tokens: first.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
     const listed = await getJson(`${api}/models`);
     assert.ok(listed.body.data.some((m: { id: string }) => m.id === 't5'));
   });

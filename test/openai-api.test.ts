@@ -116,7 +116,7 @@ describe('OpenAI-compatible routes', () => {
     assert.match(body.id, /^cmpl-/);
     assert.equal(body.object, 'text_completion');
     assert.deepEqual(body.choices, [{ index: 0, text: greedy.greedy_text, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8 });
+    assert.deepEqual(body.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
   });
 
   it('completions: a list of prompts, echo, and stop strings', async () => {
@@ -155,7 +155,7 @@ describe('OpenAI-compatible routes', () => {
     assert.ok(done, 'the stream ends with [DONE]');
     const usage = events.pop();
     assert.deepEqual(usage.choices, []);
-    assert.deepEqual(usage.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8 });
+    assert.deepEqual(usage.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
     const last = events.pop();
     assert.deepEqual(last.choices, [{ index: 0, text: '', logprobs: null, finish_reason: 'length' }]);
     assert.ok(events.length >= 2, 'text arrives in several events');
@@ -170,7 +170,7 @@ describe('OpenAI-compatible routes', () => {
     assert.match(body.id, /^chatcmpl-/);
     assert.equal(body.object, 'chat.completion');
     assert.deepEqual(body.choices, [{ index: 0, message: { role: 'assistant', content: chat.greedy_text }, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: chat.ids.length, completion_tokens: 8, total_tokens: chat.ids.length + 8 });
+    assert.deepEqual(body.usage, { prompt_tokens: chat.ids.length, completion_tokens: 8, total_tokens: chat.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
     const parts = await post(`${api}/chat/completions`, {
       model: 'tiny-gpt2', temperature: 0, max_completion_tokens: 8,
       messages: chat.messages.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.content }] })),
@@ -264,7 +264,8 @@ describe('OpenAI route prefix', () => {
     try {
       const res = await post(`${srv.url}/v1/completions`, { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: 8, temperature: 0 });
       assert.equal(((await res.json()) as any).choices[0].text, greedy.greedy_text);
-      assert.deepEqual((await getJson(`${srv.url}/v1/models`)).body, { models: ['tiny-gpt2'] });
+      const models = (await getJson(`${srv.url}/v1/models`)).body;
+      assert.deepEqual([models.models, models.data.map((m: { id: string }) => m.id)], [['tiny-gpt2'], ['tiny-gpt2']]);
       assert.equal((await post(`${srv.url}/openai/v1/completions`, {})).status, 404);
     } finally {
       await srv.close();

@@ -42,8 +42,8 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs `node ARGS` and waits until GET readyPath on 127.0.0.1:port answers 2xx. */
-export async function spawnServer(args: string[], port: number, readyPath: string, readySeconds = 60): Promise<ChildServer> {
+/** Runs `node ARGS` and waits (60 s unless told) until GET readyPath on 127.0.0.1:port answers 2xx. */
+export async function spawnServer(args: string[], port: number, readyPath: string, readyTimeoutMs = 60_000): Promise<ChildServer> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT });
   children.add(child);
   let output = '';
@@ -72,7 +72,7 @@ export async function spawnServer(args: string[], port: number, readyPath: strin
       await exitPromise;
     }
   };
-  const deadline = Date.now() + readySeconds * 1000;
+  const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
     if (exited !== undefined) throw new Error(`the server exited before it was ready (${exited}):\n${output}`);
     try {
@@ -83,7 +83,7 @@ export async function spawnServer(args: string[], port: number, readyPath: strin
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`the server was not ready within ${readySeconds} s:\n${output}`);
+      throw new Error(`the server was not ready within ${readyTimeoutMs / 1000} s:\n${output}`);
     }
     await sleep(100);
   }

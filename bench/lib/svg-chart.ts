@@ -76,21 +76,36 @@ function panel(p: Panel, concurrencies: number[]): string {
   return parts.join('\n');
 }
 
-export function renderChart(points: ChartPoint[], ceilingRowsPerSecond: number): string {
+/** What the panels are titled and measured in; the defaults are the batching sweep's. */
+export interface ChartLabels {
+  throughput: string;
+  throughputUnit: string;
+  latency: string;
+  ceiling: string;
+}
+
+const BATCHING_LABELS: ChartLabels = {
+  throughput: 'Throughput',
+  throughputUnit: 'rows/s',
+  latency: 'Latency: p50 solid, p99 dashed',
+  ceiling: 'in-process onnxruntime (best batch)',
+};
+
+export function renderChart(points: ChartPoint[], ceilingRowsPerSecond: number, labels: ChartLabels = BATCHING_LABELS): string {
   const kinds = [...new Set(points.map((p) => p.kind))];
   const concurrencies = [...new Set(points.map((p) => p.c))].sort((a, b) => a - b);
   const of = (kind: string) => points.filter((p) => p.kind === kind).sort((a, b) => a.c - b.c);
   const throughput = panel({
     x0: 0,
-    title: 'Throughput',
+    title: labels.throughput,
     yLabel: 'rows/s (log scale)',
     yRange: decades([ceilingRowsPerSecond, ...points.map((p) => p.rowsPerSecond)]),
     series: kinds.map((k, i) => ({ color: COLORS[i % COLORS.length]!, dashed: false, points: of(k).map((p) => [p.c, p.rowsPerSecond] as [number, number]) })),
-    hline: { y: ceilingRowsPerSecond, label: 'in-process onnxruntime (best batch)' },
+    hline: { y: ceilingRowsPerSecond, label: labels.ceiling },
   }, concurrencies);
   const latency = panel({
     x0: W,
-    title: 'Latency: p50 solid, p99 dashed',
+    title: labels.latency,
     yLabel: 'ms (log scale)',
     yRange: decades(points.flatMap((p) => [p.p50, p.p99])),
     series: kinds.flatMap((k, i) => [

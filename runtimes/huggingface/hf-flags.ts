@@ -55,4 +55,10 @@ export const HF_FLAGS = [
     help: 'text_embedding pooling: mean (over real tokens) or cls (first token)',
   },
   { name: 'normalize', env: ['TSSERVE_NORMALIZE'], type: 'bool', default: true, help: 'text_embedding L2-normalises each embedding' },
+  // The generation engine (vLLM's flag names).
+  { name: 'max_num_seqs', env: ['TSSERVE_MAX_NUM_SEQS'], type: 'int', default: 256, help: 'Sequences a generation engine runs together per step; 1 turns continuous batching off (one sequence per worker, --workers workers)' },
+  { name: 'max_num_batched_tokens', env: ['TSSERVE_MAX_NUM_BATCHED_TOKENS'], type: 'int', default: 0, help: 'Tokens one engine step may process (longer prompts are prefilled in chunks); 0 is max(2048, max_num_seqs)' },
+  { name: 'kv_cache_memory_bytes', env: ['TSSERVE_KV_CACHE_MEMORY_BYTES'], type: 'int', default: 0, help: "KV-cache budget per engine in bytes; 0 is max_num_seqs full-length sequences, at most a quarter of the machine's (or container's) memory" },
+  { name: 'enable_prefix_caching', env: ['TSSERVE_ENABLE_PREFIX_CACHING'], type: 'bool', default: true, help: "Keep the KV of prompts' leading 16-token blocks (LRU, within the budget) so prompts sharing them skip their prefill" },
+  { name: 'max_queue_size', env: ['TSSERVE_MAX_QUEUE_SIZE'], type: 'int', default: 256, help: 'Requests waiting for a generation engine before new ones get 503 / UNAVAILABLE at once; 0 is unbounded' },
 ] as const satisfies readonly FlagDeclaration[];

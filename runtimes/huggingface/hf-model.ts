@@ -7,7 +7,7 @@ import { CancelledError, InvalidInputError } from '../../src/core/errors.js';
 import type { Parameters, RunRequest } from '../../src/core/inference.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
-  EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextTask,
+  EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextModelInfo, TextTask,
 } from '../../src/core/runtime.js';
 import { type Classified, type EncodedBatch, classify, encode, pool } from './encoder.js';
 import type { HfConfig } from './hf-folder.js';
@@ -26,6 +26,7 @@ export interface HfModelParts {
   model: PreTrainedModel;
   maxModelLen: number;
   generator?: Generator;
+  cache?: TextModelInfo['cache'];
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -91,6 +92,7 @@ export class HfModel implements LoadedModel, TextModel {
         maxModelLen: parts.maxModelLen,
         chatTemplate: parts.generator?.hasChatTemplate ?? false,
         ...(task === 'text_embedding' ? { embedOutputs: { embedding: EMBEDDING_OUTPUT, tokenCount: TOKEN_COUNT_OUTPUT } } : {}),
+        ...(parts.cache ? { cache: parts.cache } : {}),
       },
     };
   }
@@ -191,12 +193,14 @@ export class HfModel implements LoadedModel, TextModel {
 
   private async generationOutputs(input: string[], parameters: Parameters, signal: { readonly aborted: boolean }): Promise<Record<string, Tensor>> {
     const settings = generateOptions(parameters);
-    const results: GenerateResult[] = [];
-    for (const prompt of input) {
-      // The caller left: stop here rather than generate the remaining prompts for nobody.
-      if (signal.aborted) throw new CancelledError();
-      results.push(await this.generate({ ...settings, prompt }, () => {}, signal));
-    }
+    // The prompts of one request run together in the engine, like concurrent requests; they stop
+    // when the caller leaves, or when one fails (a full queue), rather than generate for nobody.
+    const halt = { failed: false, get aborted() { return this.failed || signal.aborted; } };
+    const results = await Promise.all(input.map((prompt) => this.generate({ ...settings, prompt }, () => {}, halt))).catch((error: unknown) => {
+      halt.failed = true;
+      throw error;
+    });
+    if (signal.aborted) throw new CancelledError();
     const width = Math.max(0, ...results.map((r) => r.tokenIds.length));
     const ids = allocate('INT64', input.length * width) as BigInt64Array;
     ids.fill(-1n); // rows that ended early are padded with -1

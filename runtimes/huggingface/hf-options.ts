@@ -21,6 +21,16 @@ export interface HfOptions {
   richOutputs: boolean;
   pooling: Pooling;
   normalize: boolean;
+  engine: EngineOptions;
+}
+
+/** The generation engine's limits (vLLM's flag names); 0 means "derive it". */
+export interface EngineOptions {
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  kvCacheMemoryBytes: number;
+  enablePrefixCaching: boolean;
+  maxQueueSize: number;
 }
 
 export class HfConfigError extends Error {
@@ -65,6 +75,32 @@ function parseDtype(raw: string | undefined): string | undefined {
   return dtype;
 }
 
+/** A declared int flag's value from the parameters, or its declared default when absent. */
+function count(parameters: Record<string, string>, key: string): number {
+  const raw = parameters[key];
+  if (raw === undefined || raw === '') return declared(HF_FLAGS, key).default as number;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new HfConfigError(`parameter '${key}' must be a non-negative integer, got '${raw}'`);
+  return n;
+}
+
+function engineOptions(parameters: Record<string, string>): EngineOptions {
+  const options = {
+    maxNumSeqs: count(parameters, 'max_num_seqs'),
+    maxNumBatchedTokens: count(parameters, 'max_num_batched_tokens'),
+    kvCacheMemoryBytes: count(parameters, 'kv_cache_memory_bytes'),
+    enablePrefixCaching: bool(parameters['enable_prefix_caching'], 'enable_prefix_caching'),
+    maxQueueSize: count(parameters, 'max_queue_size'),
+  };
+  if (options.maxNumSeqs < 1) throw new HfConfigError("parameter 'max_num_seqs' must be at least 1");
+  // vLLM's default for chunked prefill, raised so that every running sequence fits a step.
+  if (options.maxNumBatchedTokens === 0) options.maxNumBatchedTokens = Math.max(2048, options.maxNumSeqs);
+  if (options.maxNumBatchedTokens < options.maxNumSeqs) {
+    throw new HfConfigError(`max_num_batched_tokens (${options.maxNumBatchedTokens}) must be at least max_num_seqs (${options.maxNumSeqs}): every running sequence needs a token per step`);
+  }
+  return options;
+}
+
 export function parseHfOptions(parameters: Record<string, string>): HfOptions {
   const rawLen = parameters['max_model_len'];
   let maxModelLen: number | undefined;
@@ -83,6 +119,7 @@ export function parseHfOptions(parameters: Record<string, string>): HfOptions {
     richOutputs: bool(parameters['hf_rich_outputs'], 'hf_rich_outputs'),
     pooling,
     normalize: bool(parameters['normalize'], 'normalize'),
+    engine: engineOptions(parameters),
   };
   if (options.returnProbabilities && options.returnRawLogits) {
     throw new HfConfigError('return_probabilities and return_raw_logits cannot both be set (as in KServe)');

@@ -24,6 +24,7 @@ import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';
 import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
 import { Generator } from './generation.js';
+import { buildEngine } from './engine/build-engine.js';
 
 const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pretrained }> = {
   text_embedding: AutoModel,
@@ -81,11 +82,15 @@ export const huggingfaceRuntime: Runtime = {
     });
     try {
       let generator: Generator | undefined;
+      let cache;
       if (task === 'text_generation' || task === 'text2text_generation') {
         requireKvCache(model, task, modelDir);
-        generator = new Generator(tokenizer, model, { maxModelLen, eosIds: eosIds(model), encoderDecoder: task === 'text2text_generation' });
+        const eos = eosIds(model);
+        const built = buildEngine({ task, model, config: folder.config, options: hf.engine, maxModelLen, eosIds: eos, runtime: options });
+        cache = built.cache;
+        generator = new Generator(tokenizer, built.engine, { maxModelLen, eosIds: eos, encoderDecoder: task === 'text2text_generation' });
       }
-      return new HfModel({ task, options: hf, config: folder.config, tokenizer, model, maxModelLen, generator });
+      return new HfModel({ task, options: hf, config: folder.config, tokenizer, model, maxModelLen, generator, cache });
     } catch (error) {
       await model.dispose();
       throw error;

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'UNIMPLEMENTED'
   | 'PAYLOAD_TOO_LARGE'
   | 'ALREADY_EXISTS'
+  | 'RESOURCE_EXHAUSTED'
   | 'CANCELLED';
 
 export class ServingError extends Error {
@@ -62,7 +63,11 @@ export class NotImplementedError extends ServingError {
 }
 
 export class PayloadTooLargeError extends ServingError {
-  constructor(message: string) {
+  /** `closeConnection`: the body was not read to its end, so the connection cannot be reused. */
+  constructor(
+    message: string,
+    readonly closeConnection = false,
+  ) {
     super('PAYLOAD_TOO_LARGE', message);
   }
 }
@@ -71,6 +76,16 @@ export class PayloadTooLargeError extends ServingError {
 export class UnavailableError extends ServingError {
   constructor(message: string) {
     super('UNAVAILABLE', message);
+  }
+}
+
+/**
+ * Admission refused a request before its body was read (too many bytes or requests in
+ * flight): 503 over HTTP, RESOURCE_EXHAUSTED over gRPC. Retry later.
+ */
+export class ResourceExhaustedError extends ServingError {
+  constructor(message: string) {
+    super('RESOURCE_EXHAUSTED', message);
   }
 }
 

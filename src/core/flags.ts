@@ -4,7 +4,7 @@
  * declarations, so a flag is added in one place (its owner's declaration list).
  */
 
-export type FlagType = 'string' | 'int' | 'bool';
+export type FlagType = 'string' | 'int' | 'bool' | 'list';
 
 export interface FlagDeclaration {
   /** `--name` on the command line; for a runtime flag also the key of its model parameter. */
@@ -12,8 +12,10 @@ export interface FlagDeclaration {
   /** Environment variables read, first set wins; the flag on the command line wins over all. */
   readonly env: readonly string[];
   readonly type: FlagType;
-  readonly default: string | number | boolean;
+  readonly default: string | number | boolean | readonly string[];
   readonly help: string;
+  /** Other names of the flag (vLLM's, where a KServe template passes them). */
+  readonly aliases?: readonly string[];
   readonly choices?: readonly string[];
   /** An empty environment value counts (KServe's KSERVE_OPENAI_ROUTE_PREFIX="" drops the prefix). */
   readonly emptyAllowed?: boolean;
@@ -21,7 +23,7 @@ export interface FlagDeclaration {
   readonly defaultText?: string;
 }
 
-type ValueOf<T extends FlagType> = T extends 'int' ? number : T extends 'bool' ? boolean : string;
+type ValueOf<T extends FlagType> = T extends 'int' ? number : T extends 'bool' ? boolean : T extends 'list' ? string[] : string;
 
 /** The parsed values of a declaration list, typed by each flag's name and type. */
 export type FlagValues<F extends readonly FlagDeclaration[]> = { -readonly [D in F[number] as D['name']]: ValueOf<D['type']> };
@@ -42,7 +44,8 @@ export function parseBoolean(raw: string): boolean | undefined {
 }
 
 /** Converts a flag's text to its type; `source` names where it came from for the error. */
-export function convertFlag(flag: FlagDeclaration, raw: string, source: string): string | number | boolean {
+export function convertFlag(flag: FlagDeclaration, raw: string, source: string): string | number | boolean | string[] {
+  if (flag.type === 'list') return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
   if (flag.type === 'int') {
     if (!/^\d+$/.test(raw.trim())) throw new FlagError(`${source} expects a non-negative integer, got '${raw}'`);
     return Number(raw);
@@ -65,6 +68,7 @@ export function declared(flags: readonly FlagDeclaration[], name: string): FlagD
 
 /** The default as --help and the README show it. */
 export function shownDefault(flag: FlagDeclaration): string {
+  if (Array.isArray(flag.default)) return flag.defaultText ?? (flag.default.length ? flag.default.join(',') : '(empty)');
   return flag.defaultText ?? (flag.default === '' ? '(empty)' : String(flag.default));
 }
 

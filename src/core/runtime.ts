@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   deviceId: number;
   /** Free-form adapter parameters from the model's settings file. */
   parameters: Record<string, string>;
+  /** Set for runtimes that schedule generation themselves: where their engine reports. */
+  engineLink?: EngineLink;
 }
 
 export interface LoadedModel {
@@ -79,6 +81,8 @@ export interface TextModelInfo {
    * token count of each text, so the core can run embeddings as tensor requests (batching them).
    */
   embedOutputs?: { embedding: string; tokenCount: string };
+  /** Generative models: the engine's KV cache, as vllm:cache_config_info reports it. */
+  cache?: { blockSize: number; numBlocks: number; prefixCaching: boolean };
 }
 
 export interface ChatMessage {
@@ -107,11 +111,46 @@ export interface GenerateChunk {
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
 
+/** Where a generation's time went, in seconds, as vLLM's latency histograms measure it. */
+export interface GenerateTiming {
+  /** Arrival to admission (prefill starts). */
+  queueS: number;
+  /** Arrival to the first generated token; undefined when none was. */
+  ttftS?: number;
+  /** Between consecutive generated tokens. */
+  interTokenS: number[];
+  e2eS: number;
+}
+
+/**
+ * How a generation engine reports to the main thread: gauges in shared memory (`buffer`, this
+ * engine's `slot`; src/core/engine-gauges.ts) and one GenerationStats message per finished
+ * sequence on the BroadcastChannel named `channel`, whichever route the request came by.
+ */
+export interface EngineLink {
+  buffer: SharedArrayBuffer;
+  slot: number;
+  channel: string;
+}
+
+/** One finished generation, for vLLM's counters and histograms. */
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  /** Undefined when the prompt was not looked up in a prefix cache. */
+  cachedTokens?: number;
+  finishReason: FinishReason;
+  timing: GenerateTiming;
+}
+
 export interface GenerateResult {
   text: string;
   tokenIds: number[];
   promptTokens: number;
   finishReason: FinishReason;
+  /** Prompt tokens whose KV came from the prefix cache. */
+  cachedTokens?: number;
+  timing?: GenerateTiming;
 }
 
 export interface EmbedResult {
@@ -135,6 +174,19 @@ export interface TextModel {
 /** The model file cannot be served: corrupt, or using a feature the runtime does not convert. */
 export class ModelLoadError extends Error {
   override name = 'ModelLoadError';
+}
+
+/** How a model that schedules its own generation wants its workers. */
+export interface EnginePlan {
+  /** Sequences one engine runs at once; 1 turns per-step batching off. */
+  maxNumSeqs: number;
+}
+
+/** What the pool needs to start a runtime's workers: the module they import, and its engine plan. */
+export interface WorkerRuntime {
+  runtimeModule: string;
+  runtimeExport: string;
+  enginePlan?: RuntimeEntry['enginePlan'];
 }
 
 export interface Runtime {
@@ -167,4 +219,6 @@ export interface RuntimeEntry {
   /** URL of the module a worker imports, and the name of its `Runtime` export. */
   readonly module: string;
   readonly exportName: string;
+  /** Set when a model of this runtime may run a generation engine (see EnginePlan). */
+  enginePlan?(modelPath: string, parameters: Record<string, string>): Promise<EnginePlan | undefined>;
 }

@@ -17,6 +17,7 @@ import type { StreamInfer } from './stream-infer.js';
 import { sharedMemoryHandlers } from './shm-service.js';
 import { cancelSignal } from './call-signal.js';
 import { writeShmOutputs } from '../shm/shm-tensors.js';
+import { releaseMessage } from './message-admission.js';
 
 export interface InferenceServiceOptions {
   dataPlane: DataPlane;
@@ -45,6 +46,7 @@ export async function inferOverGrpc(
     statusLabel = statusName(error);
     throw error;
   } finally {
+    releaseMessage(message);
     if (signal?.aborted) statusLabel = 'CANCELLED';
     const label = statusLabel === 'NOT_FOUND' || (signal?.aborted && !dataPlane.modelNames().includes(model)) ? '_unknown' : model;
     if (metrics) recordTrace(metrics, trace, label, statusLabel);

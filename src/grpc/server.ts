@@ -12,7 +12,8 @@ import { routeGrpcLogs } from './library-log.js';
 import { inferOverGrpc, inferenceService } from './inference-service.js';
 import { withRequestDecoding } from './request-decoding.js';
 import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
-import { StreamInfer } from './stream-infer.js';
+import { type StreamLimits, StreamInfer } from './stream-infer.js';
+import type { Admission } from '../core/admission.js';
 
 export interface GrpcOptions {
   dataPlane: DataPlane;
@@ -20,6 +21,11 @@ export interface GrpcOptions {
   maxReceiveMessageLength: number;
   maxSendMessageLength: number;
   metrics?: Metrics;
+  /** Bytes and requests in flight: infer messages are admitted as they arrive. */
+  admission?: Admission;
+  streamLimits?: StreamLimits;
+  /** Serve over TLS with the HTTP port's certificate and key (--ssl_certfile, --ssl_keyfile). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export interface GrpcServer {
@@ -45,12 +51,12 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     // Channelz keeps per-call bookkeeping that nothing here reads.
     'grpc.enable_channelz': 0,
   });
-  const streams = new StreamInfer((message, signal) => inferOverGrpc(options.dataPlane, message, options.metrics, signal), options.logger);
+  const streams = new StreamInfer((message, signal) => inferOverGrpc(options.dataPlane, message, options.metrics, signal), options.logger, options.streamLimits);
   // The same readiness as GET /v2/health/ready.
   const health = new HealthService(() => options.dataPlane.ready().ready);
   server.addService(
     // Only infer requests carry tensors worth moving to a worker without a copy.
-    withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer']),
+    withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer'], options.admission),
     inferenceService({ ...options, streams }),
   );
   server.addService(definitions[HEALTH_SERVICE] as grpc.ServiceDefinition, health.implementation());
@@ -59,7 +65,10 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
   return {
     listen: (host, port) =>
       new Promise((resolve, reject) => {
-        server.bindAsync(address(host, port), grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+        const credentials = options.tls
+          ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false)
+          : grpc.ServerCredentials.createInsecure();
+        server.bindAsync(address(host, port), credentials, (error, bound) => (error ? reject(error) : resolve(bound)));
       }),
     close: (graceMs) => {
       streams.drain();

@@ -1,6 +1,6 @@
 /** How errors leave over HTTP: always `{"error": "..."}`, with the status of the error's code. */
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
-import { type ErrorCode, ServingError } from '../core/errors.js';
+import { type ErrorCode, PayloadTooLargeError, ServingError } from '../core/errors.js';
 
 const STATUS: Record<ErrorCode, number> = {
   INVALID_ARGUMENT: 400,
@@ -10,6 +10,7 @@ const STATUS: Record<ErrorCode, number> = {
   UNIMPLEMENTED: 501,
   PAYLOAD_TOO_LARGE: 413,
   ALREADY_EXISTS: 400,
+  RESOURCE_EXHAUSTED: 503,
   // nginx's "client closed request": nobody reads it, but logs and metrics do.
   CANCELLED: 499,
 };
@@ -40,6 +41,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       // 501 (an unsupported verb, :explain) is the client's choice of route, not a fault here.
       if (status >= 500 && status !== 503 && status !== 501) request.log.error({ err: error }, 'request failed');
       if (status < 500 || status === 501) request.refusal = error.message;
+      if (error instanceof PayloadTooLargeError && error.closeConnection) reply.header('connection', 'close');
       return reply.status(status).send({ error: error.message });
     }
     if (clientAborted(request, error)) {

@@ -1,8 +1,8 @@
 /**
  * Tensor data in JSON: decoding the `data` of an input (nested or flat, row-major) into the
  * typed array of its datatype, and writing an output's data as a flat JSON array.
- * Integers beyond 2^53 cannot survive JSON.parse, so 64-bit inputs may also be written as
- * decimal strings; outputs are always exact.
+ * 64-bit integers are exact both ways: JSON numbers beyond 2^53 arrive as bigint (json-numbers.ts),
+ * decimal strings are taken too, and outputs are written digit for digit.
  */
 import { InvalidInputError } from '../core/errors.js';
 import { fromHalfBits, toHalfBits } from '../core/float16.js';
@@ -37,23 +37,31 @@ function flatten(data: unknown, what: string): unknown[] {
 }
 
 function badElement(what: string, index: number, value: unknown, expected: string): InvalidInputError {
-  return new InvalidInputError(`${what}: element ${index} of 'data' is ${JSON.stringify(value) ?? String(value)}; expected ${expected}`);
+  const shown = typeof value === 'bigint' ? String(value) : (JSON.stringify(value) ?? String(value));
+  return new InvalidInputError(`${what}: element ${index} of 'data' is ${shown}; expected ${expected}`);
 }
 
 function decodeBigInt(datatype: 'INT64' | 'UINT64', values: unknown[], what: string): NumericData {
   const out = allocate(datatype, values.length) as BigInt64Array | BigUint64Array;
   const [min, max] = datatype === 'INT64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
-  const expected = `an integer in [${min}, ${max}] (beyond 2^53, write it as a decimal string or use binary data)`;
+  const expected = `an integer in [${min}, ${max}] for ${datatype}`;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     let n: bigint;
     if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
+    else if (typeof v === 'bigint') n = v;
     else if (typeof v === 'string' && /^-?\d{1,20}$/.test(v)) n = BigInt(v);
     else throw badElement(what, i, v, expected);
     if (n < min || n > max) throw badElement(what, i, v, expected);
     out[i] = n;
   }
   return out;
+}
+
+/** A float element that is not a plain number: null (NaN) or a bigint; undefined if neither. */
+function floatOf(v: unknown): number | undefined {
+  if (v === null) return NaN;
+  return typeof v === 'bigint' ? Number(v) : undefined;
 }
 
 function decodeNumbers(datatype: Exclude<DataType, 'BYTES' | 'INT64' | 'UINT64'>, values: unknown[], what: string): NumericData {
@@ -71,9 +79,10 @@ function decodeNumbers(datatype: Exclude<DataType, 'BYTES' | 'INT64' | 'UINT64'>
       }
       out[i] = v;
     } else {
-      // FP16/FP32/FP64: null stands for NaN, as JSON has no NaN (MLServer's convention).
-      const n = v === null ? NaN : v;
-      if (typeof n !== 'number') throw badElement(what, i, v, `a number for ${datatype}`);
+      // FP16/FP32/FP64: null stands for NaN (MLServer's convention); a bigint is an integer
+      // too long for a double, rounded as rapidjson rounds it.
+      const n = typeof v === 'number' ? v : floatOf(v);
+      if (n === undefined) throw badElement(what, i, v, `a number for ${datatype}`);
       out[i] = datatype === 'FP16' ? toHalfBits(n) : n;
     }
   }
@@ -98,6 +107,11 @@ export function decodeJsonData(datatype: DataType, shape: number[], data: unknow
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function exactInteger(v: bigint): number | bigint {
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : v;
+}
 
 function joinNumbers(data: ArrayLike<number>): string {
   let s = '';
@@ -142,6 +156,7 @@ export function jsonValues(tensor: Tensor): unknown[] {
   if (datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => v !== 0);
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   if (datatype === 'FP16') return Array.from(data as Uint16Array, (v) => finite(fromHalfBits(v)));
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data, Number);
+  // Beyond 2^53 a value stays a bigint, for stringifyJson to write exactly.
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) return Array.from(data as ArrayLike<bigint>, exactInteger);
   return Array.from(data as Float64Array, finite);
 }

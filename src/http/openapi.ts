@@ -191,6 +191,7 @@ export function openApiDocument(serverVersion: string, openAiPrefix: string): Re
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
       '/v2': { get: { summary: 'Server metadata', responses: ok('metadata', { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } }) } },
       '/v2/': { get: { summary: 'Server metadata', responses: ok('metadata', { type: 'object' }) } },
+      '/health': { get: { summary: "Server readiness (vLLM's probe path; empty body)", responses: { 200: { description: 'ready' }, 503: error('not ready') } } },
       '/v2/health/live': { get: { summary: 'Server liveness', responses: ok('live', { type: 'object', properties: { live: { type: 'boolean' } } }) } },
       '/v2/health/ready': { get: { summary: 'Server readiness', responses: { ...ok('ready', { type: 'object', properties: { ready: { type: 'boolean' } } }), 503: error('not ready') } } },
       '/v2/models': { get: { summary: 'Loaded models (KServe extension)', responses: ok('models', ref('ModelList')) } },
@@ -204,7 +205,7 @@ export function openApiDocument(serverVersion: string, openAiPrefix: string): Re
       '/v2/repository/{repository}/models/{model}/load': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model], responses: { 501: error('not supported') } } },
       '/v2/repository/{repository}/models/{model}/unload': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model], responses: { 501: error('not supported') } } },
       ...sharedMemoryRoutes(),
-      '/v1/models': { get: { summary: 'Loaded models (V1)', responses: ok('models', ref('ModelList')) } },
+      '/v1/models': { get: { summary: 'Loaded models (V1 `models`), with the OpenAI list of text models (`object`, `data`)', responses: ok('models', ref('ModelList')) } },
       '/v1/models/{name}': {
         get: { summary: 'Model status (V1)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { ...ok('ready', ref('ModelReady')), 404: error('unknown'), 503: error('not ready') } },
         post: {
@@ -215,6 +216,7 @@ export function openApiDocument(serverVersion: string, openAiPrefix: string): Re
         },
       },
       ...openAiRoutes(openAiPrefix),
+      ...openAiRoutes(''),
     },
     components: { schemas },
   };

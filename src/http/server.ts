@@ -13,7 +13,13 @@ import type { DataPlane } from '../dataplane/data-plane.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
 import { registerDrain } from './drain.js';
+import { registerBodyAdmission, undeclaredBytes } from './body-admission.js';
+import { registerJsonContentType } from './content-type.js';
+import type { Admission } from '../core/admission.js';
 import { registerOpenAIRoutes } from './openai/openai-routes.js';
+import { ServedModels } from './openai/served-models.js';
+import { registerHealthRoute } from './health-route.js';
+import type { TlsFiles } from '../config/tls.js';
 import { registerV1Routes } from './v1-routes.js';
 import { registerV2Routes } from './v2-routes.js';
 import { registerSharedMemoryRoutes } from './shm-routes.js';
@@ -33,18 +39,27 @@ export interface HttpOptions {
   dataPlane: DataPlane;
   logger: Logger;
   maxInputSize: number;
+  /** Bytes and requests in flight, admitted before a body is read. */
+  admission: Admission;
   metrics: Metrics;
   latencyLogging: boolean;
   /** Most latency lines per second; 0: every request. */
   latencyLogRate?: number;
   /** Serve /openapi.json and Swagger UI at /docs. */
   docs: boolean;
-  /** Prefix of the OpenAI-compatible routes. */
+  /** Prefix of the OpenAI-compatible routes (served at the root too). */
   openaiPrefix: string;
+  /** The model --model_name names, and the OpenAI names it also answers to (--served_model_name). */
+  modelName: string;
+  servedModelNames: readonly string[];
+  /** Serve HTTPS with this certificate and key. */
+  tls?: TlsFiles;
 }
 
 export async function buildHttpServer(options: HttpOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    // An https.Server serves requests as an http.Server does; the instance type stays the same.
+    ...(options.tls ? ({ https: options.tls } as object) : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     // One line per request at info level costs more than a small inference; metrics count them.
     logController: new LogController({ disableRequestLogging: true }),
@@ -67,19 +82,26 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (request, payload, done) => {
     const headerLength = Number(request.headers['inference-header-content-length']) || 0;
-    readBody(payload, request.headers, options.maxInputSize, headerLength).then(
+    readBody(payload, request.headers, options.maxInputSize, headerLength, undeclaredBytes(request.raw)).then(
       (body) => done(null, body),
       (error: Error) => done(error, undefined),
     );
   });
   registerErrorHandling(app);
   registerDrain(app);
+  registerJsonContentType(app);
+  registerBodyAdmission(app, options.admission, options.maxInputSize);
   registerObservability(app, options);
   app.get('/', async () => ({ status: 'alive' }));
+  registerHealthRoute(app, options.dataPlane);
   registerV2Routes(app, options.dataPlane);
   registerSharedMemoryRoutes(app, options.dataPlane.sharedMemory);
-  registerV1Routes(app, options.dataPlane);
+  const models = new ServedModels(options.dataPlane, options.modelName, options.servedModelNames);
+  registerV1Routes(app, options.dataPlane, models);
   if (options.docs) await registerDocs(app, options.dataPlane.serverMetadata().version, normalizePrefix(options.openaiPrefix));
-  registerOpenAIRoutes(app, { dataPlane: options.dataPlane, logger: options.logger, prefix: options.openaiPrefix });
+  // At the root as well, where vLLM serves them and llm-d's gateway sends requests.
+  for (const prefix of new Set([normalizePrefix(options.openaiPrefix), ''])) {
+    registerOpenAIRoutes(app, { dataPlane: options.dataPlane, logger: options.logger, prefix, models });
+  }
   return app;
 }

@@ -39,11 +39,27 @@ function columnsOf(rows: Record<string, unknown>[], key: string): Tensor[] {
   });
 }
 
+/**
+ * A v2 request (inputs as {name, datatype, shape, data} tensors) sent to the V1 route: V1 also
+ * calls its rows "inputs", so without this it would fail on a confusing per-row error.
+ */
+function isV2Request(rows: unknown[], specs: readonly TensorSpec[]): boolean {
+  const v2Keys = ['name', 'datatype', 'shape'];
+  if (specs.some((s) => v2Keys.includes(s.name))) return false;
+  return rows.length > 0 && rows.every((r) => isObject(r) && v2Keys.every((k) => k in r));
+}
+
 export function decodeV1Request(model: string, body: unknown, specs: readonly TensorSpec[]): InferRequest {
   if (!isObject(body)) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
   const key = body.inputs !== undefined ? 'inputs' : 'instances';
   const rows = body[key];
   if (!Array.isArray(rows)) throw new InvalidInputError(`Expected "${key}" to be a list`);
+  if (key === 'inputs' && isV2Request(rows, specs)) {
+    throw new InvalidInputError(
+      `this is an Open Inference Protocol (v2) request (inputs with name, datatype and shape) sent to the V1 route; ` +
+        `POST it to /v2/models/${model}/infer, or send V1's {"instances": [...]}`,
+    );
+  }
   if (rows.length === 0) throw new InvalidInputError(`"${key}" is empty; send at least one row`);
   const parameters = isObject(body.parameters) ? (body.parameters as InferRequest['parameters']) : {};
   let inputs: Tensor[];

@@ -3,16 +3,22 @@ import type { FastifyInstance } from 'fastify';
 import { InvalidInputError, NotImplementedError } from '../core/errors.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { clientSignal, traceInference } from './observability.js';
+import type { ServedModels } from './openai/served-models.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
-import { parseJsonBody } from './v2-request.js';
+import { parseExactJsonBody } from './v2-request.js';
+import { stringifyJson } from './json-numbers.js';
 
-export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane): void {
-  app.get('/v1/models', async () => ({ models: dataPlane.modelNames() }));
+/**
+ * GET /v1/models and /v1/models/{name} are OpenAI's paths too (vLLM serves them at the root): the
+ * answers carry both shapes, KServe's `models` / `name, ready` and OpenAI's `object, data` / `id, ...`.
+ */
+export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane, openai: ServedModels): void {
+  app.get('/v1/models', async () => ({ models: dataPlane.modelNames(), ...openai.list() }));
 
   app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
-    const model = request.params.name;
-    dataPlane.resolveReady(model);
-    return { name: model, ready: true };
+    const name = request.params.name;
+    const v = dataPlane.resolveReady(openai.canonical(name));
+    return { name, ready: true, ...(v.text ? openai.modelObject(name) : {}) };
   });
 
   // The verb shares the path segment with the name ("iris:predict"), so split it here.
@@ -32,12 +38,12 @@ export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane): vo
     const inputs = dataPlane.inputSpecs(model);
     const body = request.body as Uint8Array | undefined;
     if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
-    const inferRequest = decodeV1Request(model, parseJsonBody(body), inputs);
+    const inferRequest = decodeV1Request(model, parseExactJsonBody(body), inputs);
     trace.mark('preprocess');
     const response = await dataPlane.infer(model, undefined, inferRequest, clientSignal(request, reply));
     trace.mark('predict');
-    const encoded = JSON.stringify(encodeV1Response(response, indexKeyed));
+    const encoded = stringifyJson(encodeV1Response(response, indexKeyed));
     trace.mark('postprocess');
-    return reply.header('content-type', 'application/json; charset=utf-8').send(encoded);
+    return reply.header('content-type', 'application/json').send(encoded);
   });
 }

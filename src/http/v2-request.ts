@@ -6,11 +6,14 @@
 import { InvalidInputError } from '../core/errors.js';
 import type { InferRequest, Parameters, RequestedOutput } from '../core/inference.js';
 import { decodeRaw } from '../core/raw-tensor.js';
-import { type Tensor, type TensorSpec, elementSize } from '../core/tensor.js';
+import { alignedBytes } from '../core/tensor-alignment.js';
+import { type DataType, type Tensor, type TensorSpec, elementSize, isBigIntType } from '../core/tensor.js';
 import { parseDatatype, parseShape } from '../core/tensor-header.js';
+import { missingHeaderLength, readJsonHeader } from './infer-body-errors.js';
 import { decodeJsonData } from './json-tensor.js';
 import { SHM_REGION, readShmInput } from '../shm/shm-tensors.js';
 import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
+import { hasRoundedInteger, parseJsonExact, parseJsonText } from './json-numbers.js';
 
 export interface DecodeContext {
   model: string;
@@ -44,12 +47,30 @@ export function parseParameters(value: unknown, where: string): Parameters {
   return value as Parameters;
 }
 
-export function parseJsonBody(bytes: Uint8Array): unknown {
+function decodeText(bytes: Uint8Array): string {
   try {
-    return JSON.parse(utf8.decode(bytes));
-  } catch (error) {
-    throw new InvalidInputError(`request body is not valid JSON: ${(error as Error).message}`);
+    return utf8.decode(bytes);
+  } catch {
+    throw new InvalidInputError('request body is not valid JSON: it is not UTF-8 text');
   }
+}
+
+/** Parses a JSON body; NaN and Infinity tokens are taken, as Triton writes them. */
+export function parseJsonBody(bytes: Uint8Array): unknown {
+  return parseJsonText(decodeText(bytes));
+}
+
+/** As parseJsonBody, but integers JSON.parse would round (|n| >= 2^53) are exact bigints. */
+export function parseExactJsonBody(bytes: Uint8Array): unknown {
+  const text = decodeText(bytes);
+  const json = parseJsonText(text);
+  return hasRoundedInteger(json) ? parseJsonExact(text) : json;
+}
+
+/** Only 64-bit integer tensors can need the exact parse; other datatypes never pay for it. */
+function roundedInt64Data(json: Record<string, unknown>): boolean {
+  if (!Array.isArray(json.inputs)) return false;
+  return json.inputs.some((input) => isObject(input) && isBigIntType(input.datatype as DataType) && hasRoundedInteger(input.data));
 }
 
 /** Reads the binary section of one input, advancing the cursor. */
@@ -57,9 +78,11 @@ class BinaryCursor {
   constructor(
     private readonly body: Uint8Array,
     private offset: number,
+    private readonly headerGiven: boolean,
   ) {}
 
   take(size: unknown, what: string): Uint8Array {
+    if (!this.headerGiven) throw missingHeaderLength(what);
     if (!Number.isSafeInteger(size) || (size as number) < 0) {
       throw new InvalidInputError(`${what}: 'binary_data_size' must be a non-negative integer, got ${JSON.stringify(size)}`);
     }
@@ -83,7 +106,31 @@ class BinaryCursor {
   }
 }
 
-function parseInput(value: unknown, index: number, cursor: BinaryCursor, shm: SystemSharedMemory | undefined): Tensor {
+/**
+ * BYTES sent to a numeric input (or the reverse) is refused before its data is decoded: 4 M
+ * empty BYTES elements would otherwise become 4 M views on the main thread only to be refused
+ * by validation. Same message as validation's. The model may be unknown or still loading here;
+ * then validation decides later, as before.
+ */
+function refuseKindMismatch(name: string, datatype: DataType, ctx: DecodeContext): void {
+  let specs: TensorSpec[];
+  try {
+    specs = ctx.inputSpecs();
+  } catch {
+    return;
+  }
+  const spec = specs.find((s) => s.name === name);
+  if (spec && (spec.datatype === 'BYTES') !== (datatype === 'BYTES')) {
+    throw new InvalidInputError(`inference input '${name}' data-type is '${datatype}', but model '${ctx.model}' expects '${spec.datatype}'`);
+  }
+}
+
+/** Numeric tensors start 64-byte aligned whatever precedes them in the body (tensor-alignment.ts). */
+function binaryData(datatype: DataType, bytes: Uint8Array): Uint8Array {
+  return datatype === 'BYTES' ? bytes : alignedBytes(bytes);
+}
+
+function parseInput(value: unknown, index: number, cursor: BinaryCursor, ctx: DecodeContext): Tensor {
   if (!isObject(value)) throw new InvalidInputError(`'inputs[${index}]' must be an object`);
   const { name } = value;
   if (typeof name !== 'string' || !name) throw new InvalidInputError(`'inputs[${index}].name' must be a non-empty string`);
@@ -91,16 +138,17 @@ function parseInput(value: unknown, index: number, cursor: BinaryCursor, shm: Sy
   const datatype = parseDatatype(value.datatype, what);
   const shape = parseShape(value.shape, what);
   const parameters = parseParameters(value.parameters, `inputs[${index}].parameters`);
+  refuseKindMismatch(name, datatype, ctx);
   const binarySize = parameters['binary_data_size'];
   const hasData = value.data !== undefined;
   const sources = Number(hasData) + Number(binarySize !== undefined) + Number(parameters[SHM_REGION] !== undefined);
   if (sources !== 1) {
     throw new InvalidInputError(`${what}: give exactly one of 'data', 'parameters.binary_data_size' or 'parameters.shared_memory_region'`);
   }
-  const shmBytes = readShmInput(shm, parameters, what);
+  const shmBytes = readShmInput(ctx.sharedMemory, parameters, what);
   const data = hasData
     ? decodeJsonData(datatype, shape, value.data, what)
-    : decodeRaw(datatype, shape, shmBytes ?? cursor.take(binarySize, what), what);
+    : decodeRaw(datatype, shape, shmBytes ?? binaryData(datatype, cursor.take(binarySize, what)), what);
   return { name, datatype, shape, data };
 }
 
@@ -123,14 +171,15 @@ function binarySelector(parameters: Parameters, outputs: RequestedOutput[] | und
   };
 }
 
-function decodeJsonRequest(body: Uint8Array, headerLength: number, ctx: DecodeContext): DecodedInfer {
-  const json = parseJsonBody(body.subarray(0, headerLength));
-  if (!isObject(json)) throw new InvalidInputError('the request body must be a JSON object');
+function decodeJsonRequest(body: Uint8Array, headerLength: number, headerGiven: boolean, ctx: DecodeContext): DecodedInfer {
+  const header = readJsonHeader(body, headerLength, headerGiven);
+  if (!isObject(header.json)) throw new InvalidInputError('the request body must be a JSON object');
+  const json = roundedInt64Data(header.json) ? (parseJsonExact(header.text) as Record<string, unknown>) : header.json;
   if (!Array.isArray(json.inputs)) throw new InvalidInputError(`Expected "inputs" to be a list`);
   if (json.id !== undefined && typeof json.id !== 'string') throw new InvalidInputError(`'id' must be a string`);
   const parameters = parseParameters(json.parameters, 'parameters');
-  const cursor = new BinaryCursor(body, headerLength);
-  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor, ctx.sharedMemory));
+  const cursor = new BinaryCursor(body, headerLength, headerGiven);
+  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor, ctx));
   cursor.finish();
   const outputs = parseOutputs(json.outputs);
   const request: InferRequest = { model: ctx.model, version: ctx.version, id: json.id, parameters, inputs, outputs };
@@ -175,7 +224,7 @@ function countBytesElements(body: Uint8Array): number {
  * undefined when absent (the whole body is JSON).
  */
 export function decodeInferBody(body: Uint8Array, headerLength: string | undefined, ctx: DecodeContext): DecodedInfer {
-  if (headerLength === undefined) return decodeJsonRequest(body, body.byteLength, ctx);
+  if (headerLength === undefined) return decodeJsonRequest(body, body.byteLength, false, ctx);
   const length = /^\d+$/.test(headerLength.trim()) ? Number(headerLength) : NaN;
   if (!Number.isSafeInteger(length) || length > body.byteLength) {
     throw new InvalidInputError(
@@ -183,5 +232,5 @@ export function decodeInferBody(body: Uint8Array, headerLength: string | undefin
     );
   }
   if (length === 0) return decodeRawRequest(body, ctx);
-  return decodeJsonRequest(body, length, ctx);
+  return decodeJsonRequest(body, length, true, ctx);
 }

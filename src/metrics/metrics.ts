@@ -7,7 +7,9 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { LabelledCounter, LabelledGauge, LabelledHistogram } from './labelled-metrics.js';
 import type { ExecutionTiming } from '../core/statistics.js';
+import type { GenerationStats } from '../core/runtime.js';
 import { statusLabel } from './status-label.js';
+import { VllmMetrics } from './vllm-metrics.js';
 
 export type Protocol = 'v1' | 'v2' | 'grpc' | 'openai';
 
@@ -19,6 +21,8 @@ export interface ModelObserver {
   modelLoaded(model: string, version: string, seconds: number, ready: boolean): void;
   modelUnloaded(model: string, version: string): void;
   generationCancelled(model: string): void;
+  /** A generation engine finished a sequence (any reason, any route). */
+  generationFinished(model: string, stats: GenerationStats): void;
 }
 
 /** For servers and tests that keep no metrics. */
@@ -29,6 +33,7 @@ export const NO_OBSERVER: ModelObserver = {
   modelLoaded() {},
   modelUnloaded() {},
   generationCancelled() {},
+  generationFinished() {},
 };
 
 const SIZE_BUCKETS = [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];
@@ -100,6 +105,9 @@ export class Metrics implements ModelObserver {
   private readonly requestBytes = new LabelledHistogram(this.registry, 'tsserve_request_bytes', 'Inference request body size', ['model_name', 'protocol'], SIZE_BUCKETS);
   private readonly responseBytes = new LabelledHistogram(this.registry, 'tsserve_response_bytes', 'Inference response body size', ['model_name', 'protocol'], SIZE_BUCKETS);
 
+  /** vLLM's names for the generation engines' state. */
+  readonly vllm = new VllmMetrics(this.registry);
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -151,5 +159,9 @@ export class Metrics implements ModelObserver {
 
   generationCancelled(model: string): void {
     this.cancelled.inc({ model_name: model });
+  }
+
+  generationFinished(model: string, stats: GenerationStats): void {
+    this.vllm.finished(model, stats);
   }
 }

@@ -49,6 +49,9 @@ export interface ModelConfig {
   outputLabels?: OutputLabels;
 }
 
+// The schema reader (config-schema.ts) has already typed every field as the proto declares it;
+// this module reads that JSON by field name, so its values are taken as the proto says they are.
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument */
 type Json = Record<string, any>;
 
 function atLeast(path: string, value: number | undefined, min: number): number | undefined {

@@ -9,9 +9,12 @@ import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
+import { EngineGauges } from '../core/engine-gauges.js';
 import { MessageChannel } from 'node:worker_threads';
 import { sharedAbortFlag } from './abort-flag.js';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata } from '../core/runtime.js';
+import type { EmbedResult, EnginePlan, GenerateChunk, GenerateRequest, GenerateResult, GenerationStats, ModelMetadata } from '../core/runtime.js';
+import { randomUUID } from 'node:crypto';
+import { BroadcastChannel } from 'node:worker_threads';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
 } from './worker-protocol.js';
@@ -22,9 +25,42 @@ export interface PoolSpec extends WorkerConfig {
   instances: number;
   /** JavaScript heap limit of each worker in MiB; 0 leaves V8's default. */
   maxHeapMb: number;
+  /** The runtime's say on running a generation engine (RuntimeEntry.enginePlan). */
+  enginePlan?: (modelPath: string, parameters: Record<string, string>) => Promise<EnginePlan | undefined>;
+  /** Told of every generation a worker's engine finishes (vLLM's counters and histograms). */
+  onGeneration?: (stats: GenerationStats) => void;
+}
+
+function listen(channel: string, onGeneration?: (stats: GenerationStats) => void): BroadcastChannel {
+  const reports = new BroadcastChannel(channel);
+  reports.onmessage = (event) => onGeneration?.((event as { data: GenerationStats }).data);
+  reports.unref(); // metrics must not keep the process alive
+  return reports;
 }
 
 const WORKER_FILE = new URL('./worker.js', import.meta.url).href;
+
+/** Requests one engine worker holds at once: its own queue limit answers before this. */
+const ENGINE_TASKS = 1 << 20;
+
+/**
+ * A model that runs a generation engine gets one worker with all the threads its instances
+ * would have shared (one copy of the weights), unless max_num_seqs 1 turns batching off: then
+ * each instance is an engine of one sequence, as a worker was before engines.
+ */
+async function planEngines(config: WorkerConfig & { instances: number }, enginePlan?: PoolSpec['enginePlan']): Promise<{ instances: number; gauges?: EngineGauges; channel?: string }> {
+  const plan = await enginePlan?.(config.modelPath, config.options.parameters);
+  if (!plan) return { instances: config.instances };
+  let instances = config.instances;
+  if (plan.maxNumSeqs > 1 && instances > 1) {
+    config.options = { ...config.options, intraOpThreads: config.options.intraOpThreads * instances };
+    instances = 1;
+  }
+  const gauges = EngineGauges.create(instances);
+  const channel = `tsserve-engine-${randomUUID()}`;
+  config.options = { ...config.options, engineLink: { buffer: gauges.buffer, slot: 0, channel } };
+  return { instances, gauges, channel };
+}
 
 function toError(failure: WorkerFailure): ServingError {
   return new ServingError(failure.code, failure.message);
@@ -35,17 +71,25 @@ export class ModelPool {
     private readonly piscina: Piscina,
     private readonly label: string,
     readonly metadata: ModelMetadata,
+    /** Worker threads: as asked, or one for a generation engine that batches itself. */
+    readonly instances: number,
+    /** Set when the workers run generation engines: what they are doing now. */
+    readonly engineGauges?: EngineGauges,
+    private readonly reports?: BroadcastChannel,
   ) {}
 
   /** Starts the threads and waits for the model to load; rejects with the load error. */
   static async start(spec: PoolSpec): Promise<ModelPool> {
-    const { label, instances, maxHeapMb, ...workerData } = spec;
+    const { label, maxHeapMb, onGeneration, enginePlan, ...workerData } = spec;
+    const { instances, gauges, channel } = await planEngines(workerData, enginePlan);
+    const reports = channel ? listen(channel, onGeneration) : undefined;
     const piscina = new Piscina({
       filename: WORKER_FILE,
       minThreads: instances,
       maxThreads: instances,
       idleTimeout: Number.POSITIVE_INFINITY,
-      concurrentTasksPerWorker: 1,
+      // A generation engine takes every request at once and schedules them per step itself.
+      concurrentTasksPerWorker: gauges ? ENGINE_TASKS : 1,
       // A worker past its heap limit dies alone: its request fails, piscina starts a new one.
       resourceLimits: maxHeapMb > 0 ? { maxOldGenerationSizeMb: maxHeapMb } : undefined,
       workerData,
@@ -54,8 +98,9 @@ export class ModelPool {
     try {
       const reply = (await piscina.run({ op: 'metadata' } satisfies WorkerTask)) as MetadataReply;
       if (!reply.ok) throw new ModelNotReadyError(label, reply.message);
-      return new ModelPool(piscina, label, reply.metadata);
+      return new ModelPool(piscina, label, reply.metadata, instances, gauges, reports);
     } catch (error) {
+      reports?.close();
       await piscina.destroy();
       throw error;
     }
@@ -123,6 +168,7 @@ export class ModelPool {
   }
 
   async close(): Promise<void> {
+    this.reports?.close();
     await this.piscina.destroy();
   }
 }

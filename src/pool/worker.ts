@@ -8,12 +8,15 @@ import { Piscina } from 'piscina';
 import { CancelledError, NotImplementedError, ServingError } from '../core/errors.js';
 import { readAbortFlag } from './abort-flag.js';
 import { transferList } from '../core/transfer.js';
+import { EngineGauges } from '../core/engine-gauges.js';
 import type { LoadedModel, Runtime } from '../core/runtime.js';
 import type {
   EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
 } from './worker-protocol.js';
 
 const config = Piscina.workerData as WorkerConfig;
+const link = config.options.engineLink;
+if (link) link.slot = EngineGauges.claimSlot(link.buffer);
 
 async function load(): Promise<LoadedModel> {
   const exports = (await import(config.runtimeModule)) as Record<string, Runtime | undefined>;

@@ -9,6 +9,7 @@ import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
 import type { Logger } from '../log.js';
 import type { ModelObserver } from '../metrics/metrics.js';
+import type { EngineView } from '../metrics/vllm-metrics.js';
 import type { PoolSpec } from '../pool/model-pool.js';
 import type { ModelSource } from '../repository/layout.js';
 import { ModelRepository, type RepositoryLocation } from '../repository/model-repository.js';
@@ -136,6 +137,16 @@ export class ModelRegistry {
   /** Requests waiting in each model's batcher, for the queue-depth gauge. */
   *queueDepths(): Iterable<[string, number]> {
     for (const entry of this.models.values()) yield [entry.name, entry.versions.reduce((n, v) => n + v.queueLength, 0)];
+  }
+
+  /** Each loaded generative version's engines, for vLLM's gauges. */
+  *engines(): Iterable<EngineView> {
+    for (const entry of this.models.values()) {
+      for (const v of entry.versions) {
+        const engine = v.engine;
+        if (engine) yield { model: entry.name, ...engine };
+      }
+    }
   }
 
   /** Statistics of every loaded version, of one model's versions, or of one version. */

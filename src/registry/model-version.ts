@@ -16,6 +16,7 @@ import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../co
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
+import type { EngineSnapshot } from '../core/engine-gauges.js';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../core/runtime.js';
 import type { ModelConfig } from '../model-config/model-config.js';
 import { completeModelConfig } from '../model-config/complete-config.js';
@@ -80,13 +81,19 @@ export class ModelVersion {
     const started = performance.now();
     this.instances = spec.instances;
     try {
-      const pool = await ModelPool.start({ ...spec, label: `model '${this.name}' version ${this.version}` });
+      const pool = await ModelPool.start({
+        ...spec,
+        label: `model '${this.name}' version ${this.version}`,
+        onGeneration: (stats) => this.observer.generationFinished(this.name, stats),
+      });
       this.pool = pool;
+      // A generation engine may serve with fewer workers than asked (one holding all threads).
+      this.instances = pool.instances;
       const { executionProvider, deviceId } = spec.options;
       this.completedConfig = completeModelConfig({
-        name: this.name, config: this.config, metadata: pool.metadata, instances: spec.instances, placement: { executionProvider, deviceId },
+        name: this.name, config: this.config, metadata: pool.metadata, instances: pool.instances, placement: { executionProvider, deviceId },
       });
-      this.scheduler = this.createScheduler(pool, spec.instances);
+      this.scheduler = this.createScheduler(pool, pool.instances);
       this.state = 'READY';
     } catch (error) {
       this.state = 'UNAVAILABLE';
@@ -106,6 +113,13 @@ export class ModelVersion {
     this.state = 'UNAVAILABLE';
     this.reason = 'unloaded';
     this.observer.modelUnloaded(this.name, this.version);
+  }
+
+  /** The generation engines' gauges and cache settings, for vLLM's metrics; undefined for other models. */
+  get engine(): { gauges: EngineSnapshot; cache: NonNullable<TextModelInfo['cache']> } | undefined {
+    const cache = this.metadata?.text?.cache;
+    const gauges = this.pool?.engineGauges;
+    return cache && gauges ? { gauges: gauges.total(), cache } : undefined;
   }
 
   /** What a text model (Hugging Face) offers the text routes; undefined for tensor models. */

@@ -6,6 +6,7 @@ import type { ProviderDecision } from '../config/execution-provider.js';
 import type { Placement } from '../model-config/complete-config.js';
 import { type ModelConfig, ModelConfigError } from '../model-config/model-config.js';
 import type { PoolSpec } from '../pool/model-pool.js';
+import type { WorkerRuntime } from '../core/runtime.js';
 import type { VersionSource } from '../repository/layout.js';
 
 export interface PlacementDefaults {
@@ -24,7 +25,7 @@ export interface PlacementDefaults {
   /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
   runtimeParameters: Record<string, string>;
   /** The module a worker imports to run the runtime `name` (the composition root knows them). */
-  workerRuntime: (name: string) => { runtimeModule: string; runtimeExport: string };
+  workerRuntime: (name: string) => WorkerRuntime;
 }
 
 /** The model's instance_group kind, else the server's provider; KIND_GPU on a CPU server is refused. */

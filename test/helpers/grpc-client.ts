@@ -20,9 +20,9 @@ export class GrpcTestClient {
   readonly inference: grpc.Client & Record<string, any>;
   readonly health: grpc.Client & Record<string, any>;
 
-  constructor(address: string) {
-    this.inference = new loaded.inference.GRPCInferenceService(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    this.health = new loaded.grpc.health.v1.Health(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  constructor(address: string, credentials = grpc.credentials.createInsecure()) {
+    this.inference = new loaded.inference.GRPCInferenceService(address, credentials, CHANNEL_OPTIONS);
+    this.health = new loaded.grpc.health.v1.Health(address, credentials, CHANNEL_OPTIONS);
   }
 
   /** Calls a unary rpc of the inference service; rejects with the grpc ServiceError. */

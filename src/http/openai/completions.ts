@@ -13,6 +13,7 @@ import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
 import { EventStream, disconnectSignal } from './sse.js';
+import type { ServedModels } from './served-models.js';
 import { textModel } from './text-models.js';
 
 /** Decoder-only and encoder-decoder models both complete text, as in KServe's huggingfaceserver. */
@@ -22,12 +23,15 @@ interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** OpenAI's shape for prompt tokens served from the prefix cache. */
+  prompt_tokens_details: { cached_tokens: number };
 }
 
 function usage(results: GenerateResult[]): Usage {
   const prompt = results.reduce((n, r) => n + r.promptTokens, 0);
   const completion = results.reduce((n, r) => n + r.tokenIds.length, 0);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
+  const cached = results.reduce((n, r) => n + (r.cachedTokens ?? 0), 0);
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
 }
 
 function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFields, maxTokens: number | undefined): GenerateRequest {
@@ -65,7 +69,7 @@ async function streamResponse(reply: FastifyReply, produce: (events: EventStream
       events.send(body);
       events.done();
     } else {
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     }
   }
 }
@@ -74,10 +78,10 @@ function finish(reason: GenerateResult['finishReason']): string {
   return reason === 'cancelled' ? 'abort' : reason;
 }
 
-async function completions(dataPlane: DataPlane, logger: Logger, req: CompletionRequest, reply: FastifyReply): Promise<unknown> {
-  textModel(dataPlane, req.model, GENERATIVE, 'completions');
+async function completions(dataPlane: DataPlane, logger: Logger, req: CompletionRequest, reply: FastifyReply, model: string): Promise<unknown> {
+  textModel(dataPlane, model, GENERATIVE, 'completions');
   dataPlane.checkPromptCount(req.prompts.length);
-  const version = { dataPlane, model: req.model };
+  const version = { dataPlane, model };
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'text_completion', created, model: req.model };
@@ -109,9 +113,9 @@ async function completions(dataPlane: DataPlane, logger: Logger, req: Completion
   return reply;
 }
 
-async function chatCompletions(dataPlane: DataPlane, logger: Logger, req: ChatRequest, reply: FastifyReply): Promise<unknown> {
-  textModel(dataPlane, req.model, GENERATIVE, 'chat completions');
-  const version = { dataPlane, model: req.model };
+async function chatCompletions(dataPlane: DataPlane, logger: Logger, req: ChatRequest, reply: FastifyReply, model: string): Promise<unknown> {
+  textModel(dataPlane, model, GENERATIVE, 'chat completions');
+  const version = { dataPlane, model };
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const request = generateRequest(req.messages, req, req.maxTokens);
@@ -138,16 +142,16 @@ async function chatCompletions(dataPlane: DataPlane, logger: Logger, req: ChatRe
   return reply;
 }
 
-export function registerCompletionRoutes(scope: FastifyInstance, dataPlane: DataPlane, logger: Logger): void {
+export function registerCompletionRoutes(scope: FastifyInstance, dataPlane: DataPlane, logger: Logger, models: ServedModels): void {
   const body = (raw: unknown) => parseJsonBody((raw as Uint8Array | undefined) ?? new Uint8Array(0));
   scope.post('/v1/completions', (request, reply) => {
     const req = parseCompletion(body(request.body));
-    traceInference(request, req.model, 'openai');
-    return completions(dataPlane, logger, req, reply);
+    traceInference(request, models.canonical(req.model), 'openai');
+    return completions(dataPlane, logger, req, reply, models.canonical(req.model));
   });
   scope.post('/v1/chat/completions', (request, reply) => {
     const req = parseChat(body(request.body));
-    traceInference(request, req.model, 'openai');
-    return chatCompletions(dataPlane, logger, req, reply);
+    traceInference(request, models.canonical(req.model), 'openai');
+    return chatCompletions(dataPlane, logger, req, reply, models.canonical(req.model));
   });
 }

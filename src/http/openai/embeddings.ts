@@ -5,6 +5,7 @@ import type { DataPlane } from '../../dataplane/data-plane.js';
 import { parseJsonBody } from '../v2-request.js';
 import { OpenAIParamError } from './openai-errors.js';
 import { parseEmbedding } from './openai-requests.js';
+import type { ServedModels } from './served-models.js';
 import { textModel } from './text-models.js';
 
 /** OpenAI's base64 form: the float32 values' little-endian bytes. */
@@ -12,12 +13,13 @@ function base64(values: Float32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');
 }
 
-export function registerEmbeddingRoutes(scope: FastifyInstance, dataPlane: DataPlane): void {
+export function registerEmbeddingRoutes(scope: FastifyInstance, dataPlane: DataPlane, models: ServedModels): void {
   scope.post('/v1/embeddings', async (request) => {
     const req = parseEmbedding(parseJsonBody((request.body as Uint8Array | undefined) ?? new Uint8Array(0)));
-    traceInference(request, req.model, 'openai');
-    textModel(dataPlane, req.model, ['text_embedding'], 'embeddings');
-    const { embeddings, dim, tokenCounts } = await dataPlane.embed(req.model, req.input);
+    const model = models.canonical(req.model);
+    traceInference(request, model, 'openai');
+    textModel(dataPlane, model, ['text_embedding'], 'embeddings');
+    const { embeddings, dim, tokenCounts } = await dataPlane.embed(model, req.input);
     if (req.dimensions !== undefined && req.dimensions !== dim) {
       throw new OpenAIParamError('dimensions', `model '${req.model}' makes embeddings of ${dim} dimensions; 'dimensions' ${req.dimensions} is not supported`);
     }

@@ -1,0 +1,28 @@
+/** What the engine needs of a model's decoder, whatever its architecture. */
+import type { KvBatch } from './kv-batch.js';
+import type { Sequence } from './sequence.js';
+
+export interface Decoder {
+  /** Whether leading prompt blocks' K/V can be reused (decoder-only: causal attention). */
+  readonly prefixCaching: boolean;
+  /**
+   * Feeds up to `budget` more prompt tokens of `seq` (after its cached prefix in `seq.kv`);
+   * returns the logits of the last prompt token once the whole prompt is in.
+   */
+  prefill(seq: Sequence, budget: number): Promise<Float32Array | undefined>;
+  /**
+   * Whole prompts of several fresh sequences (nothing prefilled or cached) in one padded run;
+   * returns each one's last-token logits. A step over B short prompts costs about what one does.
+   */
+  prefillBatch(seqs: readonly Sequence[]): Promise<Float32Array[]>;
+  /** Columns [from, to) of a prefilled prompt's K/V, for the prefix cache. */
+  promptKv(seq: Sequence, from: number, to: number): KvBatch;
+  /** Starts a prefilled sequence from one cached prefix (prefix caching). */
+  startFrom(seq: Sequence, blocks: readonly KvBatch[]): void;
+  /** Sequences leave the running batch and prefilled ones join it, in one rebuild. */
+  update(leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void;
+  /** One step for every running sequence: feeds its newest token, returns its next logits. */
+  step(): Promise<Map<Sequence, Float32Array>>;
+  /** Sequences in the running batch. */
+  readonly running: number;
+}

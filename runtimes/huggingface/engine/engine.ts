@@ -1,0 +1,259 @@
+/**
+ * Iteration-level scheduling for one model instance, as vLLM and TGI schedule: a loop in the
+ * worker runs one decoder step for every running sequence together. Between steps, finished
+ * and cancelled sequences leave, and waiting requests are admitted (first come, first served)
+ * while the running count, the KV-cache budget and the per-step token budget allow; their
+ * prompts are prefilled then, long ones in chunks so that running sequences keep getting
+ * tokens. KV-cache room is reserved at admission for the prompt and every token the request
+ * may generate, so a running sequence is never preempted.
+ */
+import { InferenceError, InvalidInputError, UnavailableError } from '../../../src/core/errors.js';
+import type { EngineGauges } from '../../../src/core/engine-gauges.js';
+import type { GenerationStats } from '../../../src/core/runtime.js';
+import type { Decoder } from './decoder.js';
+import { PrefixCache, blockKeys } from './prefix-cache.js';
+import type { Sequence } from './sequence.js';
+
+export interface EngineLimits {
+  maxNumSeqs: number;
+  maxNumBatchedTokens: number;
+  /** Requests waiting for admission before new ones are refused (0: unbounded). */
+  maxQueueSize: number;
+  blockSize: number;
+  /** KV-cache blocks in the budget. */
+  numBlocks: number;
+  prefixCaching: boolean;
+  eosIds: readonly number[];
+}
+
+/** Where the engine tells what it is doing and what it finished. */
+export interface EngineReport {
+  gauges?: EngineGauges;
+  finished?: (stats: GenerationStats) => void;
+}
+
+export class Engine {
+  private readonly waiting: Sequence[] = [];
+  private readonly prefilling: Sequence[] = [];
+  private running: Sequence[] = [];
+  private readonly cache = new PrefixCache();
+  private reservedBlocks = 0;
+  private looping = false;
+
+  constructor(
+    private readonly decoder: Decoder,
+    private readonly limits: EngineLimits,
+    private readonly report: EngineReport = {},
+  ) {
+    report.gauges?.publish({ running: 0, waiting: 0, usedBlocks: 0, totalBlocks: limits.numBlocks });
+  }
+
+  /** Queues a sequence; it settles through its own callback. Throws if it can never run, or the queue is full. */
+  submit(seq: Sequence): void {
+    const { blockSize, numBlocks, maxQueueSize } = this.limits;
+    const need = this.blocksFor(seq);
+    if (need > numBlocks) {
+      throw new InvalidInputError(
+        `the request needs KV cache for ${seq.promptIds.length + seq.maxNew} tokens (${seq.promptIds.length} in the prompt, ` +
+          `max_tokens ${seq.maxNew}), but kv_cache_memory_bytes allows ${numBlocks * blockSize} tokens; lower max_tokens or raise --kv_cache_memory_bytes`,
+      );
+    }
+    if (maxQueueSize > 0 && this.waiting.length >= maxQueueSize) {
+      throw new UnavailableError(`the generation queue is full (${this.waiting.length} requests waiting, max_queue_size ${maxQueueSize}); retry later`);
+    }
+    this.waiting.push(seq);
+    this.publish();
+    if (!this.looping) void this.loop();
+  }
+
+  private blocksFor(seq: Sequence): number {
+    return Math.ceil((seq.promptIds.length + seq.maxNew) / this.limits.blockSize);
+  }
+
+  private async loop(): Promise<void> {
+    this.looping = true;
+    try {
+      while (this.waiting.length || this.prefilling.length || this.running.length) {
+        this.dropCancelled();
+        this.admit();
+        const joined = await this.guard([...this.prefilling], () => this.prefillRound(), []);
+        this.decoder.update(new Set(), joined);
+        this.running.push(...joined);
+        if (this.running.length) await this.guard(this.running, () => this.decodeStep(), undefined);
+        this.publish();
+        // Let new requests and aborts in before the next step.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.looping = false;
+      this.publish();
+    }
+  }
+
+  /** Runs `work`; if the model fails, the sequences it touched fail and leave, the rest go on. */
+  private async guard<T>(touched: readonly Sequence[], work: () => Promise<T>, failed: T): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const lost = new Set(touched);
+      this.decoder.update(new Set(this.running.filter((s) => lost.has(s))), []);
+      this.running = this.running.filter((s) => !lost.has(s));
+      this.prefilling.splice(0, this.prefilling.length, ...this.prefilling.filter((s) => !lost.has(s)));
+      for (const seq of lost) {
+        this.release(seq);
+        seq.fail(new InferenceError(`generation failed: ${reason}`));
+      }
+      return failed;
+    }
+  }
+
+  private dropCancelled(): void {
+    for (const list of [this.waiting, this.prefilling]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (!list[i]!.signal.aborted) continue;
+        const [seq] = list.splice(i, 1);
+        this.finish(seq!, 'cancelled');
+      }
+    }
+    const cancelled = new Set(this.running.filter((s) => s.signal.aborted));
+    if (cancelled.size) this.leave(cancelled, 'cancelled');
+  }
+
+  private admit(): void {
+    const { maxNumSeqs, numBlocks } = this.limits;
+    while (this.waiting.length && this.running.length + this.prefilling.length < maxNumSeqs) {
+      const seq = this.waiting[0]!;
+      const keys = this.prefixKeys(seq);
+      const hits = this.cache.leadingHits(keys);
+      const need = this.blocksFor(seq) - hits;
+      while (this.reservedBlocks + this.cache.size + need > numBlocks && this.cache.evictOne());
+      if (this.reservedBlocks + this.cache.size + need > numBlocks) break;
+      this.waiting.shift();
+      seq.blocks = need;
+      this.reservedBlocks += need;
+      if (hits) {
+        seq.pinned = keys.slice(0, hits);
+        this.decoder.startFrom(seq, this.cache.take(seq.pinned));
+        seq.cachedTokens = hits * this.limits.blockSize;
+      }
+      seq.admitted();
+      this.prefilling.push(seq);
+    }
+  }
+
+  /**
+   * Keys of the prompt's full blocks that may come from the cache: never the block holding the
+   * last prompt token, whose logits the first generated token needs.
+   */
+  private prefixKeys(seq: Sequence): string[] {
+    if (!this.limits.prefixCaching || !this.decoder.prefixCaching) return [];
+    const usable = Math.floor((seq.promptIds.length - 1) / this.limits.blockSize) * this.limits.blockSize;
+    return blockKeys(seq.promptIds.slice(0, usable), this.limits.blockSize);
+  }
+
+  /** Prompt tokens up to the step's token budget; returns the sequences whose first token is out and that go on. */
+  private async prefillRound(): Promise<Sequence[]> {
+    let budget = this.limits.maxNumBatchedTokens - this.running.length;
+    if (!this.running.length) budget = this.limits.maxNumBatchedTokens;
+    const joined: Sequence[] = [];
+    const group = this.freshGroup(budget);
+    if (group.length > 1) {
+      const logits = await this.decoder.prefillBatch(group);
+      budget -= group.length * Math.max(...group.map((s) => s.promptIds.length));
+      this.prefilling.splice(0, group.length);
+      group.forEach((seq, i) => this.firstToken(seq, logits[i]!, joined));
+    }
+    while (this.prefilling.length && budget > 0) {
+      const seq = this.prefilling[0]!;
+      const before = seq.prefilled;
+      const logits = await this.decoder.prefill(seq, budget);
+      budget -= seq.prefilled - before;
+      if (!logits) continue;
+      this.prefilling.shift();
+      this.firstToken(seq, logits, joined);
+    }
+    return joined;
+  }
+
+  /** The leading fresh prompts (no cached prefix) whose padded batch fits the token budget. */
+  private freshGroup(budget: number): Sequence[] {
+    const group: Sequence[] = [];
+    let width = 0;
+    for (const seq of this.prefilling) {
+      if (seq.prefilled > 0 || seq.kv) break;
+      const wider = Math.max(width, seq.promptIds.length);
+      if (wider * (group.length + 1) > budget) break;
+      width = wider;
+      group.push(seq);
+    }
+    return group;
+  }
+
+  private firstToken(seq: Sequence, logits: Float32Array, joined: Sequence[]): void {
+    this.cachePrompt(seq);
+    if (seq.accept(logits, this.limits.eosIds)) this.finish(seq);
+    else joined.push(seq);
+  }
+
+  /** Keeps the prompt's leading full blocks while the budget has room. */
+  private cachePrompt(seq: Sequence): void {
+    const keys = this.prefixKeys(seq);
+    const size = this.limits.blockSize;
+    const kept: string[] = [];
+    for (const [i, key] of keys.entries()) {
+      if (!this.cache.has(key)) {
+        if (this.reservedBlocks + this.cache.size + 1 > this.limits.numBlocks && !this.cache.evictOne()) break;
+        this.cache.insert(key, this.decoder.promptKv(seq, i * size, (i + 1) * size));
+      }
+      kept.push(key);
+    }
+    this.cache.touchChain(kept);
+  }
+
+  private async decodeStep(): Promise<void> {
+    const logits = await this.decoder.step();
+    const finished = new Set<Sequence>();
+    for (const seq of this.running) {
+      if (seq.signal.aborted) seq.finish = 'cancelled';
+      else seq.accept(logits.get(seq)!, this.limits.eosIds);
+      if (seq.finish) finished.add(seq);
+    }
+    if (finished.size) this.leave(finished);
+  }
+
+  private leave(seqs: Set<Sequence>, reason?: 'cancelled'): void {
+    this.decoder.update(seqs, []);
+    this.running = this.running.filter((s) => !seqs.has(s));
+    for (const seq of seqs) this.finish(seq, reason);
+  }
+
+  private release(seq: Sequence): void {
+    this.reservedBlocks -= seq.blocks;
+    seq.blocks = 0;
+    this.cache.release(seq.pinned);
+    seq.pinned = [];
+  }
+
+  private finish(seq: Sequence, reason?: 'cancelled'): void {
+    this.release(seq);
+    const result = seq.done(reason);
+    const prefixCaching = this.limits.prefixCaching && this.decoder.prefixCaching;
+    this.report.finished?.({
+      promptTokens: result.promptTokens,
+      generatedTokens: result.tokenIds.length,
+      cachedTokens: prefixCaching ? result.cachedTokens : undefined,
+      finishReason: result.finishReason,
+      timing: result.timing!,
+    });
+  }
+
+  private publish(): void {
+    this.report.gauges?.publish({
+      running: this.running.length + this.prefilling.length,
+      waiting: this.waiting.length,
+      usedBlocks: this.reservedBlocks + this.cache.size,
+      totalBlocks: this.limits.numBlocks,
+    });
+  }
+}

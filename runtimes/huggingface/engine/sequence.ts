@@ -1,0 +1,101 @@
+/** One request inside the engine, from admission to its last token. */
+import type { FinishReason, GenerateResult } from '../../../src/core/runtime.js';
+import type { KvBatch } from './kv-batch.js';
+import type { Sampler } from './sampler.js';
+import type { TextStream } from './text-stream.js';
+
+export interface SequenceSpec {
+  promptIds: number[];
+  maxNew: number;
+  sampler: Sampler;
+  stream: TextStream;
+  signal: { readonly aborted: boolean };
+}
+
+const now = () => performance.now() / 1000;
+
+export class Sequence {
+  readonly promptIds: number[];
+  readonly maxNew: number;
+  readonly sampler: Sampler;
+  readonly stream: TextStream;
+  readonly signal: { readonly aborted: boolean };
+  readonly generated: number[] = [];
+  /** Prompt tokens whose K/V the sequence holds (prefix-cache hits included). */
+  prefilled = 0;
+  /** Prompt tokens that came from the prefix cache. */
+  cachedTokens = 0;
+  /** The newest token, which the next decoder step feeds. */
+  last = -1;
+  /** K/V the sequence holds outside the running batch: cached prefix blocks, then its prompt's. */
+  kv?: KvBatch;
+  /** Encoder-decoder models: the cross-attention K/V of the prompt. */
+  cross?: KvBatch;
+  /** KV-cache blocks reserved for this sequence, and the prefix-cache keys it pins. */
+  blocks = 0;
+  pinned: string[] = [];
+  finish?: FinishReason;
+  private readonly arrival = now();
+  private scheduled = 0;
+  private firstToken = 0;
+  private lastToken = 0;
+  private readonly gaps: number[] = [];
+
+  constructor(
+    spec: SequenceSpec,
+    private readonly settle: (result: GenerateResult) => void,
+    readonly fail: (error: Error) => void,
+  ) {
+    this.promptIds = spec.promptIds;
+    this.maxNew = spec.maxNew;
+    this.sampler = spec.sampler;
+    this.stream = spec.stream;
+    this.signal = spec.signal;
+  }
+
+  get promptDone(): boolean {
+    return this.prefilled >= this.promptIds.length;
+  }
+
+  admitted(): void {
+    this.scheduled = now();
+  }
+
+  /** Samples and streams the next token; returns whether the sequence is finished. */
+  accept(logits: Float32Array, eosIds: readonly number[]): boolean {
+    const id = this.sampler.next(logits);
+    const t = now();
+    if (this.firstToken === 0) this.firstToken = t;
+    else this.gaps.push(t - this.lastToken);
+    this.lastToken = t;
+    this.generated.push(id);
+    this.last = id;
+    this.stream.put(id);
+    if (this.stream.stopped || eosIds.includes(id)) this.finish = 'stop';
+    else if (this.generated.length >= this.maxNew) this.finish = 'length';
+    return this.finish !== undefined;
+  }
+
+  /** Ends the sequence and answers its request. */
+  done(reason: FinishReason | undefined = this.finish): GenerateResult {
+    this.finish = reason ?? 'length';
+    this.stream.end();
+    if (this.stream.stopped) this.finish = 'stop';
+    const end = now();
+    const result: GenerateResult = {
+      text: this.stream.final,
+      tokenIds: [...this.generated],
+      promptTokens: this.promptIds.length,
+      finishReason: this.finish,
+      cachedTokens: this.cachedTokens,
+      timing: {
+        queueS: (this.scheduled || end) - this.arrival,
+        ttftS: this.firstToken ? this.firstToken - this.arrival : undefined,
+        interTokenS: this.gaps,
+        e2eS: end - this.arrival,
+      },
+    };
+    this.settle(result);
+    return result;
+  }
+}
