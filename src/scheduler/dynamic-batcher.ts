@@ -204,7 +204,7 @@ export class DynamicBatcher implements Scheduler {
  * While a batch runs, a caller whose signal aborts gets its abort error at once (its rows are
  * dropped when the batch ends); the batch's own signal aborts once every caller has gone.
  */
-function batchSignal(jobs: readonly Job[]): { signal: AbortSignal; detach(): void } {
+function batchSignal(jobs: readonly Job[]): { signal: AbortSignal; detach: () => void } {
   const batch = new AbortController();
   let waiting = jobs.length;
   const undo: (() => void)[] = [];
