@@ -70,6 +70,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     interOpThreads: Math.max(1, options.inter_op_threads),
     cpus,
     framework: options.framework,
+    allowSymlinks: options.allow_model_dir_symlinks,
     maxInflight: options.max_inflight_requests,
     workerMaxHeapMb: options.worker_max_heap_mb,
     observer: metrics,
@@ -81,7 +82,8 @@ export async function startServer(options: TsserveOptions, logger = createLogger
   });
   const admission = new Admission({ maxBytes: inflightBytesLimit(options.max_inflight_bytes), maxRequests: options.max_inflight_requests });
   let started = false;
-  const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started });
+  const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started,
+    maxPromptsPerRequest: options.max_prompts_per_request });
   const http = await buildHttpServer({
     dataPlane,
     admission,

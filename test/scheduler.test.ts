@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UnavailableError } from '../src/core/errors.js';
+import { CancelledError } from '../src/core/errors.js';
 import type { RunRequest } from '../src/core/inference.js';
 import type { Tensor } from '../src/core/tensor.js';
 import { DirectScheduler } from '../src/scheduler/direct-scheduler.js';
@@ -20,13 +20,13 @@ function rows(values: number[]): RunRequest {
 
 /** Runs that finish only when released, echoing their inputs. */
 function heldExecutor() {
-  const held: { run: RunRequest; release(): void }[] = [];
-  const execute = (run: RunRequest) =>
-    new Promise<RunResult>((resolve) => held.push({ run, release: () => resolve({ outputs: run.inputs, timing: TIMING }) }));
+  const held: { run: RunRequest; signal?: AbortSignal; release(): void }[] = [];
+  const execute = (run: RunRequest, signal?: AbortSignal) =>
+    new Promise<RunResult>((resolve) => held.push({ run, signal, release: () => resolve({ outputs: run.inputs, timing: TIMING }) }));
   return { held, execute };
 }
 
-function batcher(execute: (run: RunRequest) => Promise<RunResult>): DynamicBatcher {
+function batcher(execute: (run: RunRequest, signal?: AbortSignal) => Promise<RunResult>): DynamicBatcher {
   return new DynamicBatcher({
     maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayUs: 0, maxQueueSize: 0, defaultTimeoutUs: 0,
     slots: 1, execute, onExecution: () => {},
@@ -49,7 +49,7 @@ describe('DynamicBatcher as a Scheduler', () => {
     const staying = s.submit(rows([3]), 1, 0);
     await settled(s, 1, 2);
     controller.abort();
-    await assert.rejects(leaving, (error: Error) => error instanceof UnavailableError && /cancelled/.test(error.message));
+    await assert.rejects(leaving, (error: Error) => error instanceof CancelledError && /cancelled/.test(error.message));
     assert.equal(s.queueDepth, 1);
     held[0]!.release();
     assert.deepEqual(Array.from((await first).outputs[0]!.data as Float32Array), [1]);
@@ -59,10 +59,45 @@ describe('DynamicBatcher as a Scheduler', () => {
     assert.deepEqual(Array.from((await staying).outputs[0]!.data as Float32Array), [3]);
   });
 
+  it('a caller of a running batch gets its cancel at once; the batch is told to stop once all its callers left', async () => {
+    const { held, execute } = heldExecutor();
+    const s = new DynamicBatcher({
+      maxBatchSize: 8, preferredBatchSizes: [2], maxQueueDelayUs: 10_000_000, maxQueueSize: 0, defaultTimeoutUs: 0,
+      slots: 1, execute, onExecution: () => {},
+    });
+    const [a, b] = [new AbortController(), new AbortController()];
+    const first = s.submit(rows([1]), 1, 0, a.signal);
+    const second = s.submit(rows([2]), 1, 0, b.signal);
+    await settled(s, 1, 0);
+    a.abort();
+    await assert.rejects(first, CancelledError);
+    assert.equal(held[0]!.signal!.aborted, false, 'one caller is still waiting for the batch');
+    b.abort();
+    await assert.rejects(second, CancelledError);
+    assert.equal(held[0]!.signal!.aborted, true, 'nobody waits: the run may stop');
+    assert.equal(s.inFlight, 1, 'the run counts until the worker is done with it');
+    held[0]!.release();
+    await settled(s, 0, 0);
+  });
+
+  it('a running direct request is dropped at once when its caller leaves, and counted until the worker is done', async () => {
+    const { held, execute } = heldExecutor();
+    const s = new DirectScheduler(execute, () => {});
+    const controller = new AbortController();
+    const leaving = s.submit(rows([1]), 1, 0, controller.signal);
+    await settled(s, 1, 0);
+    controller.abort();
+    await assert.rejects(leaving, CancelledError);
+    assert.equal(held[0]!.signal!.aborted, true);
+    assert.equal(s.inFlight, 1);
+    held[0]!.release();
+    await settled(s, 0, 0);
+  });
+
   it('a signal aborted before submit is refused without queueing', async () => {
     const { held, execute } = heldExecutor();
     const s = batcher(execute);
-    await assert.rejects(s.submit(rows([1]), 1, 0, AbortSignal.abort()), UnavailableError);
+    await assert.rejects(s.submit(rows([1]), 1, 0, AbortSignal.abort()), CancelledError);
     assert.deepEqual([s.inFlight, s.queueDepth, held.length], [0, 0, 0]);
   });
 
@@ -92,7 +127,7 @@ describe('DirectScheduler', () => {
     await settled(s, 2, 0);
     const stopping = s.stop();
     await assert.rejects(s.submit(rows([4]), 1, 0), /unloading/);
-    await assert.rejects(new DirectScheduler(execute, () => {}).submit(rows([5]), 1, 0, AbortSignal.abort()), UnavailableError);
+    await assert.rejects(new DirectScheduler(execute, () => {}).submit(rows([5]), 1, 0, AbortSignal.abort()), CancelledError);
     for (const h of held) h.release();
     await Promise.all([a, b, stopping]);
     assert.deepEqual(executions.sort(), [1, 2]);

@@ -3,7 +3,7 @@
  * capability (embeddings, streamed generation) that the OpenAI routes use.
  */
 import { type PreTrainedModel, type PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
-import { InvalidInputError } from '../../src/core/errors.js';
+import { CancelledError, InvalidInputError } from '../../src/core/errors.js';
 import type { Parameters, RunRequest } from '../../src/core/inference.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
@@ -97,7 +97,7 @@ export class HfModel implements LoadedModel, TextModel {
     };
   }
 
-  async infer(run: RunRequest): Promise<Tensor[]> {
+  async infer(run: RunRequest, signal: { readonly aborted: boolean } = { aborted: false }): Promise<Tensor[]> {
     const input = texts(run);
     let outputs: Record<string, Tensor>;
     switch (this.parts.task) {
@@ -106,7 +106,7 @@ export class HfModel implements LoadedModel, TextModel {
       case 'token_classification': outputs = await this.tokenClassificationOutputs(input); break;
       case 'fill_mask': outputs = await this.fillMaskOutputs(input); break;
       case 'text_generation':
-      case 'text2text_generation': outputs = await this.generationOutputs(input, run.parameters); break;
+      case 'text2text_generation': outputs = await this.generationOutputs(input, run.parameters, signal); break;
     }
     return run.outputNames.map((name) => outputs[name]!);
   }
@@ -191,15 +191,16 @@ export class HfModel implements LoadedModel, TextModel {
     return fillMask(batch, tokenizer.mask_token_id, (ids) => tokenizer.decode(ids), options);
   }
 
-  private async generationOutputs(input: string[], parameters: Parameters): Promise<Record<string, Tensor>> {
+  private async generationOutputs(input: string[], parameters: Parameters, signal: { readonly aborted: boolean }): Promise<Record<string, Tensor>> {
     const settings = generateOptions(parameters);
-    // The prompts of one request run together in the engine, like concurrent requests; if one
-    // fails (a full queue), the others stop rather than generate for nobody.
-    const halt = { aborted: false };
+    // The prompts of one request run together in the engine, like concurrent requests; they stop
+    // when the caller leaves, or when one fails (a full queue), rather than generate for nobody.
+    const halt = { failed: false, get aborted() { return this.failed || signal.aborted; } };
     const results = await Promise.all(input.map((prompt) => this.generate({ ...settings, prompt }, () => {}, halt))).catch((error: unknown) => {
-      halt.aborted = true;
+      halt.failed = true;
       throw error;
     });
+    if (signal.aborted) throw new CancelledError();
     const width = Math.max(0, ...results.map((r) => r.tokenIds.length));
     const ids = allocate('INT64', input.length * width) as BigInt64Array;
     ids.fill(-1n); // rows that ended early are padded with -1

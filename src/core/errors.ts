@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'UNIMPLEMENTED'
   | 'PAYLOAD_TOO_LARGE'
   | 'ALREADY_EXISTS'
-  | 'RESOURCE_EXHAUSTED';
+  | 'RESOURCE_EXHAUSTED'
+  | 'CANCELLED';
 
 export class ServingError extends Error {
   readonly code: ErrorCode;
@@ -106,5 +107,12 @@ export class AlreadyExistsError extends ServingError {
 export class ModelLoadError extends ServingError {
   constructor(code: ErrorCode, model: string, why: string) {
     super(code, `failed to load '${model}', ${why}`);
+  }
+}
+
+/** The client went away (disconnect, gRPC cancel) before its answer: the work was dropped. */
+export class CancelledError extends ServingError {
+  constructor(message = 'the client cancelled the request') {
+    super('CANCELLED', message);
   }
 }

@@ -53,8 +53,11 @@ export interface RuntimeOptions {
 
 export interface LoadedModel {
   readonly metadata: ModelMetadata;
-  /** Runs the model; returns the outputs `run.outputNames` names, in that order. */
-  infer(run: RunRequest): Promise<Tensor[]>;
+  /**
+   * Runs the model; returns the outputs `run.outputNames` names, in that order. `signal` turns
+   * aborted once nobody waits for the answer: a long run (generation) may poll it and stop.
+   */
+  infer(run: RunRequest, signal?: { readonly aborted: boolean }): Promise<Tensor[]>;
   unload(): Promise<void>;
   /** Present when metadata.text is: text in, embeddings or generated tokens out. */
   readonly text?: TextModel;

@@ -4,7 +4,7 @@
  * codecs around it: they decode the wire into these calls and encode what comes back, so every
  * protocol gives the same answers and the same errors (MLServer's DataPlane is the model).
  */
-import { ModelLoadError, ModelNotFoundError } from '../core/errors.js';
+import { InvalidInputError, ModelLoadError, ModelNotFoundError } from '../core/errors.js';
 import { checkModelName } from '../core/model-name.js';
 import { type ModelConfig, ModelConfigError, parseModelConfigJson } from '../model-config/model-config.js';
 import { EXTENSIONS, SERVER_NAME } from '../core/extensions.js';
@@ -27,7 +27,11 @@ export interface DataPlaneOptions {
   strictReadiness: boolean;
   /** False while the initial models load and once shutdown has begun. */
   isStarted: () => boolean;
+  /** Most prompts one generation request may carry (--max_prompts_per_request); 64 if unset. */
+  maxPromptsPerRequest?: number;
 }
+
+const GENERATIVE_TASKS: ReadonlySet<string> = new Set(['text_generation', 'text2text_generation']);
 
 /** Triton's load request overrides: a JSON model config, and model files by relative path. */
 export interface LoadOptions {
@@ -150,7 +154,20 @@ export class DataPlane {
   /** Runs one request; an aborted `signal` takes it out of its model's queue. */
   async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
     checkModelName(name);
+    const task = this.registry.resolve(name, version).text?.task;
+    if (task && GENERATIVE_TASKS.has(task)) this.checkPromptCount(request.inputs[0]?.shape.reduce((n, d) => n * d, 1) ?? 0);
     return this.registry.infer(name, version, request, signal);
+  }
+
+  /**
+   * Refuses a generation request of more prompts than --max_prompts_per_request: each prompt
+   * holds a worker for a whole generation, so one request could otherwise occupy it for minutes.
+   */
+  checkPromptCount(count: number): void {
+    const limit = this.options.maxPromptsPerRequest ?? 64;
+    if (limit > 0 && count > limit) {
+      throw new InvalidInputError(`the request carries ${count} prompts; at most ${limit} are allowed per request (--max_prompts_per_request)`);
+    }
   }
 
   embed(name: string, texts: string[], signal?: AbortSignal): Promise<EmbedResult> {

@@ -15,6 +15,7 @@ import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StreamInfer } from './stream-infer.js';
 import { sharedMemoryHandlers } from './shm-service.js';
+import { cancelSignal } from './call-signal.js';
 import { writeShmOutputs } from '../shm/shm-tensors.js';
 import { releaseMessage } from './message-admission.js';
 
@@ -26,7 +27,9 @@ export interface InferenceServiceOptions {
 }
 
 /** One ModelInfer, unary or on a stream, timed and counted like the REST routes. */
-export async function inferOverGrpc(dataPlane: DataPlane, message: ModelInferRequest | MalformedRequest, metrics?: Metrics): Promise<ModelInferResponse> {
+export async function inferOverGrpc(
+  dataPlane: DataPlane, message: ModelInferRequest | MalformedRequest, metrics?: Metrics, signal?: AbortSignal,
+): Promise<ModelInferResponse> {
   const shm = dataPlane.sharedMemory;
   const model = (message as Partial<ModelInferRequest>).model_name ?? '';
   const trace = new InferenceTrace(model, 'grpc');
@@ -34,7 +37,7 @@ export async function inferOverGrpc(dataPlane: DataPlane, message: ModelInferReq
   try {
     const request = decodeInferRequest(wellFormed(message), shm);
     trace.mark('preprocess');
-    const response = await dataPlane.infer(request.model, request.version, request);
+    const response = await dataPlane.infer(request.model, request.version, request, signal);
     trace.mark('predict');
     const encoded = encodeInferResponse(response, writeShmOutputs(shm, request, response));
     trace.mark('postprocess');
@@ -44,7 +47,10 @@ export async function inferOverGrpc(dataPlane: DataPlane, message: ModelInferReq
     throw error;
   } finally {
     releaseMessage(message);
-    if (metrics) recordTrace(metrics, trace, statusLabel === 'NOT_FOUND' ? '_unknown' : model, statusLabel);
+    if (signal?.aborted) statusLabel = 'CANCELLED';
+    const label = statusLabel === 'NOT_FOUND' || (signal?.aborted && !dataPlane.modelNames().includes(model)) ? '_unknown' : model;
+    if (metrics) recordTrace(metrics, trace, label, statusLabel);
+    if (metrics && signal?.aborted) metrics.requestCancelled(label, 'grpc');
   }
 }
 
@@ -55,10 +61,10 @@ function noNamedRepository(request: { repository_name: string }): void {
 export function inferenceService(options: InferenceServiceOptions): UntypedServiceImplementation {
   const { dataPlane, logger } = options;
   const unary =
-    <Req, Res>(handle: (request: Req) => Res | Promise<Res>) =>
+    <Req, Res>(handle: (request: Req, call: ServerUnaryCall<Req | MalformedRequest, Res>) => Res | Promise<Res>) =>
     async (call: ServerUnaryCall<Req | MalformedRequest, Res>, callback: sendUnaryData<Res>) => {
       try {
-        callback(null, await handle(wellFormed(call.request)));
+        callback(null, await handle(wellFormed(call.request), call));
       } catch (error) {
         callback(toStatus(error, logger));
       }
@@ -70,7 +76,7 @@ export function inferenceService(options: InferenceServiceOptions): UntypedServi
     ModelReady: unary((r: ModelRequest) => ({ ready: dataPlane.modelReady(r.name, r.version).ready })),
     ServerMetadata: unary(() => dataPlane.serverMetadata()),
     ModelMetadata: unary((r: ModelRequest) => dataPlane.modelMetadata(r.name, r.version)),
-    ModelInfer: unary((r: ModelInferRequest) => inferOverGrpc(dataPlane, r, options.metrics)),
+    ModelInfer: unary((r: ModelInferRequest, call) => inferOverGrpc(dataPlane, r, options.metrics, cancelSignal(call))),
     ModelStreamInfer: options.streams.serve.bind(options.streams),
     ModelConfig: unary((r: ModelRequest) => ({ config: dataPlane.modelConfig(r.name, r.version) })),
     ModelStatistics: unary((r: ModelRequest) => ({ model_stats: dataPlane.statistics(r.name || undefined, r.version || undefined) })),

@@ -12,6 +12,7 @@ const CODES: Record<ErrorCode, status> = {
   PAYLOAD_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   ALREADY_EXISTS: status.ALREADY_EXISTS,
   RESOURCE_EXHAUSTED: status.RESOURCE_EXHAUSTED,
+  CANCELLED: status.CANCELLED,
 };
 
 /** The gRPC status name of an error, as metrics label it. */

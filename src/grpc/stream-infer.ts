@@ -17,6 +17,7 @@ import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } 
 import { releaseMessage } from './message-admission.js';
 import { MalformedRequest } from './request-decoding.js';
 import { type ErrorStatus, toStatus } from './status.js';
+import { cancelSignal } from './call-signal.js';
 
 type StreamRequest = ModelInferRequest | MalformedRequest;
 type StreamCall = ServerDuplexStream<StreamRequest, ModelStreamInferResponse>;
@@ -72,7 +73,8 @@ export class StreamInfer {
   private readonly open = new Set<() => void>();
 
   constructor(
-    private readonly infer: (request: StreamRequest) => Promise<ModelInferResponse>,
+    /** `signal` aborts when the stream is cancelled: every request it carries is dropped. */
+    private readonly infer: (request: StreamRequest, signal: AbortSignal) => Promise<ModelInferResponse>,
     private readonly logger: Logger,
     private readonly limits: StreamLimits = { maxOutstanding: 16, stallTimeoutMs: 60_000 },
   ) {}
@@ -83,6 +85,7 @@ export class StreamInfer {
     let clientDone = false;
     let finished = false;
     let tail = Promise.resolve();
+    const signal = cancelSignal(call);
     const finish = (error?: ErrorStatus) => {
       if (finished) return;
       finished = true;
@@ -100,7 +103,7 @@ export class StreamInfer {
       if (finished) return;
       pending++;
       if (pending >= this.limits.maxOutstanding) call.pause();
-      const answer = this.closing ? Promise.resolve(this.failure(request, SHUTTING_DOWN)) : this.answer(request);
+      const answer = this.closing ? Promise.resolve(this.failure(request, SHUTTING_DOWN)) : this.answer(request, signal);
       tail = tail
         .then(async () => {
           const { message, error } = await answer;
@@ -137,10 +140,10 @@ export class StreamInfer {
     for (const finishIfIdle of [...this.open]) finishIfIdle();
   }
 
-  private async answer(request: StreamRequest): Promise<Answer> {
+  private async answer(request: StreamRequest, signal: AbortSignal): Promise<Answer> {
     try {
       // proto3 leaves empty strings off the wire, but protobufjs writes any field that is set.
-      return { message: { infer_response: await this.infer(request) } };
+      return { message: { infer_response: await this.infer(request, signal) } };
     } catch (error) {
       return this.failure(request, toStatus(error, this.logger));
     }

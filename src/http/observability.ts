@@ -9,11 +9,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
 import type { Metrics, Protocol } from '../metrics/metrics.js';
+import { disconnectSignal } from './client-disconnect.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     inference: InferenceTrace | null;
   }
+  interface FastifyInstance {
+    /** Counts an inference whose client left before its answer. */
+    requestCancelled(request: FastifyRequest): void;
+  }
+}
+
+/**
+ * The signal an inference route hands the data plane: it aborts when the client disconnects
+ * before the answer, and the cancellation is counted (tsserve_requests_cancelled_total).
+ */
+export function clientSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const signal = disconnectSignal(reply.raw);
+  signal.addEventListener('abort', () => request.server.requestCancelled(request), { once: true });
+  return signal;
 }
 
 export function traceInference(request: FastifyRequest, model: string, protocol: Protocol): InferenceTrace {
@@ -91,6 +106,10 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
     if (!logged && request.refusal && reply.statusCode < 500) {
       request.log.info({ status: reply.statusCode, method: request.method, route: request.routeOptions.url, error: request.refusal }, 'request refused');
     }
+  });
+  app.decorate('requestCancelled', (request: FastifyRequest) => {
+    const trace = request.inference;
+    if (trace) metrics.requestCancelled(dataPlane.modelNames().includes(trace.model) ? trace.model : '_unknown', trace.protocol);
   });
   app.get('/metrics', async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);

@@ -12,6 +12,7 @@ import { normalizePrefix } from './openai/openai-routes.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
 import { readBody } from './body.js';
 import { registerErrorHandling } from './errors.js';
+import { registerDrain } from './drain.js';
 import { registerBodyAdmission, undeclaredBytes } from './body-admission.js';
 import { registerJsonContentType } from './content-type.js';
 import type { Admission } from '../core/admission.js';
@@ -87,6 +88,7 @@ export async function buildHttpServer(options: HttpOptions): Promise<FastifyInst
     );
   });
   registerErrorHandling(app);
+  registerDrain(app);
   registerJsonContentType(app);
   registerBodyAdmission(app, options.admission, options.maxInputSize);
   registerObservability(app, options);

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { InvalidInputError, NotImplementedError } from '../core/errors.js';
 import type { DataPlane } from '../dataplane/data-plane.js';
-import { traceInference } from './observability.js';
+import { clientSignal, traceInference } from './observability.js';
 import type { ServedModels } from './openai/served-models.js';
 import { decodeV1Request, encodeV1Response } from './v1-codec.js';
 import { parseExactJsonBody } from './v2-request.js';
@@ -40,7 +40,7 @@ export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane, ope
     if (!body?.byteLength) throw new InvalidInputError('the request body must be a JSON object with "instances" or "inputs"');
     const inferRequest = decodeV1Request(model, parseExactJsonBody(body), inputs);
     trace.mark('preprocess');
-    const response = await dataPlane.infer(model, undefined, inferRequest);
+    const response = await dataPlane.infer(model, undefined, inferRequest, clientSignal(request, reply));
     trace.mark('predict');
     const encoded = stringifyJson(encodeV1Response(response, indexKeyed));
     trace.mark('postprocess');

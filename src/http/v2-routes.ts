@@ -8,7 +8,7 @@ import { NotImplementedError } from '../core/errors.js';
 import { type DataPlane, NAMED_REPOSITORY_ERROR } from '../dataplane/data-plane.js';
 import { loadOptions } from './load-options.js';
 import { decodeInferBody, parseJsonBody } from './v2-request.js';
-import { traceInference } from './observability.js';
+import { clientSignal, traceInference } from './observability.js';
 import { encodeInferResponse } from './v2-response.js';
 import { writeShmOutputs } from '../shm/shm-tensors.js';
 
@@ -59,7 +59,7 @@ export function registerV2Routes(app: FastifyInstance, dataPlane: DataPlane): vo
       sharedMemory: dataPlane.sharedMemory,
     });
     trace.mark('preprocess');
-    const response = await dataPlane.infer(model, version, decoded.request);
+    const response = await dataPlane.infer(model, version, decoded.request, clientSignal(request, reply));
     trace.mark('predict');
     const encoded = encodeInferResponse(response, decoded.isBinary, writeShmOutputs(dataPlane.sharedMemory, decoded.request, response));
     trace.mark('postprocess');

@@ -101,6 +101,12 @@ export class Metrics implements ModelObserver {
     labelNames: ['model_name'],
     registers: [this.registry],
   });
+  private readonly requestsCancelled = new LabelledCounter(
+    this.registry,
+    'tsserve_requests_cancelled_total',
+    'Inference requests whose client went away (disconnect, gRPC cancel) before the answer; their work was dropped',
+    ['model_name', 'protocol'],
+  );
   private readonly requestBytes = new LabelledHistogram(this.registry, 'tsserve_request_bytes', 'Inference request body size', ['model_name', 'protocol'], SIZE_BUCKETS);
   private readonly responseBytes = new LabelledHistogram(this.registry, 'tsserve_response_bytes', 'Inference response body size', ['model_name', 'protocol'], SIZE_BUCKETS);
 
@@ -155,6 +161,11 @@ export class Metrics implements ModelObserver {
 
   modelUnloaded(model: string, version: string): void {
     this.modelReady.set({ model_name: model, version }, 0);
+  }
+
+  /** A client left before its answer; `model` is a loaded model's name or `_unknown`. */
+  requestCancelled(model: string, protocol: Protocol): void {
+    this.requestsCancelled.inc(model, protocol);
   }
 
   generationCancelled(model: string): void {

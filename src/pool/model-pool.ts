@@ -11,6 +11,7 @@ import type { Tensor } from '../core/tensor.js';
 import { transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
 import { MessageChannel } from 'node:worker_threads';
+import { sharedAbortFlag } from './abort-flag.js';
 import type { EmbedResult, EnginePlan, GenerateChunk, GenerateRequest, GenerateResult, GenerationStats, ModelMetadata } from '../core/runtime.js';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
@@ -107,11 +108,17 @@ export class ModelPool {
     }
   }
 
-  async infer(run: RunRequest): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
+  /** Runs a model run; once `signal` aborts, a task still queued is skipped and a generation stops at its next step. */
+  async infer(run: RunRequest, signal?: AbortSignal): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
     const submittedAt = performance.timeOrigin + performance.now();
-    const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt }, transferList(run.inputs));
-    if (!reply.ok) throw toError(reply);
-    return reply;
+    const abort = signal && sharedAbortFlag(signal);
+    try {
+      const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt, abort: abort?.buffer }, transferList(run.inputs));
+      if (!reply.ok) throw toError(reply);
+      return reply;
+    } finally {
+      abort?.detach();
+    }
   }
 
   async embed(texts: string[]): Promise<EmbedResult> {

@@ -24,12 +24,12 @@ export interface WorkerConfig {
  * result (so the result never overtakes a chunk, as it could on piscina's own channel).
  * `abort` is an Int32Array flag the main thread sets to stop between steps: the worker's event
  * loop is busy generating, so a message could not reach it in time, shared memory can.
- * An infer's `submittedAt` is epoch milliseconds (performance.timeOrigin + now()), comparable
+ * An infer's optional `abort` flag works the same way. An infer's `submittedAt` is epoch milliseconds (performance.timeOrigin + now()), comparable
  * across threads, so the worker can tell how long the task queued.
  */
 export type WorkerTask =
   | { op: 'metadata' }
-  | { op: 'infer'; run: RunRequest; submittedAt: number }
+  | { op: 'infer'; run: RunRequest; submittedAt: number; abort?: SharedArrayBuffer }
   | { op: 'embed'; texts: string[] }
   | { op: 'generate'; request: GenerateRequest; port: MessagePort; abort: SharedArrayBuffer };
 

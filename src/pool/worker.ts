@@ -5,7 +5,8 @@
  */
 import '../no-telemetry.js'; // first: before onnxruntime loads
 import { Piscina } from 'piscina';
-import { NotImplementedError, ServingError } from '../core/errors.js';
+import { CancelledError, NotImplementedError, ServingError } from '../core/errors.js';
+import { readAbortFlag } from './abort-flag.js';
 import { transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
 import type { LoadedModel, Runtime } from '../core/runtime.js';
@@ -33,9 +34,12 @@ function failure(error: unknown): WorkerFailure {
 }
 
 async function infer(model: LoadedModel, task: Extract<WorkerTask, { op: 'infer' }>): Promise<InferReply> {
+  const signal = readAbortFlag(task.abort);
+  // Its caller left while it waited in the pool's queue: nobody would read the answer.
+  if (signal.aborted) throw new CancelledError();
   const started = performance.timeOrigin + performance.now();
   const inferStart = performance.now();
-  const outputs = await model.infer(task.run);
+  const outputs = await model.infer(task.run, signal);
   const inferEnd = performance.now();
   const transfers = transferList(outputs);
   const timing = {

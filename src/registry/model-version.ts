@@ -139,7 +139,7 @@ export class ModelVersion {
 
   /** Triton's scheduler choice: the dynamic batcher when config.pbtxt asks for one, else direct. */
   private createScheduler(pool: ModelPool, slots: number): Scheduler {
-    const execute = (run: RunRequest) => pool.infer(run);
+    const execute = (run: RunRequest, signal?: AbortSignal) => pool.infer(run, signal);
     const onExecution = (size: number, timing: ExecutionTiming) => this.recordExecution(size, timing);
     const batching = this.config.dynamicBatching;
     if (!batching) return new DirectScheduler(execute, onExecution);

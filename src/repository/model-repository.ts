@@ -9,6 +9,7 @@ import { ModelNotFoundError } from '../core/errors.js';
 import type { RuntimeCatalogue } from '../core/runtime-catalogue.js';
 import type { ModelConfig } from '../model-config/model-config.js';
 import { type ModelSource, readLayout, readModelFolder, readSingleFile } from './layout.js';
+import { refuseOutsideLinks } from './symlink-policy.js';
 
 export interface RepositoryLocation {
   modelDir: string;
@@ -18,6 +19,8 @@ export interface RepositoryLocation {
   framework?: string;
   /** The runtimes the server was composed with (src/app.ts), to recognise model files. */
   runtimes: RuntimeCatalogue;
+  /** Follow symbolic links that point outside modelDir (--allow_model_dir_symlinks). */
+  allowSymlinks?: boolean;
 }
 
 /** What discover() found: model folders under model_dir, or one model served alone. */
@@ -66,18 +69,21 @@ export class ModelRepository {
    * when model_dir holds no model folder of that name: a file, a hidden folder, nothing.
    */
   async read(name: string, config?: ModelConfig): Promise<ModelSource> {
-    const { modelDir } = this.location;
+    const { modelDir, allowSymlinks } = this.location;
     const found = this.found;
     if (found.kind === 'file') {
       if (name !== found.name) throw new ModelNotFoundError(name);
+      if (!allowSymlinks) await refuseOutsideLinks(found.dir, join(found.dir, found.file));
       return readSingleFile(name, found.dir, found.file, this.location, config);
     }
     if (found.kind === 'model') {
       if (name !== found.name) throw new ModelNotFoundError(name);
+      if (!allowSymlinks) await refuseOutsideLinks(found.dir, found.dir);
       return readModelFolder(name, found.dir, this.location, config);
     }
     const dir = join(modelDir, name);
     if (name.startsWith('.') || !(await isDirectory(dir))) throw new ModelNotFoundError(name);
+    if (!allowSymlinks) await refuseOutsideLinks(modelDir, dir);
     return readModelFolder(name, dir, this.location, config);
   }
 

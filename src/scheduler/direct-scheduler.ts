@@ -1,7 +1,7 @@
 /** Triton's default scheduler: no queue of its own, each request is one model run on a free worker. */
 import { UnavailableError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
-import { type ExecutionListener, type Executor, type RunResult, type Scheduler, STOPPED_MESSAGE, abortError } from './scheduler.js';
+import { type ExecutionListener, type Executor, type RunResult, type Scheduler, STOPPED_MESSAGE, abortError, unlessAborted } from './scheduler.js';
 
 export class DirectScheduler implements Scheduler {
   private running = 0;
@@ -27,13 +27,15 @@ export class DirectScheduler implements Scheduler {
     if (this.stopped) throw new UnavailableError(STOPPED_MESSAGE);
     if (signal?.aborted) throw abortError(signal);
     this.running++;
-    try {
-      const result = await this.execute(run);
-      this.onExecution(rows, result.timing);
-      return result;
-    } finally {
-      if (--this.running === 0) this.idle?.();
-    }
+    const execution = this.execute(run, signal)
+      .then((result) => {
+        this.onExecution(rows, result.timing);
+        return result;
+      })
+      .finally(() => {
+        if (--this.running === 0) this.idle?.();
+      });
+    return unlessAborted(execution, signal);
   }
 
   stop(): Promise<void> {

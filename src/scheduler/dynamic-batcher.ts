@@ -21,6 +21,7 @@ interface Job {
   reject(error: Error): void;
   /** Undoes the abort listener once the job leaves the queue. */
   release(): void;
+  signal?: AbortSignal;
 }
 
 /** Request parameters that shape the transport, not the model run: they do not split batches. */
@@ -62,8 +63,9 @@ export class DynamicBatcher implements Scheduler {
 
   /**
    * Queues a validated run of `rows` samples; `timeoutUs` (0: none) bounds its wait in the
-   * queue. An aborted `signal` takes a job still queued out at once; a batch already running
-   * is not stopped for one of its callers.
+   * queue. An aborted `signal` takes a job still queued out at once; a caller of a batch
+   * already running gets the abort error at once, and the batch is told to stop once all of
+   * its callers have gone.
    */
   submit(run: RunRequest, rows: number, timeoutUs: number, signal?: AbortSignal): Promise<RunResult> {
     const { maxQueueSize } = this.options;
@@ -75,7 +77,7 @@ export class DynamicBatcher implements Scheduler {
     return new Promise((resolve, reject) => {
       const now = performance.now();
       const deadline = timeoutUs > 0 ? now + timeoutUs / 1000 : Number.POSITIVE_INFINITY;
-      const job: Job = { run, rows, key: mergeKey(run), enqueuedAt: now, deadline, resolve, reject, release: () => {} };
+      const job: Job = { run, rows, key: mergeKey(run), enqueuedAt: now, deadline, resolve, reject, release: () => {}, signal };
       if (signal) {
         const onAbort = () => this.withdraw(job, abortError(signal));
         signal.addEventListener('abort', onAbort, { once: true });
@@ -144,6 +146,7 @@ export class DynamicBatcher implements Scheduler {
   private dispatch(jobs: Job[]): void {
     this.running++;
     for (const job of jobs) job.release();
+    const { signal, detach } = batchSignal(jobs);
     const dispatchedAt = performance.now();
     const first = jobs[0]!.run;
     const run: RunRequest = {
@@ -152,7 +155,7 @@ export class DynamicBatcher implements Scheduler {
       parameters: first.parameters,
     };
     this.options
-      .execute(run)
+      .execute(run, signal)
       .then(({ outputs, timing }) => {
         const parts = splitOutputs(outputs, jobs.map((j) => j.rows));
         this.options.onExecution(jobs.reduce((n, j) => n + j.rows, 0), timing);
@@ -163,6 +166,7 @@ export class DynamicBatcher implements Scheduler {
       })
       .catch((error: Error) => jobs.forEach((job) => job.reject(error)))
       .finally(() => {
+        detach();
         this.running--;
         this.pump();
       });
@@ -194,6 +198,30 @@ export class DynamicBatcher implements Scheduler {
     if (remaining > 2) this.timer = setTimeout(() => this.pump(), remaining - 1.5);
     else this.immediate = setImmediate(() => this.pump());
   }
+}
+
+/**
+ * While a batch runs, a caller whose signal aborts gets its abort error at once (its rows are
+ * dropped when the batch ends); the batch's own signal aborts once every caller has gone.
+ */
+function batchSignal(jobs: readonly Job[]): { signal: AbortSignal; detach: () => void } {
+  const batch = new AbortController();
+  let waiting = jobs.length;
+  const undo: (() => void)[] = [];
+  for (const job of jobs) {
+    const signal = job.signal;
+    if (!signal) continue;
+    const onAbort = () => {
+      job.reject(abortError(signal));
+      if (--waiting === 0) batch.abort();
+    };
+    if (signal.aborted) onAbort();
+    else {
+      signal.addEventListener('abort', onAbort, { once: true });
+      undo.push(() => signal.removeEventListener('abort', onAbort));
+    }
+  }
+  return { signal: batch.signal, detach: () => undo.forEach((f) => f()) };
 }
 
 /** The request's `timeout` parameter in microseconds, or the model's default. */

@@ -4,7 +4,7 @@
  * request as it comes, the dynamic batcher merges queued requests into model runs. The version
  * reads its in-flight and queue counts here whichever it is, so it never branches on the kind.
  */
-import { UnavailableError } from '../core/errors.js';
+import { CancelledError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
@@ -14,8 +14,11 @@ export interface RunResult {
   timing: ExecutionTiming;
 }
 
-/** Runs one model run on a worker (the pool's infer). */
-export type Executor = (run: RunRequest) => Promise<RunResult>;
+/**
+ * Runs one model run on a worker (the pool's infer). An aborted `signal` tells the runtime it
+ * may stop early (a generation stops at its next step): nobody waits for the run any more.
+ */
+export type Executor = (run: RunRequest, signal?: AbortSignal) => Promise<RunResult>;
 
 /** Called once per model run with the samples it held. */
 export type ExecutionListener = (batchSize: number, timing: ExecutionTiming) => void;
@@ -31,10 +34,24 @@ export interface Scheduler {
   stop(): Promise<void>;
 }
 
-/** The error a request gets when its signal aborts before it ran. */
+/** The error a request gets when its signal aborts before it ran or while it runs. */
 export function abortError(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.name !== 'AbortError' ? reason : new UnavailableError('Request cancelled');
+  return reason instanceof Error && reason.name !== 'AbortError' ? reason : new CancelledError();
+}
+
+/**
+ * `work`'s result, or the abort error as soon as `signal` aborts: a caller that went away stops
+ * waiting at once, while the run itself settles on its own time (and is still counted).
+ */
+export function unlessAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 export const STOPPED_MESSAGE = 'the model is unloading; it takes no new requests';

@@ -80,6 +80,7 @@ function finish(reason: GenerateResult['finishReason']): string {
 
 async function completions(dataPlane: DataPlane, logger: Logger, req: CompletionRequest, reply: FastifyReply, model: string): Promise<unknown> {
   textModel(dataPlane, model, GENERATIVE, 'completions');
+  dataPlane.checkPromptCount(req.prompts.length);
   const version = { dataPlane, model };
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);

@@ -31,14 +31,4 @@ export class EventStream {
   }
 }
 
-/**
- * An AbortSignal that fires when the client goes away before the response is complete, so
- * generation stops instead of running on for nobody.
- */
-export function disconnectSignal(res: ServerResponse): AbortSignal {
-  const controller = new AbortController();
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort();
-  });
-  return controller.signal;
-}
+export { disconnectSignal } from '../client-disconnect.js';
