@@ -41,7 +41,10 @@ const rows = (JSON.parse(readFileSync(join(modelDir, model, 'cases.json'), 'utf8
 type Point = { name: string; run: (url: string, grpc: string, input: string) => Promise<LoadResult> };
 const path = `/v2/models/${model}/infer`;
 const json = (input: string) =>
-  rows.map((r) => ({ body: Buffer.from(JSON.stringify({ inputs: [{ name: input, datatype: 'FP32', shape: [1, r.length], data: r }] })), headers: { 'content-type': 'application/json' } }));
+  rows.map((r) => ({
+    body: Buffer.from(JSON.stringify({ inputs: [{ name: input, datatype: 'FP32', shape: [1, r.length], data: r }] })),
+    headers: { 'content-type': 'application/json' },
+  }));
 const binary = (input: string) => rows.map((r) => binaryRequest({ name: input, datatype: 'FP32' }, [1, r.length], Float32Array.from(r)));
 const allPoints: Point[] = [
   { name: 'JSON c=1', run: (url, _g, input) => drive(url, path, json(input), 1, duration) },
@@ -67,7 +70,21 @@ async function measure(label: 'A' | 'B'): Promise<void> {
   const port = await freePort();
   const grpcPort = await freePort();
   const server = await spawnServer(
-    [...side.node, side.cli, '--model_dir', modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn', ...side.flags],
+    [
+      ...side.node,
+      side.cli,
+      '--model_dir',
+      modelDir,
+      '--host',
+      '127.0.0.1',
+      '--http_port',
+      String(port),
+      '--grpc_port',
+      String(grpcPort),
+      '--log_level',
+      'warn',
+      ...side.flags,
+    ],
     port,
     '/v2/health/ready',
   );
@@ -81,7 +98,9 @@ async function measure(label: 'A' | 'B'): Promise<void> {
       if (r.errors || r.non2xx) process.stderr.write(`${label} ${point.name}: ${r.errors} errors, ${r.non2xx} non-2xx\n`);
       const key = `${label}|${point.name}`;
       samples.set(key, [...(samples.get(key) ?? []), { rps: r.perSecond, p50: r.p50, p99: r.p99, cpuUs }]);
-      process.stderr.write(`${label} ${point.name}: ${Math.round(r.perSecond)} req/s p50 ${r.p50.toFixed(3)} p99 ${r.p99.toFixed(3)} ms, ${cpuUs.toFixed(0)} us CPU/req\n`);
+      process.stderr.write(
+        `${label} ${point.name}: ${Math.round(r.perSecond)} req/s p50 ${r.p50.toFixed(3)} p99 ${r.p99.toFixed(3)} ms, ${cpuUs.toFixed(0)} us CPU/req\n`,
+      );
     }
   } finally {
     await server.stop();
@@ -111,7 +130,9 @@ for (const point of points) {
   const a = samples.get(`A|${point.name}`) ?? [];
   const b = samples.get(`B|${point.name}`) ?? [];
   const m = (xs: Sample[], k: keyof Sample, digits: number) => median(xs.map((x) => x[k])).toFixed(digits);
-  lines.push(`| ${point.name} | ${m(a, 'rps', 0)} | ${m(b, 'rps', 0)} | ${m(a, 'p50', 3)} | ${m(b, 'p50', 3)} | ${m(a, 'p99', 3)} | ${m(b, 'p99', 3)} | ${m(a, 'cpuUs', 0)} | ${m(b, 'cpuUs', 0)} |`);
+  lines.push(
+    `| ${point.name} | ${m(a, 'rps', 0)} | ${m(b, 'rps', 0)} | ${m(a, 'p50', 3)} | ${m(b, 'p50', 3)} | ${m(a, 'p99', 3)} | ${m(b, 'p99', 3)} | ${m(a, 'cpuUs', 0)} | ${m(b, 'cpuUs', 0)} |`,
+  );
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 process.exit(0);

@@ -67,8 +67,25 @@ function makeRepository(delayUs: number): string {
 async function startServer(repo: string, workers: number, nthread: number): Promise<ChildServer> {
   const port = await freePort();
   const grpcPort = await freePort();
-  const args = [CLI, '--model_dir', repo, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort),
-    '--log_level', 'warn', '--enable_latency_logging', 'false', '--workers', String(workers), '--nthread', String(nthread)];
+  const args = [
+    CLI,
+    '--model_dir',
+    repo,
+    '--host',
+    '127.0.0.1',
+    '--http_port',
+    String(port),
+    '--grpc_port',
+    String(grpcPort),
+    '--log_level',
+    'warn',
+    '--enable_latency_logging',
+    'false',
+    '--workers',
+    String(workers),
+    '--nthread',
+    String(nthread),
+  ];
   return { ...(await spawnServer(args, port, '/v2/health/ready')), grpcAddress: `127.0.0.1:${grpcPort}` };
 }
 
@@ -76,7 +93,8 @@ const json = (rows: number[][]): LoadRequest => ({
   body: Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 20], data: rows }] })),
   headers: { 'content-type': 'application/json' },
 });
-const binary = (rows: number[][]): LoadRequest => binaryRequest({ name: 'input', datatype: 'FP32' }, [rows.length, 20], new Float32Array(rows.flat()));
+const binary = (rows: number[][]): LoadRequest =>
+  binaryRequest({ name: 'input', datatype: 'FP32' }, [rows.length, 20], new Float32Array(rows.flat()));
 const batchOf = (n: number, offset: number) => Array.from({ length: n }, (_, i) => ROWS[(offset + i) % ROWS.length]!);
 
 interface Kind {
@@ -113,7 +131,9 @@ const KINDS: Kind[] = [
 
 /** Samples per model run while a point ran, from the statistics extension. */
 async function counts(url: string, model: string): Promise<{ inferences: number; executions: number }> {
-  const body = (await (await fetch(`${url}/v2/models/${model}/stats`)).json()) as { model_stats: { inference_count: number; execution_count: number }[] };
+  const body = (await (await fetch(`${url}/v2/models/${model}/stats`)).json()) as {
+    model_stats: { inference_count: number; execution_count: number }[];
+  };
   const s = body.model_stats[0]!;
   return { inferences: s.inference_count, executions: s.execution_count };
 }
@@ -137,7 +157,7 @@ interface Point {
  */
 async function settledCounts(url: string, model: string): Promise<{ inferences: number; executions: number }> {
   let last = await counts(url, model);
-  for (const deadline = performance.now() + 10_000; performance.now() < deadline; ) {
+  for (const deadline = performance.now() + 10_000; performance.now() < deadline;) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     const now = await counts(url, model);
     if (now.executions === last.executions && now.inferences === last.inferences) return now;
@@ -165,7 +185,12 @@ async function measure(server: ChildServer, kind: Kind, c: number, opts: Options
 
 /** In-process onnxruntime rows/s at each batch size: the ceiling the server is held to. */
 async function ceiling(threads: number, seconds: number): Promise<Map<number, { rowsPerSecond: number; p50: number }>> {
-  const session = await ort.InferenceSession.create(MODEL_FILE, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(MODEL_FILE, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+  });
   const out = new Map<number, { rowsPerSecond: number; p50: number }>();
   for (const b of BATCHES) {
     const feeds = { input: new ort.Tensor('float32', new Float32Array(batchOf(b, 0).flat()), [b, 20]) };
@@ -178,7 +203,13 @@ async function ceiling(threads: number, seconds: number): Promise<Map<number, { 
       times.push(performance.now() - t);
     }
     const total = times.reduce((a, x) => a + x, 0) / 1000;
-    out.set(b, { rowsPerSecond: (times.length * b) / total, p50: percentile(times.sort((x, y) => x - y), 50) });
+    out.set(b, {
+      rowsPerSecond: (times.length * b) / total,
+      p50: percentile(
+        times.sort((x, y) => x - y),
+        50,
+      ),
+    });
   }
   await session.release();
   return out;
@@ -203,14 +234,19 @@ async function sizing(repo: string, opts: Options, cpus: number): Promise<string
     { workers: cpus, nthread: 1 },
     { workers: 1, nthread: 1 },
   ];
-  const lines = ['| instances x intra-op threads | c=64 JSON b1 batched req/s | p99 ms | c=1 JSON b1 batched p50 ms | c=64 JSON b1 unbatched req/s |', '|---|---:|---:|---:|---:|'];
+  const lines = [
+    '| instances x intra-op threads | c=64 JSON b1 batched req/s | p99 ms | c=1 JSON b1 batched p50 ms | c=64 JSON b1 unbatched req/s |',
+    '|---|---:|---:|---:|---:|',
+  ];
   for (const cfg of configs) {
     const server = await startServer(repo, cfg.workers, cfg.nthread);
     try {
       const on64 = await measure(server, KINDS[0]!, 64, opts);
       const on1 = await measure(server, KINDS[0]!, 1, opts);
       const off64 = await measure(server, KINDS[1]!, 64, opts);
-      lines.push(`| ${cfg.workers} x ${cfg.nthread} | ${fi(on64.requestsPerSecond)} | ${f(on64.p99)} | ${f(on1.p50, 3)} | ${fi(off64.requestsPerSecond)} |`);
+      lines.push(
+        `| ${cfg.workers} x ${cfg.nthread} | ${fi(on64.requestsPerSecond)} | ${f(on64.p99)} | ${f(on1.p50, 3)} | ${fi(off64.requestsPerSecond)} |`,
+      );
       console.error(`[sizing] ${cfg.workers}x${cfg.nthread}: ${fi(on64.requestsPerSecond)} req/s batched at c=64`);
     } finally {
       await server.stop();
@@ -233,7 +269,9 @@ async function main(): Promise<void> {
       for (const c of CONCURRENCY) {
         const p = await measure(server, kind, c, opts);
         points.push(p);
-        console.error(`[batching] ${kind.label} c=${c}: ${fi(p.requestsPerSecond)} req/s, p50 ${f(p.p50)} ms, p99 ${f(p.p99)} ms, batch ${f(p.formedBatch, 1)}`);
+        console.error(
+          `[batching] ${kind.label} c=${c}: ${fi(p.requestsPerSecond)} req/s, p50 ${f(p.p50)} ms, p99 ${f(p.p99)} ms, batch ${f(p.formedBatch, 1)}`,
+        );
       }
     }
     await server.stop();
@@ -256,7 +294,10 @@ async function main(): Promise<void> {
   const lines = [
     '# Dynamic batching benchmark: tree model (100 trees, depth 6, 20 features)',
     '',
-    `- date: ${new Date().toISOString()}; node ${process.version}; CPU ${os.cpus()[0]?.model ?? '?'}, ${cpus} usable cores; load average before end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `- date: ${new Date().toISOString()}; node ${process.version}; CPU ${os.cpus()[0]?.model ?? '?'}, ${cpus} usable cores; load average before end ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
     `- command: \`node dist/bench/batching.js${opts.quick ? ' --quick' : ''}\` (${opts.duration} s per point after ${opts.warmup} s warmup); server: 1 instance, ${cpus} intra-op threads, \`max_queue_delay_microseconds: ${opts.delayUs}\``,
     '- load: autocannon (REST) and bench/grpc-load.ts (gRPC), one connection or call in flight per unit of concurrency; rows cycle through bench/models/trees/cases.json',
     '',
@@ -264,7 +305,10 @@ async function main(): Promise<void> {
     '',
     '| kind | concurrency | req/s | rows/s | p50 ms | p99 ms | rows per model run | errors |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...points.map((p) => `| ${p.kind} | ${p.c} | ${fi(p.requestsPerSecond)} | ${fi(p.rowsPerSecond)} | ${f(p.p50)} | ${f(p.p99)} | ${f(p.formedBatch, 1)} | ${p.errors} |`),
+    ...points.map(
+      (p) =>
+        `| ${p.kind} | ${p.c} | ${fi(p.requestsPerSecond)} | ${fi(p.rowsPerSecond)} | ${f(p.p50)} | ${f(p.p99)} | ${f(p.formedBatch, 1)} | ${p.errors} |`,
+    ),
     '',
     '## Ceiling: in-process onnxruntime-node, same model and threads, sequential runs',
     '',

@@ -50,7 +50,15 @@ http.keepAliveTimeout = 65_000;
 const method = (loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition)['ModelInfer']!;
 const identity = (b: Buffer) => b;
 const service: grpc.ServiceDefinition = {
-  ModelInfer: { path: method.path, requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  ModelInfer: {
+    path: method.path,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
 };
 const grpcServer = new grpc.Server();
 disableNagle(grpcServer); // as tsserve's own gRPC server does

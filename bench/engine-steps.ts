@@ -30,8 +30,11 @@ const prompt = (i: number) => `request ${i}: the quick brown fox jumps over the 
 
 async function run(batch: number): Promise<number> {
   const started = performance.now();
-  const results = await Promise.all(Array.from({ length: batch }, (_, i) =>
-    text.generate({ prompt: prompt(i), maxTokens: tokens, temperature: 0, topP: 1, stop: [] }, () => {}, { aborted: false })));
+  const results = await Promise.all(
+    Array.from({ length: batch }, (_, i) =>
+      text.generate({ prompt: prompt(i), maxTokens: tokens, temperature: 0, topP: 1, stop: [] }, () => {}, { aborted: false }),
+    ),
+  );
   const seconds = (performance.now() - started) / 1000;
   const steps = Math.max(...results.map((r) => r.tokenIds.length));
   return steps / seconds;
@@ -42,6 +45,8 @@ for (const batch of values.batches.split(',').map(Number)) {
   const rates: number[] = [];
   for (let i = 0; i < Number(values.repeat); i++) rates.push(await run(batch));
   const best = Math.max(...rates);
-  console.log(JSON.stringify({ model: values.model, batch, tokens, stepsPerSecond: Math.round(best), tokensPerSecond: Math.round(best * batch) }));
+  console.log(
+    JSON.stringify({ model: values.model, batch, tokens, stepsPerSecond: Math.round(best), tokensPerSecond: Math.round(best * batch) }),
+  );
 }
 await model.unload();

@@ -75,8 +75,12 @@ function gpt2Small(): string {
   const dir = join(ROOT, 'bench', '.cache', 'gpt2-small-random');
   if (existsSync(join(dir, 'config.json'))) return dir;
   console.error(`building ${dir} with /usr/bin/python3 (python3-torch), about 2 minutes`);
-  const built = spawnSync('/usr/bin/python3', ['build_gpt2_sized.py', '--out', dir], { cwd: join(ROOT, 'scripts', 'fixtures'), stdio: 'inherit' });
-  if (built.status !== 0) throw new Error('build_gpt2_sized.py failed: is python3-torch installed (apt-get install python3-torch python3-onnx)?');
+  const built = spawnSync('/usr/bin/python3', ['build_gpt2_sized.py', '--out', dir], {
+    cwd: join(ROOT, 'scripts', 'fixtures'),
+    stdio: 'inherit',
+  });
+  if (built.status !== 0)
+    throw new Error('build_gpt2_sized.py failed: is python3-torch installed (apt-get install python3-torch python3-onnx)?');
   return dir;
 }
 
@@ -98,7 +102,22 @@ function unknownFlags(args: string[]): string[] {
 
 async function startTsserve(model: BenchModel, extra: string[]): Promise<ChildServer> {
   const port = await freePort();
-  const args = [CLI, '--model_dir', model.dir, '--model_name', 'm', '--host', '127.0.0.1', '--http_port', String(port), '--enable_grpc', 'false', '--log_level', 'warn', ...extra];
+  const args = [
+    CLI,
+    '--model_dir',
+    model.dir,
+    '--model_name',
+    'm',
+    '--host',
+    '127.0.0.1',
+    '--http_port',
+    String(port),
+    '--enable_grpc',
+    'false',
+    '--log_level',
+    'warn',
+    ...extra,
+  ];
   // Loading 345 MB of weights into each worker takes a while on a busy machine.
   return spawnServer(args, port, '/health', 300_000);
 }
@@ -132,7 +151,10 @@ function postStream(url: string, body: string): Promise<import('node:http').Inco
 /** One streamed completion: when the first text came, the time per later token, the tokens used. */
 async function streamCompletion(url: string, prompt: string, maxTokens: number): Promise<StreamTiming> {
   const start = performance.now();
-  const res = await postStream(url, JSON.stringify({ model: 'm', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }));
+  const res = await postStream(
+    url,
+    JSON.stringify({ model: 'm', prompt, max_tokens: maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+  );
   if (res.statusCode !== 200) {
     let text = '';
     for await (const chunk of res) text += String(chunk);
@@ -184,16 +206,18 @@ async function loadPoint(server: ChildServer, model: BenchModel, scenario: strin
   let errors = 0;
   const start = performance.now();
   const deadline = start + DURATION_S * 1000;
-  await Promise.all(Array.from({ length: c }, async (_, client) => {
-    for (let i = 0; performance.now() < deadline; i++) {
-      try {
-        timings.push(await streamCompletion(server.url, `${PROMPT} ${client} ${i}`, MAX_TOKENS));
-      } catch (error) {
-        errors++;
-        console.error(`c=${c}: ${(error as Error).message}`);
+  await Promise.all(
+    Array.from({ length: c }, async (_, client) => {
+      for (let i = 0; performance.now() < deadline; i++) {
+        try {
+          timings.push(await streamCompletion(server.url, `${PROMPT} ${client} ${i}`, MAX_TOKENS));
+        } catch (error) {
+          errors++;
+          console.error(`c=${c}: ${(error as Error).message}`);
+        }
       }
-    }
-  }));
+    }),
+  );
   clearInterval(sampler);
   const seconds = (Math.max(...timings.map((t) => t.endMs)) - start) / 1000;
   const sorted = (values: number[]) => values.sort((a, b) => a - b);
@@ -201,10 +225,18 @@ async function loadPoint(server: ChildServer, model: BenchModel, scenario: strin
   const gaps = sorted(timings.map((t) => t.itlMs).filter(Number.isFinite));
   const mib = (b: number) => b / 2 ** 20;
   return {
-    model: model.name, scenario, c, requests: timings.length, errors,
+    model: model.name,
+    scenario,
+    c,
+    requests: timings.length,
+    errors,
     tokensPerSecond: timings.reduce((n, t) => n + t.tokens, 0) / seconds,
-    ttftP50: percentile(ttft, 50), ttftP99: percentile(ttft, 99), itlP50: percentile(gaps, 50), itlP99: percentile(gaps, 99),
-    peakRssMiB: mib(peak), rssPerSeqMiB: mib(Math.max(0, peak - idleRss) / c),
+    ttftP50: percentile(ttft, 50),
+    ttftP99: percentile(ttft, 99),
+    itlP50: percentile(gaps, 50),
+    itlP99: percentile(gaps, 99),
+    peakRssMiB: mib(peak),
+    rssPerSeqMiB: mib(Math.max(0, peak - idleRss) / c),
     kvPerSeqMiB: mib(kvBytesPerToken(model) * (8 + MAX_TOKENS)),
   };
 }
@@ -217,8 +249,14 @@ async function sweep(model: BenchModel, notes: string[]): Promise<SweepPoint[]> 
       notes.push(`${model.name}, ${scenario.name}: skipped, this tsserve does not know ${unknown.join(' ')}`);
       continue;
     }
-    if (unknown.length) notes.push(`${model.name}, ${scenario.name}: this tsserve does not know ${unknown.join(' ')}, so it ran with its own behaviour (one sequence per worker)`);
-    const server = await startTsserve(model, scenario.args.filter((a) => !unknown.includes(a)));
+    if (unknown.length)
+      notes.push(
+        `${model.name}, ${scenario.name}: this tsserve does not know ${unknown.join(' ')}, so it ran with its own behaviour (one sequence per worker)`,
+      );
+    const server = await startTsserve(
+      model,
+      scenario.args.filter((a) => !unknown.includes(a)),
+    );
     try {
       await streamCompletion(server.url, PROMPT, 4); // warm-up: sessions created, first run done
       const idle = rssBytes(server.child.pid!);
@@ -263,13 +301,18 @@ async function prefixRun(model: BenchModel, notes: string[]): Promise<PrefixPoin
       notes.push(`prefix cache, ${scenario.name}: skipped, this tsserve does not know ${unknown.join(' ')}`);
       continue;
     }
-    if (unknown.length) notes.push(`prefix cache, ${scenario.name}: this tsserve does not know ${unknown.join(' ')}; it has no prefix cache`);
-    const server = await startTsserve(model, scenario.args.filter((a) => !unknown.includes(a)));
+    if (unknown.length)
+      notes.push(`prefix cache, ${scenario.name}: this tsserve does not know ${unknown.join(' ')}; it has no prefix cache`);
+    const server = await startTsserve(
+      model,
+      scenario.args.filter((a) => !unknown.includes(a)),
+    );
     try {
       await streamCompletion(server.url, `${system} question warm-up:`, 1); // fills the cache when there is one
       const ttft: number[] = [];
       const deadline = performance.now() + DURATION_S * 1000;
-      for (let i = 0; performance.now() < deadline || ttft.length < 3; i++) ttft.push((await streamCompletion(server.url, `${system} question ${i}:`, 4)).ttftMs);
+      for (let i = 0; performance.now() < deadline || ttft.length < 3; i++)
+        ttft.push((await streamCompletion(server.url, `${system} question ${i}:`, 4)).ttftMs);
       ttft.sort((a, b) => a - b);
       const point = { scenario: scenario.name, requests: ttft.length, ttftP50: percentile(ttft, 50), ttftP99: percentile(ttft, 99) };
       console.error(JSON.stringify(point));
@@ -291,7 +334,9 @@ interface CeilingPoint {
 /** One decoder step (one new token per sequence over a 24-token cache), timed in-process. */
 async function ceiling(model: BenchModel): Promise<CeilingPoint[]> {
   const session = await ort.InferenceSession.create(join(model.dir, 'onnx', 'model.onnx'), {
-    intraOpNumThreads: CEILING_THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+    intraOpNumThreads: CEILING_THREADS,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
   });
   const past = 24;
   const { n_layer: layers, n_head: heads, n_embd: width } = model.config;
@@ -305,7 +350,12 @@ async function ceiling(model: BenchModel): Promise<CeilingPoint[]> {
     };
     for (let i = 0; i < layers; i++) {
       for (const kv of ['key', 'value']) {
-        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(batch * width * past).fill(0.01), [batch, heads, past, width / heads]);
+        feeds[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(batch * width * past).fill(0.01), [
+          batch,
+          heads,
+          past,
+          width / heads,
+        ]);
       }
     }
     for (let i = 0; i < 3; i++) await session.run(feeds);
@@ -330,13 +380,18 @@ function report(points: SweepPoint[], prefix: PrefixPoint[], ceilings: CeilingPo
     '',
     `\`npm run bench:generation -- ${argv.join(' ')}\` on ${new Date().toISOString().slice(0, 10)}: ${CPUS} CPUs, Node ${process.version}; ` +
       `${DURATION_S} s per point, greedy streamed completions of up to ${MAX_TOKENS} tokens ("${PROMPT} <client> <n>", 8-10 prompt tokens). ` +
-      `Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (1, 5, 15 min); timings on a shared machine are noisy.`,
+      `Load average at the end: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(', ')} (1, 5, 15 min); timings on a shared machine are noisy.`,
     '',
     '## Output tokens/s, time to first token and inter-token latency (ms)',
     '',
     '| model | scenario | c | requests (errors) | tokens/s | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | peak RSS MiB | RSS per sequence MiB | KV cache per sequence MiB |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    ...points.map((p) => `| ${p.model} | ${p.scenario} | ${p.c} | ${p.requests} (${p.errors}) | ${fmt(p.tokensPerSecond)} | ${fmt(p.ttftP50)} | ${fmt(p.ttftP99)} | ${fmt(p.itlP50)} | ${fmt(p.itlP99)} | ${fmt(p.peakRssMiB, 0)} | ${fmt(p.rssPerSeqMiB, 2)} | ${fmt(p.kvPerSeqMiB, 2)} |`),
+    ...points.map(
+      (p) =>
+        `| ${p.model} | ${p.scenario} | ${p.c} | ${p.requests} (${p.errors}) | ${fmt(p.tokensPerSecond)} | ${fmt(p.ttftP50)} | ${fmt(p.ttftP99)} | ${fmt(p.itlP50)} | ${fmt(p.itlP99)} | ${fmt(p.peakRssMiB, 0)} | ${fmt(p.rssPerSeqMiB, 2)} | ${fmt(p.kvPerSeqMiB, 2)} |`,
+    ),
     '',
     'ITL: per request, (time of the last text - time of the first) / (tokens - 1). RSS per sequence: (peak RSS during the point - RSS idle after warm-up) / c. ' +
       'KV cache per sequence: layers x 2 x width x 4 bytes x (prompt + max_tokens) tokens.',
@@ -377,12 +432,20 @@ async function main(): Promise<void> {
   mkdirSync(OUT_DIR, { recursive: true });
   writeFileSync(join(OUT_DIR, 'generation.md'), report(points, prefix, ceilings, notes));
   for (const model of models) {
-    const chartPoints: ChartPoint[] = points.filter((p) => p.model === model.name).map((p) => ({ kind: p.scenario, c: p.c, rowsPerSecond: p.tokensPerSecond, p50: p.ttftP50, p99: p.ttftP99 }));
+    const chartPoints: ChartPoint[] = points
+      .filter((p) => p.model === model.name)
+      .map((p) => ({ kind: p.scenario, c: p.c, rowsPerSecond: p.tokensPerSecond, p50: p.ttftP50, p99: p.ttftP99 }));
     if (chartPoints.length === 0) continue;
     const best = Math.max(...ceilings.filter((c) => c.model === model.name).map((c) => c.tokensPerSecond));
-    writeFileSync(join(OUT_DIR, `generation-${model.name}.svg`), renderChart(chartPoints, best, {
-      throughput: `${model.name}: output tokens/s`, throughputUnit: 'tokens/s', latency: 'Time to first token: p50 solid, p99 dashed', ceiling: 'in-process decoder step (batch 16)',
-    }));
+    writeFileSync(
+      join(OUT_DIR, `generation-${model.name}.svg`),
+      renderChart(chartPoints, best, {
+        throughput: `${model.name}: output tokens/s`,
+        throughputUnit: 'tokens/s',
+        latency: 'Time to first token: p50 solid, p99 dashed',
+        ceiling: 'in-process decoder step (batch 16)',
+      }),
+    );
   }
   console.error(`wrote ${join(OUT_DIR, 'generation.md')}`);
 }

@@ -158,7 +158,8 @@ function runStream(warmup: number, seconds: number, concurrency: number): Promis
       }
     });
     stream.on('trailers', (t) => {
-      if (t['grpc-status'] !== '0') reject(new Error(`stream ended with grpc-status ${String(t['grpc-status'])}: ${String(t['grpc-message'])}`));
+      if (t['grpc-status'] !== '0')
+        reject(new Error(`stream ended with grpc-status ${String(t['grpc-status'])}: ${String(t['grpc-message'])}`));
     });
     stream.on('error', reject);
     stream.on('end', () => resolve({ latenciesMs, seconds, errors }));

@@ -44,9 +44,18 @@ export function h2load(run: H2loadRun): Promise<H2loadResult> {
   writeFileSync(bodyFile, run.body);
   const args = [
     ...(run.http1 ? ['--h1'] : []),
-    '-c', String(run.connections), '-m', String(run.streams),
-    '--warm-up-time', String(run.warmup), '-D', String(run.seconds),
-    '-d', bodyFile, '--log-file', logFile,
+    '-c',
+    String(run.connections),
+    '-m',
+    String(run.streams),
+    '--warm-up-time',
+    String(run.warmup),
+    '-D',
+    String(run.seconds),
+    '-d',
+    bodyFile,
+    '--log-file',
+    logFile,
     ...Object.entries(run.headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
     run.url,
   ];

@@ -59,9 +59,16 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 const load = (await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const lines = [`medians of ${rounds} rounds of ${calls} sequential calls; load average ${load}`, '', '| variant | p50 us | p99 us | CPU us/call |', '|---|---:|---:|---:|'];
+const lines = [
+  `medians of ${rounds} rounds of ${calls} sequential calls; load average ${load}`,
+  '',
+  '| variant | p50 us | p99 us | CPU us/call |',
+  '|---|---:|---:|---:|',
+];
 for (const v of variants) {
   const xs = results.get(v.name)!;
-  lines.push(`| ${v.name} | ${median(xs.map((x) => x.p50)).toFixed(1)} | ${median(xs.map((x) => x.p99)).toFixed(1)} | ${median(xs.map((x) => x.cpuUs)).toFixed(1)} |`);
+  lines.push(
+    `| ${v.name} | ${median(xs.map((x) => x.p50)).toFixed(1)} | ${median(xs.map((x) => x.p99)).toFixed(1)} | ${median(xs.map((x) => x.cpuUs)).toFixed(1)} |`,
+  );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

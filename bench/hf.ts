@@ -48,17 +48,29 @@ const GENERATORS = {
 } as const;
 type Generator = keyof typeof GENERATORS;
 
-const freePort = () => new Promise<number>((resolve) => {
-  const srv = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = srv.address() as { port: number };
-    srv.close(() => resolve(port));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
   });
-});
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
-  const args = ['--model_dir', MODELS, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(await freePort()), '--log_level', 'warn'];
+  const args = [
+    '--model_dir',
+    MODELS,
+    '--host',
+    '127.0.0.1',
+    '--http_port',
+    String(port),
+    '--grpc_port',
+    String(await freePort()),
+    '--log_level',
+    'warn',
+  ];
   const child = spawn(process.execPath, [join(ROOT, 'dist/src/cli.js'), ...args], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   // Per model: test/hf-models also holds a negative fixture that never loads, so the server as a
@@ -80,44 +92,58 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-interface Row { what: string; throughput: string; p50: string; p99: string }
+interface Row {
+  what: string;
+  throughput: string;
+  p50: string;
+  p99: string;
+}
 
 async function httpEmbeddings(url: string): Promise<Row> {
   const requests = TEXTS.map((input) => ({
-    method: 'POST' as const, path: '/openai/v1/embeddings',
-    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'tiny-bert', input }),
+    method: 'POST' as const,
+    path: '/openai/v1/embeddings',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'tiny-bert', input }),
   }));
   await new Promise((r) => autocannon({ url, connections: 16, duration: 1, requests }, r)); // warm-up
   const result = await new Promise<autocannon.Result>((resolve, reject) =>
-    autocannon({ url, connections: 16, duration: DURATION, requests }, (err, res) => (err ? reject(err) : resolve(res))));
+    autocannon({ url, connections: 16, duration: DURATION, requests }, (err, res) => (err ? reject(err) : resolve(res))),
+  );
   if (result.non2xx) throw new Error(`${result.non2xx} embedding requests failed`);
   return {
     what: 'HTTP /openai/v1/embeddings, 1 text per request, 16 connections',
     throughput: `${(result.requests.total / DURATION).toFixed(0)} texts/s`,
-    p50: `${result.latency.p50.toFixed(2)} ms`, p99: `${result.latency.p99.toFixed(2)} ms`,
+    p50: `${result.latency.p50.toFixed(2)} ms`,
+    p99: `${result.latency.p99.toFixed(2)} ms`,
   };
 }
 
 async function inProcessEmbeddings(inFlight: number): Promise<Row> {
-  const fe = await pipeline('feature-extraction', 'tiny-bert', { session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 } } as never);
+  const fe = await pipeline('feature-extraction', 'tiny-bert', {
+    session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
+  } as never);
   const call = (i: number) => fe(TEXTS[i % TEXTS.length]!, { pooling: 'mean', normalize: true });
   for (let i = 0; i < 50; i++) await call(i);
   const latencies: number[] = [];
   const end = Date.now() + DURATION * 1000;
   let n = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => {
-    while (Date.now() < end) {
-      const t0 = performance.now();
-      await call(n++);
-      latencies.push(performance.now() - t0);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (Date.now() < end) {
+        const t0 = performance.now();
+        await call(n++);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
   latencies.sort((a, b) => a - b);
   await fe.dispose();
   return {
     what: `in-process feature-extraction pipeline, 1 text per call, ${inFlight} in flight`,
     throughput: `${(latencies.length / DURATION).toFixed(0)} texts/s`,
-    p50: `${percentile(latencies, 50).toFixed(2)} ms`, p99: `${percentile(latencies, 99).toFixed(2)} ms`,
+    p50: `${percentile(latencies, 50).toFixed(2)} ms`,
+    p99: `${percentile(latencies, 99).toFixed(2)} ms`,
   };
 }
 
@@ -133,18 +159,41 @@ async function timedRuns(label: string, run: () => Promise<number>): Promise<Row
   }
   const seconds = (performance.now() - start) / 1000;
   times.sort((a, b) => a - b);
-  return { what: label, throughput: `${(tokens / seconds).toFixed(0)} tokens/s`, p50: `${percentile(times, 50).toFixed(1)} ms`, p99: `${percentile(times, 99).toFixed(1)} ms` };
+  return {
+    what: label,
+    throughput: `${(tokens / seconds).toFixed(0)} tokens/s`,
+    p50: `${percentile(times, 50).toFixed(1)} ms`,
+    p99: `${percentile(times, 99).toFixed(1)} ms`,
+  };
 }
 
 async function httpGeneration(url: string, model: Generator, stream: boolean): Promise<Row> {
-  const body = JSON.stringify({ model, prompt: GENERATORS[model].prompt, max_tokens: TOKENS, temperature: 0, stream, stream_options: stream ? { include_usage: true } : undefined });
-  return timedRuns(`${model}: HTTP /openai/v1/completions${stream ? ' (stream: SSE)' : ''}, greedy, ${TOKENS} tokens per request`, async () => {
-    const res = await fetch(`${url}/openai/v1/completions`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-    const text = await res.text();
-    if (!res.ok) throw new Error(text);
-    const json = stream ? JSON.parse(text.split('\n\n').filter((b) => b.startsWith('data: {')).at(-1)!.slice(6)) : JSON.parse(text);
-    return json.usage.completion_tokens as number;
+  const body = JSON.stringify({
+    model,
+    prompt: GENERATORS[model].prompt,
+    max_tokens: TOKENS,
+    temperature: 0,
+    stream,
+    stream_options: stream ? { include_usage: true } : undefined,
   });
+  return timedRuns(
+    `${model}: HTTP /openai/v1/completions${stream ? ' (stream: SSE)' : ''}, greedy, ${TOKENS} tokens per request`,
+    async () => {
+      const res = await fetch(`${url}/openai/v1/completions`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      const text = await res.text();
+      if (!res.ok) throw new Error(text);
+      const json = stream
+        ? JSON.parse(
+            text
+              .split('\n\n')
+              .filter((b) => b.startsWith('data: {'))
+              .at(-1)!
+              .slice(6),
+          )
+        : JSON.parse(text);
+      return json.usage.completion_tokens as number;
+    },
+  );
 }
 
 async function inProcessGeneration(name: Generator): Promise<Row> {
@@ -183,7 +232,10 @@ async function main(): Promise<void> {
   const lines = [
     '# Hugging Face runtime benchmark',
     '',
-    `${new Date().toISOString()}, Node ${process.version}, ${cpu}, ${os.cpus().length} cores (CPU limit ${CPUS}; ${THREADS} intra-op thread(s) per session on both sides), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}.`,
+    `${new Date().toISOString()}, Node ${process.version}, ${cpu}, ${os.cpus().length} cores (CPU limit ${CPUS}; ${THREADS} intra-op thread(s) per session on both sides), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}.`,
     `Command: \`node dist/bench/hf.js ${argv.join(' ')}\` (${DURATION} s per point; the server and this process share the cores).`,
     '',
     '| what | throughput | p50 | p99 |',

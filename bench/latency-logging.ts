@@ -36,9 +36,18 @@ function writeLines(): void {
   const logger = createLogger('info');
   const start = process.cpuUsage();
   for (let i = 0; i < LINES; i++) {
-    logger.child({ reqId: '3f0c9a4e-8d2b-4c1e-9a77-5b1d2e6f8a90' }).info({
-      model: 'classifier', protocol: 'v2', status: 200, preprocess_ms: 0.123, predict_ms: 1.234, postprocess_ms: 0.045, total_ms: 1.456,
-    }, 'inference');
+    logger.child({ reqId: '3f0c9a4e-8d2b-4c1e-9a77-5b1d2e6f8a90' }).info(
+      {
+        model: 'classifier',
+        protocol: 'v2',
+        status: 200,
+        preprocess_ms: 0.123,
+        predict_ms: 1.234,
+        postprocess_ms: 0.045,
+        total_ms: 1.456,
+      },
+      'inference',
+    );
   }
   const used = process.cpuUsage(start);
   process.stderr.write(`${(used.user + used.system) / LINES}\n`);
@@ -73,7 +82,11 @@ const MODES: Record<string, string[]> = {
 
 async function run(logging: string): Promise<Run> {
   const port = await freePort();
-  const server = await spawnServer([CLI, `--model_dir=${ROOT}/models`, '--host=127.0.0.1', `--http_port=${port}`, '--enable_grpc=false', ...MODES[logging]!], port, '/v2/health/ready');
+  const server = await spawnServer(
+    [CLI, `--model_dir=${ROOT}/models`, '--host=127.0.0.1', `--http_port=${port}`, '--enable_grpc=false', ...MODES[logging]!],
+    port,
+    '/v2/health/ready',
+  );
   try {
     await drive(server.url, '/v2/models/classifier/infer', [REQUEST], CONNECTIONS, 1); // warm up
     let logBytes = 0;
@@ -82,7 +95,14 @@ async function run(logging: string): Promise<Run> {
     const result = await drive(server.url, '/v2/models/classifier/infer', [REQUEST], CONNECTIONS, DURATION);
     const cpu = cpuSeconds(server.child.pid) - cpuBefore;
     const requests = result.perSecond * DURATION;
-    return { logging, perSecond: result.perSecond, p50: result.p50, p99: result.p99, cpuUsPerRequest: (cpu / requests) * 1e6, logBytesPerRequest: logBytes / requests };
+    return {
+      logging,
+      perSecond: result.perSecond,
+      p50: result.p50,
+      p99: result.p99,
+      cpuUsPerRequest: (cpu / requests) * 1e6,
+      logBytesPerRequest: logBytes / requests,
+    };
   } finally {
     await server.stop();
   }
@@ -98,16 +118,22 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     for (const logging of Object.keys(MODES)) {
       const result = await run(logging);
-      console.error(`[latency-logging] ${logging}: ${result.perSecond.toFixed(0)} req/s, ${result.cpuUsPerRequest.toFixed(1)} us CPU/request, ${result.logBytesPerRequest.toFixed(0)} log bytes/request`);
+      console.error(
+        `[latency-logging] ${logging}: ${result.perSecond.toFixed(0)} req/s, ${result.cpuUsPerRequest.toFixed(1)} us CPU/request, ${result.logBytesPerRequest.toFixed(0)} log bytes/request`,
+      );
       runs.push(result);
     }
   }
   const of = (logging: string, key: keyof Omit<Run, 'logging'>) => mean(runs.filter((x) => x.logging === logging).map((x) => x[key]));
-  const row = (logging: string) => `| ${logging} | ${of(logging, 'perSecond').toFixed(0)} | ${of(logging, 'p50').toFixed(2)} | ${of(logging, 'p99').toFixed(2)} | ${of(logging, 'cpuUsPerRequest').toFixed(1)} | ${of(logging, 'logBytesPerRequest').toFixed(0)} |`;
+  const row = (logging: string) =>
+    `| ${logging} | ${of(logging, 'perSecond').toFixed(0)} | ${of(logging, 'p50').toFixed(2)} | ${of(logging, 'p99').toFixed(2)} | ${of(logging, 'cpuUsPerRequest').toFixed(1)} | ${of(logging, 'logBytesPerRequest').toFixed(0)} |`;
   const lines = [
     '# Latency logging: what one line per request costs',
     '',
-    `- date: ${new Date().toISOString()}; node ${process.version}; ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `- date: ${new Date().toISOString()}; node ${process.version}; ${os.cpus()[0]?.model ?? 'cpu'}, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     `- command: \`node dist/bench/latency-logging.js${quick ? ' --quick' : ''}\`; classifier, JSON batch-1, ${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} round(s) of the three modes; the load rows are only comparable within one run`,
     '',
     '| latency logging | req/s | p50 ms | p99 ms | server CPU us/request | log bytes/request |',

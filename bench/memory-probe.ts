@@ -23,7 +23,8 @@ interface ProbeOptions {
   prepacking: boolean;
 }
 
-const rss = (field: 'VmRSS' | 'VmHWM') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024;
+const rss = (field: 'VmRSS' | 'VmHWM') =>
+  Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024;
 
 function feeds(session: ort.InferenceSession, batch: number, seq: number): Record<string, ort.Tensor> {
   const out: Record<string, ort.Tensor> = {};
@@ -32,8 +33,18 @@ function feeds(session: ort.InferenceSession, batch: number, seq: number): Recor
     let symbolic = 0;
     const shape = meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : symbolic++ === 0 ? batch : seq));
     const n = shape.reduce((a, b) => a * b, 1);
-    if (meta.type === 'int64') out[meta.name] = new ort.Tensor('int64', new BigInt64Array(n).map((_, i) => BigInt(meta.name.includes('mask') ? 1 : meta.name.includes('type') ? 0 : 5 + (i % 80))), shape);
-    else if (meta.type === 'float32') out[meta.name] = new ort.Tensor('float32', new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 1000), shape);
+    if (meta.type === 'int64')
+      out[meta.name] = new ort.Tensor(
+        'int64',
+        new BigInt64Array(n).map((_, i) => BigInt(meta.name.includes('mask') ? 1 : meta.name.includes('type') ? 0 : 5 + (i % 80))),
+        shape,
+      );
+    else if (meta.type === 'float32')
+      out[meta.name] = new ort.Tensor(
+        'float32',
+        new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 1000),
+        shape,
+      );
     else throw new Error(`input ${meta.name}: type ${meta.type} is not synthesised`);
   }
   return out;
@@ -69,7 +80,15 @@ async function main(): Promise<void> {
     }),
   );
   const seconds = (performance.now() - start) / 1000;
-  process.stdout.write(JSON.stringify({ beforeMiB: before, loadedMiB: loaded, afterRunsMiB: rss('VmRSS'), peakMiB: rss('VmHWM'), rowsPerSecond: (runs * o.batch) / seconds }));
+  process.stdout.write(
+    JSON.stringify({
+      beforeMiB: before,
+      loadedMiB: loaded,
+      afterRunsMiB: rss('VmRSS'),
+      peakMiB: rss('VmHWM'),
+      rowsPerSecond: (runs * o.batch) / seconds,
+    }),
+  );
   for (const s of sessions) await s.release();
 }
 

@@ -30,7 +30,9 @@ const FILES: Record<string, string> = {
   resnet50: join(CACHE, 'resnet50.onnx'),
   bert: join(CACHE, 'bert-base.onnx'),
 };
-const MODELS = flag('models', 'classifier,resnet50,bert').split(',').filter((m) => existsSync(FILES[m] ?? ''));
+const MODELS = flag('models', 'classifier,resnet50,bert')
+  .split(',')
+  .filter((m) => existsSync(FILES[m] ?? ''));
 const log = (msg: string) => process.stderr.write(`[memory ${process.uptime().toFixed(0)}s] ${msg}\n`);
 
 interface Probe {
@@ -66,7 +68,19 @@ async function serverIdle(workers: number): Promise<{ ready: number; afterLoad: 
   mkdirSync(join(dir, 'classifier', '1'), { recursive: true });
   symlinkSync(FILES['classifier']!, join(dir, 'classifier', '1', 'model.onnx'));
   const port = await freePort();
-  const args = [CLI, '--model_dir', dir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(await freePort()), '--log_level', 'warn'];
+  const args = [
+    CLI,
+    '--model_dir',
+    dir,
+    '--host',
+    '127.0.0.1',
+    '--http_port',
+    String(port),
+    '--grpc_port',
+    String(await freePort()),
+    '--log_level',
+    'warn',
+  ];
   if (workers) args.push('--workers', String(workers));
   const server = await spawnServer(args, port, '/v2/health/ready');
   const status = () => readFileSync(`/proc/${server.child.pid}/status`, 'utf8');
@@ -74,7 +88,10 @@ async function serverIdle(workers: number): Promise<{ ready: number; afterLoad: 
   try {
     const ready = field('VmRSS');
     const rows = (JSON.parse(readFileSync(join(ROOT, 'models/classifier/cases.json'), 'utf8')) as { inputs: number[][] }).inputs;
-    const reqs = rows.map((r) => ({ body: Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, r.length], data: r }] })), headers: { 'content-type': 'application/json' } }));
+    const reqs = rows.map((r) => ({
+      body: Buffer.from(JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, r.length], data: r }] })),
+      headers: { 'content-type': 'application/json' },
+    }));
     const meta = (await (await fetch(`${server.url}/v2/models/classifier`)).json()) as { inputs: { name: string }[] };
     for (const r of reqs) r.body = Buffer.from(r.body.toString().replace('"input"', JSON.stringify(meta.inputs[0]!.name)));
     await drive(server.url, '/v2/models/classifier/infer', reqs, 4, 2);
@@ -88,23 +105,38 @@ async function main(): Promise<void> {
   const lines = [
     '# tsserve memory: onnxruntime options, instances, idle RSS',
     '',
-    `- date: ${new Date().toISOString()}; command: \`node dist/bench/memory.js ${argv.join(' ')}\`; ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine: rows/s are noisy, RSS is not)`,
+    `- date: ${new Date().toISOString()}; command: \`node dist/bench/memory.js ${argv.join(' ')}\`; ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (shared machine: rows/s are noisy, RSS is not)`,
     `- each row: a fresh node process (bench/memory-probe.ts) opens the sessions, runs batch-1 (or 8) synthetic inputs back to back for ${SECONDS} s (each instance at once), BERT at sequence length 32`,
     '- RSS in MiB: of the whole process, node itself is about 45 MiB of it (the "before" column)',
     '',
   ];
   for (const model of MODELS) {
     const size = statSync(FILES[model]!).size / 2 ** 20;
-    lines.push(`## ${model} (${size.toFixed(1)} MiB model file)`, '', '| configuration | RSS before | after load | after runs | peak | rows/s |', '|---|---:|---:|---:|---:|---:|');
+    lines.push(
+      `## ${model} (${size.toFixed(1)} MiB model file)`,
+      '',
+      '| configuration | RSS before | after load | after runs | peak | rows/s |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
     for (const [label, change] of VARIANTS) {
       log(`${model}: ${label}`);
       const p = await probe(model, { ...DEFAULTS, ...change });
-      lines.push(`| ${label} | ${mib(p.beforeMiB)} | ${mib(p.loadedMiB)} | ${mib(p.afterRunsMiB)} | ${mib(p.peakMiB)} | ${p.rowsPerSecond.toFixed(1)} |`);
+      lines.push(
+        `| ${label} | ${mib(p.beforeMiB)} | ${mib(p.loadedMiB)} | ${mib(p.afterRunsMiB)} | ${mib(p.peakMiB)} | ${p.rowsPerSecond.toFixed(1)} |`,
+      );
       writeFileSync(OUT + '.partial', lines.join('\n'));
     }
     lines.push('');
   }
-  lines.push('## tsserve idle RSS, one small model (models/classifier, no config.pbtxt)', '', '| instances | RSS when ready | after 2 s of JSON load | peak |', '|---|---:|---:|---:|');
+  lines.push(
+    '## tsserve idle RSS, one small model (models/classifier, no config.pbtxt)',
+    '',
+    '| instances | RSS when ready | after 2 s of JSON load | peak |',
+    '|---|---:|---:|---:|',
+  );
   for (const workers of [0, 1]) {
     log(`tsserve idle, --workers ${workers}`);
     const r = await serverIdle(workers);

@@ -46,7 +46,13 @@ function parseOptions(argv: string[]): Options {
   };
   const duration = Number(value('--duration') ?? (quick ? 3 : 10));
   if (!(duration > 0)) throw new Error('--duration expects a positive number of seconds');
-  return { quick, duration, warmup: quick ? 1 : 2, reloads: quick ? 3 : 7, out: resolve(ROOT, value('--out') ?? resultsFile('predictive.md')) };
+  return {
+    quick,
+    duration,
+    warmup: quick ? 1 : 2,
+    reloads: quick ? 3 : 7,
+    out: resolve(ROOT, value('--out') ?? resultsFile('predictive.md')),
+  };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -70,12 +76,19 @@ function freePort(): Promise<number> {
 async function startServer(modelDir: string): Promise<{ url: string; stop: () => void; startupMs: number }> {
   const port = await freePort();
   const t0 = process.hrtime.bigint();
-  const child = spawn(process.execPath, [CLI, '--model_dir', modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--log_level', 'warn'], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [CLI, '--model_dir', modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--log_level', 'warn'],
+    { stdio: 'ignore' },
+  );
   children.add(child);
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 1200; i++) {
     if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}`);
-    const ready = await fetch(`${url}/v2/health/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/v2/health/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url, startupMs: ms(t0), stop: () => child.kill('SIGTERM') };
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -174,13 +187,25 @@ async function breakdown(path: string, times: number): Promise<Breakdown> {
     const bytes = treeEnsembleToOnnx(model.ensemble);
     const encode = ms(t);
     t = process.hrtime.bigint();
-    const session = await createSession(bytes, { intraOpThreads: 1, interOpThreads: 1, executionProvider: 'cpu' as const, deviceId: 0, parameters: {} });
+    const session = await createSession(bytes, {
+      intraOpThreads: 1,
+      interOpThreads: 1,
+      executionProvider: 'cpu' as const,
+      deviceId: 0,
+      parameters: {},
+    });
     const sessionMs = ms(t);
     await session.release();
     steps.push({ parse, convert, encode, session: sessionMs, onnxBytes: bytes.byteLength });
   }
   const pick = (k: keyof Breakdown) => median(steps.map((s) => s[k]));
-  return { parse: pick('parse'), convert: pick('convert'), encode: pick('encode'), session: pick('session'), onnxBytes: steps[0]!.onnxBytes };
+  return {
+    parse: pick('parse'),
+    convert: pick('convert'),
+    encode: pick('encode'),
+    session: pick('session'),
+    onnxBytes: steps[0]!.onnxBytes,
+  };
 }
 
 // ---------------------------------------------------------------- in-process
@@ -243,10 +268,21 @@ async function main(): Promise<void> {
     log('# tsserve predictive runtimes benchmark');
     log('');
     log(`- date: ${new Date().toISOString()}`);
-    log(`- command: \`node dist/bench/predictive.js${opts.quick ? ' --quick' : ''}\` (${opts.duration} s per load point after ${opts.warmup} s warmup; ${opts.reloads} reloads per model)`);
-    log(`- node ${process.version}; CPU: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} cores; load average before run: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-    log('- server: `node dist/src/cli.js --model_dir <tmp>` as a child process, `--workers 1`, default threads; client: autocannon, v2 JSON, 16 distinct requests cycled');
-    log(`- models: synthetic binary:logistic, full trees of depth 6 (127 nodes), ${FEATURES} features (bench/xgboost-synth.ts); "native" is XGBoost 1.7 JSON, converted at load; "ONNX" is the same model as one TreeEnsembleClassifier, as an exporter writes it. Both agree to < 1e-5 on 64 rows (checked first).`);
+    log(
+      `- command: \`node dist/bench/predictive.js${opts.quick ? ' --quick' : ''}\` (${opts.duration} s per load point after ${opts.warmup} s warmup; ${opts.reloads} reloads per model)`,
+    );
+    log(
+      `- node ${process.version}; CPU: ${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} cores; load average before run: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    log(
+      '- server: `node dist/src/cli.js --model_dir <tmp>` as a child process, `--workers 1`, default threads; client: autocannon, v2 JSON, 16 distinct requests cycled',
+    );
+    log(
+      `- models: synthetic binary:logistic, full trees of depth 6 (127 nodes), ${FEATURES} features (bench/xgboost-synth.ts); "native" is XGBoost 1.7 JSON, converted at load; "ONNX" is the same model as one TreeEnsembleClassifier, as an exporter writes it. Both agree to < 1e-5 on 64 rows (checked first).`,
+    );
     log(`- server start with all four models loaded: ${server.startupMs.toFixed(0)} ms`);
     log('');
     log('## Load time');
@@ -257,11 +293,15 @@ async function main(): Promise<void> {
       for (const kind of ['native', 'onnx']) {
         const times = await reloadMs(server.url, `${kind}_${trees}`, opts.reloads);
         const bytes = kind === 'native' ? sizes[trees]!.json : sizes[trees]!.onnx;
-        log(`| ${trees} trees | ${kind === 'native' ? 'model.json (native)' : 'model.onnx (export)'} | ${bytes.toLocaleString('en')} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} |`);
+        log(
+          `| ${trees} trees | ${kind === 'native' ? 'model.json (native)' : 'model.onnx (export)'} | ${bytes.toLocaleString('en')} | ${median(times).toFixed(0)} | ${Math.min(...times).toFixed(0)} |`,
+        );
       }
     }
     log('');
-    log('Reload = `POST /v2/repository/models/<m>/load`: a new worker thread starts, imports the runtime, loads the file and opens the session; the old version is then unloaded.');
+    log(
+      'Reload = `POST /v2/repository/models/<m>/load`: a new worker thread starts, imports the runtime, loads the file and opens the session; the old version is then unloaded.',
+    );
     log('');
     log('Native load steps in-process (median):');
     log('');
@@ -269,12 +309,16 @@ async function main(): Promise<void> {
     log('|---|---:|---:|---:|---:|---:|');
     for (const trees of SIZES) {
       const b = await breakdown(join(dir, `native_${trees}`, 'model.json'), opts.reloads);
-      log(`| ${trees} trees | ${b.parse.toFixed(1)} | ${b.convert.toFixed(1)} | ${b.encode.toFixed(1)} | ${b.session.toFixed(1)} | ${b.onnxBytes.toLocaleString('en')} |`);
+      log(
+        `| ${trees} trees | ${b.parse.toFixed(1)} | ${b.convert.toFixed(1)} | ${b.encode.toFixed(1)} | ${b.session.toFixed(1)} | ${b.onnxBytes.toLocaleString('en')} |`,
+      );
     }
     log('');
     log('## onnxruntime alone (in-process `session.run`, no HTTP)');
     log('');
-    log(`The converted graph (TreeEnsembleRegressor + the sigmoid in TypeScript, not timed here) beside the export (TreeEnsembleClassifier with LOGISTIC); ${cpuLimit()} intra-op threads, p50 of 1000 runs interleaved in 4 rounds.`);
+    log(
+      `The converted graph (TreeEnsembleRegressor + the sigmoid in TypeScript, not timed here) beside the export (TreeEnsembleClassifier with LOGISTIC); ${cpuLimit()} intra-op threads, p50 of 1000 runs interleaved in 4 rounds.`,
+    );
     log('');
     log('| model | batch | native (converted) p50 ms | ONNX export p50 ms |');
     log('|---|---:|---:|---:|');
@@ -298,7 +342,9 @@ async function main(): Promise<void> {
             const model = `${kind}_${trees}`;
             await drive(server.url, model, batch, connections, opts.warmup);
             const t = await drive(server.url, model, batch, connections, opts.duration);
-            log(`| ${trees} trees | ${kind} | ${batch} | ${connections} | ${t.reqPerSec.toFixed(0)} | ${t.rowsPerSec.toFixed(0)} | ${t.p50.toFixed(2)} | ${t.p99.toFixed(2)} | ${t.errors} |`);
+            log(
+              `| ${trees} trees | ${kind} | ${batch} | ${connections} | ${t.reqPerSec.toFixed(0)} | ${t.rowsPerSec.toFixed(0)} | ${t.p50.toFixed(2)} | ${t.p99.toFixed(2)} | ${t.errors} |`,
+            );
           }
         }
       }

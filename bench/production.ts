@@ -104,7 +104,12 @@ function bertInputs(batch: number): { name: string; data: BigInt64Array }[] {
 function binaryBody(inputs: { name: string; datatype: string; shape: number[]; bytes: Uint8Array }[]): LoadRequest {
   const header = Buffer.from(
     JSON.stringify({
-      inputs: inputs.map((i) => ({ name: i.name, datatype: i.datatype, shape: i.shape, parameters: { binary_data_size: i.bytes.byteLength } })),
+      inputs: inputs.map((i) => ({
+        name: i.name,
+        datatype: i.datatype,
+        shape: i.shape,
+        parameters: { binary_data_size: i.bytes.byteLength },
+      })),
       parameters: { binary_data_output: true },
     }),
   );
@@ -118,7 +123,10 @@ const IMAGE = [1, 3, 224, 224];
 
 function request(model: string): { path: string; req: LoadRequest } {
   if (model === 'embed') {
-    return { path: '/openai/v1/embeddings', req: { body: Buffer.from(JSON.stringify({ model: '', input: TEXT })), headers: { 'content-type': 'application/json' } } };
+    return {
+      path: '/openai/v1/embeddings',
+      req: { body: Buffer.from(JSON.stringify({ model: '', input: TEXT })), headers: { 'content-type': 'application/json' } },
+    };
   }
   if (model === 'bert') {
     const inputs = bertInputs(1).map((i) => ({ name: i.name, datatype: 'INT64', shape: [1, SEQ], bytes: new Uint8Array(i.data.buffer) }));
@@ -141,8 +149,13 @@ interface Point {
 }
 
 async function counts(url: string, name: string): Promise<{ inferences: number; executions: number }> {
-  const body = (await (await fetch(`${url}/v2/models/${name}/stats`)).json()) as { model_stats: { inference_count: number; execution_count: number }[] };
-  return body.model_stats.reduce((a, s) => ({ inferences: a.inferences + s.inference_count, executions: a.executions + s.execution_count }), { inferences: 0, executions: 0 });
+  const body = (await (await fetch(`${url}/v2/models/${name}/stats`)).json()) as {
+    model_stats: { inference_count: number; execution_count: number }[];
+  };
+  return body.model_stats.reduce(
+    (a, s) => ({ inferences: a.inferences + s.inference_count, executions: a.executions + s.execution_count }),
+    { inferences: 0, executions: 0 },
+  );
 }
 
 function rssMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -169,7 +182,19 @@ async function serve(model: string, batching: boolean): Promise<ServerRun> {
     grpcPort = await freePort();
     try {
       server = await spawnServer(
-        [CLI, '--model_dir', repo.dir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn'],
+        [
+          CLI,
+          '--model_dir',
+          repo.dir,
+          '--host',
+          '127.0.0.1',
+          '--http_port',
+          String(port),
+          '--grpc_port',
+          String(grpcPort),
+          '--log_level',
+          'warn',
+        ],
         port,
         '/v2/health/ready',
         300, // loading 400 MB of weights on a busy machine
@@ -198,13 +223,20 @@ async function serve(model: string, batching: boolean): Promise<ServerRun> {
         log(`${repo.name} ${protocol} c=${c}: ${protocol === 'gRPC' ? `${seconds.toFixed(0)} s` : `${amount} requests`}`);
         const run = () =>
           protocol === 'gRPC'
-            ? grpcLoad(`127.0.0.1:${grpcPort}`, { model: repo.name, input: 'input', shape: IMAGE }, c, { warmup: WARMUP, duration: seconds })
-            : drive(server.url, url, [req], c, 0, { amount: c, timeout: 600 }).then(() => drive(server.url, url, [req], c, 0, { amount, timeout: 600 }));
+            ? grpcLoad(`127.0.0.1:${grpcPort}`, { model: repo.name, input: 'input', shape: IMAGE }, c, {
+                warmup: WARMUP,
+                duration: seconds,
+              })
+            : drive(server.url, url, [req], c, 0, { amount: c, timeout: 600 }).then(() =>
+                drive(server.url, url, [req], c, 0, { amount, timeout: 600 }),
+              );
         const before = await counts(server.url, repo.name);
         const result = await run();
         const after = await counts(server.url, repo.name);
         const batchFormed = (after.inferences - before.inferences) / Math.max(1, after.executions - before.executions);
-        log(`  ${result.perSecond.toFixed(1)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, batch ${batchFormed.toFixed(1)}, errors ${result.errors + result.non2xx}`);
+        log(
+          `  ${result.perSecond.toFixed(1)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, batch ${batchFormed.toFixed(1)}, errors ${result.errors + result.non2xx}`,
+        );
         points.push({ model, protocol, batching, c, result, batchFormed });
       }
     }
@@ -245,13 +277,20 @@ async function inProcess(model: string, batches: number[]): Promise<InProcess[]>
     const { env, pipeline } = await import('@huggingface/transformers');
     env.localModelPath = CACHE;
     env.allowRemoteModels = false;
-    const fe = await pipeline('feature-extraction', 'bert-base-hf', { session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 } } as never);
+    const fe = await pipeline('feature-extraction', 'bert-base-hf', {
+      session_options: { intraOpNumThreads: THREADS, interOpNumThreads: 1 },
+    } as never);
     for (const b of batches) out.push(await timed(b, () => fe(Array(b).fill(TEXT), { pooling: 'mean', normalize: true })));
     await fe.dispose();
     return out;
   }
   const file = join(CACHE, model === 'bert' ? 'bert-base.onnx' : 'resnet50.onnx');
-  const session = await ort.InferenceSession.create(file, { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: THREADS, interOpNumThreads: 1 });
+  const session = await ort.InferenceSession.create(file, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: THREADS,
+    interOpNumThreads: 1,
+  });
   try {
     for (const b of batches) {
       const feeds: Record<string, ort.Tensor> = {};
@@ -285,7 +324,10 @@ const TITLES: Record<string, string> = {
 async function main(): Promise<void> {
   ensureModels();
   const started = new Date();
-  const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadBefore = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
   const sections: string[] = [];
   // Written after each model, so an interrupted run keeps what it measured.
   const write = () => {
@@ -293,7 +335,10 @@ async function main(): Promise<void> {
       '# tsserve on production-size models',
       '',
       `- date: ${started.toISOString()}; command: \`node dist/bench/production.js ${argv.join(' ')}\``,
-      `- node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}; CPU: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores (cgroup limit ${CPUS}); load average before: ${loadBefore}, after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+      `- node ${process.version}, onnxruntime-node ${ort.env.versions.node ?? '?'}; CPU: ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores (cgroup limit ${CPUS}); load average before: ${loadBefore}, after: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
       `- REST points: ${PER_CONNECTION} requests per connection (at least 8) after one per connection as warmup; gRPC points: as long as the REST point took (at least ${DURATION} s) after ${WARMUP} s warmup; batch-1 requests; concurrency = connections (REST, autocannon) or calls in flight on one HTTP/2 connection (gRPC, bench/grpc-load.ts); p99 of a point with few requests is its maximum, read it with the request count`,
       '- random weights (bench/production/build_models.py, cached in bench/.cache/production); the machine is shared, so the numbers are noisy: compare rows of one run',
       '- share = server req/s over in-process rows/s at the power of two nearest the batch the server formed',

@@ -74,16 +74,39 @@ const RULES: [stage: string, test: (url: string, fn: string) => boolean][] = [
   ['logging', (u) => /\/(pino|pino-std-serializers|sonic-boom|thread-stream)\/|\/src\/log\.js/.test(u)],
   ['metrics', (u) => /\/prom-client\/|\/src\/metrics\/|\/http\/observability\.js/.test(u)],
   ['validate', (u) => /\/src\/core\/validate\.js/.test(u)],
-  ['encode', (u, fn) => /\/http\/v2-response\.js|\/core\/raw-tensor\.js|\/grpc\/(infer-codec|owned-messages|typed-contents)\.js/.test(u) || (/\/http\/json-tensor\.js/.test(u) && /encode|join|outputStrings/.test(fn))],
-  ['parse', (u) => /\/http\/(v2-request|json-tensor|body)\.js|\/grpc\/(request-decoding|messages|parameters)\.js|\/core\/(tensor|tensor-header|cast|float16)\.js/.test(u)],
+  [
+    'encode',
+    (u, fn) =>
+      /\/http\/v2-response\.js|\/core\/raw-tensor\.js|\/grpc\/(infer-codec|owned-messages|typed-contents)\.js/.test(u) ||
+      (/\/http\/json-tensor\.js/.test(u) && /encode|join|outputStrings/.test(fn)),
+  ],
+  [
+    'parse',
+    (u) =>
+      /\/http\/(v2-request|json-tensor|body)\.js|\/grpc\/(request-decoding|messages|parameters)\.js|\/core\/(tensor|tensor-header|cast|float16)\.js/.test(
+        u,
+      ),
+  ],
   ['batcher', (u) => /\/src\/scheduler\//.test(u)],
   ['onnxruntime', (u) => /onnxruntime|\/runtimes\//.test(u)],
   ['worker hand-off', (u) => /\/piscina\/|\/src\/pool\/|node:internal\/worker|node:worker_threads|\/core\/transfer\.js/.test(u)],
   ['model repository', (u) => /\/src\/repository\/|\/core\/(statistics|inference)\.js/.test(u)],
   ['protobuf', (u) => /\/protobufjs\/|\/@protobufjs\//.test(u)],
   ['gRPC transport (grpc-js, http2)', (u) => /\/@grpc\/|node:internal\/http2|node:http2/.test(u)],
-  ['HTTP transport (node:http, fastify)', (u) => /\/fastify\/|\/find-my-way\/|\/avvio\/|\/light-my-request\/|\/fast-json-stringify\/|\/@fastify\/|node:_http|node:http|\/src\/http\//.test(u)],
-  ['sockets, streams, timers', (u) => /node:net|node:internal\/(stream_base|streams|timers|net)|node:stream|node:events|node:internal\/process\/task_queues|node:internal\/async_hooks/.test(u)],
+  [
+    'HTTP transport (node:http, fastify)',
+    (u) =>
+      /\/fastify\/|\/find-my-way\/|\/avvio\/|\/light-my-request\/|\/fast-json-stringify\/|\/@fastify\/|node:_http|node:http|\/src\/http\//.test(
+        u,
+      ),
+  ],
+  [
+    'sockets, streams, timers',
+    (u) =>
+      /node:net|node:internal\/(stream_base|streams|timers|net)|node:stream|node:events|node:internal\/process\/task_queues|node:internal\/async_hooks/.test(
+        u,
+      ),
+  ],
 ];
 
 /** Stage times of the samples taken between `from` and `to` (CLOCK_MONOTONIC microseconds, as process.hrtime). */
@@ -147,7 +170,22 @@ async function profileOne(protocol: 'json' | 'grpc', opts: Options): Promise<str
   const port = await freePort();
   const grpcPort = await freePort();
   const server = await spawnServer(
-    [...(opts.noProf ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]), opts.cli, '--model_dir', opts.modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn', '--workers', '1'],
+    [
+      ...(opts.noProf ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]),
+      opts.cli,
+      '--model_dir',
+      opts.modelDir,
+      '--host',
+      '127.0.0.1',
+      '--http_port',
+      String(port),
+      '--grpc_port',
+      String(grpcPort),
+      '--log_level',
+      'warn',
+      '--workers',
+      '1',
+    ],
     port,
     '/v2/health/ready',
   );
@@ -156,13 +194,21 @@ async function profileOne(protocol: 'json' | 'grpc', opts: Options): Promise<str
   const meta = (await (await fetch(`${server.url}/v2/models/${opts.model}`)).json()) as { inputs: { name: string; datatype: string }[] };
   const input = meta.inputs[0]!;
   const path = `/v2/models/${opts.model}/infer`;
-  const jsonReqs = rows.map((r) => ({ body: Buffer.from(JSON.stringify({ inputs: [{ name: input.name, datatype: input.datatype, shape: [1, r.length], data: r }] })), headers: { 'content-type': 'application/json' } }));
+  const jsonReqs = rows.map((r) => ({
+    body: Buffer.from(JSON.stringify({ inputs: [{ name: input.name, datatype: input.datatype, shape: [1, r.length], data: r }] })),
+    headers: { 'content-type': 'application/json' },
+  }));
   const load = () =>
     protocol === 'json'
       ? drive(server.url, path, jsonReqs, opts.concurrency, opts.duration)
-      : grpcLoad(`127.0.0.1:${grpcPort}`, { model: opts.model, input: input.name, rows }, opts.concurrency, { warmup: 0, duration: opts.duration });
+      : grpcLoad(`127.0.0.1:${grpcPort}`, { model: opts.model, input: input.name, rows }, opts.concurrency, {
+          warmup: 0,
+          duration: opts.duration,
+        });
   // Warm up (JIT, pools) while the profiler runs too; its samples are a small share.
-  await (protocol === 'json' ? drive(server.url, path, jsonReqs, opts.concurrency, 2) : grpcLoad(`127.0.0.1:${grpcPort}`, { model: opts.model, input: input.name, rows }, opts.concurrency, { warmup: 0, duration: 2 }));
+  await (protocol === 'json'
+    ? drive(server.url, path, jsonReqs, opts.concurrency, 2)
+    : grpcLoad(`127.0.0.1:${grpcPort}`, { model: opts.model, input: input.name, rows }, opts.concurrency, { warmup: 0, duration: 2 }));
   const threadsBefore = threadCpu(pid);
   const cpuBefore = cpuSeconds(pid);
   const from = Number(process.hrtime.bigint() / 1000n);
@@ -195,7 +241,8 @@ async function profileOne(protocol: 'json' | 'grpc', opts: Options): Promise<str
     const used = after - (threadsBefore.get(key) ?? 0);
     perThread.set(name, (perThread.get(name) ?? 0) + used);
   }
-  if (process.env.PROFILE_THREADS) process.stderr.write(`${JSON.stringify([...threadsAfter].map(([k, v]) => [k, +(v - (threadsBefore.get(k) ?? 0)).toFixed(2)]))}\n`);
+  if (process.env.PROFILE_THREADS)
+    process.stderr.write(`${JSON.stringify([...threadsAfter].map(([k, v]) => [k, +(v - (threadsBefore.get(k) ?? 0)).toFixed(2)]))}\n`);
   const nativeOnly = [...perThread].filter(([name]) => !/^node$|^tsserve|^MainThread/.test(name) && !/^WorkerThread/.test(name));
   const nativeSeconds = nativeOnly.reduce((n, [, s]) => n + s, 0);
   const jsThreadsSeconds = cpuUsed - nativeSeconds;

@@ -29,7 +29,6 @@ import { type GrpcLoadSpec, type LoadRequest, type LoadResult, cpuSeconds, drive
 import { type LatencyStats, stats } from './lib/stats.js';
 import { resultsFile } from './lib/results-dir.js';
 
-
 // ---------------------------------------------------------------- options
 
 interface BenchOptions {
@@ -64,7 +63,9 @@ function parseOptions(argv: string[]): BenchOptions {
   const known = ['quick', 'help', 'model_dir', 'model', 'workers', 'nthread', 'duration', 'out'];
   for (const k of flags.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.join(', ')})`);
   if (flags.has('help')) {
-    process.stdout.write('usage: node dist/bench/run.js [--quick] [--model_dir DIR] [--model NAME] [--workers K] [--nthread T] [--duration S] [--out FILE]\n');
+    process.stdout.write(
+      'usage: node dist/bench/run.js [--quick] [--model_dir DIR] [--model NAME] [--workers K] [--nthread T] [--duration S] [--out FILE]\n',
+    );
     process.exit(0);
   }
   const int = (name: string, fallback: number) => {
@@ -99,7 +100,21 @@ function parseOptions(argv: string[]): BenchOptions {
 async function startChild(modelDir: string, opts: BenchOptions): Promise<ChildServer> {
   const port = await freePort();
   const grpcPort = await freePort();
-  const args = [CLI, '--model_dir', modelDir, '--host', '127.0.0.1', '--http_port', String(port), '--grpc_port', String(grpcPort), '--log_level', 'warn', '--workers', String(opts.workers)];
+  const args = [
+    CLI,
+    '--model_dir',
+    modelDir,
+    '--host',
+    '127.0.0.1',
+    '--http_port',
+    String(port),
+    '--grpc_port',
+    String(grpcPort),
+    '--log_level',
+    'warn',
+    '--workers',
+    String(opts.workers),
+  ];
   if (opts.nthread) args.push('--nthread', String(opts.nthread));
   return { ...(await spawnServer(args, port, '/v2/health/ready')), grpcAddress: `127.0.0.1:${grpcPort}` };
 }
@@ -120,7 +135,9 @@ function fromH2load(run: H2loadResult): LoadResult {
 
 /** The model's failed requests so far, from the statistics extension. */
 async function failedRequests(url: string, model: string): Promise<number> {
-  const body = (await (await fetch(`${url}/v2/models/${model}/stats`)).json()) as { model_stats: { inference_stats: { fail: { count: number } } }[] };
+  const body = (await (await fetch(`${url}/v2/models/${model}/stats`)).json()) as {
+    model_stats: { inference_stats: { fail: { count: number } } }[];
+  };
   return body.model_stats.reduce((n, s) => n + s.inference_stats.fail.count, 0);
 }
 
@@ -129,7 +146,12 @@ async function failedRequests(url: string, model: string): Promise<number> {
  * neither autocannon nor this process drives them).
  */
 async function postLoop(url: string, path: string, opts: BenchOptions): Promise<LatencyStats> {
-  const { latenciesMs, seconds } = await runJsonChild<{ latenciesMs: number[]; seconds: number }>('post-loop.js', [url, path, String(opts.warmup), String(opts.duration)]);
+  const { latenciesMs, seconds } = await runJsonChild<{ latenciesMs: number[]; seconds: number }>('post-loop.js', [
+    url,
+    path,
+    String(opts.warmup),
+    String(opts.duration),
+  ]);
   return stats(latenciesMs, seconds);
 }
 
@@ -141,7 +163,8 @@ function grpcInferOnce(address: string, request: object): Promise<Buffer[]> {
 /** One gRPC ModelInfer's whole response, decoded. */
 function grpcInferResponse(address: string, request: object): Promise<{ raw_output_contents: Buffer[] }> {
   const Service = grpc.makeClientConstructor(loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition, INFERENCE_SERVICE);
-  const client = new Service(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 }) as grpc.Client & Record<string, any>;
+  const client = new Service(address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': -1 }) as grpc.Client &
+    Record<string, any>;
   return new Promise((resolveCall, reject) => {
     client['ModelInfer'](request, (error: Error | null, response: { raw_output_contents: Buffer[] }) => {
       client.close();
@@ -219,7 +242,6 @@ async function baseline(opts: BenchOptions, inputName: string, rows: number[][])
 
 // ---------------------------------------------------------------- binary decode
 
-
 /** A 4 MiB FP32 binary body whose tensor starts `misalign` bytes past a 4-byte boundary. */
 function decodeBody(misalign: number): { body: Uint8Array; headerLength: number; data: Float32Array } {
   const data = bigTensor();
@@ -281,7 +303,10 @@ async function main(): Promise<void> {
   const command = `node ${relative(ROOT, process.argv[1]!) || process.argv[1]} ${process.argv.slice(2).join(' ')}`.trim();
   const log = (msg: string) => process.stderr.write(`[bench ${((Date.now() - wallStart) / 1000).toFixed(1)}s] ${msg}\n`);
   const cpus = os.cpus();
-  const loadAvg = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const loadAvg = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
   // Inputs: the model's own test rows (cases.json), one row per request.
   const casesFile = join(opts.modelDir, opts.model, 'cases.json');
@@ -297,7 +322,8 @@ async function main(): Promise<void> {
     servers.push(main);
     const meta = (await (await fetch(`${main.url}/v2/models/${opts.model}`)).json()) as { inputs: { name: string; datatype: string }[] };
     const input = meta.inputs[0]!;
-    if (meta.inputs.length !== 1 || input.datatype !== 'FP32') throw new Error(`the bench drives models with one FP32 input; ${opts.model} has ${JSON.stringify(meta.inputs)}`);
+    if (meta.inputs.length !== 1 || input.datatype !== 'FP32')
+      throw new Error(`the bench drives models with one FP32 input; ${opts.model} has ${JSON.stringify(meta.inputs)}`);
     inputName = input.name;
     // The server idles (no requests) while the baseline and decode timings run.
     const base = await baseline(opts, inputName, rows);
@@ -330,8 +356,11 @@ async function main(): Promise<void> {
       inputs: [{ name: input.name, datatype: 'FP32', shape: [1, rows[0]!.length] }],
       raw_input_contents: [row0],
     });
-    if (!Buffer.concat(grpcResponse.raw_output_contents).equals(restOutputs)) throw new Error('gRPC and REST binary infer answered different bytes');
-    answers.grpc = (loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition)['ModelInfer']!.responseSerialize(grpcResponse).toString('base64');
+    if (!Buffer.concat(grpcResponse.raw_output_contents).equals(restOutputs))
+      throw new Error('gRPC and REST binary infer answered different bytes');
+    answers.grpc = (loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition)
+      ['ModelInfer']!.responseSerialize(grpcResponse)
+      .toString('base64');
 
     const points: Point[] = [];
     const measure = async (label: string, c: number, run: () => Promise<LoadResult>, pid = main.child.pid) => {
@@ -339,17 +368,27 @@ async function main(): Promise<void> {
       const cpuBefore = cpuSeconds(pid);
       const result = await run();
       const serverCpuUs = ((cpuSeconds(pid) - cpuBefore) / Math.max(1, result.count)) * 1e6;
-      log(`  ${fi(result.perSecond)} req/s, p50 ${f(result.p50)} ms, p99 ${f(result.p99)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, server CPU ${fi(serverCpuUs)} us/req`);
+      log(
+        `  ${fi(result.perSecond)} req/s, p50 ${f(result.p50)} ms, p99 ${f(result.p99)} ms, errors ${result.errors}, non-2xx ${result.non2xx}, server CPU ${fi(serverCpuUs)} us/req`,
+      );
       points.push({ label, c, result, serverCpuUs });
     };
     const restPoints = (url: string, prefix: string, pid: number | undefined) =>
       (async () => {
-        for (const [label, reqs, cs] of [['HTTP JSON', jsonReqs, [1, 8, 16]], ['HTTP binary', binReqs, [1, 16]]] as const) {
+        for (const [label, reqs, cs] of [
+          ['HTTP JSON', jsonReqs, [1, 8, 16]],
+          ['HTTP binary', binReqs, [1, 16]],
+        ] as const) {
           for (const c of cs) {
-            await measure(prefix + label, c, async () => {
-              await drive(url, path, reqs, c, opts.warmup);
-              return drive(url, path, reqs, c, opts.duration);
-            }, pid);
+            await measure(
+              prefix + label,
+              c,
+              async () => {
+                await drive(url, path, reqs, c, opts.warmup);
+                return drive(url, path, reqs, c, opts.duration);
+              },
+              pid,
+            );
           }
         }
       })();
@@ -363,12 +402,30 @@ async function main(): Promise<void> {
     if (h2) {
       const timing = { warmup: opts.warmup, seconds: opts.duration };
       await measure('HTTP binary, h2load', 16, async () =>
-        fromH2load(await h2load({ ...timing, url: main.url + path, body: binReqs[0]!.body, headers: binReqs[0]!.headers, http1: true, connections: 16, streams: 1 })),
+        fromH2load(
+          await h2load({
+            ...timing,
+            url: main.url + path,
+            body: binReqs[0]!.body,
+            headers: binReqs[0]!.headers,
+            http1: true,
+            connections: 16,
+            streams: 1,
+          }),
+        ),
       );
       const failedBefore = await failedRequests(main.url, opts.model);
       await measure('gRPC, h2load', 16, async () => {
         const framed = grpcFrame(inferMessage(opts.model, input.name, [1, rows[0]!.length], Float32Array.from(rows[0]!)));
-        const run = await h2load({ ...timing, url: `http://${main.grpcAddress}/${INFERENCE_SERVICE}/ModelInfer`, body: framed, headers: GRPC_HEADERS, http1: false, connections: 1, streams: 16 });
+        const run = await h2load({
+          ...timing,
+          url: `http://${main.grpcAddress}/${INFERENCE_SERVICE}/ModelInfer`,
+          body: framed,
+          headers: GRPC_HEADERS,
+          http1: false,
+          connections: 1,
+          streams: 16,
+        });
         // A failed gRPC call is HTTP 200 too: the server's own count of failures tells.
         return { ...fromH2load(run), errors: (await failedRequests(main.url, opts.model)) - failedBefore };
       });
@@ -382,10 +439,15 @@ async function main(): Promise<void> {
     writeFileSync(bodiesFile, JSON.stringify(answers));
     const ceilingPort = await freePort();
     const ceilingGrpcPort = await freePort();
-    const ceiling = await spawnServer([join(ROOT, 'dist/bench/ceiling-server.js'), String(ceilingPort), String(ceilingGrpcPort), bodiesFile], ceilingPort, '/');
+    const ceiling = await spawnServer(
+      [join(ROOT, 'dist/bench/ceiling-server.js'), String(ceilingPort), String(ceilingGrpcPort), bodiesFile],
+      ceilingPort,
+      '/',
+    );
     servers.push(ceiling);
     await restPoints(ceiling.url, CEILING, ceiling.child.pid);
-    for (const c of [1, 16]) await measure(`${CEILING}gRPC`, c, () => grpcLoad(`127.0.0.1:${ceilingGrpcPort}`, grpcSpec, c, opts), ceiling.child.pid);
+    for (const c of [1, 16])
+      await measure(`${CEILING}gRPC`, c, () => grpcLoad(`127.0.0.1:${ceilingGrpcPort}`, grpcSpec, c, opts), ceiling.child.pid);
     await ceiling.stop();
     rmSync(bodiesFile, { force: true });
 
@@ -399,7 +461,8 @@ async function main(): Promise<void> {
     await check(fp32.url, '/v2/models/fp32/infer', bigReq, (b, h) => {
       const hl = Number(h.get('inference-header-content-length'));
       const out = b.subarray(hl);
-      if (out.byteLength !== TENSOR_BYTES || !out.equals(Buffer.from(big.buffer))) throw new Error('fp32 identity did not return its input bytes');
+      if (out.byteLength !== TENSOR_BYTES || !out.equals(Buffer.from(big.buffer)))
+        throw new Error('fp32 identity did not return its input bytes');
     });
     const e2ePath = '/v2/models/fp32/infer';
     const e2e = await postLoop(fp32.url, e2ePath, opts);
@@ -432,7 +495,9 @@ async function main(): Promise<void> {
     const grpcC1 = point('gRPC', 1)!;
     const jsonC8 = points.find((p) => p.label === 'HTTP JSON' && p.c === 8)!;
     const jsonC8Top = ceilingOf(points, jsonC8);
-    const jsonC8Share = jsonC8Top ? `${f((jsonC8.result.perSecond / jsonC8Top.perSecond) * 100, 0)}% (${fi(jsonC8.result.perSecond)} vs ${fi(jsonC8Top.perSecond)} req/s)` : 'n/a';
+    const jsonC8Share = jsonC8Top
+      ? `${f((jsonC8.result.perSecond / jsonC8Top.perSecond) * 100, 0)}% (${fi(jsonC8.result.perSecond)} vs ${fi(jsonC8Top.perSecond)} req/s)`
+      : 'n/a';
     const versus = (grpcLabel: string, restLabel: string) => {
       const g = point(grpcLabel, 16);
       const r = point(restLabel, 16);
@@ -490,7 +555,10 @@ async function main(): Promise<void> {
       '',
       `GB/s and MB/s are decimal (1e9, 1e6 bytes) of tensor payload; end-to-end MB/s counts the 4 MiB of input tensor sent per request (the same 4 MiB also comes back), i.e. requests/s x 4.19 MB. The decode rows time only \`decodeInferBody\` (JSON header parse + tensor view or copy); reading the body off the socket, the worker hop and the response are not in them.`,
       '',
-      `Total bench wall time: ${((Date.now() - wallStart) / 1000).toFixed(1)} s; load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (other processes on the machine share the ${cpus.length} cores).`,
+      `Total bench wall time: ${((Date.now() - wallStart) / 1000).toFixed(1)} s; load average after: ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} (other processes on the machine share the ${cpus.length} cores).`,
       '',
     ];
     const report = lines.join('\n');

@@ -15,7 +15,11 @@ import { CLI, ROOT, freePort, spawnServer } from './lib/child-server.js';
 import { resultsFile } from './lib/results-dir.js';
 
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '7' }, mib: { type: 'string', default: '64' }, 'update-results': { type: 'boolean', default: false } },
+  options: {
+    rounds: { type: 'string', default: '7' },
+    mib: { type: 'string', default: '64' },
+    'update-results': { type: 'boolean', default: false },
+  },
 });
 const rounds = Number(values.rounds);
 const bytes = Number(values.mib) * 1024 * 1024;
@@ -50,7 +54,19 @@ async function main(): Promise<void> {
   writeFileSync(shmOut, Buffer.alloc(bytes));
   const port = await freePort();
   const server = await spawnServer(
-    [CLI, '--model_dir', repo, '--http_port', String(port), '--enable_grpc', 'false', '--http_max_input_size', String(bytes * 2), '--workers', '1'],
+    [
+      CLI,
+      '--model_dir',
+      repo,
+      '--http_port',
+      String(port),
+      '--enable_grpc',
+      'false',
+      '--http_max_input_size',
+      String(bytes * 2),
+      '--workers',
+      '1',
+    ],
     port,
     '/v2/health/ready',
   );
@@ -79,7 +95,14 @@ async function main(): Promise<void> {
     });
     const shm = await timed(async () => {
       const res = await post('/v2/models/identity/infer', {
-        inputs: [{ name: 'x', datatype: 'FP32', shape: [rowsOf, cols], parameters: { shared_memory_region: 'in', shared_memory_byte_size: bytes } }],
+        inputs: [
+          {
+            name: 'x',
+            datatype: 'FP32',
+            shape: [rowsOf, cols],
+            parameters: { shared_memory_region: 'in', shared_memory_byte_size: bytes },
+          },
+        ],
         outputs: [{ name: 'y', parameters: { shared_memory_region: 'out', shared_memory_byte_size: bytes } }],
       });
       await res.arrayBuffer();
@@ -93,8 +116,8 @@ async function main(): Promise<void> {
       '',
       '| path | median ms | min ms | max ms | MiB/s each way |',
       '|---|---|---|---|---|',
-      `| REST binary extension | ${b.toFixed(1)} | ${Math.min(...binary).toFixed(1)} | ${Math.max(...binary).toFixed(1)} | ${((bytes / 2 ** 20) / (b / 1000)).toFixed(0)} |`,
-      `| system shared memory | ${s.toFixed(1)} | ${Math.min(...shm).toFixed(1)} | ${Math.max(...shm).toFixed(1)} | ${((bytes / 2 ** 20) / (s / 1000)).toFixed(0)} |`,
+      `| REST binary extension | ${b.toFixed(1)} | ${Math.min(...binary).toFixed(1)} | ${Math.max(...binary).toFixed(1)} | ${(bytes / 2 ** 20 / (b / 1000)).toFixed(0)} |`,
+      `| system shared memory | ${s.toFixed(1)} | ${Math.min(...shm).toFixed(1)} | ${Math.max(...shm).toFixed(1)} | ${(bytes / 2 ** 20 / (s / 1000)).toFixed(0)} |`,
       '',
       `Shared memory takes ${(s / b).toFixed(2)}x the time of the binary extension.`,
       '',

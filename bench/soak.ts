@@ -71,17 +71,33 @@ function rows(input: { shape: number[] }): number[][] {
 async function main(): Promise<void> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const server = await spawnServer(
-    [CLI, '--model_dir', modelDir, '--http_port', String(httpPort), '--grpc_port', String(grpcPort), '--host', '127.0.0.1', '--log_level', process.env.SOAK_SERVER_LOG ? 'info' : 'warn'],
-    httpPort, '/v2/health/ready',
+    [
+      CLI,
+      '--model_dir',
+      modelDir,
+      '--http_port',
+      String(httpPort),
+      '--grpc_port',
+      String(grpcPort),
+      '--host',
+      '127.0.0.1',
+      '--log_level',
+      process.env.SOAK_SERVER_LOG ? 'info' : 'warn',
+    ],
+    httpPort,
+    '/v2/health/ready',
   );
   const pid = server.child.pid!;
   // The server's own log lines, when asked for (SOAK_SERVER_LOG=FILE), to see what it did.
   if (process.env.SOAK_SERVER_LOG) server.child.stdout!.pipe(createWriteStream(process.env.SOAK_SERVER_LOG));
   const url = server.url;
-  const meta = (await (await fetch(`${url}/v2/models/${model}`)).json()) as { inputs: { name: string; datatype: string; shape: number[] }[] };
+  const meta = (await (await fetch(`${url}/v2/models/${model}`)).json()) as {
+    inputs: { name: string; datatype: string; shape: number[] }[];
+  };
   const input = meta.inputs[0]!;
   const data = rows(input);
-  const v2Body = (row: number[]) => JSON.stringify({ inputs: [{ name: input.name, datatype: input.datatype, shape: [1, row.length], data: row }] });
+  const v2Body = (row: number[]) =>
+    JSON.stringify({ inputs: [{ name: input.name, datatype: input.datatype, shape: [1, row.length], data: row }] });
   const v1Body = (row: number[]) => JSON.stringify({ instances: [row] });
   const loaded = grpc.loadPackageDefinition(loadDefinitions()) as any;
   const client = new loaded.inference.GRPCInferenceService(`127.0.0.1:${grpcPort}`, grpc.credentials.createInsecure());
@@ -107,10 +123,14 @@ async function main(): Promise<void> {
     while (running()) {
       counts.sent++;
       const row = nextRow();
-      const request = { model_name: model, inputs: [{ name: input.name, datatype: input.datatype, shape: [1, row.length], contents: { fp32_contents: row } }] };
+      const request = {
+        model_name: model,
+        inputs: [{ name: input.name, datatype: input.datatype, shape: [1, row.length], contents: { fp32_contents: row } }],
+      };
       await new Promise<void>((resolve) => {
         client.ModelInfer(request, (error: grpc.ServiceError | null) => {
-          if (error && error.code === grpc.status.UNAVAILABLE && /connect|ECONN/i.test(error.details)) transportError('grpc', error.details);
+          if (error && error.code === grpc.status.UNAVAILABLE && /connect|ECONN/i.test(error.details))
+            transportError('grpc', error.details);
           else answered('grpc', error ? grpc.status[error.code] : 'OK');
           resolve();
         });
@@ -121,7 +141,11 @@ async function main(): Promise<void> {
   const abandon = async () => {
     while (running()) {
       const controller = new AbortController();
-      const pending = fetch(`${url}/v2/models/${model}/infer`, { method: 'POST', body: v2Body(nextRow()), signal: controller.signal }).catch(() => undefined);
+      const pending = fetch(`${url}/v2/models/${model}/infer`, {
+        method: 'POST',
+        body: v2Body(nextRow()),
+        signal: controller.signal,
+      }).catch(() => undefined);
       setImmediate(() => controller.abort());
       await pending;
       counts.abandoned++;
@@ -142,7 +166,9 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => (rss.peak = Math.max(rss.peak, rssMb(pid))), 1000);
   const started = Date.now();
   const progress = setInterval(() => {
-    process.stdout.write(`${JSON.stringify({ elapsedS: Math.round((Date.now() - started) / 1000), sent: counts.sent, answered: counts.answered, rssMb: rssMb(pid) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ elapsedS: Math.round((Date.now() - started) / 1000), sent: counts.sent, answered: counts.answered, rssMb: rssMb(pid) })}\n`,
+    );
   }, 10_000);
   const loops = [
     ...Array.from({ length: concurrency }, () => rest(`/v2/models/${model}/infer`, () => v2Body(nextRow()), 'v2')),
@@ -157,21 +183,39 @@ async function main(): Promise<void> {
   rss.end = rssMb(pid);
   rss.peak = Math.max(rss.peak, rss.end);
   const metrics = await (await fetch(`${url}/metrics`)).text();
-  const cancelledByServer = [...metrics.matchAll(/^tsserve_requests_cancelled_total\{[^}]*\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  const cancelledByServer = [...metrics.matchAll(/^tsserve_requests_cancelled_total\{[^}]*\} (\d+)/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
   client.close();
   const seconds = (Date.now() - started) / 1000;
   const stopping = Date.now();
   const exited = new Promise<number | string | null>((r) => server.child.once('exit', (code, signal) => r(code ?? signal)));
   server.child.kill('SIGTERM');
   const exitCode = await exited;
-  process.stdout.write(`${JSON.stringify({
-    minutes, model, concurrency, reloadSeconds,
-    sent: counts.sent, answered: counts.answered, requestsPerSecond: Math.round(counts.sent / seconds),
-    byStatus: counts.byStatus, transportErrors: counts.transportErrors,
-    abandoned: counts.abandoned, cancelledByServer,
-    reloads: counts.reloads, reloadFailures: counts.reloadFailures,
-    rssMb: rss, shutdown: { exitCode, ms: Date.now() - stopping },
-  }, null, 1)}\n`);
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        minutes,
+        model,
+        concurrency,
+        reloadSeconds,
+        sent: counts.sent,
+        answered: counts.answered,
+        requestsPerSecond: Math.round(counts.sent / seconds),
+        byStatus: counts.byStatus,
+        transportErrors: counts.transportErrors,
+        abandoned: counts.abandoned,
+        cancelledByServer,
+        reloads: counts.reloads,
+        reloadFailures: counts.reloadFailures,
+        rssMb: rss,
+        shutdown: { exitCode, ms: Date.now() - stopping },
+      },
+      null,
+      1,
+    )}\n`,
+  );
   if (exitCode !== 0 || counts.sent !== counts.answered) process.exitCode = 1;
 }
 

@@ -80,8 +80,16 @@ async function main(): Promise<void> {
     s3.put('bench', 'big-md5/model.bin', bytesObject(bigBytes));
     s3.put('bench', 'big-multipart/model.bin', generatedObject(big));
     await writeFile(join(work, 'source.bin'), bigBytes);
-    row(`storage-initializer, 1 object, MD5 verified`, big, await timed(process.execPath, [INITIALIZER, 's3://bench/big-md5', join(work, 'd1')], env));
-    row(`storage-initializer, 1 object, multipart ETag (size check)`, big, await timed(process.execPath, [INITIALIZER, 's3://bench/big-multipart', join(work, 'd2')], env));
+    row(
+      `storage-initializer, 1 object, MD5 verified`,
+      big,
+      await timed(process.execPath, [INITIALIZER, 's3://bench/big-md5', join(work, 'd1')], env),
+    );
+    row(
+      `storage-initializer, 1 object, multipart ETag (size check)`,
+      big,
+      await timed(process.execPath, [INITIALIZER, 's3://bench/big-multipart', join(work, 'd2')], env),
+    );
     row('`cp` of the same bytes', big, await timed('cp', [join(work, 'source.bin'), join(work, 'copy.bin')]));
     s3.buckets.get('bench')!.clear();
     await rm(join(work, 'd1'), { recursive: true });
@@ -98,7 +106,11 @@ async function main(): Promise<void> {
     const total = files * fileKiB * 1024;
     for (const concurrency of ['4', '16']) {
       const dest = join(work, `many-${concurrency}`);
-      row(`storage-initializer, ${files} × ${fileKiB} KiB, concurrency ${concurrency}`, total, await timed(process.execPath, [INITIALIZER, 's3://bench/many', dest], { ...env, STORAGE_MAX_CONCURRENCY: concurrency }));
+      row(
+        `storage-initializer, ${files} × ${fileKiB} KiB, concurrency ${concurrency}`,
+        total,
+        await timed(process.execPath, [INITIALIZER, 's3://bench/many', dest], { ...env, STORAGE_MAX_CONCURRENCY: concurrency }),
+      );
       if ((await readdir(dest)).length !== 10) throw new Error('incomplete download');
     }
     row('`cp -r` of the same files', total, await timed('cp', ['-r', join(work, 'tree'), join(work, 'tree-copy')]));
@@ -109,7 +121,10 @@ async function main(): Promise<void> {
   const header = [
     '# Storage initializer throughput',
     '',
-    `${new Date().toISOString()} · Node ${process.version} · ${os.cpus()[0]?.model} × ${os.cpus().length} · load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `${new Date().toISOString()} · Node ${process.version} · ${os.cpus()[0]?.model} × ${os.cpus().length} · load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     '',
     `\`node dist/bench/storage.js ${process.argv.slice(2).join(' ')}\` — S3 stand-in on 127.0.0.1 in the bench process; destination and \`cp\` on ${os.tmpdir()}.`,
     '',

@@ -78,7 +78,13 @@ export function xgboostJson(spec: SynthSpec, trees: SynthTree[]): string {
         },
         name: 'gbtree',
       },
-      learner_model_param: { base_score: '5E-1', boost_from_average: '1', num_class: '0', num_feature: String(spec.features), num_target: '1' },
+      learner_model_param: {
+        base_score: '5E-1',
+        boost_from_average: '1',
+        num_class: '0',
+        num_feature: String(spec.features),
+        num_target: '1',
+      },
       objective: { name: 'binary:logistic', reg_loss_param: { scale_pos_weight: '1' } },
     },
     version: [1, 7, 4],
@@ -86,7 +92,18 @@ export function xgboostJson(spec: SynthSpec, trees: SynthTree[]): string {
 }
 
 export function exportedOnnx(spec: SynthSpec, trees: SynthTree[]): Uint8Array {
-  const n: Record<string, number[]> = { tree: [], node: [], feature: [], value: [], yes: [], no: [], missing: [], lTree: [], lNode: [], lWeight: [] };
+  const n: Record<string, number[]> = {
+    tree: [],
+    node: [],
+    feature: [],
+    value: [],
+    yes: [],
+    no: [],
+    missing: [],
+    lTree: [],
+    lNode: [],
+    lWeight: [],
+  };
   const modes: string[] = [];
   trees.forEach((t, ti) => {
     t.left.forEach((l, i) => {
@@ -125,7 +142,10 @@ export function exportedOnnx(spec: SynthSpec, trees: SynthTree[]): Uint8Array {
       attr.ints('nodes_missing_value_tracks_true', n.missing!),
       attr.ints('class_treeids', n.lTree!),
       attr.ints('class_nodeids', n.lNode!),
-      attr.ints('class_ids', n.lTree!.map(() => 0)),
+      attr.ints(
+        'class_ids',
+        n.lTree!.map(() => 0),
+      ),
       attr.floats('class_weights', n.lWeight!),
     ],
   });

@@ -27,9 +27,8 @@ import { readTlsFiles } from './config/tls.js';
 import { refreshTlsOnChange } from './http/tls-refresh.js';
 import type { Server as HttpsServer } from 'node:https';
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 export interface RunningServer {
   http: FastifyInstance;
@@ -82,8 +81,13 @@ export async function startServer(options: TsserveOptions, logger = createLogger
   });
   const admission = new Admission({ maxBytes: inflightBytesLimit(options.max_inflight_bytes), maxRequests: options.max_inflight_requests });
   let started = false;
-  const dataPlane = new DataPlane({ registry, serverVersion: VERSION, strictReadiness: options.strict_readiness, isStarted: () => started,
-    maxPromptsPerRequest: options.max_prompts_per_request });
+  const dataPlane = new DataPlane({
+    registry,
+    serverVersion: VERSION,
+    strictReadiness: options.strict_readiness,
+    isStarted: () => started,
+    maxPromptsPerRequest: options.max_prompts_per_request,
+  });
   const http = await buildHttpServer({
     dataPlane,
     admission,
@@ -125,7 +129,8 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     throw error;
   }
   started = true;
-  const stopTlsRefresh = tls && options.enable_ssl_refresh ? refreshTlsOnChange(http.server as unknown as HttpsServer, options, logger) : undefined;
+  const stopTlsRefresh =
+    tls && options.enable_ssl_refresh ? refreshTlsOnChange(http.server as unknown as HttpsServer, options, logger) : undefined;
   const httpPort = (http.server.address() as AddressInfo).port;
   logger.info({ httpPort, grpcPort, models: registry.index() }, 'tsserve is serving');
 
@@ -155,7 +160,9 @@ export async function startServer(options: TsserveOptions, logger = createLogger
 /** The ports to open, with the flags that set them: HTTP first, then gRPC when enabled. */
 function listeners(options: TsserveOptions): PortFlag[] {
   const http = { flag: '--http_port', port: options.http_port };
-  return options.enable_grpc ? [http, { flag: '--grpc_port', port: options.grpc_port, alternative: 'turn gRPC off with --enable_grpc false' }] : [http];
+  return options.enable_grpc
+    ? [http, { flag: '--grpc_port', port: options.grpc_port, alternative: 'turn gRPC off with --enable_grpc false' }]
+    : [http];
 }
 
 /**
@@ -169,7 +176,10 @@ function checkModelLoaded(index: readonly IndexEntry[]): void {
 }
 
 function streamLimits(options: TsserveOptions): StreamLimits {
-  return { maxOutstanding: Math.max(1, options.grpc_stream_max_outstanding), stallTimeoutMs: Math.max(1, options.grpc_stream_stall_timeout) * 1000 };
+  return {
+    maxOutstanding: Math.max(1, options.grpc_stream_max_outstanding),
+    stallTimeoutMs: Math.max(1, options.grpc_stream_stall_timeout) * 1000,
+  };
 }
 
 /** Both stop accepting and let requests in flight finish; gRPC cancels what outlives the grace period. */

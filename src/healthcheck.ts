@@ -16,7 +16,9 @@ const TIMEOUT_MS = 4000;
 /** A /proc file of NUL-separated strings, or undefined when it cannot be read (gone, not ours). */
 function readNulList(path: string): string[] | undefined {
   try {
-    return readFileSync(path, 'latin1').split('\0').filter((s) => s !== '');
+    return readFileSync(path, 'latin1')
+      .split('\0')
+      .filter((s) => s !== '');
   } catch {
     return undefined;
   }

@@ -7,7 +7,17 @@ import { type Logger as PinoLogger, destination, pino } from 'pino';
 
 export type Logger = PinoLogger;
 
-const SECRET_FIELDS = ['authorization', 'password', 'token', 'secret', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'apiKey', 'api_key'];
+const SECRET_FIELDS = [
+  'authorization',
+  'password',
+  'token',
+  'secret',
+  'accessKeyId',
+  'secretAccessKey',
+  'sessionToken',
+  'apiKey',
+  'api_key',
+];
 
 /** Secret-looking names: flags, environment variables, config keys. */
 export const SECRET_NAME = /(key|token|secret|password|passwd|credential|authorization)/i;
@@ -17,8 +27,16 @@ export const SECRET_NAME = /(key|token|secret|password|passwd|credential|authori
  * (WARNING, CRITICAL, NOTSET), in any case. `silent` turns logging off.
  */
 const LEVELS: Readonly<Record<string, Level | 'silent'>> = {
-  trace: 'trace', notset: 'trace', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn',
-  error: 'error', fatal: 'fatal', critical: 'fatal', silent: 'silent',
+  trace: 'trace',
+  notset: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+  silent: 'silent',
 };
 
 export const LOG_LEVEL_NAMES: readonly string[] = Object.keys(LEVELS);
@@ -31,14 +49,23 @@ export function logLevel(name: string): Level | 'silent' | undefined {
 /** A logger at `level` (any name logLevel takes); an unknown name logs at info. */
 export function createLogger(level: string): Logger {
   // Synchronous writes: a line logged just before a crash or a kill is not lost in a buffer.
-  return pino({
-    level: logLevel(level) ?? 'info',
-    base: { service: 'tsserve' },
-    redact: {
-      paths: [...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`), 'req.headers.authorization', 'headers.authorization', 'headers.cookie'],
-      censor: '[redacted]',
+  return pino(
+    {
+      level: logLevel(level) ?? 'info',
+      base: { service: 'tsserve' },
+      redact: {
+        paths: [
+          ...SECRET_FIELDS,
+          ...SECRET_FIELDS.map((f) => `*.${f}`),
+          'req.headers.authorization',
+          'headers.authorization',
+          'headers.cookie',
+        ],
+        censor: '[redacted]',
+      },
     },
-  }, destination({ dest: 1, sync: true }));
+    destination({ dest: 1, sync: true }),
+  );
 }
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -82,12 +109,24 @@ class LazyChildLogger {
   }
 
   silent(): void {}
-  trace(...args: unknown[]): void { this.write('trace', args); }
-  debug(...args: unknown[]): void { this.write('debug', args); }
-  info(...args: unknown[]): void { this.write('info', args); }
-  warn(...args: unknown[]): void { this.write('warn', args); }
-  error(...args: unknown[]): void { this.write('error', args); }
-  fatal(...args: unknown[]): void { this.write('fatal', args); }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
 }
 
 /** fastify's childLoggerFactory: see LazyChildLogger. */

@@ -23,9 +23,24 @@ let grpcAddress: string;
 
 before(async () => {
   srv = await serveCli([
-    '--model_dir', repoPath('test/fixtures/dtypes'), '--host', '127.0.0.1', '--http_port', '0', '--grpc_port', '0',
-    '--max_inflight_bytes', String(LIMIT), '--max_inflight_requests', '64', '--grpc_stream_max_outstanding', '4',
-    '--grpc_stream_stall_timeout', '2', '--enable_latency_logging', 'false',
+    '--model_dir',
+    repoPath('test/fixtures/dtypes'),
+    '--host',
+    '127.0.0.1',
+    '--http_port',
+    '0',
+    '--grpc_port',
+    '0',
+    '--max_inflight_bytes',
+    String(LIMIT),
+    '--max_inflight_requests',
+    '64',
+    '--grpc_stream_max_outstanding',
+    '4',
+    '--grpc_stream_stall_timeout',
+    '2',
+    '--enable_latency_logging',
+    'false',
   ]);
   grpcAddress = `127.0.0.1:${srv.logs.find((l) => l.msg === 'tsserve is serving').grpcPort}`;
 });
@@ -42,7 +57,12 @@ function rss(): number {
 
 /** A binary-extension FP32 [1, n] request, as tritonclient writes it. */
 function fp32Request(n: number): { head: string; body: Buffer } {
-  const json = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, n], parameters: { binary_data_size: 4 * n } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] }));
+  const json = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, n], parameters: { binary_data_size: 4 * n } }],
+      outputs: [{ name: 'y', parameters: { binary_data: true } }],
+    }),
+  );
   const body = Buffer.concat([json, Buffer.alloc(4 * n)]);
   const head = `POST /v2/models/fp32/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${body.byteLength}\r\nInference-Header-Content-Length: ${json.byteLength}\r\n\r\n`;
   return { head, body };
@@ -142,7 +162,11 @@ describe('gRPC admission', () => {
     const client = new GrpcTestClient(grpcAddress);
     try {
       const n = (40 * MiB) / 4;
-      const request = { model_name: 'fp32', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, n] }], raw_input_contents: [Buffer.alloc(4 * n)] };
+      const request = {
+        model_name: 'fp32',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, n] }],
+        raw_input_contents: [Buffer.alloc(4 * n)],
+      };
       await assertStatus(client.call('ModelInfer', request), grpc.status.RESOURCE_EXHAUSTED, /--max_inflight_bytes/);
       const small = { model_name: 'fp32', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [Buffer.alloc(8)] };
       assert.equal((await client.call('ModelInfer', small)).outputs[0].name, 'y');

@@ -22,9 +22,11 @@ async function rssMiB(pid: number): Promise<number> {
 /** Runs `task(i)` for i in [0, n) with `width` at a time. */
 async function inParallel(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) await task(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) await task(next++);
+    }),
+  );
 }
 
 describe('bad load requests', () => {
@@ -36,7 +38,18 @@ describe('bad load requests', () => {
     await repo.copy(FP32_IDENTITY, 'm/1/model.onnx');
     await repo.write('README', 'a file in the model dir, not a model');
     await repo.write('.hidden/1/model.onnx', await readFile(new URL('../../' + FP32_IDENTITY, import.meta.url)));
-    cli = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', '--enable_latency_logging', 'false']);
+    cli = await serveCli([
+      '--model_dir',
+      repo.dir,
+      '--http_port',
+      '0',
+      '--grpc_port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--enable_latency_logging',
+      'false',
+    ]);
     grpc = new GrpcTestClient(`127.0.0.1:${cli.logs.find((l) => l.msg === 'tsserve is serving').grpcPort}`);
   });
   after(async () => {
@@ -75,7 +88,11 @@ describe('bad load requests', () => {
     assert.equal((await postJson(`${cli.url}/v2/repository/models/a%00b/unload`, {})).status, 400);
 
     const long = 'x'.repeat(5000);
-    for (const [name, why] of [['a\0b', /control character/], ['', /it is empty/], [long, /longer than 255 bytes/]] as const) {
+    for (const [name, why] of [
+      ['a\0b', /control character/],
+      ['', /it is empty/],
+      [long, /longer than 255 bytes/],
+    ] as const) {
       await assertStatus(grpc.call('RepositoryModelLoad', { model_name: name }), status.INVALID_ARGUMENT, /^invalid model name /, why);
       await assertStatus(grpc.call('RepositoryModelUnload', { model_name: name }), status.INVALID_ARGUMENT, why);
       await assertStatus(grpc.call('ModelMetadata', { name }), status.INVALID_ARGUMENT, why);

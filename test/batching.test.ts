@@ -27,15 +27,20 @@ describe('dynamic batching', () => {
     await repo.copy(FP32_IDENTITY, 'unbatched/1/model.onnx');
     await repo.write('unbatched/config.pbtxt', 'max_batch_size: 16\n');
     await repo.copy(FP32_IDENTITY, 'small_queue/1/model.onnx');
-    await repo.write('small_queue/config.pbtxt', [
-      'max_batch_size: 8',
-      'dynamic_batching { max_queue_delay_microseconds: 300000 default_queue_policy { max_queue_size: 1 } }',
-    ].join('\n'));
+    await repo.write(
+      'small_queue/config.pbtxt',
+      ['max_batch_size: 8', 'dynamic_batching { max_queue_delay_microseconds: 300000 default_queue_policy { max_queue_size: 1 } }'].join(
+        '\n',
+      ),
+    );
     await repo.copy(FP32_IDENTITY, 'timed/1/model.onnx');
-    await repo.write('timed/config.pbtxt', [
-      'max_batch_size: 8',
-      'dynamic_batching { max_queue_delay_microseconds: 2000000 default_queue_policy { default_timeout_microseconds: 100000 } }',
-    ].join('\n'));
+    await repo.write(
+      'timed/config.pbtxt',
+      [
+        'max_batch_size: 8',
+        'dynamic_batching { max_queue_delay_microseconds: 2000000 default_queue_policy { default_timeout_microseconds: 100000 } }',
+      ].join('\n'),
+    );
     for (const name of ['trees_on', 'trees_off']) await repo.copy(TREES, `${name}/1/model.onnx`);
     // One intra-op thread: onnxruntime's tree ensemble splits work (and so the order of its float
     // sums) differently by batch size when it has several threads; see the README.
@@ -57,7 +62,9 @@ describe('dynamic batching', () => {
   it('gives concurrent requests of different sizes exactly their own rows, in order', async () => {
     const sizes = [1, 3, 2, 4, 1, 2, 3];
     const requests = sizes.map((n, r) => Array.from({ length: n }, (_, i) => [r * 100 + i, -(r * 100 + i) - 1]));
-    const replies = await Promise.all(requests.map((rows, r) => postJson(`${srv.url}/v2/models/batched/infer`, identityRequest(rows, { id: `r${r}` }))));
+    const replies = await Promise.all(
+      requests.map((rows, r) => postJson(`${srv.url}/v2/models/batched/infer`, identityRequest(rows, { id: `r${r}` }))),
+    );
     replies.forEach((reply, r) => {
       assert.equal(reply.status, 200);
       assert.equal(reply.body.id, `r${r}`);
@@ -68,14 +75,19 @@ describe('dynamic batching', () => {
     assert.equal(s.inference_stats.success.count, sizes.length);
     assert.equal(s.inference_count, 16);
     assert.ok(s.execution_count < sizes.length, `7 requests ran in ${s.execution_count} model runs`);
-    assert.ok(s.batch_stats.some((b: { batch_size: number }) => b.batch_size > 4), JSON.stringify(s.batch_stats));
+    assert.ok(
+      s.batch_stats.some((b: { batch_size: number }) => b.batch_size > 4),
+      JSON.stringify(s.batch_stats),
+    );
   });
 
   it('never merges requests whose non-batch shapes differ', async () => {
     const before = await stats(srv, 'batched');
     const wide = [[1, 2, 3]];
     const narrow = [[4, 5]];
-    const replies = await Promise.all([wide, narrow, wide, narrow].map((rows) => postJson(`${srv.url}/v2/models/batched/infer`, identityRequest(rows))));
+    const replies = await Promise.all(
+      [wide, narrow, wide, narrow].map((rows) => postJson(`${srv.url}/v2/models/batched/infer`, identityRequest(rows))),
+    );
     replies.forEach((reply, i) => assert.deepEqual(reply.body.outputs[0].data, (i % 2 ? narrow : wide).flat()));
     const after = await stats(srv, 'batched');
     assert.equal(after.execution_count - before.execution_count, 4, 'alternating shapes close each batch');
@@ -109,8 +121,12 @@ describe('dynamic batching', () => {
 
   it('gives identical outputs with batching on and off', async () => {
     const rows = Array.from({ length: 64 }, (_, i) => trees.inputs[i % trees.inputs.length]!);
-    const run = (model: string) => Promise.all(rows.map((row) =>
-      postJson(`${srv.url}/v2/models/${model}/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 20], data: [row] }] })));
+    const run = (model: string) =>
+      Promise.all(
+        rows.map((row) =>
+          postJson(`${srv.url}/v2/models/${model}/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 20], data: [row] }] }),
+        ),
+      );
     const [on, off] = [await run('trees_on'), await run('trees_off')];
     on.forEach((reply, i) => {
       assert.equal(reply.status, 200);

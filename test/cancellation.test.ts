@@ -97,7 +97,14 @@ describe('cancellation on every protocol', () => {
   it('gRPC ModelInfer: a cancelled call is counted and its generation stopped', async () => {
     const request = {
       model_name: 'gpt2',
-      inputs: [{ name: 'text', datatype: 'BYTES', shape: [64], contents: { bytes_contents: Array.from({ length: 64 }, () => Buffer.from(PROMPT.prompt)) } }],
+      inputs: [
+        {
+          name: 'text',
+          datatype: 'BYTES',
+          shape: [64],
+          contents: { bytes_contents: Array.from({ length: 64 }, () => Buffer.from(PROMPT.prompt)) },
+        },
+      ],
       parameters: { max_tokens: { int64_param: 100 } },
     };
     const call = (client.inference as any).ModelInfer(request, (error: grpc.ServiceError | null) => {
@@ -113,8 +120,16 @@ describe('cancellation on every protocol', () => {
     const stream = (client.inference as any).ModelStreamInfer() as grpc.ClientDuplexStream<object, object>;
     stream.on('error', () => {}); // the cancel the test makes
     const request = (id: string) => ({
-      model_name: 'gpt2', id,
-      inputs: [{ name: 'text', datatype: 'BYTES', shape: [64], contents: { bytes_contents: Array.from({ length: 64 }, () => Buffer.from(PROMPT.prompt)) } }],
+      model_name: 'gpt2',
+      id,
+      inputs: [
+        {
+          name: 'text',
+          datatype: 'BYTES',
+          shape: [64],
+          contents: { bytes_contents: Array.from({ length: 64 }, () => Buffer.from(PROMPT.prompt)) },
+        },
+      ],
       parameters: { max_tokens: { int64_param: 100 } },
     });
     stream.write(request('a'));
@@ -131,13 +146,24 @@ describe('cancellation on every protocol', () => {
     const over = await postJson(v2(), { ...prompts(65), parameters: { max_tokens: 1 } });
     assert.equal(over.status, 400);
     assert.match(over.body.error, /65 prompts.*at most 64.*--max_prompts_per_request/);
-    const openai = await post(`${srv.url}/openai/v1/completions`, { model: 'gpt2', prompt: Array.from({ length: 65 }, () => 'hi'), max_tokens: 1 });
+    const openai = await post(`${srv.url}/openai/v1/completions`, {
+      model: 'gpt2',
+      prompt: Array.from({ length: 65 }, () => 'hi'),
+      max_tokens: 1,
+    });
     assert.equal(openai.status, 400);
     assert.match(JSON.stringify(await openai.json()), /--max_prompts_per_request/);
     await assert.rejects(
       client.call('ModelInfer', {
         model_name: 'gpt2',
-        inputs: [{ name: 'text', datatype: 'BYTES', shape: [65], contents: { bytes_contents: Array.from({ length: 65 }, () => Buffer.from('hi')) } }],
+        inputs: [
+          {
+            name: 'text',
+            datatype: 'BYTES',
+            shape: [65],
+            contents: { bytes_contents: Array.from({ length: 65 }, () => Buffer.from('hi')) },
+          },
+        ],
       }),
       (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /--max_prompts_per_request/.test(e.details),
     );

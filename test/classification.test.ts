@@ -13,7 +13,10 @@ import { GrpcTestClient, assertStatus, outputBytes } from './helpers/grpc-client
 import { type TestServer, getJson, postJson, repoPath } from './helpers/server.js';
 import { startTestServer } from './helpers/server.js';
 
-const CASES = JSON.parse(readFileSync(repoPath('models/classifier/cases.json'), 'utf8')) as { inputs: number[][]; probabilities: number[][] };
+const CASES = JSON.parse(readFileSync(repoPath('models/classifier/cases.json'), 'utf8')) as {
+  inputs: number[][];
+  probabilities: number[][];
+};
 // scikit-learn's iris.target_names, the classes the model's indices stand for
 const LABELS = ['setosa', 'versicolor', 'virginica'];
 const ROWS = [CASES.inputs[0]!, CASES.inputs[5]!, CASES.inputs[12]!];
@@ -41,7 +44,7 @@ function entry(value: number, index: number, label?: string): string {
 /** Length-prefixed BYTES elements of a raw gRPC output. */
 function bytesElements(raw: Buffer): string[] {
   const out: string[] = [];
-  for (let at = 0; at < raw.length; ) {
+  for (let at = 0; at < raw.length;) {
     const n = raw.readUInt32LE(at);
     out.push(raw.subarray(at + 4, at + 4 + n).toString('utf8'));
     at += 4 + n;
@@ -89,7 +92,11 @@ describe('classification extension', () => {
       outputs: [{ name: 'probabilities', parameters: { classification: 2 } }],
     });
     assert.equal(code, 200, JSON.stringify(body));
-    const expected = probabilities.flatMap((p) => ranking(p).slice(0, 2).map((i) => entry(p[i]!, i, LABELS[i])));
+    const expected = probabilities.flatMap((p) =>
+      ranking(p)
+        .slice(0, 2)
+        .map((i) => entry(p[i]!, i, LABELS[i])),
+    );
     assert.deepEqual(body.outputs, [{ name: 'probabilities', datatype: 'BYTES', shape: [ROWS.length, 2], data: expected }]);
   });
 
@@ -99,7 +106,9 @@ describe('classification extension', () => {
       outputs: [{ name: 'probabilities', parameters: { classification: 4 } }, { name: 'label' }],
     });
     const flat = probabilities.flat();
-    const expected = ranking(flat).slice(0, 4).map((i) => entry(flat[i]!, i));
+    const expected = ranking(flat)
+      .slice(0, 4)
+      .map((i) => entry(flat[i]!, i));
     assert.deepEqual(body.outputs[0], { name: 'probabilities', datatype: 'BYTES', shape: [4], data: expected });
     assert.equal(body.outputs[1].datatype, 'INT64', 'an output without the parameter is left as it is');
   });
@@ -107,7 +116,10 @@ describe('classification extension', () => {
   it('K beyond the classes gives them all; integer outputs print as integers', async () => {
     const { body } = await postJson(`${srv.url}/v2/models/iris_batch/infer`, {
       inputs: [input()],
-      outputs: [{ name: 'probabilities', parameters: { classification: 10 } }, { name: 'label', parameters: { classification: 1 } }],
+      outputs: [
+        { name: 'probabilities', parameters: { classification: 10 } },
+        { name: 'label', parameters: { classification: 1 } },
+      ],
     });
     assert.deepEqual(body.outputs[0].shape, [ROWS.length, 3]);
     const labels = probabilities.map((p) => ranking(p)[0]!);

@@ -21,7 +21,17 @@ describe('the tsserve command', () => {
   it('prints every flag with its environment variable on --help', () => {
     const out = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
     assert.equal(out.status, 0);
-    for (const flag of ['model_name', 'model_dir', 'http_port', 'grpc_port', 'enable_grpc', 'grpc_max_receive_message_length', 'grpc_max_send_message_length', 'workers', 'nthread']) {
+    for (const flag of [
+      'model_name',
+      'model_dir',
+      'http_port',
+      'grpc_port',
+      'enable_grpc',
+      'grpc_max_receive_message_length',
+      'grpc_max_send_message_length',
+      'workers',
+      'nthread',
+    ]) {
       assert.match(out.stdout, new RegExp(`--${flag} .*env TSSERVE_${flag.toUpperCase()}`));
     }
   });
@@ -30,8 +40,18 @@ describe('the tsserve command', () => {
     const repo = await tempRepo();
     await repo.copy(FP32_IDENTITY, 'only.onnx');
     const { child, port, logs } = await serve([
-      `--model_dir=${repo.dir}`, '--model_name', 'named', '--http_port', '0', '--grpc_port=0', '--host=127.0.0.1',
-      '--predictor_host', 'localhost:9000', '--max_threads=4', '--workers', '1',
+      `--model_dir=${repo.dir}`,
+      '--model_name',
+      'named',
+      '--http_port',
+      '0',
+      '--grpc_port=0',
+      '--host=127.0.0.1',
+      '--predictor_host',
+      'localhost:9000',
+      '--max_threads=4',
+      '--workers',
+      '1',
     ]);
     try {
       const warn = logs.find((l) => l.msg === 'ignoring unknown arguments');
@@ -50,7 +70,11 @@ describe('the tsserve command', () => {
     const repo = await tempRepo();
     await repo.copy(FP32_IDENTITY, 'only.onnx');
     const { child, port, logs } = await serve(['--http_port', '0'], {
-      TSSERVE_MODEL_DIR: repo.dir, TSSERVE_MODEL_NAME: 'from-env', TSSERVE_HOST: '127.0.0.1', TSSERVE_HTTP_PORT: '1', TSSERVE_ENABLE_GRPC: 'false',
+      TSSERVE_MODEL_DIR: repo.dir,
+      TSSERVE_MODEL_NAME: 'from-env',
+      TSSERVE_HOST: '127.0.0.1',
+      TSSERVE_HTTP_PORT: '1',
+      TSSERVE_ENABLE_GRPC: 'false',
     });
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v1/models`);

@@ -72,7 +72,10 @@ function assertJsonOutput(reply: Reply, c: Case, shape: number[], expected: read
     // JSON.parse would round these; read the tokens of the body text itself. They must be
     // bare JSON numbers (no quotes), exact to the last digit.
     const tokens = rawDataTokens(reply.text);
-    assert.deepEqual(tokens, expected.map((v) => BigInt(v).toString()));
+    assert.deepEqual(
+      tokens,
+      expected.map((v) => BigInt(v).toString()),
+    );
   } else {
     assert.deepEqual(out.data, expected);
   }
@@ -151,7 +154,19 @@ describe('JSON in, JSON out', () => {
 
   it('BOOL accepts 0 and 1 on input and answers true/false', async () => {
     const c = caseOf('bool');
-    const reply = await sendJson('bool', { inputs: [{ name: 'x', datatype: 'BOOL', shape: [2, 2], data: [[1, 0], [true, 0]] }] });
+    const reply = await sendJson('bool', {
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'BOOL',
+          shape: [2, 2],
+          data: [
+            [1, 0],
+            [true, 0],
+          ],
+        },
+      ],
+    });
     assertJsonOutput(reply, c, [2, 2], [true, false, true, false]);
     assert.match(reply.text, /"data":\[true,false,true,false\]/);
   });
@@ -180,16 +195,13 @@ describe('JSON in, JSON out', () => {
     assertBinaryOutput(bin, caseOf('fp16'), [1, 3], Buffer.from([0x00, 0x7c, 0x00, 0xfc, 0x00, 0x3c]));
   });
 
-  it(
-    'FP16 from JSON rounds directly to the nearest half (no double rounding through float32)',
-    async () => {
-      const v = 1 + 2 ** -11 + 2 ** -40; // just above the midpoint between 1 and 1+2^-10
-      const reply = await sendJson('fp16', { inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 1], data: [v] }] });
-      assert.equal(reply.status, 200, reply.text);
-      assert.deepEqual(reply.json.outputs[0].data, [nearestHalf(v)]);
-      assert.equal(nearestHalf(v), 1.0009765625);
-    },
-  );
+  it('FP16 from JSON rounds directly to the nearest half (no double rounding through float32)', async () => {
+    const v = 1 + 2 ** -11 + 2 ** -40; // just above the midpoint between 1 and 1+2^-10
+    const reply = await sendJson('fp16', { inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 1], data: [v] }] });
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(reply.json.outputs[0].data, [nearestHalf(v)]);
+    assert.equal(nearestHalf(v), 1.0009765625);
+  });
 
   it('FP32 and FP64 null stands for NaN and comes back as null', async () => {
     for (const c of [caseOf('fp32'), caseOf('fp64')]) {
@@ -208,15 +220,12 @@ describe('JSON in, JSON out', () => {
     }
   });
 
-  it(
-    'FP32/FP64 negative zero keeps its sign in JSON output',
-    async () => {
-      const reply = await send('fp64', '{"inputs":[{"name":"x","datatype":"FP64","shape":[1,2],"data":[-0.0,1]}]}');
-      assert.equal(reply.status, 200, reply.text);
-      assert.deepEqual(rawDataTokens(reply.text).map(Number), [-0, 1]);
-      assert.ok(Object.is(reply.json.outputs[0].data[0], -0), `got ${reply.text}`);
-    },
-  );
+  it('FP32/FP64 negative zero keeps its sign in JSON output', async () => {
+    const reply = await send('fp64', '{"inputs":[{"name":"x","datatype":"FP64","shape":[1,2],"data":[-0.0,1]}]}');
+    assert.equal(reply.status, 200, reply.text);
+    assert.deepEqual(rawDataTokens(reply.text).map(Number), [-0, 1]);
+    assert.ok(Object.is(reply.json.outputs[0].data[0], -0), `got ${reply.text}`);
+  });
 
   it('INT64/UINT64 accept safe integers as JSON numbers and larger ones as strings', async () => {
     const reply = await sendJson('int64', {
@@ -279,19 +288,27 @@ describe('binary in, binary out', () => {
   it('large tensors (1 MiB FP32, 256 KiB of BYTES) come back byte for byte', async () => {
     const floats = new Float32Array(512 * 512).map((_, i) => Math.sin(i) * 1e3);
     const raw = Buffer.from(floats.buffer);
-    const reply = await sendBinary('fp32', {
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [512, 512], parameters: { binary_data_size: raw.byteLength } }],
-      parameters: { binary_data_output: true },
-    }, raw);
+    const reply = await sendBinary(
+      'fp32',
+      {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [512, 512], parameters: { binary_data_size: raw.byteLength } }],
+        parameters: { binary_data_output: true },
+      },
+      raw,
+    );
     assertBinaryOutput(reply, caseOf('fp32'), [512, 512], raw);
     assert.equal(reply.headers.get('content-length'), String(Buffer.byteLength(reply.text) + raw.byteLength));
 
     const strings = Array.from({ length: 4096 }, (_, i) => `row ${i}: ${'é'.repeat(i % 50)}`);
     const bytes = encode('BYTES', strings);
-    const text = await sendBinary('bytes', {
-      inputs: [{ name: 'x', datatype: 'BYTES', shape: [4096, 1], parameters: { binary_data_size: bytes.byteLength } }],
-      parameters: { binary_data_output: true },
-    }, bytes);
+    const text = await sendBinary(
+      'bytes',
+      {
+        inputs: [{ name: 'x', datatype: 'BYTES', shape: [4096, 1], parameters: { binary_data_size: bytes.byteLength } }],
+        parameters: { binary_data_output: true },
+      },
+      bytes,
+    );
     assertBinaryOutput(text, caseOf('bytes'), [4096, 1], bytes);
   });
 
@@ -330,13 +347,16 @@ describe('binary in, binary out', () => {
     assert.deepEqual([...raw.subarray(0, 5)], [1, 0, 0, 0, 0x61]);
     const reply = await sendBinary(
       'bytes',
-      { inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 4], parameters: { binary_data_size: raw.byteLength } }], parameters: { binary_data_output: true } },
+      {
+        inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 4], parameters: { binary_data_size: raw.byteLength } }],
+        parameters: { binary_data_output: true },
+      },
       raw,
     );
     assertBinaryOutput(reply, caseOf('bytes'), [1, 4], raw);
     // Walk the reply's own prefixes.
     const got: string[] = [];
-    for (let o = 0; o < reply.binary.byteLength; ) {
+    for (let o = 0; o < reply.binary.byteLength;) {
       const n = reply.binary.readUInt32LE(o);
       got.push(reply.binary.subarray(o + 4, o + 4 + n).toString('utf8'));
       o += 4 + n;
@@ -346,7 +366,11 @@ describe('binary in, binary out', () => {
 
   it('BYTES that are not UTF-8 are refused with 400 (onnxruntime strings are UTF-8)', async () => {
     const raw = Buffer.from([2, 0, 0, 0, 0xff, 0xfe]);
-    const reply = await sendBinary('bytes', { inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 1], parameters: { binary_data_size: 6 } }] }, raw);
+    const reply = await sendBinary(
+      'bytes',
+      { inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 1], parameters: { binary_data_size: 6 } }] },
+      raw,
+    );
     assert.equal(reply.status, 400);
     assert.match(reply.json.error, /'x'/);
     assert.match(reply.json.error, /UTF-8/);
@@ -358,7 +382,11 @@ describe('mixed: binary in + JSON out, JSON in + binary out', () => {
     const c = caseOf('int64');
     const values = [-9223372036854775808n, 9223372036854775807n, 9007199254740993n, -9007199254740995n];
     const raw = encode('INT64', values);
-    const reply = await sendBinary('int64', { inputs: [{ name: 'x', datatype: 'INT64', shape: [2, 2], parameters: { binary_data_size: 32 } }] }, raw);
+    const reply = await sendBinary(
+      'int64',
+      { inputs: [{ name: 'x', datatype: 'INT64', shape: [2, 2], parameters: { binary_data_size: 32 } }] },
+      raw,
+    );
     assertJsonOutput(reply, c, [2, 2], values);
     assert.match(reply.text, /"data":\[-9223372036854775808,9223372036854775807,9007199254740993,-9007199254740995\]/);
   });
@@ -366,14 +394,22 @@ describe('mixed: binary in + JSON out, JSON in + binary out', () => {
   it('UINT64 binary in, JSON out', async () => {
     const values = [18446744073709551615n, 18446744073709551614n, 9007199254740993n, 0n];
     const raw = encode('UINT64', values);
-    const reply = await sendBinary('uint64', { inputs: [{ name: 'x', datatype: 'UINT64', shape: [1, 4], parameters: { binary_data_size: 32 } }] }, raw);
+    const reply = await sendBinary(
+      'uint64',
+      { inputs: [{ name: 'x', datatype: 'UINT64', shape: [1, 4], parameters: { binary_data_size: 32 } }] },
+      raw,
+    );
     assertJsonOutput(reply, caseOf('uint64'), [1, 4], values);
   });
 
   it('FP32 binary in, JSON out', async () => {
     const values = [0.1, 1 / 3, -1e-40, 123456789].map(Math.fround);
     const raw = encode('FP32', values);
-    const reply = await sendBinary('fp32', { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } }] }, raw);
+    const reply = await sendBinary(
+      'fp32',
+      { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } }] },
+      raw,
+    );
     assertJsonOutput(reply, caseOf('fp32'), [2, 2], values);
   });
 
@@ -381,7 +417,11 @@ describe('mixed: binary in + JSON out, JSON in + binary out', () => {
     const bits = [0x3c00, 0x3555, 0x0001, 0xc000, 0x7bff, 0x8400];
     const raw = Buffer.alloc(bits.length * 2);
     bits.forEach((b, i) => raw.writeUInt16LE(b, i * 2));
-    const reply = await sendBinary('fp16', { inputs: [{ name: 'x', datatype: 'FP16', shape: [2, 3], parameters: { binary_data_size: 12 } }] }, raw);
+    const reply = await sendBinary(
+      'fp16',
+      { inputs: [{ name: 'x', datatype: 'FP16', shape: [2, 3], parameters: { binary_data_size: 12 } }] },
+      raw,
+    );
     const expected = bits.map(halfValue);
     assert.deepEqual(expected, [1, 0.333251953125, 2 ** -24, -2, 65504, -(2 ** -14)]);
     assertJsonOutput(reply, caseOf('fp16'), [2, 3], expected);
@@ -390,7 +430,11 @@ describe('mixed: binary in + JSON out, JSON in + binary out', () => {
   it('BYTES binary in, JSON out', async () => {
     const strings = ['naïve', '', '中文'];
     const raw = encode('BYTES', strings);
-    const reply = await sendBinary('bytes', { inputs: [{ name: 'x', datatype: 'BYTES', shape: [3, 1], parameters: { binary_data_size: raw.byteLength } }] }, raw);
+    const reply = await sendBinary(
+      'bytes',
+      { inputs: [{ name: 'x', datatype: 'BYTES', shape: [3, 1], parameters: { binary_data_size: raw.byteLength } }] },
+      raw,
+    );
     assertJsonOutput(reply, caseOf('bytes'), [3, 1], strings);
   });
 
@@ -421,12 +465,20 @@ describe('per-output binary_data overrides binary_data_output', () => {
   const input = { name: 'x', datatype: 'INT16', shape: [1, 4], data: c.input };
 
   it('binary_data_output true, output binary_data false: JSON', async () => {
-    const reply = await sendJson('int16', { inputs: [input], parameters: { binary_data_output: true }, outputs: [{ name: 'y', parameters: { binary_data: false } }] });
+    const reply = await sendJson('int16', {
+      inputs: [input],
+      parameters: { binary_data_output: true },
+      outputs: [{ name: 'y', parameters: { binary_data: false } }],
+    });
     assertJsonOutput(reply, c, [1, 4]);
   });
 
   it('binary_data_output false, output binary_data true: binary', async () => {
-    const reply = await sendJson('int16', { inputs: [input], parameters: { binary_data_output: false }, outputs: [{ name: 'y', parameters: { binary_data: true } }] });
+    const reply = await sendJson('int16', {
+      inputs: [input],
+      parameters: { binary_data_output: false },
+      outputs: [{ name: 'y', parameters: { binary_data: true } }],
+    });
     assertBinaryOutput(reply, c, [1, 4], encode('INT16', c.expected));
   });
 
@@ -473,20 +525,24 @@ describe('raw single-input body (Inference-Header-Content-Length: 0)', () => {
 /** POSTs with node:http so that no header is added beyond the ones given (and Host, Content-Length). */
 function postRaw(model: string, body: Uint8Array, headers: Record<string, string>): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.request(inferUrl(model), { method: 'POST', headers: { 'content-length': String(body.byteLength), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        const buf = Buffer.concat(chunks);
-        const h = res.headers['inference-header-content-length'];
-        const headerLength = h === undefined ? buf.byteLength : Number(h);
-        const text = buf.subarray(0, headerLength).toString('utf8');
-        const headers_ = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers_.set(k, v);
-        resolve({ status: res.statusCode!, headers: headers_, text, json: JSON.parse(text), binary: buf.subarray(headerLength) });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      inferUrl(model),
+      { method: 'POST', headers: { 'content-length': String(body.byteLength), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const buf = Buffer.concat(chunks);
+          const h = res.headers['inference-header-content-length'];
+          const headerLength = h === undefined ? buf.byteLength : Number(h);
+          const text = buf.subarray(0, headerLength).toString('utf8');
+          const headers_ = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headers_.set(k, v);
+          resolve({ status: res.statusCode!, headers: headers_, text, json: JSON.parse(text), binary: buf.subarray(headerLength) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -504,7 +560,10 @@ describe('transport details', () => {
     const c = caseOf('fp64');
     const raw = encode('FP64', c.expected);
     const { body, headerLength } = binaryBody(
-      { inputs: [{ name: 'x', datatype: 'FP64', shape: [2, 2], parameters: { binary_data_size: raw.byteLength } }], parameters: { binary_data_output: true } },
+      {
+        inputs: [{ name: 'x', datatype: 'FP64', shape: [2, 2], parameters: { binary_data_size: raw.byteLength } }],
+        parameters: { binary_data_output: true },
+      },
       raw,
     );
     const reply = await postRaw('fp64', body, { 'inference-header-content-length': String(headerLength) });
@@ -513,7 +572,9 @@ describe('transport details', () => {
 
   it('an unusual Content-Type (text/plain) is read as bytes too', async () => {
     const c = caseOf('int8');
-    const reply = await send('int8', JSON.stringify({ inputs: [{ name: 'x', datatype: 'INT8', shape: [1, 4], data: c.input }] }), { 'content-type': 'text/plain' });
+    const reply = await send('int8', JSON.stringify({ inputs: [{ name: 'x', datatype: 'INT8', shape: [1, 4], data: c.input }] }), {
+      'content-type': 'text/plain',
+    });
     assertJsonOutput(reply, c, [1, 4]);
   });
 
@@ -537,17 +598,26 @@ describe('transport details', () => {
     const c = caseOf('uint16');
     const raw = encode('UINT16', c.expected);
     const { body, headerLength } = binaryBody(
-      { inputs: [{ name: 'x', datatype: 'UINT16', shape: [2, 2], parameters: { binary_data_size: raw.byteLength } }], parameters: { binary_data_output: true } },
+      {
+        inputs: [{ name: 'x', datatype: 'UINT16', shape: [2, 2], parameters: { binary_data_size: raw.byteLength } }],
+        parameters: { binary_data_output: true },
+      },
       raw,
     );
-    const reply = await postRaw('uint16', zlib.gzipSync(body), { 'content-encoding': 'gzip', 'inference-header-content-length': String(headerLength) });
+    const reply = await postRaw('uint16', zlib.gzipSync(body), {
+      'content-encoding': 'gzip',
+      'inference-header-content-length': String(headerLength),
+    });
     assertBinaryOutput(reply, c, [2, 2], raw);
   });
 
   it('an all-JSON body with Inference-Header-Content-Length equal to its length (as perf_analyzer sends it)', async () => {
     const c = caseOf('int16');
     const body = JSON.stringify({ inputs: [{ name: 'x', datatype: 'INT16', shape: [2, 2], data: nested(c.input) }] });
-    const reply = await send('int16', body, { 'content-type': 'application/json', 'inference-header-content-length': String(Buffer.byteLength(body)) });
+    const reply = await send('int16', body, {
+      'content-type': 'application/json',
+      'inference-header-content-length': String(Buffer.byteLength(body)),
+    });
     assertJsonOutput(reply, c, [2, 2]);
   });
 
@@ -595,7 +665,11 @@ describe('datatype errors', () => {
 
   it('wrong datatype in binary form too (FP64 bytes to the FP32 model)', async () => {
     const raw = encode('FP64', [1, 2]);
-    const reply = await sendBinary('fp32', { inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 2], parameters: { binary_data_size: 16 } }] }, raw);
+    const reply = await sendBinary(
+      'fp32',
+      { inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 2], parameters: { binary_data_size: 16 } }] },
+      raw,
+    );
     assertError(reply, /'x'/, /FP64/, /FP32/);
   });
 
@@ -634,23 +708,55 @@ describe('datatype errors', () => {
   }
 
   it('UINT8 300 in nested data names the flat element index', async () => {
-    const reply = await sendJson('uint8', { inputs: [{ name: 'x', datatype: 'UINT8', shape: [2, 2], data: [[1, 2], [300, 4]] }] });
+    const reply = await sendJson('uint8', {
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'UINT8',
+          shape: [2, 2],
+          data: [
+            [1, 2],
+            [300, 4],
+          ],
+        },
+      ],
+    });
     assertError(reply, /'x'/, /element 2\b/, /300/);
   });
 
   it('shape vs element count mismatch in JSON: 400', async () => {
     const reply = await sendJson('fp32', { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: [1, 2, 3] }] });
     assertError(reply, /'x'/, /\[2,2\]/, /4 elements/, /holds 3/);
-    const over = await sendJson('int8', { inputs: [{ name: 'x', datatype: 'INT8', shape: [1, 2], data: [[1, 2], [3, 4]] }] });
+    const over = await sendJson('int8', {
+      inputs: [
+        {
+          name: 'x',
+          datatype: 'INT8',
+          shape: [1, 2],
+          data: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+      ],
+    });
     assertError(over, /'x'/, /\[1,2\]/, /2 elements/, /holds 4/);
   });
 
   it('shape vs binary size mismatch: 400', async () => {
     const raw = encode('FP32', [1, 2, 3]);
-    const reply = await sendBinary('fp32', { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 12 } }] }, raw);
+    const reply = await sendBinary(
+      'fp32',
+      { inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 12 } }] },
+      raw,
+    );
     assertError(reply, /'x'/, /16 bytes/, /got 12/);
     const bytes = encode('BYTES', ['a', 'b', 'c']);
-    const reply2 = await sendBinary('bytes', { inputs: [{ name: 'x', datatype: 'BYTES', shape: [2, 2], parameters: { binary_data_size: bytes.byteLength } }] }, bytes);
+    const reply2 = await sendBinary(
+      'bytes',
+      { inputs: [{ name: 'x', datatype: 'BYTES', shape: [2, 2], parameters: { binary_data_size: bytes.byteLength } }] },
+      bytes,
+    );
     assertError(reply2, /'x'/, /expected 4 BYTES elements/, /got 3/);
   });
 

@@ -20,7 +20,9 @@ import { repoPath } from './helpers/server.js';
 
 const DEPLOY = repoPath('deploy');
 // Beside the checkout (../shared); a worktree under wt/ finds it one level further up.
-const CRDS = [repoPath('..', 'shared', 'kserve-crds'), repoPath('..', '..', 'shared', 'kserve-crds')].find((dir) => existsSync(dir)) ?? repoPath('..', 'shared', 'kserve-crds');
+const CRDS =
+  [repoPath('..', 'shared', 'kserve-crds'), repoPath('..', '..', 'shared', 'kserve-crds')].find((dir) => existsSync(dir)) ??
+  repoPath('..', 'shared', 'kserve-crds');
 const CLI = repoPath('dist/src/cli.js');
 
 const manifests = readManifests(DEPLOY);
@@ -43,10 +45,13 @@ function crdErrors(doc: any): string[] {
 
 /** What `kubectl apply` would check for the kinds that have no CRD here. */
 const HAND_CHECKED: Record<string, (doc: any) => string[]> = {
-  'v1/Secret': (doc) => (doc.stringData && Object.values(doc.stringData).every((v) => typeof v === 'string') ? [] : ['stringData must map keys to strings']),
+  'v1/Secret': (doc) =>
+    doc.stringData && Object.values(doc.stringData).every((v) => typeof v === 'string') ? [] : ['stringData must map keys to strings'],
   'v1/ServiceAccount': (doc) => ((doc.secrets ?? []).every((s: any) => typeof s?.name === 'string') ? [] : ['secrets[] need a name']),
   'v1/PersistentVolumeClaim': (doc) =>
-    Array.isArray(doc.spec?.accessModes) && typeof doc.spec?.resources?.requests?.storage === 'string' ? [] : ['needs spec.accessModes and spec.resources.requests.storage'],
+    Array.isArray(doc.spec?.accessModes) && typeof doc.spec?.resources?.requests?.storage === 'string'
+      ? []
+      : ['needs spec.accessModes and spec.resources.requests.storage'],
   'kustomize.config.k8s.io/v1beta1/Kustomization': () => [],
 };
 
@@ -64,8 +69,19 @@ function manifestErrors(doc: any): string[] {
 
 describe('deploy/ manifests', () => {
   it('reads the CRDs and the manifests', () => {
-    for (const kind of ['ClusterServingRuntime', 'ServingRuntime', 'InferenceService', 'ClusterStorageContainer', 'LLMInferenceService', 'InferencePool', 'ScaledObject']) {
-      assert.ok([...validators.keys()].some((k) => k.endsWith(`/${kind}`)), `CRD for ${kind} in ${CRDS}`);
+    for (const kind of [
+      'ClusterServingRuntime',
+      'ServingRuntime',
+      'InferenceService',
+      'ClusterStorageContainer',
+      'LLMInferenceService',
+      'InferencePool',
+      'ScaledObject',
+    ]) {
+      assert.ok(
+        [...validators.keys()].some((k) => k.endsWith(`/${kind}`)),
+        `CRD for ${kind} in ${CRDS}`,
+      );
     }
     assert.ok(manifests.length >= 10, `manifests found: ${manifests.map((m) => m.source)}`);
   });
@@ -88,7 +104,10 @@ describe('deploy/ manifests', () => {
     const k = only('Kustomization');
     const folder = repoPath('deploy', ...k.source.split('#')[0]!.split('/').slice(0, -1));
     for (const r of k.doc.resources) assert.ok(existsSync(`${folder}/${r}`), `${k.source}: ${r} missing`);
-    assert.deepEqual(k.doc.images.map((i: any) => i.name), [only('ClusterServingRuntime').doc.spec.containers[0].image.split(':')[0]]);
+    assert.deepEqual(
+      k.doc.images.map((i: any) => i.name),
+      [only('ClusterServingRuntime').doc.spec.containers[0].image.split(':')[0]],
+    );
   });
 });
 
@@ -145,7 +164,9 @@ describe('the validator catches what kubectl would refuse', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tsserve-deploy-'));
     try {
       const runtime = readFileSync(repoPath('deploy/runtime/cluster-serving-runtime.yaml'), 'utf8');
-      const unquoted = runtime.replace('prometheus.kserve.io/port: "8080"', 'prometheus.kserve.io/port: 8080').replace('version: "2"', 'version: 2');
+      const unquoted = runtime
+        .replace('prometheus.kserve.io/port: "8080"', 'prometheus.kserve.io/port: 8080')
+        .replace('version: "2"', 'version: 2');
       assert.notEqual(unquoted, runtime);
       await writeFile(join(dir, 'runtime.yaml'), unquoted);
       const [bad] = readManifests(dir);
@@ -164,7 +185,10 @@ describe('the validator catches what kubectl would refuse', () => {
     const doc = clone(ofKind('ScaledObject')[0]!.doc);
     doc.spec.triggers[0].metadata.threshold = 4;
     delete doc.spec.scaleTargetRef;
-    assert.deepEqual(crdErrors(doc).sort(), ["/spec must have required property 'scaleTargetRef'", '/spec/triggers/0/metadata/threshold must be string']);
+    assert.deepEqual(crdErrors(doc).sort(), [
+      "/spec must have required property 'scaleTargetRef'",
+      '/spec/triggers/0/metadata/threshold must be string',
+    ]);
   });
 
   it('refuses an InferencePool without target ports, and an LLMInferenceService without a model URI', () => {
@@ -178,7 +202,10 @@ describe('the validator catches what kubectl would refuse', () => {
 });
 
 /** Renders KServe's container templating ({{.Name}}, {{.Annotations.x}}, ...) for an InferenceService. */
-function renderArg(arg: string, isvc: { Name: string; Namespace: string; Annotations: Record<string, string>; Labels: Record<string, string> }): string {
+function renderArg(
+  arg: string,
+  isvc: { Name: string; Namespace: string; Annotations: Record<string, string>; Labels: Record<string, string> },
+): string {
   return arg.replace(/\{\{\s*\.(\w+)(?:\.(\w+))?\s*\}\}/g, (whole, field: string, key?: string) => {
     const value = key === undefined ? (isvc as any)[field] : (isvc as any)[field]?.[key];
     if (typeof value !== 'string') throw new Error(`${whole} is not a field KServe fills from an InferenceService`);
@@ -238,12 +265,17 @@ describe('the tsserve runtime', () => {
 
   it('is auto-selected only behind runtimes with a priority, cluster-wide; first in a namespace that installs it', () => {
     // No priority: KServe's shipped runtimes (priority 1 or more) keep their models (deploy/README.md).
-    for (const f of cluster().spec.supportedModelFormats) assert.deepEqual(Object.keys(f).sort(), ['autoSelect', 'name', 'version'], f.name);
+    for (const f of cluster().spec.supportedModelFormats)
+      assert.deepEqual(Object.keys(f).sort(), ['autoSelect', 'name', 'version'], f.name);
     for (const f of cluster().spec.supportedModelFormats) assert.equal(f.autoSelect, true);
     const namespaced = only('ServingRuntime').doc;
     for (const f of namespaced.spec.supportedModelFormats) assert.ok(f.autoSelect === true && f.priority >= 1, f.name);
     const strip = (spec: any) => ({ ...spec, supportedModelFormats: spec.supportedModelFormats.map(({ priority, ...f }: any) => f) });
-    assert.deepEqual(strip(namespaced.spec), strip(cluster().spec), 'the namespaced runtime differs from the cluster one only in priorities');
+    assert.deepEqual(
+      strip(namespaced.spec),
+      strip(cluster().spec),
+      'the namespaced runtime differs from the cluster one only in priorities',
+    );
   });
 
   it('passes only flags that `tsserve --help` lists (--framework until a runtime reads it)', () => {
@@ -279,7 +311,13 @@ describe('the tsserve runtime', () => {
     const dockerfile = readFileSync(repoPath('Dockerfile'), 'utf8');
     const exposed = [...dockerfile.matchAll(/^EXPOSE (.+)$/gm)].map((m) => m[1]!.trim());
     assert.ok(exposed.length >= 1);
-    for (const line of exposed) assert.equal(line, container().ports.map((p: any) => p.containerPort).join(' '));
+    for (const line of exposed)
+      assert.equal(
+        line,
+        container()
+          .ports.map((p: any) => p.containerPort)
+          .join(' '),
+      );
     const cmds = [...dockerfile.matchAll(/^CMD (.+)$/gm)].map((m) => JSON.parse(m[1]!));
     for (const cmd of cmds) assert.deepEqual(parseArgs(cmd, {}).options.http_port, 8080);
     assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/src\/cli\.js"\]$/m);
@@ -316,7 +354,10 @@ describe('the tsserve runtime', () => {
       assert.equal(res.status, 200);
       const text = await res.text();
       assert.match(text, /^# TYPE tsserve_inference_requests_in_flight gauge$/m);
-      for (const metric of kedaQueries().filter(onInferenceService).map((q) => q.metric)) assert.match(text, new RegExp(`^# TYPE ${metric} `, 'm'));
+      for (const metric of kedaQueries()
+        .filter(onInferenceService)
+        .map((q) => q.metric))
+        assert.match(text, new RegExp(`^# TYPE ${metric} `, 'm'));
     });
   });
 });
@@ -329,7 +370,8 @@ function kedaQueries(): { source: string; metric: string; labels: Record<string,
   const queries: { source: string; query: string }[] = [];
   for (const m of ofKind('ScaledObject')) for (const t of m.doc.spec.triggers) queries.push({ source: m.source, query: t.metadata.query });
   for (const m of ofKind('InferenceService')) {
-    for (const metric of m.doc.spec.predictor.autoScaling?.metrics ?? []) queries.push({ source: m.source, query: metric.external.metric.query });
+    for (const metric of m.doc.spec.predictor.autoScaling?.metrics ?? [])
+      queries.push({ source: m.source, query: metric.external.metric.query });
   }
   return queries.map(({ source, query }) => {
     const match = /^sum\(([\w:]+)\{([^}]*)\}\)$/.exec(query);
@@ -348,13 +390,17 @@ describe('InferenceService examples', () => {
     for (const scheme of ['s3', 'gs', 'hf', 'pvc']) assert.ok(schemes.has(scheme), `an example with ${scheme}://`);
   });
 
-  it("name tsserve, with a format, version and protocol it declares, in raw deployment mode (two ports)", () => {
+  it('name tsserve, with a format, version and protocol it declares, in raw deployment mode (two ports)', () => {
     for (const { source, doc } of isvcs()) {
       const model = doc.spec.predictor.model;
       assert.equal(model.runtime, 'tsserve', source);
       const formats = runtime().supportedModelFormats.filter((f: any) => f.name === model.modelFormat.name);
       assert.ok(formats.length > 0, `${source}: format ${model.modelFormat.name}`);
-      if (model.modelFormat.version !== undefined) assert.ok(formats.some((f: any) => f.version === model.modelFormat.version), `${source}: version`);
+      if (model.modelFormat.version !== undefined)
+        assert.ok(
+          formats.some((f: any) => f.version === model.modelFormat.version),
+          `${source}: version`,
+        );
       assert.ok(runtime().protocolVersions.includes(model.protocolVersion), `${source}: protocol ${model.protocolVersion}`);
       assert.equal(doc.metadata.annotations['serving.kserve.io/deploymentMode'], 'RawDeployment', source);
     }
@@ -370,11 +416,19 @@ describe('InferenceService examples', () => {
         assert.ok(account, `${source}: ServiceAccount ${sa}`);
         for (const { name } of account.secrets) {
           const secret = beside.find((d) => d.kind === 'Secret' && d.metadata.name === name);
-          assert.deepEqual(Object.keys(secret?.stringData ?? {}).sort(), ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'], `${source}: Secret ${name}`);
+          assert.deepEqual(
+            Object.keys(secret?.stringData ?? {}).sort(),
+            ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+            `${source}: Secret ${name}`,
+          );
         }
       }
       const claim = /^pvc:\/\/([^/]+)\//.exec(doc.spec.predictor.model.storageUri)?.[1];
-      if (claim) assert.ok(beside.some((d) => d.kind === 'PersistentVolumeClaim' && d.metadata.name === claim), `${source}: claim ${claim}`);
+      if (claim)
+        assert.ok(
+          beside.some((d) => d.kind === 'PersistentVolumeClaim' && d.metadata.name === claim),
+          `${source}: claim ${claim}`,
+        );
     }
   });
 });
@@ -398,11 +452,18 @@ describe('KEDA autoscaling examples', () => {
     const so = ofKind('ScaledObject').find((m) => m.source.startsWith('keda/'))!;
     const folder = so.source.split('/').slice(0, -1).join('/');
     const isvc = ofKind('InferenceService').find((m) => m.source.startsWith(`${folder}/`))!;
-    assert.deepEqual(so.doc.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: `${isvc.doc.metadata.name}-predictor` });
+    assert.deepEqual(so.doc.spec.scaleTargetRef, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: `${isvc.doc.metadata.name}-predictor`,
+    });
     assert.equal(isvc.doc.metadata.annotations['serving.kserve.io/autoscalerClass'], 'external');
     const managed = ofKind('InferenceService').find((m) => m.doc.spec.predictor.autoScaling)!;
     assert.equal(managed.doc.metadata.annotations['serving.kserve.io/autoscalerClass'], 'keda');
-    assert.deepEqual(managed.doc.spec.predictor.autoScaling.metrics.map((m: any) => [m.type, m.external.metric.backend]), [['External', 'prometheus']]);
+    assert.deepEqual(
+      managed.doc.spec.predictor.autoScaling.metrics.map((m: any) => [m.type, m.external.metric.backend]),
+      [['External', 'prometheus']],
+    );
   });
 });
 
@@ -428,7 +489,9 @@ describe('the storage initializer container', () => {
  * {{ if .GlobalConfig.EnableTLS }}...{{ end }}.
  */
 function renderLlmArg(arg: string, llm: { name: string; namespace: string; tls: boolean }): string {
-  const conditional = arg.replace(/\{\{-?\s*if \.GlobalConfig\.EnableTLS\s*-?\}\}(.*?)\{\{-?\s*end\s*-?\}\}/g, (_w, body: string) => (llm.tls ? body : ''));
+  const conditional = arg.replace(/\{\{-?\s*if \.GlobalConfig\.EnableTLS\s*-?\}\}(.*?)\{\{-?\s*end\s*-?\}\}/g, (_w, body: string) =>
+    llm.tls ? body : '',
+  );
   return conditional.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (whole, field: string) => {
     if (field === '.Spec.Model.Name') return llm.name;
     if (field === '.ObjectMeta.Namespace') return llm.namespace;
@@ -444,10 +507,13 @@ describe('the llm-d example: an LLMInferenceService with tsserve as its main con
   const KSERVE_PORT = 8000;
   const KSERVE_PROBE_PATH = '/health';
 
-  it('runs the image\'s tsserve with flags `tsserve --help` lists', () => {
+  it("runs the image's tsserve with flags `tsserve --help` lists", () => {
     assert.deepEqual(main().command, ['node', '/app/dist/src/cli.js']);
     const flags = [...args(true), ...args(false)].filter((a: string) => a.startsWith('--')).map(flagName);
-    assert.deepEqual(flags.filter((f: string) => !knownFlags().has(f)), []);
+    assert.deepEqual(
+      flags.filter((f: string) => !knownFlags().has(f)),
+      [],
+    );
   });
 
   it("listens where KServe's template probes, under the model's two names, with TLS only when KServe enables it", () => {
@@ -457,13 +523,20 @@ describe('the llm-d example: an LLMInferenceService with tsserve as its main con
     assert.equal(plain.options.model_name, llm().spec.model.name);
     assert.deepEqual([plain.options.ssl_certfile, plain.options.ssl_keyfile, plain.ignored], ['', '', []]);
     const tls = parseArgs(args(true), {}).options;
-    assert.deepEqual([tls.ssl_certfile, tls.ssl_keyfile, tls.enable_ssl_refresh], ['/var/run/kserve/tls/tls.crt', '/var/run/kserve/tls/tls.key', true]);
+    assert.deepEqual(
+      [tls.ssl_certfile, tls.ssl_keyfile, tls.enable_ssl_refresh],
+      ['/var/run/kserve/tls/tls.crt', '/var/run/kserve/tls/tls.key', true],
+    );
   });
 
   it("points the InferencePool at the pods KServe labels as the service's workload, on the server's port", () => {
     const pool = only('InferencePool').doc;
     const name = llm().metadata.name;
-    assert.deepEqual(pool.spec.selector.matchLabels, { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': 'llminferenceservice', 'kserve.io/component': 'workload' });
+    assert.deepEqual(pool.spec.selector.matchLabels, {
+      'app.kubernetes.io/name': name,
+      'app.kubernetes.io/part-of': 'llminferenceservice',
+      'kserve.io/component': 'workload',
+    });
     assert.deepEqual(pool.spec.targetPorts, [{ number: parseArgs(args(false), {}).options.http_port }]);
   });
 
@@ -492,7 +565,11 @@ describe('the llm-d example: an LLMInferenceService with tsserve as its main con
       const url = `http://127.0.0.1:${server.port}`;
       assert.equal((await fetch(`${url}${KSERVE_PROBE_PATH}`)).status, 200);
       const model = `publishers/models/models/${llm().spec.model.name}`;
-      const res = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, prompt: 'hello', max_tokens: 2 }) });
+      const res = await fetch(`${url}/v1/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, prompt: 'hello', max_tokens: 2 }),
+      });
       assert.equal(res.status, 200);
       assert.equal(((await res.json()) as { model: string }).model, model);
     });

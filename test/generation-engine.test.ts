@@ -36,7 +36,10 @@ async function grpcGenerate(client: GrpcTestClient, model: string, prompt: strin
   });
   const raw = response.raw_output_contents as Buffer[];
   const ids = raw[1]!;
-  return { text: raw[0]!.subarray(4).toString('utf8'), ids: Array.from({ length: ids.length / 8 }, (_, i) => Number(ids.readBigInt64LE(i * 8))) };
+  return {
+    text: raw[0]!.subarray(4).toString('utf8'),
+    ids: Array.from({ length: ids.length / 8 }, (_, i) => Number(ids.readBigInt64LE(i * 8))),
+  };
 }
 
 async function scrape(url: string): Promise<string> {
@@ -55,7 +58,10 @@ async function until(check: () => Promise<boolean>, what: string, deadlineMs = 6
 
 /** Finished requests of a model, whatever their finish reason. */
 function finishedCount(text: string, model: string): number {
-  return ['stop', 'length', 'abort'].reduce((n, reason) => n + metricSample(text, 'vllm:request_success_total', { model_name: model, finished_reason: reason }), 0);
+  return ['stop', 'length', 'abort'].reduce(
+    (n, reason) => n + metricSample(text, 'vllm:request_success_total', { model_name: model, finished_reason: reason }),
+    0,
+  );
 }
 
 /**
@@ -64,7 +70,10 @@ function finishedCount(text: string, model: string): number {
  */
 async function scrapeAfter(url: string, before: string, n: number, model = 'gpt2'): Promise<string> {
   let text = '';
-  await until(async () => finishedCount((text = await scrape(url)), model) >= finishedCount(before, model) + n, `${n} requests are counted`);
+  await until(
+    async () => finishedCount((text = await scrape(url)), model) >= finishedCount(before, model) + n,
+    `${n} requests are counted`,
+  );
   return text;
 }
 
@@ -156,7 +165,11 @@ describe('generation engine: continuous batching', () => {
     const width = body.outputs[1].shape[1];
     for (const [i, prompt] of PROMPTS.entries()) {
       const alone = await v2Generate(srv.url, 'gpt2', prompt, { max_tokens: 12 });
-      assert.deepEqual((body.outputs[1].data as number[]).slice(i * width, (i + 1) * width).filter((id) => id >= 0), alone.ids, prompt);
+      assert.deepEqual(
+        (body.outputs[1].data as number[]).slice(i * width, (i + 1) * width).filter((id) => id >= 0),
+        alone.ids,
+        prompt,
+      );
     }
   });
 
@@ -207,7 +220,10 @@ describe('generation engine: continuous batching', () => {
     const solo: any[] = [];
     for (const body of bodies) solo.push(await (await post(`${api}/completions`, body)).json());
     const together = (await Promise.all(bodies.map(async (body) => (await post(`${api}/completions`, body)).json()))) as any[];
-    assert.deepEqual(together.map((r) => r.choices[0]), solo.map((r) => r.choices[0]));
+    assert.deepEqual(
+      together.map((r) => r.choices[0]),
+      solo.map((r) => r.choices[0]),
+    );
     assert.equal(solo[0].choices[0].text, text);
     assert.equal(solo[1].usage.completion_tokens, 3);
     assert.equal(solo[2].choices[0].text, text.slice(0, text.indexOf(stop)));
@@ -227,7 +243,11 @@ describe('generation engine: continuous batching', () => {
     controller.abort();
     await doomed.done;
     assert.equal(((await (await survivor).json()) as any).choices[0].text, alone.choices[0].text);
-    await until(async () => metricSample(await scrape(srv.url), 'vllm:request_success_total', { model_name: 'gpt2', finished_reason: 'abort' }) === aborted + 1, 'the abort is counted');
+    await until(
+      async () =>
+        metricSample(await scrape(srv.url), 'vllm:request_success_total', { model_name: 'gpt2', finished_reason: 'abort' }) === aborted + 1,
+      'the abort is counted',
+    );
     await until(async () => metricSample(await scrape(srv.url), 'vllm:num_requests_running', { model_name: 'gpt2' }) === 0, 'nothing runs');
   });
 
@@ -248,7 +268,9 @@ describe('generation engine: continuous batching', () => {
     assert.equal(delta('vllm:prefix_cache_queries_total'), 2 * n);
     assert.equal(delta('vllm:prefix_cache_hits_total'), reusable);
     // A prompt that shares only the system prompt's blocks reuses those.
-    const other = (await (await post(`${api}/completions`, { model: 'gpt2', prompt: `${system}Question: and tomorrow?`, max_tokens: 16, temperature: 0 })).json()) as any;
+    const other = (await (
+      await post(`${api}/completions`, { model: 'gpt2', prompt: `${system}Question: and tomorrow?`, max_tokens: 16, temperature: 0 })
+    ).json()) as any;
     assert.ok(other.usage.prompt_tokens_details.cached_tokens >= 16);
     const info = after.split('\n').find((l) => l.startsWith('vllm:cache_config_info{') && l.includes('model_name="gpt2"'));
     assert.match(info ?? '', /block_size="16"/);
@@ -257,7 +279,8 @@ describe('generation engine: continuous batching', () => {
 
   it("vLLM's metrics move under load as the requests run and finish", async () => {
     const before = await scrape(srv.url);
-    const value = (text: string, name: string, labels: Record<string, string> = {}) => metricSample(text, name, { model_name: 'gpt2', ...labels });
+    const value = (text: string, name: string, labels: Record<string, string> = {}) =>
+      metricSample(text, name, { model_name: 'gpt2', ...labels });
     // Long enough that scrapes see the batch however slow the machine makes them.
     const bodies = PROMPTS.map((prompt) => ({ model: 'gpt2', prompt, max_tokens: 300, temperature: 0 }));
     let most = 0;
@@ -279,7 +302,10 @@ describe('generation engine: continuous batching', () => {
     await watch;
     const after = await scrapeAfter(srv.url, before, results.length + 1);
     const delta = (name: string, labels: Record<string, string> = {}) => value(after, name, labels) - value(before, name, labels);
-    results.push({ usage: { prompt_tokens: results[0].usage.prompt_tokens, completion_tokens: grpcIds }, choices: [{ finish_reason: grpcIds < 300 ? 'stop' : 'length' }] });
+    results.push({
+      usage: { prompt_tokens: results[0].usage.prompt_tokens, completion_tokens: grpcIds },
+      choices: [{ finish_reason: grpcIds < 300 ? 'stop' : 'length' }],
+    });
     const prompt = results.reduce((n, r) => n + r.usage.prompt_tokens, 0);
     const generated = results.reduce((n, r) => n + r.usage.completion_tokens, 0);
     assert.ok(most >= 2, `running gauge saw the batch (${most})`);
@@ -288,7 +314,10 @@ describe('generation engine: continuous batching', () => {
     assert.equal(delta('vllm:generation_tokens_total'), generated);
     const finished = results.length;
     const stops = results.filter((r) => r.choices[0].finish_reason === 'stop').length;
-    assert.equal(delta('vllm:request_success_total', { finished_reason: 'length' }) + delta('vllm:request_success_total', { finished_reason: 'stop' }), finished);
+    assert.equal(
+      delta('vllm:request_success_total', { finished_reason: 'length' }) + delta('vllm:request_success_total', { finished_reason: 'stop' }),
+      finished,
+    );
     assert.equal(delta('vllm:request_success_total', { finished_reason: 'stop' }), stops);
     for (const h of ['vllm:time_to_first_token_seconds', 'vllm:e2e_request_latency_seconds', 'vllm:request_queue_time_seconds']) {
       assert.equal(delta(`${h}_count`), finished, h);
@@ -308,7 +337,12 @@ describe('generation engine: limits', () => {
   before(async () => {
     repo = await tempRepo();
     await copyHfModel(repo, HF.gpt2, 'gpt2');
-    srv = await startTestServer(repo.dir, { enable_grpc: true, kv_cache_memory_bytes: BUDGET, enable_prefix_caching: false, max_queue_size: 2 });
+    srv = await startTestServer(repo.dir, {
+      enable_grpc: true,
+      kv_cache_memory_bytes: BUDGET,
+      enable_prefix_caching: false,
+      max_queue_size: 2,
+    });
     api = `${srv.url}/openai/v1`;
   });
   after(async () => {
@@ -328,7 +362,10 @@ describe('generation engine: limits', () => {
     running = false;
     await watch;
     const results = (await Promise.all(replies.map((r) => r.json()))) as any[];
-    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200]);
+    assert.deepEqual(
+      replies.map((r) => r.status),
+      [200, 200, 200],
+    );
     assert.equal(new Set(results.map((r) => r.choices[0].text)).size, 1);
     assert.ok(most >= 1, `the waiting gauge showed queued requests (most seen: ${most})`);
     const text = await scrape(srv.url);
@@ -354,7 +391,10 @@ describe('generation engine: limits', () => {
     const first = streamCompletion(api, body, controller.signal);
     await first.first; // holds the whole budget now
     const queued = [post(`${api}/completions`, body), post(`${api}/completions`, body)];
-    await until(async () => metricSample(await scrape(srv.url), 'vllm:num_requests_waiting', { model_name: 'gpt2' }) === 2, 'two requests wait');
+    await until(
+      async () => metricSample(await scrape(srv.url), 'vllm:num_requests_waiting', { model_name: 'gpt2' }) === 2,
+      'two requests wait',
+    );
     const refused = await post(`${api}/completions`, body);
     assert.equal(refused.status, 503);
     assert.match(JSON.stringify(await refused.json()), /max_queue_size/);

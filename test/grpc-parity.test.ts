@@ -57,7 +57,10 @@ async function restJsonIn(c: Case): Promise<Buffer> {
   const res = await fetch(`${srv.url}/v2/models/${c.model}/infer`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ inputs: [{ name: 'x', datatype: c.datatype, shape: [2, 2], data: c.input }], parameters: { binary_data_output: true } }),
+    body: JSON.stringify({
+      inputs: [{ name: 'x', datatype: c.datatype, shape: [2, 2], data: c.input }],
+      parameters: { binary_data_output: true },
+    }),
   });
   assert.equal(res.status, 200);
   const { json, binary } = await readInferResponse(res);
@@ -67,7 +70,10 @@ async function restJsonIn(c: Case): Promise<Buffer> {
 
 async function restBinaryIn(c: Case, raw: Buffer): Promise<Buffer> {
   const { body, headerLength } = binaryBody(
-    { inputs: [{ name: 'x', datatype: c.datatype, shape: [2, 2], parameters: { binary_data_size: raw.byteLength } }], parameters: { binary_data_output: true } },
+    {
+      inputs: [{ name: 'x', datatype: c.datatype, shape: [2, 2], parameters: { binary_data_size: raw.byteLength } }],
+      parameters: { binary_data_output: true },
+    },
     raw,
   );
   const res = await fetch(`${srv.url}/v2/models/${c.model}/infer`, {
@@ -107,13 +113,17 @@ describe('REST JSON, REST binary, gRPC raw and gRPC typed give byte-identical ou
         'gRPC raw': await grpcIn(c, {}, expected),
       };
       if (c.datatype !== 'FP16') outputs['gRPC typed'] = await grpcIn(c, { contents: typedContents(c) });
-      for (const [path, bytes] of Object.entries(outputs)) assert.ok(bytes.equals(expected), `${path}: ${bytes.toString('hex')} != ${expected.toString('hex')}`);
+      for (const [path, bytes] of Object.entries(outputs))
+        assert.ok(bytes.equals(expected), `${path}: ${bytes.toString('hex')} != ${expected.toString('hex')}`);
     });
   }
 
   it('FP16 has no typed contents field: INVALID_ARGUMENT says to send it raw', async () => {
     await assertStatus(
-      client.call('ModelInfer', { model_name: 'fp16', inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 2], contents: { fp32_contents: [1, 2] } }] }),
+      client.call('ModelInfer', {
+        model_name: 'fp16',
+        inputs: [{ name: 'x', datatype: 'FP16', shape: [1, 2], contents: { fp32_contents: [1, 2] } }],
+      }),
       status.INVALID_ARGUMENT,
       /input 'x'/,
       /FP16/,
@@ -128,10 +138,20 @@ describe('large raw contents', () => {
   for (const id of ['a', 'ab', 'abc', 'abcd']) {
     it(`1 MiB FP32 and 256 KiB FP64 round trip exactly (id '${id}' shifts the alignment)`, async () => {
       const floats = Buffer.from(new Float32Array(512 * 512).map((_, i) => Math.sin(i) * 1e3).buffer);
-      const fp32 = await client.call('ModelInfer', { model_name: 'fp32', id, inputs: [{ name: 'x', datatype: 'FP32', shape: [512, 512] }], raw_input_contents: [floats] });
+      const fp32 = await client.call('ModelInfer', {
+        model_name: 'fp32',
+        id,
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [512, 512] }],
+        raw_input_contents: [floats],
+      });
       assert.ok(outputBytes(fp32, 0).equals(floats));
       const doubles = Buffer.from(new Float64Array(256 * 128).map((_, i) => Math.cos(i) / 7).buffer);
-      const fp64 = await client.call('ModelInfer', { model_name: 'fp64', id, inputs: [{ name: 'x', datatype: 'FP64', shape: [256, 128] }], raw_input_contents: [doubles] });
+      const fp64 = await client.call('ModelInfer', {
+        model_name: 'fp64',
+        id,
+        inputs: [{ name: 'x', datatype: 'FP64', shape: [256, 128] }],
+        raw_input_contents: [doubles],
+      });
       assert.ok(outputBytes(fp64, 0).equals(doubles));
     });
   }
@@ -139,7 +159,11 @@ describe('large raw contents', () => {
   it('4096 BYTES elements as raw and as bytes_contents', async () => {
     const strings = Array.from({ length: 4096 }, (_, i) => `row ${i}: ${'é'.repeat(i % 50)}`);
     const raw = encode('BYTES', strings);
-    const viaRaw = await client.call('ModelInfer', { model_name: 'bytes', inputs: [{ name: 'x', datatype: 'BYTES', shape: [4096, 1] }], raw_input_contents: [raw] });
+    const viaRaw = await client.call('ModelInfer', {
+      model_name: 'bytes',
+      inputs: [{ name: 'x', datatype: 'BYTES', shape: [4096, 1] }],
+      raw_input_contents: [raw],
+    });
     assert.ok(outputBytes(viaRaw, 0).equals(raw));
     const typed = await client.call('ModelInfer', {
       model_name: 'bytes',

@@ -12,7 +12,12 @@ import { type TestServer, startTestServer, untilMetric } from './helpers/server.
 
 /** The slow model computes y ≈ n, taking longer as n grows (test/fixtures/slow/TIMINGS.txt). */
 function slowRequest(id: string, n: number) {
-  return { model_name: 'slow', id, inputs: [{ name: 'n', datatype: 'INT64', shape: [1] }], raw_input_contents: [Buffer.from(new BigInt64Array([BigInt(n)]).buffer)] };
+  return {
+    model_name: 'slow',
+    id,
+    inputs: [{ name: 'n', datatype: 'INT64', shape: [1] }],
+    raw_input_contents: [Buffer.from(new BigInt64Array([BigInt(n)]).buffer)],
+  };
 }
 
 function firstValue(response: any): number {
@@ -58,7 +63,10 @@ let client: GrpcTestClient;
 before(async () => {
   repo = await tempRepo();
   await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
-  await repo.write('slow/config.pbtxt', 'instance_group [ { count: 2 } ]\nparameters { key: "intra_op_thread_count" value: { string_value: "1" } }\n');
+  await repo.write(
+    'slow/config.pbtxt',
+    'instance_group [ { count: 2 } ]\nparameters { key: "intra_op_thread_count" value: { string_value: "1" } }\n',
+  );
   await repo.copy(FP32_IDENTITY, 'm/1/model.onnx');
   srv = await startTestServer(repo.dir);
   client = new GrpcTestClient(srv.grpcAddress);
@@ -75,12 +83,20 @@ describe('ModelStreamInfer', () => {
     // The first request is the slowest, so answers complete out of order and must be reordered.
     const sizes = [256, 32, 128, 64];
     const requests: object[] = sizes.map((n, i) => slowRequest(`r${i}`, n));
-    const bad = { model_name: 'slow', id: 'bad', inputs: [{ name: 'n', datatype: 'FP32', shape: [1] }], raw_input_contents: [Buffer.alloc(4)] };
+    const bad = {
+      model_name: 'slow',
+      id: 'bad',
+      inputs: [{ name: 'n', datatype: 'FP32', shape: [1] }],
+      raw_input_contents: [Buffer.alloc(4)],
+    };
     requests.splice(2, 0, bad);
     const { messages, status: final } = await runStream(client.inference.ModelStreamInfer(), requests);
 
     assert.equal(final.code, status.OK, final.details);
-    assert.deepEqual(messages.map((m) => m.infer_response.id), ['r0', 'r1', 'bad', 'r2', 'r3']);
+    assert.deepEqual(
+      messages.map((m) => m.infer_response.id),
+      ['r0', 'r1', 'bad', 'r2', 'r3'],
+    );
     const failed = messages[2];
     assert.match(failed.error_message, /inference input 'n' data-type is 'FP32', but model 'slow' expects 'INT64'/);
     assert.equal(failed.infer_response.model_name, 'slow');
@@ -89,27 +105,43 @@ describe('ModelStreamInfer', () => {
       assert.equal(m.error_message, '');
       assert.equal(m.infer_response.model_name, 'slow');
       assert.equal(m.infer_response.model_version, '1');
-      assert.ok(Math.abs(firstValue(m.infer_response) - sizes[i]!) < 1, `${m.infer_response.id}: y ≈ ${sizes[i]}, got ${firstValue(m.infer_response)}`);
+      assert.ok(
+        Math.abs(firstValue(m.infer_response) - sizes[i]!) < 1,
+        `${m.infer_response.id}: y ≈ ${sizes[i]}, got ${firstValue(m.infer_response)}`,
+      );
     });
   });
 
   it('an unknown model on the stream is an error_message, and the stream carries on', async () => {
     const x = Buffer.from(new Float32Array([1, 2, 3]).buffer);
-    const good = (id: string) => ({ model_name: 'm', id, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3] }], raw_input_contents: [x] });
-    const { messages, status: final } = await runStream(client.inference.ModelStreamInfer(), [good('a'), { model_name: 'ghost', id: 'g' }, good('b')]);
-    assert.equal(final.code, status.OK);
-    assert.deepEqual(messages.map((m) => [m.infer_response.id, m.error_message]), [
-      ['a', ''],
-      ['g', "Request for unknown model: 'ghost' is not found"],
-      ['b', ''],
+    const good = (id: string) => ({
+      model_name: 'm',
+      id,
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3] }],
+      raw_input_contents: [x],
+    });
+    const { messages, status: final } = await runStream(client.inference.ModelStreamInfer(), [
+      good('a'),
+      { model_name: 'ghost', id: 'g' },
+      good('b'),
     ]);
+    assert.equal(final.code, status.OK);
+    assert.deepEqual(
+      messages.map((m) => [m.infer_response.id, m.error_message]),
+      [
+        ['a', ''],
+        ['g', "Request for unknown model: 'ghost' is not found"],
+        ['b', ''],
+      ],
+    );
     assert.ok(outputBytes(messages[2].infer_response, 0).equals(x));
   });
 
-  it('bytes that are not a ModelInferRequest on the stream are that one request\'s error_message', async () => {
+  it("bytes that are not a ModelInferRequest on the stream are that one request's error_message", async () => {
     const x = Buffer.from(new Float32Array([4, 5]).buffer);
     const encode = client.inference.ModelStreamInfer.requestSerialize as (m: object) => Buffer;
-    const good = (id: string) => encode({ model_name: 'm', id, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [x] });
+    const good = (id: string) =>
+      encode({ model_name: 'm', id, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }], raw_input_contents: [x] });
     const call = client.inference.makeBidiStreamRequest(
       '/inference.GRPCInferenceService/ModelStreamInfer',
       (b: Buffer) => b,
@@ -127,11 +159,18 @@ describe('ModelStreamInfer', () => {
   it('with the triton_grpc_error header, the first error ends the stream with its gRPC status', async () => {
     const metadata = new Metadata();
     metadata.set('triton_grpc_error', 'true');
-    const requests = [slowRequest('ok', 32), { model_name: 'slow', id: 'bad', inputs: [{ name: 'n', datatype: 'INT64', shape: [2] }], raw_input_contents: [Buffer.alloc(8)] }, slowRequest('late', 32)];
+    const requests = [
+      slowRequest('ok', 32),
+      { model_name: 'slow', id: 'bad', inputs: [{ name: 'n', datatype: 'INT64', shape: [2] }], raw_input_contents: [Buffer.alloc(8)] },
+      slowRequest('late', 32),
+    ];
     const { messages, status: final } = await runStream(client.inference.ModelStreamInfer(metadata), requests);
     assert.equal(final.code, status.INVALID_ARGUMENT);
     assert.match(final.details, /input 'n'/);
-    assert.deepEqual(messages.map((m) => m.infer_response.id), ['ok']);
+    assert.deepEqual(
+      messages.map((m) => m.infer_response.id),
+      ['ok'],
+    );
   });
 
   it('an empty stream ends with OK', async () => {
@@ -159,7 +198,10 @@ describe('graceful stop', () => {
       // The client keeps its stream open: the server ends it once its request is answered.
       await own.close();
       assert.equal(await streamStatus, status.OK);
-      assert.deepEqual(messages.map((m) => [m.infer_response.id, m.error_message]), [['in-flight', '']]);
+      assert.deepEqual(
+        messages.map((m) => [m.infer_response.id, m.error_message]),
+        [['in-flight', '']],
+      );
       assert.ok(Math.abs(firstValue(messages[0].infer_response) - 512) < 1);
       assert.ok(Math.abs(firstValue(await unary) - 256) < 1);
       await assertStatus(c.call('ServerLive', {}), status.UNAVAILABLE);

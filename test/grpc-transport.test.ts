@@ -28,9 +28,17 @@ describe('message size limits', () => {
     const client = new GrpcTestClient(srv.grpcAddress);
     try {
       const big = fp32Request(20_000); // 80 kB of tensor
-      await assertStatus(client.call('ModelInfer', big.request), grpc.status.RESOURCE_EXHAUSTED, /Received message larger than max \(\d+ vs\.? 65536\)/);
+      await assertStatus(
+        client.call('ModelInfer', big.request),
+        grpc.status.RESOURCE_EXHAUSTED,
+        /Received message larger than max \(\d+ vs\.? 65536\)/,
+      );
       const answerTooBig = fp32Request(600); // 2.4 kB in, 2.4 kB back
-      await assertStatus(client.call('ModelInfer', answerTooBig.request), grpc.status.RESOURCE_EXHAUSTED, /Sent message larger than max \(\d+ vs\.? 2048\)/);
+      await assertStatus(
+        client.call('ModelInfer', answerTooBig.request),
+        grpc.status.RESOURCE_EXHAUSTED,
+        /Sent message larger than max \(\d+ vs\.? 2048\)/,
+      );
       const small = fp32Request(100);
       assert.ok(outputBytes(await client.call('ModelInfer', small.request), 0).equals(small.x), 'the server keeps serving');
     } finally {
@@ -47,7 +55,11 @@ describe('message size limits', () => {
     const client = new GrpcTestClient(srv.grpcAddress);
     try {
       const x = Buffer.alloc(64 * 3 * 224 * 224 * 4, 7);
-      const response = await client.call('ModelInfer', { model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [64, 3 * 224 * 224] }], raw_input_contents: [x] });
+      const response = await client.call('ModelInfer', {
+        model_name: 'm',
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [64, 3 * 224 * 224] }],
+        raw_input_contents: [x],
+      });
       assert.ok(outputBytes(response, 0).equals(x));
     } finally {
       client.close();
@@ -123,8 +135,12 @@ describe('grpc.health.v1.Health', () => {
 
 describe('server reflection', () => {
   const require = createRequire(import.meta.url);
-  const reflectionProto = join(dirname(require.resolve('@grpc/reflection/package.json')), 'build/proto/grpc/reflection/v1/reflection.proto');
-  const Reflection = (grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto, { keepCase: true, oneofs: true })) as any).grpc.reflection.v1.ServerReflection;
+  const reflectionProto = join(
+    dirname(require.resolve('@grpc/reflection/package.json')),
+    'build/proto/grpc/reflection/v1/reflection.proto',
+  );
+  const Reflection = (grpc.loadPackageDefinition(protoLoader.loadSync(reflectionProto, { keepCase: true, oneofs: true })) as any).grpc
+    .reflection.v1.ServerReflection;
 
   function ask(address: string, request: object): Promise<any> {
     const client = new Reflection(address, grpc.credentials.createInsecure());
@@ -150,18 +166,40 @@ describe('server reflection', () => {
       for (const s of ['inference.GRPCInferenceService', 'grpc.health.v1.Health']) assert.ok(names.includes(s), `${s} in ${names}`);
 
       const file = await ask(srv.grpcAddress, { file_containing_symbol: 'inference.GRPCInferenceService' });
-      const protos = file.file_descriptor_response.file_descriptor_proto.map((b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any);
+      const protos = file.file_descriptor_response.file_descriptor_proto.map(
+        (b: Buffer) => descriptor.FileDescriptorProto.decode(b) as any,
+      );
       const service = protos.flatMap((p: any) => p.service).find((s: any) => s.name === 'GRPCInferenceService');
-      assert.deepEqual(service.method.map((m: any) => m.name), [
-        'ServerLive', 'ServerReady', 'ModelReady', 'ServerMetadata', 'ModelMetadata', 'ModelInfer', 'ModelStreamInfer',
-        'ModelConfig', 'ModelStatistics', 'RepositoryIndex', 'RepositoryModelLoad', 'RepositoryModelUnload',
-        'SystemSharedMemoryStatus', 'SystemSharedMemoryRegister', 'SystemSharedMemoryUnregister',
-        'CudaSharedMemoryStatus', 'CudaSharedMemoryRegister', 'CudaSharedMemoryUnregister',
-      ]);
+      assert.deepEqual(
+        service.method.map((m: any) => m.name),
+        [
+          'ServerLive',
+          'ServerReady',
+          'ModelReady',
+          'ServerMetadata',
+          'ModelMetadata',
+          'ModelInfer',
+          'ModelStreamInfer',
+          'ModelConfig',
+          'ModelStatistics',
+          'RepositoryIndex',
+          'RepositoryModelLoad',
+          'RepositoryModelUnload',
+          'SystemSharedMemoryStatus',
+          'SystemSharedMemoryRegister',
+          'SystemSharedMemoryUnregister',
+          'CudaSharedMemoryStatus',
+          'CudaSharedMemoryRegister',
+          'CudaSharedMemoryUnregister',
+        ],
+      );
       const stream = service.method.find((m: any) => m.name === 'ModelStreamInfer');
       assert.equal(stream.clientStreaming, true);
       assert.equal(stream.serverStreaming, true);
-      assert.ok(protos.some((p: any) => p.messageType.some((m: any) => m.name === 'ModelConfig')), 'model_config.proto comes with it');
+      assert.ok(
+        protos.some((p: any) => p.messageType.some((m: any) => m.name === 'ModelConfig')),
+        'model_config.proto comes with it',
+      );
     } finally {
       await srv.close();
       await repo.remove();

@@ -8,7 +8,9 @@ import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const expected = JSON.parse(readFileSync(repoPath('test/hf-models/tiny-bert/expected.json'), 'utf8')) as {
-  sentences: string[]; mean_normalized: number[][]; ids: number[][];
+  sentences: string[];
+  mean_normalized: number[][];
+  ids: number[][];
 };
 
 const closeTo = (got: number[], want: number[], what: string) =>
@@ -29,8 +31,11 @@ describe('Hugging Face embeddings with dynamic batching', () => {
   });
 
   it('answers each request with its own embedding, equal to torch, from fewer model runs', async () => {
-    const replies = await Promise.all(expected.sentences.map((sentence) =>
-      postJson(`${srv.url}/v2/models/bert/infer`, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [sentence] }] })));
+    const replies = await Promise.all(
+      expected.sentences.map((sentence) =>
+        postJson(`${srv.url}/v2/models/bert/infer`, { inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [sentence] }] }),
+      ),
+    );
     replies.forEach((reply, i) => {
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
       assert.deepEqual(reply.body.outputs[0].shape, [1, 32]);
@@ -49,15 +54,23 @@ describe('Hugging Face embeddings with dynamic batching', () => {
       outputs: [{ name: 'token_count' }],
     });
     assert.equal(reply.status, 200, JSON.stringify(reply.body));
-    assert.deepEqual(reply.body.outputs[0].data, expected.ids.map((ids) => ids.length));
+    assert.deepEqual(
+      reply.body.outputs[0].data,
+      expected.ids.map((ids) => ids.length),
+    );
   });
 
   it('batches the OpenAI embeddings route too, with usage counted per request', async () => {
     const before = (await getJson(`${srv.url}/v2/models/bert/stats`)).body.model_stats[0];
-    const replies = await Promise.all(expected.sentences.map(async (sentence) => {
-      const res = await fetch(`${srv.url}/openai/v1/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'bert', input: sentence }) });
-      return { status: res.status, body: (await res.json()) as any };
-    }));
+    const replies = await Promise.all(
+      expected.sentences.map(async (sentence) => {
+        const res = await fetch(`${srv.url}/openai/v1/embeddings`, {
+          method: 'POST',
+          body: JSON.stringify({ model: 'bert', input: sentence }),
+        });
+        return { status: res.status, body: (await res.json()) as any };
+      }),
+    );
     replies.forEach((reply, i) => {
       assert.equal(reply.status, 200, JSON.stringify(reply.body));
       closeTo(reply.body.data[0].embedding, expected.mean_normalized[i]!, `sentence ${i}`);

@@ -12,11 +12,17 @@ import { type TestServer, postJson, startTestServer } from './helpers/server.js'
 
 const texts = (data: string[]) => ({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [data.length], data }] });
 const params = (entries: Record<string, string>) =>
-  Object.entries(entries).map(([k, v]) => `parameters { key: "${k}" value: { string_value: "${v}" } }`).join('\n');
+  Object.entries(entries)
+    .map(([k, v]) => `parameters { key: "${k}" value: { string_value: "${v}" } }`)
+    .join('\n');
 
 /** Asserts a V1 dict keyed 0..n-1 whose values are within tol of `expected`. */
 function assertIndexed(actual: Record<string, number>, expected: readonly number[], tol: number, what: string): void {
-  assert.deepEqual(Object.keys(actual), expected.map((_, i) => String(i)), what);
+  assert.deepEqual(
+    Object.keys(actual),
+    expected.map((_, i) => String(i)),
+    what,
+  );
   assertClose(Object.values(actual), expected, tol, what);
 }
 
@@ -26,7 +32,11 @@ describe("KServe huggingfaceserver's answers", () => {
   const url = (model: string) => `${srv.url}/v1/models/${model}:predict`;
   before(async () => {
     repo = await tempRepo();
-    for (const [fixture, name] of [[HF.bertCls, 'cls'], [HF.bertNer, 'ner'], [HF.bertMlm, 'mlm']] as const) {
+    for (const [fixture, name] of [
+      [HF.bertCls, 'cls'],
+      [HF.bertNer, 'ner'],
+      [HF.bertMlm, 'mlm'],
+    ] as const) {
       await copyHfModel(repo, fixture, name);
       await copyHfModel(repo, fixture, `${name}_probs`);
       await repo.write(`${name}_probs/config.pbtxt`, params({ return_probabilities: 'true' }));
@@ -81,7 +91,9 @@ describe("KServe huggingfaceserver's answers", () => {
     const [first] = nerExpected.cases;
     const probs = await postJson(url('ner_probs'), { instances: [first!.text] });
     assert.equal(probs.body.predictions[0].length, first!.ids.length);
-    probs.body.predictions[0].forEach((p: Record<string, number>, t: number) => assertIndexed(p, first!.probabilities[t]!, 5.1e-5, `token ${t}`));
+    probs.body.predictions[0].forEach((p: Record<string, number>, t: number) =>
+      assertIndexed(p, first!.probabilities[t]!, 5.1e-5, `token ${t}`),
+    );
     const logits = await postJson(url('ner_logits'), { instances: [first!.text] });
     logits.body.predictions[0].forEach((p: Record<string, number>, t: number) => assertIndexed(p, first!.logits[t]!, 1e-4, `token ${t}`));
   });
@@ -91,7 +103,9 @@ describe("KServe huggingfaceserver's answers", () => {
     const v1 = await postJson(url('mlm'), { instances: masked });
     assert.deepEqual(v1.body, { predictions: mlmExpected.cases.map((c) => c.predicted) });
     const v2 = await postJson(`${srv.url}/v2/models/mlm/infer`, texts(masked));
-    assert.deepEqual(v2.body.outputs, [{ name: 'output-0', datatype: 'BYTES', shape: [4], data: mlmExpected.cases.map((c) => c.predicted) }]);
+    assert.deepEqual(v2.body.outputs, [
+      { name: 'output-0', datatype: 'BYTES', shape: [4], data: mlmExpected.cases.map((c) => c.predicted) },
+    ]);
   });
 
   it('fill_mask --return_probabilities: per mask, a list of {token id: "0.1234"}; --return_raw_logits: {token id: logit}', async () => {
@@ -104,7 +118,12 @@ describe("KServe huggingfaceserver's answers", () => {
       assert.deepEqual(Object.keys(entry), [String(id)]);
       assert.match(entry[String(id)]!, /^\d\.\d{4}$/);
     });
-    assertClose(masks[0].map((e: Record<string, string>, id: number) => Number(e[String(id)])), one.probabilities[0]!, 5.1e-5, 'probabilities');
+    assertClose(
+      masks[0].map((e: Record<string, string>, id: number) => Number(e[String(id)])),
+      one.probabilities[0]!,
+      5.1e-5,
+      'probabilities',
+    );
     const logits = await postJson(url('mlm_logits'), { instances: [one.text] });
     const values = logits.body.predictions[0][0].map((e: Record<string, number>, id: number) => e[String(id)]);
     assertClose(values, one.logits[0]!, 1e-4, 'logits');
@@ -112,7 +131,8 @@ describe("KServe huggingfaceserver's answers", () => {
 
   it("tsserve's named outputs stay available to a v2 request that names them", async () => {
     const { body } = await postJson(`${srv.url}/v2/models/cls_probs/infer`, {
-      ...texts(clsExpected.sentences), outputs: [{ name: 'label_name' }, { name: 'probabilities' }],
+      ...texts(clsExpected.sentences),
+      outputs: [{ name: 'label_name' }, { name: 'probabilities' }],
     });
     assert.deepEqual(body.outputs[0].data, clsExpected.label_names);
     assertClose(body.outputs[1].data, clsExpected.probabilities.flat(), 1e-5, 'probabilities');

@@ -22,7 +22,9 @@ describe('Hugging Face runtime over v2 and V1', () => {
     await copyHfModel(repo, HF.gpt2, 'gpt2');
     // Per-model settings through config.pbtxt parameters (the flags' names).
     const params = (entries: Record<string, string>) =>
-      Object.entries(entries).map(([k, v]) => `parameters { key: "${k}" value: { string_value: "${v}" } }`).join('\n');
+      Object.entries(entries)
+        .map(([k, v]) => `parameters { key: "${k}" value: { string_value: "${v}" } }`)
+        .join('\n');
     await copyHfModel(repo, HF.bert, 'bert_cls_pool');
     await repo.write('bert_cls_pool/config.pbtxt', params({ pooling: 'cls' }));
     await copyHfModel(repo, HF.bert, 'bert_short');
@@ -57,12 +59,20 @@ describe('Hugging Face runtime over v2 and V1', () => {
     const { status, body } = await getJson(`${srv.url}/v2/models/bert`);
     assert.equal(status, 200);
     assert.deepEqual(body, {
-      name: 'bert', versions: ['1'], platform: 'huggingface_transformersjs',
+      name: 'bert',
+      versions: ['1'],
+      platform: 'huggingface_transformersjs',
       inputs: [{ name: 'text', datatype: 'BYTES', shape: [-1] }],
-      outputs: [{ name: 'embedding', datatype: 'FP32', shape: [-1, 32] }, { name: 'token_count', datatype: 'INT64', shape: [-1] }],
+      outputs: [
+        { name: 'embedding', datatype: 'FP32', shape: [-1, 32] },
+        { name: 'token_count', datatype: 'INT64', shape: [-1] },
+      ],
     });
     const gen = await getJson(`${srv.url}/v2/models/gpt2`);
-    assert.deepEqual(gen.body.outputs.map((o: { name: string }) => o.name), ['generated_text', 'generated_token_ids']);
+    assert.deepEqual(
+      gen.body.outputs.map((o: { name: string }) => o.name),
+      ['generated_text', 'generated_token_ids'],
+    );
   });
 
   it('v2: texts [N] give mean-pooled, normalised embeddings [N,32] equal to torch', async () => {
@@ -93,21 +103,38 @@ describe('Hugging Face runtime over v2 and V1', () => {
     assert.deepEqual(label, { name: 'label', datatype: 'INT64', shape: [5], data: clsExpected.labels });
     assert.deepEqual(name, { name: 'label_name', datatype: 'BYTES', shape: [5], data: clsExpected.label_names });
     assert.deepEqual(new Set(clsExpected.labels), new Set([0, 1]), 'the fixture covers both labels');
-    assertClose(score.data, clsExpected.probabilities.map((p, i) => p[clsExpected.labels[i]!]!), 1e-5, 'score');
+    assertClose(
+      score.data,
+      clsExpected.probabilities.map((p, i) => p[clsExpected.labels[i]!]!),
+      1e-5,
+      'score',
+    );
   });
 
   it('V1 with hf_rich_outputs: classification predictions are objects per text', async () => {
-    const { body } = await postJson(`${srv.url}/v1/models/cls_rich:predict`, { instances: [clsExpected.sentences[0], clsExpected.sentences[1]] });
-    assert.deepEqual(body.predictions.map((p: { label: number; label_name: string }) => [p.label, p.label_name]), [
-      [clsExpected.labels[0], clsExpected.label_names[0]], [clsExpected.labels[1], clsExpected.label_names[1]],
-    ]);
+    const { body } = await postJson(`${srv.url}/v1/models/cls_rich:predict`, {
+      instances: [clsExpected.sentences[0], clsExpected.sentences[1]],
+    });
+    assert.deepEqual(
+      body.predictions.map((p: { label: number; label_name: string }) => [p.label, p.label_name]),
+      [
+        [clsExpected.labels[0], clsExpected.label_names[0]],
+        [clsExpected.labels[1], clsExpected.label_names[1]],
+      ],
+    );
   });
 
   it('--return_probabilities and --return_raw_logits add those outputs', async () => {
-    const probs = await postJson(`${srv.url}/v2/models/cls_probs/infer`, { ...texts(clsExpected.sentences), outputs: [{ name: 'probabilities' }] });
+    const probs = await postJson(`${srv.url}/v2/models/cls_probs/infer`, {
+      ...texts(clsExpected.sentences),
+      outputs: [{ name: 'probabilities' }],
+    });
     assert.deepEqual(probs.body.outputs[0].shape, [5, 2]);
     assertClose(probs.body.outputs[0].data, clsExpected.probabilities.flat(), 1e-5, 'probabilities');
-    const logits = await postJson(`${srv.url}/v2/models/cls_logits/infer`, { ...texts(clsExpected.sentences), outputs: [{ name: 'logits' }] });
+    const logits = await postJson(`${srv.url}/v2/models/cls_logits/infer`, {
+      ...texts(clsExpected.sentences),
+      outputs: [{ name: 'logits' }],
+    });
     assertClose(logits.body.outputs[0].data, clsExpected.logits.flat(), 1e-4, 'logits');
     const none = await postJson(`${srv.url}/v2/models/cls/infer`, { ...texts(['a']), outputs: [{ name: 'probabilities' }] });
     assert.equal(none.status, 400);
@@ -119,9 +146,15 @@ describe('Hugging Face runtime over v2 and V1', () => {
     const { status, body } = await postJson(`${srv.url}/v2/models/gpt2/infer`, { ...texts(prompts), parameters: { max_tokens: 8 } });
     assert.equal(status, 200);
     const [text, ids] = body.outputs;
-    assert.deepEqual(text.data, gpt2Expected.prompts.map((p) => p.greedy_text));
+    assert.deepEqual(
+      text.data,
+      gpt2Expected.prompts.map((p) => p.greedy_text),
+    );
     assert.deepEqual(ids.shape, [2, 8]);
-    assert.deepEqual(ids.data, gpt2Expected.prompts.flatMap((p) => p.greedy_ids));
+    assert.deepEqual(
+      ids.data,
+      gpt2Expected.prompts.flatMap((p) => p.greedy_ids),
+    );
   });
 
   it('generated text equals a whole decode of the generated ids, also across bytes that are not characters', async () => {
@@ -133,7 +166,10 @@ describe('Hugging Face runtime over v2 and V1', () => {
       const parameters = { max_tokens: 64, temperature: 2, seed };
       const { body } = await postJson(`${srv.url}/v2/models/gpt2/infer`, { ...texts(['hello']), parameters });
       const [text, ids] = body.outputs;
-      const whole = tokenizer.decode(ids.data.filter((id: number) => id >= 0), { skip_special_tokens: true });
+      const whole = tokenizer.decode(
+        ids.data.filter((id: number) => id >= 0),
+        { skip_special_tokens: true },
+      );
       assert.equal(text.data[0], whole, `seed ${seed}`);
       if (/[^\x00-\x7f]/.test(whole)) nonAscii++;
       // Streamed deltas add up to the same text; none ends inside a character.
@@ -151,7 +187,10 @@ describe('Hugging Face runtime over v2 and V1', () => {
   });
 
   it('--max_model_len truncates encoder inputs, keeping [CLS] and [SEP]', async () => {
-    for (const [model, len] of [['bert_short', '8'], ['bert', '64']] as const) {
+    for (const [model, len] of [
+      ['bert_short', '8'],
+      ['bert', '64'],
+    ] as const) {
       const { status, body } = await postJson(`${srv.url}/v2/models/${model}/infer`, texts([bertExpected.long_text]));
       assert.equal(status, 200);
       assertClose(body.outputs[0].data, bertExpected.long_truncated[len]!.mean_normalized, 1e-5, `${model} truncated to ${len}`);
@@ -159,9 +198,15 @@ describe('Hugging Face runtime over v2 and V1', () => {
   });
 
   it('--max_model_len refuses generation that would not fit, as vLLM words it', async () => {
-    const { status, body } = await postJson(`${srv.url}/v2/models/gpt2/infer`, { ...texts(['hello world']), parameters: { max_tokens: 600 } });
+    const { status, body } = await postJson(`${srv.url}/v2/models/gpt2/infer`, {
+      ...texts(['hello world']),
+      parameters: { max_tokens: 600 },
+    });
     assert.equal(status, 400);
-    assert.match(body.error, /maximum context length is 512 tokens\. However, you requested 602 tokens \(2 in the prompt, 600 in the completion\)/);
+    assert.match(
+      body.error,
+      /maximum context length is 512 tokens\. However, you requested 602 tokens \(2 in the prompt, 600 in the completion\)/,
+    );
   });
 
   it('a folder without tokenizer.json fails to load, naming the file; others keep serving', async () => {
@@ -190,7 +235,10 @@ describe('Hugging Face runtime over v2 and V1', () => {
   it('text_generation refuses a decoder graph without a KV cache, at load', async () => {
     const { status, body } = await getJson(`${srv.url}/v2/models/gpt2_nocache/ready`);
     assert.equal(status, 503);
-    assert.match(body.error, /text_generation needs a decoder exported with a KV cache .*takes only input_ids, attention_mask, position_ids/);
+    assert.match(
+      body.error,
+      /text_generation needs a decoder exported with a KV cache .*takes only input_ids, attention_mask, position_ids/,
+    );
   });
 
   it('tasks tsserve does not serve are refused at load, clearly', async () => {
@@ -198,20 +246,28 @@ describe('Hugging Face runtime over v2 and V1', () => {
     assert.equal(inferred.status, 503);
     assert.match(inferred.body.error, /the task cannot be inferred from architecture 'BertForQuestionAnswering'; set --task/);
     const named = await getJson(`${srv.url}/v2/models/qa_named/ready`);
-    assert.match(named.body.error, /task 'question_answering' is not supported by tsserve; supported: text_embedding, sequence_classification, token_classification, fill_mask, text_generation, text2text_generation/);
+    assert.match(
+      named.body.error,
+      /task 'question_answering' is not supported by tsserve; supported: text_embedding, sequence_classification, token_classification, fill_mask, text_generation, text2text_generation/,
+    );
   });
 
   it('text2text_generation on an encoder-only model is refused at load, naming what it needs', async () => {
     const { status, body } = await getJson(`${srv.url}/v2/models/t2t_bert/ready`);
     assert.equal(status, 503);
-    assert.match(body.error, /text2text_generation needs an encoder-decoder model \(config\.json "is_encoder_decoder": true, e\.g\. T5 or BART\); BertModel is not one/);
+    assert.match(
+      body.error,
+      /text2text_generation needs an encoder-decoder model \(config\.json "is_encoder_decoder": true, e\.g\. T5 or BART\); BertModel is not one/,
+    );
   });
 
   it('texts must be valid UTF-8', async () => {
     const header = JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], parameters: { binary_data_size: 6 } }] });
     const body = Buffer.concat([Buffer.from(header), Buffer.from([2, 0, 0, 0, 0xff, 0xfe])]);
     const res = await fetch(`${srv.url}/v2/models/bert/infer`, {
-      method: 'POST', body, headers: { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' },
+      method: 'POST',
+      body,
+      headers: { 'inference-header-content-length': String(header.length), 'content-type': 'application/octet-stream' },
     });
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as { error: string }).error, /element 0 is not valid UTF-8/);

@@ -22,7 +22,7 @@ function rawStrings(raw: Buffer): string[] {
   }
   return out;
 }
-const [first, second] = t5Expected.prompts as [typeof t5Expected.prompts[0], typeof t5Expected.prompts[0]];
+const [first, second] = t5Expected.prompts as [(typeof t5Expected.prompts)[0], (typeof t5Expected.prompts)[0]];
 
 describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
   let repo: TempRepo;
@@ -62,22 +62,35 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
 
   it('v2: greedy generation gives torch token ids and text for each prompt', async () => {
     const { status, body } = await postJson(`${srv.url}/v2/models/t5/infer`, {
-      ...texts(t5Expected.prompts.map((p) => p.prompt)), parameters: { max_tokens: 8 },
+      ...texts(t5Expected.prompts.map((p) => p.prompt)),
+      parameters: { max_tokens: 8 },
     });
     assert.equal(status, 200);
     const [text, ids] = body.outputs;
-    assert.deepEqual(text.data, t5Expected.prompts.map((p) => p.greedy_text));
+    assert.deepEqual(
+      text.data,
+      t5Expected.prompts.map((p) => p.greedy_text),
+    );
     assert.deepEqual(ids.shape, [3, 8]);
-    assert.deepEqual(ids.data, t5Expected.prompts.flatMap((p) => p.greedy_ids));
+    assert.deepEqual(
+      ids.data,
+      t5Expected.prompts.flatMap((p) => p.greedy_ids),
+    );
     // Different prompts give different continuations: the decoder reads the encoder's output.
     assert.equal(new Set(t5Expected.prompts.map((p) => p.greedy_text)).size, 3);
   });
 
   it('V1: instances of strings give one generation per instance', async () => {
-    const { status, body } = await postJson(`${srv.url}/v1/models/t5:predict`, { instances: [first.prompt, second.prompt], parameters: { max_tokens: 8 } });
+    const { status, body } = await postJson(`${srv.url}/v1/models/t5:predict`, {
+      instances: [first.prompt, second.prompt],
+      parameters: { max_tokens: 8 },
+    });
     assert.equal(status, 200, JSON.stringify(body));
     assert.equal(body.predictions.length, 2);
-    assert.deepEqual(body.predictions.map((p: { generated_text: string }) => p.generated_text), [first.greedy_text, second.greedy_text]);
+    assert.deepEqual(
+      body.predictions.map((p: { generated_text: string }) => p.generated_text),
+      [first.greedy_text, second.greedy_text],
+    );
     assert.deepEqual(body.predictions[0].generated_token_ids, first.greedy_ids);
   });
 
@@ -86,13 +99,26 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     try {
       const response = await client.call('ModelInfer', {
         model_name: 't5',
-        inputs: [{ name: 'text', datatype: 'BYTES', shape: [2], contents: { bytes_contents: [first.prompt, second.prompt].map((p) => Buffer.from(p)) } }],
+        inputs: [
+          {
+            name: 'text',
+            datatype: 'BYTES',
+            shape: [2],
+            contents: { bytes_contents: [first.prompt, second.prompt].map((p) => Buffer.from(p)) },
+          },
+        ],
         parameters: { max_tokens: { int64_param: 8 } },
       });
-      assert.deepEqual(response.outputs.map((o: { name: string }) => o.name), ['generated_text', 'generated_token_ids']);
+      assert.deepEqual(
+        response.outputs.map((o: { name: string }) => o.name),
+        ['generated_text', 'generated_token_ids'],
+      );
       assert.deepEqual(rawStrings(response.raw_output_contents[0]), [first.greedy_text, second.greedy_text]);
       const ids = response.raw_output_contents[1] as Buffer;
-      assert.deepEqual(Array.from({ length: ids.length / 8 }, (_, i) => Number(ids.readBigInt64LE(i * 8))), [...first.greedy_ids, ...second.greedy_ids]);
+      assert.deepEqual(
+        Array.from({ length: ids.length / 8 }, (_, i) => Number(ids.readBigInt64LE(i * 8))),
+        [...first.greedy_ids, ...second.greedy_ids],
+      );
     } finally {
       client.close();
     }
@@ -104,7 +130,12 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     const body = (await res.json()) as any;
     assert.equal(body.object, 'text_completion');
     assert.deepEqual(body.choices, [{ index: 0, text: first.greedy_text, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: first.ids.length, completion_tokens: 8, total_tokens: first.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
+    assert.deepEqual(body.usage, {
+      prompt_tokens: first.ids.length,
+      completion_tokens: 8,
+      total_tokens: first.ids.length + 8,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
     const listed = await getJson(`${api}/models`);
     assert.ok(listed.body.data.some((m: { id: string }) => m.id === 't5'));
   });
@@ -121,14 +152,20 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
 
     const stopAt = second.greedy_text.indexOf(' ', 1);
     assert.ok(stopAt > 0, 'the fixture text has a space to stop at');
-    const stopped = (await (await post(`${api}/completions`, { model: 't5', prompt: second.prompt, max_tokens: 8, temperature: 0, stop: [' '] })).json()) as any;
+    const stopped = (await (
+      await post(`${api}/completions`, { model: 't5', prompt: second.prompt, max_tokens: 8, temperature: 0, stop: [' '] })
+    ).json()) as any;
     assert.deepEqual([stopped.choices[0].text, stopped.choices[0].finish_reason], [second.greedy_text.slice(0, stopAt), 'stop']);
   });
 
   it('a client that disconnects mid-stream stops the decoder (counted)', async () => {
     const controller = new AbortController();
     // Greedy decoding of this prompt runs past 64 tokens without an end-of-sequence token.
-    const res = await post(`${api}/completions`, { model: 't5', prompt: first.prompt, max_tokens: 500, temperature: 0, stream: true }, controller.signal);
+    const res = await post(
+      `${api}/completions`,
+      { model: 't5', prompt: first.prompt, max_tokens: 500, temperature: 0, stream: true },
+      controller.signal,
+    );
     const reader = res.body!.getReader();
     assert.match(Buffer.from((await reader.read()).value!).toString(), /^data: /);
     controller.abort();
@@ -146,7 +183,8 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     const b = (await (await post(`${api}/completions`, body)).json()) as any;
     assert.equal(a.choices[0].text, b.choices[0].text);
     const others = new Set<string>();
-    for (const seed of [1, 2, 3, 4]) others.add(((await (await post(`${api}/completions`, { ...body, seed })).json()) as any).choices[0].text);
+    for (const seed of [1, 2, 3, 4])
+      others.add(((await (await post(`${api}/completions`, { ...body, seed })).json()) as any).choices[0].text);
     assert.ok(others.size > 1, 'different seeds sample different texts');
   });
 
@@ -163,12 +201,17 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     assert.ok(first.ids.length > 6);
     const long = await postJson(`${srv.url}/v2/models/t5_short/infer`, { ...texts([first.prompt]), parameters: { max_tokens: 2 } });
     assert.equal(long.status, 400);
-    assert.equal(long.body.error, `This model's maximum input length is 6 tokens. However, the prompt has ${first.ids.length} tokens. Please reduce the length of the prompt.`);
+    assert.equal(
+      long.body.error,
+      `This model's maximum input length is 6 tokens. However, the prompt has ${first.ids.length} tokens. Please reduce the length of the prompt.`,
+    );
     const many = await post(`${api}/completions`, { model: 't5_short', prompt: 'hello', max_tokens: 7 });
     assert.equal(many.status, 400);
     assert.match(((await many.json()) as any).error.message, /generates at most 6 tokens per completion\. However, you requested 7/);
     // A short prompt with the whole budget for the completion fits: the two do not add up.
-    const fits = (await (await post(`${api}/completions`, { model: 't5_short', prompt: 'the sun is good', max_tokens: 6, temperature: 0 })).json()) as any;
+    const fits = (await (
+      await post(`${api}/completions`, { model: 't5_short', prompt: 'the sun is good', max_tokens: 6, temperature: 0 })
+    ).json()) as any;
     assert.equal(fits.usage.prompt_tokens, 5);
     assert.equal(fits.usage.completion_tokens, 6);
     assert.deepEqual(fits.choices[0].text, t5Expected.prompts[2]!.greedy_text.slice(0, fits.choices[0].text.length));
@@ -180,7 +223,10 @@ describe('text2text_generation (T5) over v2, V1 and OpenAI routes', () => {
     assert.match(missing.body.error, /expected onnx\/encoder_model\.onnx and onnx\/decoder_model_merged\.onnx/);
     const causal = await getJson(`${srv.url}/v2/models/t5_as_causal/ready`);
     assert.equal(causal.status, 503);
-    assert.match(causal.body.error, /T5ForConditionalGeneration is an encoder-decoder model: it serves text2text_generation, not text_generation/);
+    assert.match(
+      causal.body.error,
+      /T5ForConditionalGeneration is an encoder-decoder model: it serves text2text_generation, not text_generation/,
+    );
     const ok = await postJson(`${srv.url}/v2/models/t5/infer`, { ...texts(['hello']), parameters: { max_tokens: 1 } });
     assert.equal(ok.status, 200);
   });

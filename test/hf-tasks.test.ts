@@ -10,7 +10,9 @@ import { type TestServer, getJson, postJson, startTestServer } from './helpers/s
 
 const texts = (data: string[]) => ({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [data.length], data }] });
 const params = (entries: Record<string, string>) =>
-  Object.entries(entries).map(([k, v]) => `parameters { key: "${k}" value: { string_value: "${v}" } }`).join('\n');
+  Object.entries(entries)
+    .map(([k, v]) => `parameters { key: "${k}" value: { string_value: "${v}" } }`)
+    .join('\n');
 
 /** The rows of a [N, W(, C)] tensor, each cut to its real length. */
 function rows<T>(data: T[], width: number, lengths: number[], inner = 1): T[][] {
@@ -53,9 +55,17 @@ describe('Hugging Face fill_mask and token_classification', () => {
       { name: 'score', datatype: 'FP32', shape: [-1, -1] },
     ]);
     const ner = await getJson(`${srv.url}/v2/models/ner_probs`);
-    assert.deepEqual(ner.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [
-      ['output-0', [-1, -1, 5]], ['label', [-1, -1]], ['label_name', [-1, -1]], ['score', [-1, -1]], ['token_id', [-1, -1]], ['probabilities', [-1, -1, 5]],
-    ]);
+    assert.deepEqual(
+      ner.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
+      [
+        ['output-0', [-1, -1, 5]],
+        ['label', [-1, -1]],
+        ['label_name', [-1, -1]],
+        ['score', [-1, -1]],
+        ['token_id', [-1, -1]],
+        ['probabilities', [-1, -1, 5]],
+      ],
+    );
   });
 
   it('v2 fill_mask: the best token at every mask equals torch, decoded as KServe does', async () => {
@@ -67,8 +77,13 @@ describe('Hugging Face fill_mask and token_classification', () => {
     const width = Math.max(...mlmExpected.cases.map((c) => c.token_ids.length));
     assert.equal(width, 2, 'one text has two masks');
     assert.deepEqual(ids.shape, [4, width]);
-    assert.deepEqual(ids.data, mlmExpected.cases.flatMap((c) => [...c.token_ids, ...Array(width - c.token_ids.length).fill(-1)]));
-    mlmExpected.cases.forEach((c, r) => assertClose(score.data.slice(r * width, r * width + c.scores.length), c.scores, 1e-5, `score ${r}`));
+    assert.deepEqual(
+      ids.data,
+      mlmExpected.cases.flatMap((c) => [...c.token_ids, ...Array(width - c.token_ids.length).fill(-1)]),
+    );
+    mlmExpected.cases.forEach((c, r) =>
+      assertClose(score.data.slice(r * width, r * width + c.scores.length), c.scores, 1e-5, `score ${r}`),
+    );
   });
 
   it('fill_mask --return_probabilities / --return_raw_logits: every vocabulary score at every mask', async () => {
@@ -76,18 +91,22 @@ describe('Hugging Face fill_mask and token_classification', () => {
     const vocab = mlmExpected.cases[0]!.probabilities[0]!.length;
     const probs = await postJson(`${srv.url}/v2/models/mlm_probs/infer`, { ...texts(masked), outputs: [{ name: 'probabilities' }] });
     assert.deepEqual(probs.body.outputs[0].shape, [4, 2, vocab]);
-    rows(probs.body.outputs[0].data as number[], 2, lengths, vocab)
-      .forEach((row, r) => assertClose(row, mlmExpected.cases[r]!.probabilities.flat(), 1e-5, `probabilities ${r}`));
+    rows(probs.body.outputs[0].data as number[], 2, lengths, vocab).forEach((row, r) =>
+      assertClose(row, mlmExpected.cases[r]!.probabilities.flat(), 1e-5, `probabilities ${r}`),
+    );
     const logits = await postJson(`${srv.url}/v2/models/mlm_logits/infer`, { ...texts(masked), outputs: [{ name: 'logits' }] });
-    rows(logits.body.outputs[0].data as number[], 2, lengths, vocab)
-      .forEach((row, r) => assertClose(row, mlmExpected.cases[r]!.logits.flat(), 1e-4, `logits ${r}`));
+    rows(logits.body.outputs[0].data as number[], 2, lengths, vocab).forEach((row, r) =>
+      assertClose(row, mlmExpected.cases[r]!.logits.flat(), 1e-4, `logits ${r}`),
+    );
   });
 
   it('V1 fill_mask with hf_rich_outputs: one object per text', async () => {
     const { status, body } = await postJson(`${srv.url}/v1/models/mlm_rich:predict`, { instances: masked.slice(0, 2) });
     assert.equal(status, 200);
-    assert.deepEqual(body.predictions.map((p: { predicted: string; token_id: number[] }) => [p.predicted, p.token_id]),
-      mlmExpected.cases.slice(0, 2).map((c) => [c.predicted, c.token_ids]));
+    assert.deepEqual(
+      body.predictions.map((p: { predicted: string; token_id: number[] }) => [p.predicted, p.token_id]),
+      mlmExpected.cases.slice(0, 2).map((c) => [c.predicted, c.token_ids]),
+    );
   });
 
   it('fill_mask refuses a text without the mask token, naming it', async () => {
@@ -104,9 +123,18 @@ describe('Hugging Face fill_mask and token_classification', () => {
     const lengths = nerExpected.cases.map((c) => c.ids.length);
     const width = Math.max(...lengths);
     for (const t of [label, name, score, tokenId]) assert.deepEqual(t.shape, [5, width], t.name);
-    assert.deepEqual(rows(label.data, width, lengths), nerExpected.cases.map((c) => c.labels));
-    assert.deepEqual(rows(name.data, width, lengths), nerExpected.cases.map((c) => c.label_names));
-    assert.deepEqual(rows(tokenId.data, width, lengths), nerExpected.cases.map((c) => c.ids));
+    assert.deepEqual(
+      rows(label.data, width, lengths),
+      nerExpected.cases.map((c) => c.labels),
+    );
+    assert.deepEqual(
+      rows(name.data, width, lengths),
+      nerExpected.cases.map((c) => c.label_names),
+    );
+    assert.deepEqual(
+      rows(tokenId.data, width, lengths),
+      nerExpected.cases.map((c) => c.ids),
+    );
     rows(score.data as number[], width, lengths).forEach((row, r) => assertClose(row, nerExpected.cases[r]!.scores, 1e-5, `score ${r}`));
     // Padding after a short text: label -1, name '', token -1.
     const r0 = lengths[0]!;
@@ -119,19 +147,34 @@ describe('Hugging Face fill_mask and token_classification', () => {
     const lengths = nerExpected.cases.map((c) => c.ids.length);
     const width = Math.max(...lengths);
     assert.deepEqual(body.outputs[0].shape, [5, width, 5]);
-    rows(body.outputs[0].data as number[], width, lengths, 5)
-      .forEach((row, r) => assertClose(row, nerExpected.cases[r]!.probabilities.flat(), 1e-5, `probabilities ${r}`));
+    rows(body.outputs[0].data as number[], width, lengths, 5).forEach((row, r) =>
+      assertClose(row, nerExpected.cases[r]!.probabilities.flat(), 1e-5, `probabilities ${r}`),
+    );
   });
 
   it('no texts give empty outputs without running the model', async () => {
     const ner = await postJson(`${srv.url}/v2/models/ner_rich/infer`, texts([]));
     assert.equal(ner.status, 200, JSON.stringify(ner.body));
-    assert.deepEqual(ner.body.outputs.map((o: { shape: number[]; data: unknown[] }) => [o.shape, o.data.length]), [[[0, 0], 0], [[0, 0], 0], [[0, 0], 0], [[0, 0], 0]]);
+    assert.deepEqual(
+      ner.body.outputs.map((o: { shape: number[]; data: unknown[] }) => [o.shape, o.data.length]),
+      [
+        [[0, 0], 0],
+        [[0, 0], 0],
+        [[0, 0], 0],
+        [[0, 0], 0],
+      ],
+    );
     const nerKserve = await postJson(`${srv.url}/v2/models/ner/infer`, texts([]));
-    assert.deepEqual(nerKserve.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [['output-0', [0, 1, 0]]]);
+    assert.deepEqual(
+      nerKserve.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
+      [['output-0', [0, 1, 0]]],
+    );
     const mlm = await postJson(`${srv.url}/v2/models/mlm_rich/infer`, texts([]));
     assert.equal(mlm.status, 200, JSON.stringify(mlm.body));
-    assert.deepEqual(mlm.body.outputs.map((o: { shape: number[] }) => o.shape), [[0], [0, 0], [0, 0]]);
+    assert.deepEqual(
+      mlm.body.outputs.map((o: { shape: number[] }) => o.shape),
+      [[0], [0, 0], [0, 0]],
+    );
   });
 
   it('V1 token_classification with hf_rich_outputs: label names per token of each instance', async () => {

@@ -54,7 +54,13 @@ describe('64-bit integers in JSON', () => {
     raw.writeBigInt64LE(2n ** 63n - 1n, 8);
     const reply = await postBody(infer('int64'), int64Body('INT64', ['-9223372036854775808', '9223372036854775807']), {});
     assert.equal(reply.status, 200);
-    const { body, headerLength } = binaryBody({ inputs: [{ name: 'x', datatype: 'INT64', shape: [1, 2], parameters: { binary_data_size: 16 } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] }, raw);
+    const { body, headerLength } = binaryBody(
+      {
+        inputs: [{ name: 'x', datatype: 'INT64', shape: [1, 2], parameters: { binary_data_size: 16 } }],
+        outputs: [{ name: 'y', parameters: { binary_data: true } }],
+      },
+      raw,
+    );
     const bin = await postBody(infer('int64'), body, { 'inference-header-content-length': String(headerLength) });
     assert.equal(bin.status, 200, bin.text);
     assert.deepEqual(bin.binary, raw);
@@ -63,7 +69,10 @@ describe('64-bit integers in JSON', () => {
   it('one past the range is refused, naming the element and the range', async () => {
     const over = await postBody(infer('int64'), int64Body('INT64', ['9223372036854775808']));
     assert.equal(over.status, 400);
-    assert.match(over.json.error, /element 0 of 'data' is 9223372036854775808; expected an integer in \[-9223372036854775808, 9223372036854775807\]/);
+    assert.match(
+      over.json.error,
+      /element 0 of 'data' is 9223372036854775808; expected an integer in \[-9223372036854775808, 9223372036854775807\]/,
+    );
     const under = await postBody(infer('uint64'), int64Body('UINT64', ['18446744073709551616']));
     assert.equal(under.status, 400);
     assert.match(under.json.error, /18446744073709551616/);
@@ -80,13 +89,15 @@ describe('64-bit integers in JSON', () => {
 describe('NaN and Infinity tokens', () => {
   it('FP32 and FP64 requests may carry NaN, Infinity and -Infinity, as Triton writes them', async () => {
     for (const model of ['fp32', 'fp64']) {
-      const body = `{"inputs":[{"name":"x","datatype":"${model.toUpperCase()}","shape":[1,4],"data":[NaN,Infinity,-Infinity,1.5]}],` +
+      const body =
+        `{"inputs":[{"name":"x","datatype":"${model.toUpperCase()}","shape":[1,4],"data":[NaN,Infinity,-Infinity,1.5]}],` +
         `"outputs":[{"name":"y","parameters":{"binary_data":true}}]}`;
       const reply = await postBody(infer(model), body);
       assert.equal(reply.status, 200, reply.text);
-      const values = model === 'fp32'
-        ? [0, 1, 2, 3].map((i) => reply.binary.readFloatLE(i * 4))
-        : [0, 1, 2, 3].map((i) => reply.binary.readDoubleLE(i * 8));
+      const values =
+        model === 'fp32'
+          ? [0, 1, 2, 3].map((i) => reply.binary.readFloatLE(i * 4))
+          : [0, 1, 2, 3].map((i) => reply.binary.readDoubleLE(i * 8));
       assert.deepEqual(values, [NaN, Infinity, -Infinity, 1.5]);
     }
   });
@@ -118,7 +129,10 @@ describe('Content-Type of JSON answers', () => {
     assert.deepEqual(await exact('GET', '/v2/models/nope'), [404, 'application/json']);
     assert.deepEqual(await exact('GET', '/no/such/route'), [404, 'application/json']);
     assert.deepEqual(await exact('POST', '/v2/models/fp32/infer', '{"inputs":'), [400, 'application/json']);
-    assert.deepEqual(await exact('POST', '/v2/models/fp32/infer', '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,1],"data":[1]}]}'), [200, 'application/json']);
+    assert.deepEqual(await exact('POST', '/v2/models/fp32/infer', '{"inputs":[{"name":"x","datatype":"FP32","shape":[1,1],"data":[1]}]}'), [
+      200,
+      'application/json',
+    ]);
     assert.deepEqual(await exact('GET', '/v1/models/fp32'), [200, 'application/json']);
     assert.deepEqual(await exact('POST', '/v1/models/fp32:predict', '{"instances":[[1]]}'), [200, 'application/json']);
     assert.deepEqual(await exact('GET', '/openai/v1/models'), [200, 'application/json']);
@@ -149,13 +163,21 @@ describe('body mistakes get errors that name them', () => {
     for (const off of [-3, 5]) {
       const reply = await postBody(infer('fp32'), body, { 'inference-header-content-length': String(headerLength + off) });
       assert.equal(reply.status, 400);
-      assert.match(reply.json.error, new RegExp(`Inference-Header-Content-Length is ${headerLength + off} but the JSON header of this body is ${headerLength} bytes long`));
+      assert.match(
+        reply.json.error,
+        new RegExp(
+          `Inference-Header-Content-Length is ${headerLength + off} but the JSON header of this body is ${headerLength} bytes long`,
+        ),
+      );
     }
   });
 
   it('4 M empty BYTES elements (16 MB) sent to an FP32 input are refused by datatype, before decoding', async () => {
     const count = 4 * 1024 * 1024;
-    const { body, headerLength } = binaryBody({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, count], parameters: { binary_data_size: 4 * count } }] }, Buffer.alloc(4 * count));
+    const { body, headerLength } = binaryBody(
+      { inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, count], parameters: { binary_data_size: 4 * count } }] },
+      Buffer.alloc(4 * count),
+    );
     const reply = await postBody(infer('fp32'), body, { 'inference-header-content-length': String(headerLength) });
     assert.equal(reply.status, 400);
     assert.equal(reply.json.error, "inference input 'x' data-type is 'BYTES', but model 'fp32' expects 'FP32'");
@@ -174,7 +196,11 @@ describe('binary tensors whatever the JSON header length', () => {
     for (let i = 0; i < 37; i++) raw.writeDoubleLE(Math.sin(i) * 1e3 + 1 / (i + 3), i * 8);
     const answers = new Set<string>();
     for (let pad = 0; pad < 64; pad += 7) {
-      const header = { id: 'x'.repeat(pad), inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 37], parameters: { binary_data_size: raw.byteLength } }], outputs: [{ name: 'y', parameters: { binary_data: true } }] };
+      const header = {
+        id: 'x'.repeat(pad),
+        inputs: [{ name: 'x', datatype: 'FP64', shape: [1, 37], parameters: { binary_data_size: raw.byteLength } }],
+        outputs: [{ name: 'y', parameters: { binary_data: true } }],
+      };
       const { body, headerLength } = binaryBody(header, raw);
       const reply = await postBody(infer('fp64'), body, { 'inference-header-content-length': String(headerLength) });
       assert.equal(reply.status, 200, reply.text);
@@ -214,6 +240,9 @@ describe('an oversized body written whole before the answer is read', () => {
     assert.match(text, /^HTTP\/1\.1 413 /);
     assert.match(text, /content-type: application\/json\r\n/i);
     const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
-    assert.equal(body.error, `Request body size of ${size} bytes exceeds the maximum allowed value of 67108864 bytes. Use --http-max-input-size to increase the limit.`);
+    assert.equal(
+      body.error,
+      `Request body size of ${size} bytes exceeds the maximum allowed value of 67108864 bytes. Use --http-max-input-size to increase the limit.`,
+    );
   });
 });

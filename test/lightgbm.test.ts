@@ -57,7 +57,14 @@ describe('LightGBM text models', () => {
     // Tree 0: x0 <= 0.5 (NaN left) ? 0.4 : (x1 <= -1.25 (NaN as 0) ? -0.3 : 0.1)
     // Tree 1: x1 zero or NaN -> default right; else x1 <= 2 ? 0.2 : -0.2
     const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
-    const rows: Row[] = [[0.5, 2.25], [0.6, -1.25], [0.6, 0], [null, 1], [1, null], [0.50000001, -1.2499999]];
+    const rows: Row[] = [
+      [0.5, 2.25],
+      [0.6, -1.25],
+      [0.6, 0],
+      [null, 1],
+      [1, null],
+      [0.50000001, -1.2499999],
+    ];
     const expected = [0.4 - 0.2, -0.3 + 0.2, 0.1 - 0.2, 0.4 + 0.2, 0.1 - 0.2, 0.1 + 0.2].map(sigmoid);
     assertClose(await served(srv.url, 'tiny_binary', rows), expected, 'tiny_binary by hand');
   });
@@ -86,7 +93,10 @@ describe('LightGBM text models', () => {
     const asLabels = await postJson(`${srv.url}/v1/models/multiclass:predict`, { instances: rows, parameters: { predict_proba: false } });
     assert.deepEqual(asLabels.body.predictions, labels);
     const binary = readCases('lightgbm/binary');
-    const asProba = await postJson(`${srv.url}/v2/models/binary/infer`, v2Request(binary.inputs.slice(0, 2), { parameters: { predict_proba: true } }, 'FP64'));
+    const asProba = await postJson(
+      `${srv.url}/v2/models/binary/infer`,
+      v2Request(binary.inputs.slice(0, 2), { parameters: { predict_proba: true } }, 'FP64'),
+    );
     const p = binary['predict'] as number[];
     assert.deepEqual(asProba.body.outputs[0].shape, [2, 2]);
     assertClose(asProba.body.outputs[0].data, [1 - p[0]!, p[0]!, 1 - p[1]!, p[1]!], 'binary predict_proba');
@@ -98,7 +108,14 @@ describe('LightGBM text models', () => {
       outputs: [{ name: 'output-0' }, { name: 'label' }, { name: 'probabilities' }],
     });
     assert.equal(status, 200);
-    assert.deepEqual(body.outputs.map((o: { shape: number[]; data: unknown[] }) => [o.shape, o.data]), [[[0, 3], []], [[0], []], [[0, 3], []]]);
+    assert.deepEqual(
+      body.outputs.map((o: { shape: number[]; data: unknown[] }) => [o.shape, o.data]),
+      [
+        [[0, 3], []],
+        [[0], []],
+        [[0, 3], []],
+      ],
+    );
   });
 
   it('reports float64 input and KServe-style outputs in metadata', async () => {
@@ -133,7 +150,10 @@ describe('LightGBM text models', () => {
   });
 
   it('maps named columns to features with content_type pd, and V1 rows keyed by feature', async () => {
-    const rows = [[0.5, -1, 2, 0.25], [1.5, 0, -2, 1]];
+    const rows = [
+      [0.5, -1, 2, 0.25],
+      [1.5, 0, -2, 1],
+    ];
     const expected = evaluate(parseModel(modelText('regression')), rows);
     const names = ['temp', 'humidity', 'wind', 'pressure'];
     const columns = [3, 1, 0, 2].map((j) => ({ name: names[j], datatype: 'FP64', shape: [2], data: rows.map((r) => r[j]) }));
@@ -143,7 +163,10 @@ describe('LightGBM text models', () => {
     const keyed = rows.map((r) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
     const v1 = await postJson(`${srv.url}/v1/models/regression:predict`, { instances: keyed });
     assertClose(v1.body.predictions, expected, 'V1 rows keyed by feature name');
-    const missing = await postJson(`${srv.url}/v2/models/regression/infer`, { parameters: { content_type: 'pd' }, inputs: columns.slice(1) });
+    const missing = await postJson(`${srv.url}/v2/models/regression/infer`, {
+      parameters: { content_type: 'pd' },
+      inputs: columns.slice(1),
+    });
     assert.equal(missing.status, 400);
     assert.match(missing.body.error, /missing column\(s\) 'pressure'/);
   });
@@ -153,7 +176,15 @@ describe('LightGBM text models', () => {
 function mapValues(text: string, key: string, f: (v: number) => number): string {
   return text
     .split('\n')
-    .map((line) => (line.startsWith(`${key}=`) && line.length > key.length + 1 ? `${key}=${line.slice(key.length + 1).split(' ').map((v) => String(f(Number(v)))).join(' ')}` : line))
+    .map((line) =>
+      line.startsWith(`${key}=`) && line.length > key.length + 1
+        ? `${key}=${line
+            .slice(key.length + 1)
+            .split(' ')
+            .map((v) => String(f(Number(v))))
+            .join(' ')}`
+        : line,
+    )
     .join('\n');
 }
 
@@ -202,7 +233,10 @@ describe('LightGBM negative controls: the fixtures catch each converter mistake'
         assertClose(got, evaluate(parseModel(mutate(modelText(m))), cases.inputs), 'mutated model vs evaluator');
         // ...and the reference rows of this behaviour expose the mutation
         const wrong = differingRows(got, cases['predict'] as unknown[]);
-        assert.ok(edge.some((i) => wrong.includes(i)), `${mutation} changed none of rows ${edge}`);
+        assert.ok(
+          edge.some((i) => wrong.includes(i)),
+          `${mutation} changed none of rows ${edge}`,
+        );
       });
     }
   }

@@ -34,12 +34,17 @@ const KEY_FILE = repoPath('test/fixtures/tls/key.pem');
 
 /** What KServe's config-llm-template.yaml appends after `vllm serve /mnt/models` with TLS on. */
 const TEMPLATE_ARGS = [
-  '--served-model-name', NAME, PUBLISHED,
-  '--port', '8000',
+  '--served-model-name',
+  NAME,
+  PUBLISHED,
+  '--port',
+  '8000',
   '--disable-uvicorn-access-log',
   '--enable-ssl-refresh',
-  '--ssl-certfile', '/var/run/kserve/tls/tls.crt',
-  '--ssl-keyfile', '/var/run/kserve/tls/tls.key',
+  '--ssl-certfile',
+  '/var/run/kserve/tls/tls.crt',
+  '--ssl-keyfile',
+  '/var/run/kserve/tls/tls.key',
 ];
 
 describe("the flags of KServe's LLMInferenceService template", () => {
@@ -61,7 +66,10 @@ describe("the flags of KServe's LLMInferenceService template", () => {
     assert.deepEqual(parseArgs(['--served_model_name', 'z'], { TSSERVE_SERVED_MODEL_NAME: 'x' }).options.served_model_name, ['z']);
     assert.equal(parseArgs(['--model_name', 'm', '--served_model_name', 'a'], {}).options.model_name, 'm');
     assert.equal(parseArgs([], {}).options.model_name, 'model');
-    assert.throws(() => parseArgs(['--served_model_name', '--port', '1'], {}), (e: Error) => e instanceof CliError && /--served_model_name needs a value/.test(e.message));
+    assert.throws(
+      () => parseArgs(['--served_model_name', '--port', '1'], {}),
+      (e: Error) => e instanceof CliError && /--served_model_name needs a value/.test(e.message),
+    );
   });
 });
 
@@ -83,16 +91,30 @@ describe('GET /health, the OpenAI routes at the root, and every served name', ()
     assert.equal(root.status, 200);
     assert.deepEqual(root.body.models, [NAME]);
     assert.equal(root.body.object, 'list');
-    assert.deepEqual(root.body.data.map((m: any) => [m.id, m.object]), [[NAME, 'model'], [PUBLISHED, 'model']]);
+    assert.deepEqual(
+      root.body.data.map((m: any) => [m.id, m.object]),
+      [
+        [NAME, 'model'],
+        [PUBLISHED, 'model'],
+      ],
+    );
     assert.deepEqual((await getJson(`${srv.url}/openai/v1/models`)).body, { object: 'list', data: root.body.data });
     const one = await getJson(`${srv.url}/v1/models/${NAME}`);
     assert.deepEqual([one.status, one.body.name, one.body.ready, one.body.id, one.body.object], [200, NAME, true, NAME, 'model']);
   });
 
-  for (const [where, path] of [['the root', ''], ['the prefix', '/openai']] as const) {
+  for (const [where, path] of [
+    ['the root', ''],
+    ['the prefix', '/openai'],
+  ] as const) {
     it(`completes under each served name at ${where}, echoing the name asked for`, async () => {
       for (const model of [NAME, PUBLISHED]) {
-        const res = await post(`${srv.url}${path}/v1/completions`, { model, prompt: greedy.prompt, max_tokens: greedy.greedy_ids.length, temperature: 0 });
+        const res = await post(`${srv.url}${path}/v1/completions`, {
+          model,
+          prompt: greedy.prompt,
+          max_tokens: greedy.greedy_ids.length,
+          temperature: 0,
+        });
         assert.equal(res.status, 200);
         const body = (await res.json()) as any;
         assert.equal(body.model, model);
@@ -102,7 +124,12 @@ describe('GET /health, the OpenAI routes at the root, and every served name', ()
   }
 
   it('chats at the root under the published name', async () => {
-    const res = await post(`${srv.url}/v1/chat/completions`, { model: PUBLISHED, messages: chat.messages, max_tokens: chat.greedy_ids.length, temperature: 0 });
+    const res = await post(`${srv.url}/v1/chat/completions`, {
+      model: PUBLISHED,
+      messages: chat.messages,
+      max_tokens: chat.greedy_ids.length,
+      temperature: 0,
+    });
     assert.equal(res.status, 200);
     const body = (await res.json()) as any;
     assert.equal(body.choices[0].message.content, chat.greedy_text);
@@ -155,12 +182,16 @@ interface HttpsReply {
 function httpsCall(url: string, ca: Buffer | undefined, body?: unknown): Promise<HttpsReply> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = httpsRequest(url, { method: payload ? 'POST' : 'GET', ca, servername: '', headers: payload ? { 'content-type': 'application/json' } : {} }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpsRequest(
+      url,
+      { method: payload ? 'POST' : 'GET', ca, servername: '', headers: payload ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
@@ -178,7 +209,12 @@ describe('TLS from --ssl_certfile and --ssl_keyfile', () => {
 
   it('serves /health and completions over HTTPS with the given certificate', async () => {
     assert.deepEqual(await httpsCall(`${base}/health`, ca), { status: 200, body: '' });
-    const res = await httpsCall(`${base}/v1/completions`, ca, { model: NAME, prompt: greedy.prompt, max_tokens: greedy.greedy_ids.length, temperature: 0 });
+    const res = await httpsCall(`${base}/v1/completions`, ca, {
+      model: NAME,
+      prompt: greedy.prompt,
+      max_tokens: greedy.greedy_ids.length,
+      temperature: 0,
+    });
     assert.equal(res.status, 200);
     assert.equal(JSON.parse(res.body).choices[0].text, greedy.greedy_text);
   });
@@ -204,7 +240,15 @@ describe('TLS from --ssl_certfile and --ssl_keyfile', () => {
 describe('bad TLS flags stop the server with a message naming them', () => {
   const start = (overrides: Record<string, string>) => {
     const { options } = parseTsserveArgs([], {});
-    return startServer({ ...options, model_dir: repoPath(HF.gpt2), host: '127.0.0.1', http_port: 0, grpc_port: 0, log_level: 'silent', ...overrides });
+    return startServer({
+      ...options,
+      model_dir: repoPath(HF.gpt2),
+      host: '127.0.0.1',
+      http_port: 0,
+      grpc_port: 0,
+      log_level: 'silent',
+      ...overrides,
+    });
   };
 
   it('a certificate without a key', async () => {
@@ -212,15 +256,21 @@ describe('bad TLS flags stop the server with a message naming them', () => {
   });
 
   it('a file that cannot be read', async () => {
-    await assert.rejects(start({ ssl_certfile: CERT_FILE, ssl_keyfile: '/nonexistent/tls.key' }), /--ssl_keyfile '\/nonexistent\/tls\.key' cannot be read: ENOENT/);
+    await assert.rejects(
+      start({ ssl_certfile: CERT_FILE, ssl_keyfile: '/nonexistent/tls.key' }),
+      /--ssl_keyfile '\/nonexistent\/tls\.key' cannot be read: ENOENT/,
+    );
   });
 
-  it('a key that is not the certificate\'s', async () => {
+  it("a key that is not the certificate's", async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const repo = await tempRepo();
     try {
       await repo.write('other.key', privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
-      await assert.rejects(start({ ssl_certfile: CERT_FILE, ssl_keyfile: `${repo.dir}/other.key` }), /are not a PEM certificate and its private key/);
+      await assert.rejects(
+        start({ ssl_certfile: CERT_FILE, ssl_keyfile: `${repo.dir}/other.key` }),
+        /are not a PEM certificate and its private key/,
+      );
     } finally {
       await repo.remove();
     }
@@ -249,10 +299,31 @@ describe('--enable_ssl_refresh', () => {
       const key = `${repo.dir}/tls.key`;
       copyFileSync(CERT_FILE, cert);
       copyFileSync(KEY_FILE, key);
-      srv = await startTestServer(repoPath(HF.gpt2), { ssl_certfile: cert, ssl_keyfile: key, enable_ssl_refresh: true, enable_grpc: false });
+      srv = await startTestServer(repoPath(HF.gpt2), {
+        ssl_certfile: cert,
+        ssl_keyfile: key,
+        enable_ssl_refresh: true,
+        enable_grpc: false,
+      });
       const before = await servedFingerprint(srv.server.httpPort);
       assert.equal(before, new X509Certificate(readFileSync(CERT_FILE)).fingerprint256);
-      const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${key}.new`, '-out', `${cert}.new`, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+      const made = spawnSync('openssl', [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${key}.new`,
+        '-out',
+        `${cert}.new`,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ]);
       assert.equal(made.status, 0, String(made.stderr));
       const next = new X509Certificate(readFileSync(`${cert}.new`)).fingerprint256;
       // The certificate first, then the key, as a non-atomic update would leave them.

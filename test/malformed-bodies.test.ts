@@ -94,7 +94,11 @@ async function assertLive(server: TestServer): Promise<void> {
 }
 
 /** Sends a request head and a few body bytes over a plain socket, and returns the parsed reply. */
-function rawExchange(port: number, head: string, bodyBytes: Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+function rawExchange(
+  port: number,
+  head: string,
+  bodyBytes: Buffer,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     let data = Buffer.alloc(0);
@@ -156,13 +160,23 @@ interface Case {
   patterns: RegExp[];
 }
 
-function binCase(name: string, model: 'fp32' | 'bytes', header: unknown, tail: Buffer, patterns: RegExp[], ihcl?: (n: number, total: number) => string): Case {
+function binCase(
+  name: string,
+  model: 'fp32' | 'bytes',
+  header: unknown,
+  tail: Buffer,
+  patterns: RegExp[],
+  ihcl?: (n: number, total: number) => string,
+): Case {
   const { body, headerLength } = bin(header, tail);
   return {
     name,
     model,
     body,
-    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': ihcl ? ihcl(headerLength, body.byteLength) : String(headerLength) },
+    headers: {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': ihcl ? ihcl(headerLength, body.byteLength) : String(headerLength),
+    },
     status: 400,
     patterns,
   };
@@ -177,28 +191,124 @@ const fp32Input = (extra: Record<string, unknown>) => json({ inputs: [{ name: 'x
 const CORPUS: Case[] = [
   // --- the binary section
   binCase('truncated binary section', 'fp32', fp32Binary(16), f32([1, 2]), [/'x'/, /binary_data_size/, /16 bytes/, /only 8 bytes/]),
-  binCase('binary_data_size larger than the remaining body', 'fp32', fp32Binary(1000), f32([1, 2, 3, 4]), [/'x'/, /1000 bytes/, /only 16 bytes/]),
+  binCase('binary_data_size larger than the remaining body', 'fp32', fp32Binary(1000), f32([1, 2, 3, 4]), [
+    /'x'/,
+    /1000 bytes/,
+    /only 16 bytes/,
+  ]),
   binCase('binary_data_size of a terabyte with a tiny body', 'fp32', fp32Binary(TB), f32([1]), [/'x'/, /1099511627776/, /only 4 bytes/]),
   binCase('binary_data_size beyond 2^53', 'fp32', fp32Binary(2 ** 60), f32([1]), [/'x'/, /binary_data_size/, /non-negative integer/]),
-  binCase('negative binary_data_size', 'fp32', fp32Binary(-16), f32([1, 2, 3, 4]), [/'x'/, /binary_data_size/, /non-negative integer/, /-16/]),
-  binCase('non-integer binary_data_size', 'fp32', fp32Binary(15.5), f32([1, 2, 3, 4]), [/'x'/, /binary_data_size/, /non-negative integer/, /15\.5/]),
+  binCase('negative binary_data_size', 'fp32', fp32Binary(-16), f32([1, 2, 3, 4]), [
+    /'x'/,
+    /binary_data_size/,
+    /non-negative integer/,
+    /-16/,
+  ]),
+  binCase('non-integer binary_data_size', 'fp32', fp32Binary(15.5), f32([1, 2, 3, 4]), [
+    /'x'/,
+    /binary_data_size/,
+    /non-negative integer/,
+    /15\.5/,
+  ]),
   binCase('binary_data_size given as a string', 'fp32', fp32Binary('16'), f32([1, 2, 3, 4]), [/'x'/, /binary_data_size/, /"16"/]),
   binCase('binary_data_size given as a boolean', 'fp32', fp32Binary(true), f32([1, 2, 3, 4]), [/'x'/, /binary_data_size/, /true/]),
-  binCase('binary_data_size given as an object', 'fp32', fp32Binary({ n: 16 }), f32([1, 2, 3, 4]), [/binary_data_size/, /string, number or boolean/]),
-  binCase('extra trailing bytes not accounted for', 'fp32', fp32Binary(16), f32([1, 2, 3, 4, 5]), [/4 bytes of binary data/, /binary_data_size/]),
+  binCase('binary_data_size given as an object', 'fp32', fp32Binary({ n: 16 }), f32([1, 2, 3, 4]), [
+    /binary_data_size/,
+    /string, number or boolean/,
+  ]),
+  binCase('extra trailing bytes not accounted for', 'fp32', fp32Binary(16), f32([1, 2, 3, 4, 5]), [
+    /4 bytes of binary data/,
+    /binary_data_size/,
+  ]),
   binCase('binary_data_size disagrees with the shape', 'fp32', fp32Binary(12), f32([1, 2, 3]), [/'x'/, /expected 16 bytes/, /got 12/]),
-  binCase('binary data but every input has JSON data', 'fp32', { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }] }, f32([1]), [/4 bytes of binary data/]),
+  binCase(
+    'binary data but every input has JSON data',
+    'fp32',
+    { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }] },
+    f32([1]),
+    [/4 bytes of binary data/],
+  ),
   // --- Inference-Header-Content-Length
-  binCase('Inference-Header-Content-Length larger than the body', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length/, /'100000'/], () => '100000'),
-  binCase('Inference-Header-Content-Length one past the body', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length/], (_n, total) => String(total + 1)),
-  binCase('negative Inference-Header-Content-Length', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length/, /'-5'/], () => '-5'),
-  binCase('non-numeric Inference-Header-Content-Length', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length/, /'abc'/], () => 'abc'),
-  binCase('Inference-Header-Content-Length with trailing junk', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length/, /'12abc'/], () => '12abc'),
-  binCase('Inference-Header-Content-Length in exponent form', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length/, /'1e2'/], () => '1e2'),
-  binCase('fractional Inference-Header-Content-Length', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length/, /'10\.5'/], () => '10.5'),
-  binCase('header length cutting the JSON in the middle', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length is \d+ but the JSON header of this body is \d+ bytes long/], (n) => String(Math.floor(n / 2))),
-  binCase('header length one short of the JSON', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length is \d+ but the JSON header of this body is \d+ bytes long/], (n) => String(n - 1)),
-  binCase('header length one past the JSON', 'fp32', fp32Binary(16), f32([1, 2, 3, 4]), [/Inference-Header-Content-Length is \d+ but the JSON header of this body is \d+ bytes long/], (n) => String(n + 1)),
+  binCase(
+    'Inference-Header-Content-Length larger than the body',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length/, /'100000'/],
+    () => '100000',
+  ),
+  binCase(
+    'Inference-Header-Content-Length one past the body',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length/],
+    (_n, total) => String(total + 1),
+  ),
+  binCase(
+    'negative Inference-Header-Content-Length',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length/, /'-5'/],
+    () => '-5',
+  ),
+  binCase(
+    'non-numeric Inference-Header-Content-Length',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length/, /'abc'/],
+    () => 'abc',
+  ),
+  binCase(
+    'Inference-Header-Content-Length with trailing junk',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length/, /'12abc'/],
+    () => '12abc',
+  ),
+  binCase(
+    'Inference-Header-Content-Length in exponent form',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length/, /'1e2'/],
+    () => '1e2',
+  ),
+  binCase(
+    'fractional Inference-Header-Content-Length',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length/, /'10\.5'/],
+    () => '10.5',
+  ),
+  binCase(
+    'header length cutting the JSON in the middle',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length is \d+ but the JSON header of this body is \d+ bytes long/],
+    (n) => String(Math.floor(n / 2)),
+  ),
+  binCase(
+    'header length one short of the JSON',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length is \d+ but the JSON header of this body is \d+ bytes long/],
+    (n) => String(n - 1),
+  ),
+  binCase(
+    'header length one past the JSON',
+    'fp32',
+    fp32Binary(16),
+    f32([1, 2, 3, 4]),
+    [/Inference-Header-Content-Length is \d+ but the JSON header of this body is \d+ bytes long/],
+    (n) => String(n + 1),
+  ),
   // --- the raw single-input body
   {
     name: 'raw body that is not a whole number of FP32 elements',
@@ -219,7 +329,10 @@ const CORPUS: Case[] = [
   // --- JSON syntax and structure
   jsonCase('invalid JSON', 'fp32', '{"inputs": [', [/not valid JSON/]),
   jsonCase('JSON with unquoted keys', 'fp32', '{inputs: []}', [/not valid JSON/]),
-  jsonCase('JSON followed by garbage', 'fp32', `${fp32Input({ data: [1, 2, 3, 4] })}xyz`, [/74-byte JSON header followed by 3 bytes/, /Inference-Header-Content-Length header is missing/]),
+  jsonCase('JSON followed by garbage', 'fp32', `${fp32Input({ data: [1, 2, 3, 4] })}xyz`, [
+    /74-byte JSON header followed by 3 bytes/,
+    /Inference-Header-Content-Length header is missing/,
+  ]),
   jsonCase('a body that is not UTF-8', 'fp32', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]), [/not valid JSON/]),
   jsonCase('an empty body', 'fp32', '', [/not valid JSON/]),
   jsonCase('JSON that is an array', 'fp32', '[{"name":"x"}]', [/JSON object/]),
@@ -231,7 +344,9 @@ const CORPUS: Case[] = [
   jsonCase('inputs a string', 'fp32', json({ inputs: 'x' }), [/"inputs"/, /list/]),
   jsonCase('an input that is not an object', 'fp32', json({ inputs: [5] }), [/inputs\[0\]/, /object/]),
   jsonCase('input missing name', 'fp32', json({ inputs: [{ datatype: 'FP32', shape: [1, 1], data: [1] }] }), [/inputs\[0\]\.name/]),
-  jsonCase('input with an empty name', 'fp32', json({ inputs: [{ name: '', datatype: 'FP32', shape: [1, 1], data: [1] }] }), [/inputs\[0\]\.name/]),
+  jsonCase('input with an empty name', 'fp32', json({ inputs: [{ name: '', datatype: 'FP32', shape: [1, 1], data: [1] }] }), [
+    /inputs\[0\]\.name/,
+  ]),
   jsonCase('input missing datatype', 'fp32', json({ inputs: [{ name: 'x', shape: [1, 1], data: [1] }] }), [/'x'/, /datatype/]),
   jsonCase('input missing shape', 'fp32', json({ inputs: [{ name: 'x', datatype: 'FP32', data: [1] }] }), [/'x'/, /'shape'/]),
   jsonCase('unknown datatype', 'fp32', fp32Input({ datatype: 'FLOAT32', data: [1, 2, 3, 4] }), [/'x'/, /datatype/, /FLOAT32/]),
@@ -241,28 +356,110 @@ const CORPUS: Case[] = [
   jsonCase('non-integer shape dims', 'fp32', fp32Input({ shape: [1.5, 2], data: [1, 2, 3] }), [/'x'/, /'shape'/, /1\.5/]),
   jsonCase('string shape dims', 'fp32', fp32Input({ shape: ['1', '4'], data: [1, 2, 3, 4] }), [/'x'/, /'shape'/]),
   jsonCase('shape not a list', 'fp32', fp32Input({ shape: 4, data: [1, 2, 3, 4] }), [/'x'/, /'shape'/]),
-  jsonCase('both data and binary_data_size', 'fp32', fp32Input({ data: [1, 2, 3, 4], parameters: { binary_data_size: 16 } }), [/'x'/, /exactly one/, /'data'/, /binary_data_size/]),
+  jsonCase('both data and binary_data_size', 'fp32', fp32Input({ data: [1, 2, 3, 4], parameters: { binary_data_size: 16 } }), [
+    /'x'/,
+    /exactly one/,
+    /'data'/,
+    /binary_data_size/,
+  ]),
   jsonCase('neither data nor binary_data_size', 'fp32', fp32Input({}), [/'x'/, /exactly one/, /'data'/, /binary_data_size/]),
-  jsonCase('parameters not an object', 'fp32', json({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }], parameters: [1] }), [/'parameters'/]),
+  jsonCase(
+    'parameters not an object',
+    'fp32',
+    json({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }], parameters: [1] }),
+    [/'parameters'/],
+  ),
   jsonCase('id not a string', 'fp32', json({ id: 7, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }] }), [/'id'/]),
-  jsonCase('outputs not a list', 'fp32', json({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }], outputs: { name: 'y' } }), [/'outputs'/]),
-  jsonCase('an unknown output', 'fp32', json({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }], outputs: [{ name: 'z' }] }), [/'z'/]),
+  jsonCase(
+    'outputs not a list',
+    'fp32',
+    json({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }], outputs: { name: 'y' } }),
+    [/'outputs'/],
+  ),
+  jsonCase(
+    'an unknown output',
+    'fp32',
+    json({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }], outputs: [{ name: 'z' }] }),
+    [/'z'/],
+  ),
   jsonCase('an unknown input', 'fp32', json({ inputs: [{ name: 'q', datatype: 'FP32', shape: [1, 1], data: [1] }] }), [/'q'/]),
-  jsonCase('the same input twice', 'fp32', json({ inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] }, { name: 'x', datatype: 'FP32', shape: [1, 1], data: [2] }] }), [/'x'/, /more than once/]),
-  jsonCase('a shape of [1e12, 1e12] with tiny JSON data', 'fp32', fp32Input({ shape: [1e12, 1e12], data: [1, 2, 3, 4] }), [/'x'/, /\[1000000000000,1000000000000\]/, /holds 4/]),
+  jsonCase(
+    'the same input twice',
+    'fp32',
+    json({
+      inputs: [
+        { name: 'x', datatype: 'FP32', shape: [1, 1], data: [1] },
+        { name: 'x', datatype: 'FP32', shape: [1, 1], data: [2] },
+      ],
+    }),
+    [/'x'/, /more than once/],
+  ),
+  jsonCase('a shape of [1e12, 1e12] with tiny JSON data', 'fp32', fp32Input({ shape: [1e12, 1e12], data: [1, 2, 3, 4] }), [
+    /'x'/,
+    /\[1000000000000,1000000000000\]/,
+    /holds 4/,
+  ]),
   binCase('a shape of [1e12, 1e12] with tiny binary data', 'fp32', fp32Binary(16, [1e12, 1e12]), f32([1, 2, 3, 4]), [/'x'/, /got 16/]),
-  binCase('a BYTES shape of [1e12, 1e12] with tiny binary data', 'bytes', bytesBinary(5, [1e12, 1e12]), Buffer.concat([u32(1), Buffer.from('a')]), [/'x'/, /got 1/]),
-  jsonCase('a shape of [2^53-1, 2^53-1] with tiny JSON data', 'fp32', fp32Input({ shape: [2 ** 53 - 1, 2 ** 53 - 1], data: [1] }), [/'x'/, /holds 1/]),
-  jsonCase('deeply nested JSON data (10000 levels)', 'fp32', `{"inputs":[{"name":"x","datatype":"FP32","shape":[1,1],"data":${deepArray(10000)}}]}`, [/'x'/, /nested/]),
+  binCase(
+    'a BYTES shape of [1e12, 1e12] with tiny binary data',
+    'bytes',
+    bytesBinary(5, [1e12, 1e12]),
+    Buffer.concat([u32(1), Buffer.from('a')]),
+    [/'x'/, /got 1/],
+  ),
+  jsonCase('a shape of [2^53-1, 2^53-1] with tiny JSON data', 'fp32', fp32Input({ shape: [2 ** 53 - 1, 2 ** 53 - 1], data: [1] }), [
+    /'x'/,
+    /holds 1/,
+  ]),
+  jsonCase(
+    'deeply nested JSON data (10000 levels)',
+    'fp32',
+    `{"inputs":[{"name":"x","datatype":"FP32","shape":[1,1],"data":${deepArray(10000)}}]}`,
+    [/'x'/, /nested/],
+  ),
   // --- BYTES binary elements
-  binCase('BYTES element with a length prefix pointing past the end', 'bytes', bytesBinary(7), Buffer.concat([u32(100), Buffer.from('abc')]), [/'x'/, /BYTES element 0/, /declares 100 bytes/, /only 3 remain/]),
-  binCase('BYTES element with a length prefix of 2^32-1', 'bytes', bytesBinary(5), Buffer.concat([u32(0xffffffff), Buffer.from('a')]), [/'x'/, /BYTES element 0/, /4294967295/]),
-  binCase('BYTES truncated length prefix', 'bytes', bytesBinary(7, [1, 2]), Buffer.concat([u32(1), Buffer.from('a'), Buffer.from([2, 0])]), [/'x'/, /BYTES element 1/, /truncated/, /length prefix/]),
+  binCase(
+    'BYTES element with a length prefix pointing past the end',
+    'bytes',
+    bytesBinary(7),
+    Buffer.concat([u32(100), Buffer.from('abc')]),
+    [/'x'/, /BYTES element 0/, /declares 100 bytes/, /only 3 remain/],
+  ),
+  binCase('BYTES element with a length prefix of 2^32-1', 'bytes', bytesBinary(5), Buffer.concat([u32(0xffffffff), Buffer.from('a')]), [
+    /'x'/,
+    /BYTES element 0/,
+    /4294967295/,
+  ]),
+  binCase(
+    'BYTES truncated length prefix',
+    'bytes',
+    bytesBinary(7, [1, 2]),
+    Buffer.concat([u32(1), Buffer.from('a'), Buffer.from([2, 0])]),
+    [/'x'/, /BYTES element 1/, /truncated/, /length prefix/],
+  ),
   binCase('BYTES length prefix of only 2 bytes', 'bytes', bytesBinary(2), Buffer.from([1, 0]), [/'x'/, /BYTES element 0/, /truncated/]),
-  binCase('BYTES with more elements than the shape', 'bytes', bytesBinary(10), Buffer.concat([u32(1), Buffer.from('a'), u32(1), Buffer.from('b')]), [/'x'/, /more than the 1 elements/]),
-  binCase('BYTES with fewer elements than the shape', 'bytes', bytesBinary(5, [1, 3]), Buffer.concat([u32(1), Buffer.from('a')]), [/'x'/, /expected 3 BYTES elements/, /got 1/]),
-  binCase('BYTES element with a NUL byte', 'bytes', bytesBinary(7), Buffer.concat([u32(3), Buffer.from([0x61, 0x00, 0x62])]), [/'x'/, /NUL/]),
-  jsonCase('BYTES JSON data that is not strings', 'bytes', json({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 2], data: ['a', { b: 1 }] }] }), [/'x'/, /element 1/]),
+  binCase(
+    'BYTES with more elements than the shape',
+    'bytes',
+    bytesBinary(10),
+    Buffer.concat([u32(1), Buffer.from('a'), u32(1), Buffer.from('b')]),
+    [/'x'/, /more than the 1 elements/],
+  ),
+  binCase('BYTES with fewer elements than the shape', 'bytes', bytesBinary(5, [1, 3]), Buffer.concat([u32(1), Buffer.from('a')]), [
+    /'x'/,
+    /expected 3 BYTES elements/,
+    /got 1/,
+  ]),
+  binCase('BYTES element with a NUL byte', 'bytes', bytesBinary(7), Buffer.concat([u32(3), Buffer.from([0x61, 0x00, 0x62])]), [
+    /'x'/,
+    /NUL/,
+  ]),
+  jsonCase(
+    'BYTES JSON data that is not strings',
+    'bytes',
+    json({ inputs: [{ name: 'x', datatype: 'BYTES', shape: [1, 2], data: ['a', { b: 1 }] }] }),
+    [/'x'/, /element 1/],
+  ),
   // --- encodings
   {
     name: 'invalid gzip data',
@@ -343,13 +540,10 @@ describe('malformed bodies get a 4xx with {"error": ...}', () => {
     await assertLive(srv);
   });
 
-  it(
-    'a shape of [0, 1e12] (zero elements, a dim onnxruntime cannot hold) is a 400, not a 500',
-    async () => {
-      const reply = await post(inferUrl(srv, 'fp32'), fp32Input({ shape: [0, 1e12], data: [] }));
-      assertError(reply, 400, /'x'/);
-    },
-  );
+  it('a shape of [0, 1e12] (zero elements, a dim onnxruntime cannot hold) is a 400, not a 500', async () => {
+    const reply = await post(inferUrl(srv, 'fp32'), fp32Input({ shape: [0, 1e12], data: [] }));
+    assertError(reply, 400, /'x'/);
+  });
 
   it('the server still serves after the whole corpus', async () => {
     await assertValidRequestWorks(srv);
@@ -415,27 +609,28 @@ describe('size limits', () => {
     await assertValidRequestWorks(small);
   });
 
-  it(
-    'declared but unsent Content-Lengths under the limit do not reserve memory up front',
-    async () => {
-      const declared = 60 * 1024 * 1024;
-      const base = process.memoryUsage().arrayBuffers;
-      const sockets = await Promise.all(
-        Array.from({ length: 4 }, () => new Promise<net.Socket>((resolve, reject) => {
-          const socket = net.connect(srv.server.httpPort, '127.0.0.1', () => {
-            socket.write(`POST /v2/models/fp32/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${declared}\r\n\r\n{"inputs":`);
-            resolve(socket);
-          });
-          socket.on('error', reject);
-        })),
-      );
-      await new Promise((r) => setTimeout(r, 300));
-      const grown = process.memoryUsage().arrayBuffers - base;
-      for (const s of sockets) s.destroy();
-      assert.ok(grown < 16 * 1024 * 1024, `array buffers grew by ${(grown / 2 ** 20).toFixed(0)} MiB for 40 bytes received`);
-      await assertValidRequestWorks(srv);
-    },
-  );
+  it('declared but unsent Content-Lengths under the limit do not reserve memory up front', async () => {
+    const declared = 60 * 1024 * 1024;
+    const base = process.memoryUsage().arrayBuffers;
+    const sockets = await Promise.all(
+      Array.from(
+        { length: 4 },
+        () =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const socket = net.connect(srv.server.httpPort, '127.0.0.1', () => {
+              socket.write(`POST /v2/models/fp32/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${declared}\r\n\r\n{"inputs":`);
+              resolve(socket);
+            });
+            socket.on('error', reject);
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const grown = process.memoryUsage().arrayBuffers - base;
+    for (const s of sockets) s.destroy();
+    assert.ok(grown < 16 * 1024 * 1024, `array buffers grew by ${(grown / 2 ** 20).toFixed(0)} MiB for 40 bytes received`);
+    await assertValidRequestWorks(srv);
+  });
 
   it('a gzip bomb (100 MB of zeros in ~100 kB) against the default 64 MiB limit: 413', async () => {
     const bomb = zlib.gzipSync(Buffer.alloc(100 * 1024 * 1024));
@@ -457,14 +652,11 @@ describe('size limits', () => {
     assertError(reply, 413, /once inflated/, /limit/, /1024/);
   });
 
-  it(
-    'a zlib-wrapped deflate bomb (Content-Encoding: deflate, the RFC 9110 form): 413',
-    async () => {
-      const bomb = zlib.deflateSync(Buffer.alloc(256 * 1024));
-      const reply = await post(inferUrl(small, 'fp32'), bomb, { 'content-encoding': 'deflate' });
-      assertError(reply, 413, /once inflated/, /limit/, /1024/);
-    },
-  );
+  it('a zlib-wrapped deflate bomb (Content-Encoding: deflate, the RFC 9110 form): 413', async () => {
+    const bomb = zlib.deflateSync(Buffer.alloc(256 * 1024));
+    const reply = await post(inferUrl(small, 'fp32'), bomb, { 'content-encoding': 'deflate' });
+    assertError(reply, 413, /once inflated/, /limit/, /1024/);
+  });
 
   it('a compressed body that inflates to just under the limit is accepted', async () => {
     const body = zlib.gzipSync(fp32Input({ data: [4, 3, 2, 1] }).padEnd(LIMIT - 1, ' '));
@@ -496,7 +688,11 @@ describe('malformed and valid requests at the same time', () => {
       const binary = i % 2 === 1;
       if (binary) {
         const { body, headerLength } = bin(
-          { id: `v${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } }], parameters: { binary_data_output: true } },
+          {
+            id: `v${i}`,
+            inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], parameters: { binary_data_size: 16 } }],
+            parameters: { binary_data_output: true },
+          },
           f32(values),
         );
         jobs.push(
@@ -508,11 +704,13 @@ describe('malformed and valid requests at the same time', () => {
         );
       } else {
         jobs.push(
-          post(inferUrl(srv, 'fp32'), json({ id: `v${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: values }] })).then((reply) => {
-            assert.equal(reply.status, 200, reply.text);
-            assert.equal(reply.json.id, `v${i}`);
-            assert.deepEqual(reply.json.outputs[0].data, values);
-          }),
+          post(inferUrl(srv, 'fp32'), json({ id: `v${i}`, inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2], data: values }] })).then(
+            (reply) => {
+              assert.equal(reply.status, 200, reply.text);
+              assert.equal(reply.json.id, `v${i}`);
+              assert.deepEqual(reply.json.outputs[0].data, values);
+            },
+          ),
         );
       }
     }

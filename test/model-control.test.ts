@@ -71,7 +71,10 @@ describe('load with a config override', () => {
     const cases: [unknown, RegExp][] = [
       ['{"max_batch_size": -1}', /'max_batch_size' must be an integer >= 0, got -1/],
       ['{"max_batch_size": "lots"}', /'max_batch_size' must be an integer, got "lots"/],
-      ['{"dynamic_batching": {"preferred_batch_size": [64]}, "max_batch_size": 8}', /'preferred_batch_size' values must be integers in \[1, max_batch_size=8\]/],
+      [
+        '{"dynamic_batching": {"preferred_batch_size": [64]}, "max_batch_size": 8}',
+        /'preferred_batch_size' values must be integers in \[1, max_batch_size=8\]/,
+      ],
       ['{not json', /load parameter 'config': not valid JSON/],
       ['[1, 2]', /load parameter 'config': must be a JSON object/],
     ];
@@ -138,7 +141,13 @@ describe('load with model files', () => {
     assert.deepEqual(infer.body.outputs[0].data, rows(3).flat());
     assert.equal((await getJson(`${cli.url}/v2/models/sent/config`)).body.max_batch_size, 8);
     const index = (await postJson(`${cli.url}/v2/repository/index`, {})).body;
-    assert.deepEqual(index.map((e: { name: string; state: string }) => [e.name, e.state]), [['other', 'READY'], ['sent', 'READY']]);
+    assert.deepEqual(
+      index.map((e: { name: string; state: string }) => [e.name, e.state]),
+      [
+        ['other', 'READY'],
+        ['sent', 'READY'],
+      ],
+    );
 
     assert.equal((await postJson(`${cli.url}/v2/repository/models/sent/unload`, {})).status, 200);
     assert.deepEqual(await uploaded(), []);
@@ -154,11 +163,16 @@ describe('load with model files', () => {
     assert.equal(second.length, 1);
     assert.notEqual(second[0], first[0], 'the second upload replaced the first folder');
     const x = Buffer.from(new Float32Array([1, 2, 3, 4]).buffer);
-    const infer = () => grpc.call('ModelInfer', { model_name: 'g', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2] }], raw_input_contents: [x] });
+    const infer = () =>
+      grpc.call('ModelInfer', { model_name: 'g', inputs: [{ name: 'x', datatype: 'FP32', shape: [2, 2] }], raw_input_contents: [x] });
     assert.ok(outputBytes(await infer(), 0).equals(x));
 
     const broken = { ...parameters, 'file:1/model.onnx': { bytes_param: Buffer.from('not an onnx file') } };
-    await assertStatus(grpc.call('RepositoryModelLoad', { model_name: 'g', parameters: broken }), status.INVALID_ARGUMENT, /^failed to load 'g', version 1 is at UNAVAILABLE state: /);
+    await assertStatus(
+      grpc.call('RepositoryModelLoad', { model_name: 'g', parameters: broken }),
+      status.INVALID_ARGUMENT,
+      /^failed to load 'g', version 1 is at UNAVAILABLE state: /,
+    );
     assert.ok(outputBytes(await infer(), 0).equals(x), 'the version loaded before keeps serving');
     assert.deepEqual(await uploaded(), second, 'the files of the failed reload are gone, those serving stay');
     assert.deepEqual(await grpc.call('RepositoryModelUnload', { model_name: 'g' }), {});
@@ -174,7 +188,10 @@ describe('load with model files', () => {
     assert.equal(escape.status, 400);
     assert.match(escape.body.error, /'file:\.\.\/\.\.\/x\.onnx' must name a relative path/);
     await assertStatus(
-      grpc.call('RepositoryModelLoad', { model_name: 'bad', parameters: { config: { string_param: '{}' }, 'file:1/model.onnx': { bytes_param: Buffer.from('not onnx') } } }),
+      grpc.call('RepositoryModelLoad', {
+        model_name: 'bad',
+        parameters: { config: { string_param: '{}' }, 'file:1/model.onnx': { bytes_param: Buffer.from('not onnx') } },
+      }),
       status.INVALID_ARGUMENT,
       /^failed to load 'bad', version 1 is at UNAVAILABLE state: /,
     );
@@ -184,9 +201,16 @@ describe('load with model files', () => {
   });
 
   it('answers a gRPC config override of a model in the repository', async () => {
-    assert.deepEqual(await grpc.call('RepositoryModelLoad', { model_name: 'other', parameters: { config: { string_param: '{"max_batch_size": 3}' } } }), {});
+    assert.deepEqual(
+      await grpc.call('RepositoryModelLoad', { model_name: 'other', parameters: { config: { string_param: '{"max_batch_size": 3}' } } }),
+      {},
+    );
     const { config } = await grpc.call('ModelConfig', { name: 'other' });
     assert.equal(config.max_batch_size, 3);
-    await assertStatus(grpc.call('RepositoryModelLoad', { model_name: 'ghost' }), status.NOT_FOUND, /^failed to load 'ghost', failed to poll from model repository/);
+    await assertStatus(
+      grpc.call('RepositoryModelLoad', { model_name: 'ghost' }),
+      status.NOT_FOUND,
+      /^failed to load 'ghost', failed to poll from model repository/,
+    );
   });
 });

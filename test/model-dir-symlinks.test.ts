@@ -36,7 +36,12 @@ describe('symbolic links in the model directory', () => {
   });
 
   const index = async (srv: TestServer) =>
-    Object.fromEntries(((await postJson(`${srv.url}/v2/repository/index`, {})).body as { name: string; state: string; reason: string }[]).map((e) => [e.name, e]));
+    Object.fromEntries(
+      ((await postJson(`${srv.url}/v2/repository/index`, {})).body as { name: string; state: string; reason: string }[]).map((e) => [
+        e.name,
+        e,
+      ]),
+    );
 
   it('refuses links that leave model_dir, naming the flag; follows links inside it', async () => {
     const srv = await startTestServer(repo.dir, { strict_readiness: false });
@@ -48,7 +53,9 @@ describe('symbolic links in the model directory', () => {
       assert.equal(models[name]?.state, 'UNAVAILABLE', name);
       assert.match(models[name]!.reason, /symbolic link to .*outside --model_dir.*--allow_model_dir_symlinks/, name);
     }
-    const refused = await postJson(`${srv.url}/v2/models/outside/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }] });
+    const refused = await postJson(`${srv.url}/v2/models/outside/infer`, {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [1], data: [1] }],
+    });
     assert.equal(refused.status, 503);
   });
 

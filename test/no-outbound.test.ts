@@ -47,8 +47,13 @@ function reaches(trace: string): Reach[] {
 /** What must never appear: name lookups (DNS or nscd), and onnxruntime's telemetry store. */
 function assertNoPhoneHome(trace: string, allowed: string[]): void {
   const outside = reaches(trace).filter((r) =>
-    r.family === 'AF_UNIX' ? /nscd|systemd-resolve|resolve/.test(r.address) : !allowed.includes(r.address));
-  assert.deepEqual(outside.map((r) => r.line), [], `unexpected outbound calls (allowed: ${allowed.join(', ') || 'none'})`);
+    r.family === 'AF_UNIX' ? /nscd|systemd-resolve|resolve/.test(r.address) : !allowed.includes(r.address),
+  );
+  assert.deepEqual(
+    outside.map((r) => r.line),
+    [],
+    `unexpected outbound calls (allowed: ${allowed.join(', ') || 'none'})`,
+  );
   const telemetry = trace.split('\n').filter((l) => /open.*Microsoft\/DeveloperTools|onnxruntime\.db/.test(l));
   assert.deepEqual(telemetry, [], "onnxruntime's telemetry store was opened");
 }
@@ -82,11 +87,25 @@ describe('no outbound connection', { skip: hasStrace ? false : 'strace is not in
     const home = join(work, 'home');
     const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
     delete env.ORT_DISABLE_TELEMETRY;
-    const strace = spawn('strace', [
-      '-f', '-qq', '-o', traceFile, '-e', 'trace=connect,sendto,sendmsg,openat,open',
-      process.execPath, repoPath('dist/src/cli.js'),
-      `--model_dir=${repoPath('models')}`, '--host=127.0.0.1', '--http_port=0', '--grpc_port=0', '--workers=1',
-    ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const strace = spawn(
+      'strace',
+      [
+        '-f',
+        '-qq',
+        '-o',
+        traceFile,
+        '-e',
+        'trace=connect,sendto,sendmsg,openat,open',
+        process.execPath,
+        repoPath('dist/src/cli.js'),
+        `--model_dir=${repoPath('models')}`,
+        '--host=127.0.0.1',
+        '--http_port=0',
+        '--grpc_port=0',
+        '--workers=1',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const exited = exitOf(strace);
     const logs: any[] = [];
     const port = await new Promise<number>((resolve, reject) => {
@@ -125,14 +144,29 @@ describe('no outbound connection', { skip: hasStrace ? false : 'strace is not in
       const traceFile = join(work, 'storage.trace');
       const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(work, 'home-storage') };
       delete env.ORT_DISABLE_TELEMETRY;
-      const strace = spawn('strace', [
-        '-f', '-qq', '-o', traceFile, '-e', 'trace=connect,sendto,sendmsg,openat,open',
-        process.execPath, repoPath('dist/src/storage/cli.js'), `http://127.0.0.1:${port}/model.onnx`, join(work, 'downloaded'),
-      ], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const strace = spawn(
+        'strace',
+        [
+          '-f',
+          '-qq',
+          '-o',
+          traceFile,
+          '-e',
+          'trace=connect,sendto,sendmsg,openat,open',
+          process.execPath,
+          repoPath('dist/src/storage/cli.js'),
+          `http://127.0.0.1:${port}/model.onnx`,
+          join(work, 'downloaded'),
+        ],
+        { env, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       assert.equal(await exitOf(strace), 0);
       const trace = await readFile(traceFile, 'utf8');
       // The tracer sees the connection it was asked to make, so an empty list below means something.
-      assert.ok(reaches(trace).some((r) => r.address === `127.0.0.1:${port}`), 'the download itself shows in the trace');
+      assert.ok(
+        reaches(trace).some((r) => r.address === `127.0.0.1:${port}`),
+        'the download itself shows in the trace',
+      );
       assertNoPhoneHome(trace, [`127.0.0.1:${port}`]);
       assert.deepEqual(await readFile(join(work, 'downloaded', 'model.onnx')), model);
     } finally {

@@ -21,7 +21,10 @@ async function readmeMetricNames(): Promise<Set<string>> {
   const readme = await readFile(repoPath('README.md'), 'utf8');
   const start = readme.indexOf('\n### Metrics\n');
   assert.ok(start >= 0, 'README has a "### Metrics" section');
-  const section = readme.slice(start + 1).split(/\n#{2,3} /)[0]!.slice(1);
+  const section = readme
+    .slice(start + 1)
+    .split(/\n#{2,3} /)[0]!
+    .slice(1);
   const names = new Set<string>();
   for (const line of section.split('\n')) {
     if (!line.startsWith('|')) continue;
@@ -51,8 +54,13 @@ describe('logs and metrics an operator reads', () => {
   let stderr = '';
   before(async () => {
     srv = await serveCli([
-      `--model_dir=${repoPath('models')}`, '--host=127.0.0.1', '--http_port=0', '--grpc_port=0', '--workers=1',
-      '--http_max_input_size=4096', '--enable_latency_logging=true',
+      `--model_dir=${repoPath('models')}`,
+      '--host=127.0.0.1',
+      '--http_port=0',
+      '--grpc_port=0',
+      '--workers=1',
+      '--http_max_input_size=4096',
+      '--enable_latency_logging=true',
     ]);
     srv.child.stderr!.on('data', (d) => (stderr += d));
   });
@@ -98,18 +106,22 @@ describe('logs and metrics an operator reads', () => {
     const bigLine = await logLine((l) => l.reqId === big.headers.get('x-request-id') && l.status === 413);
     assert.match(bigLine.error, /4096/);
 
-    const gz = await post('/v2/models/classifier/infer', Buffer.from('not gzip at all'), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const gz = await post('/v2/models/classifier/infer', Buffer.from('not gzip at all'), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     assert.equal(gz.status, 400);
     const gzLine = await logLine((l) => l.reqId === gz.headers.get('x-request-id') && l.status === 400);
     assert.match(gzLine.error, /gzip/);
 
     const after = await (await fetch(`${srv.url}/metrics`)).text();
-    const count = (text: string, status: string) => counterValue(text, 'tsserve_inference_requests_total', { model_name: 'classifier', protocol: 'v2', status });
+    const count = (text: string, status: string) =>
+      counterValue(text, 'tsserve_inference_requests_total', { model_name: 'classifier', protocol: 'v2', status });
     assert.equal(count(after, '413') - count(before, '413'), 1, 'the 413 is counted');
     assert.equal(count(after, '400') - count(before, '400'), 2, 'the bad JSON and the bad gzip body are counted');
   });
 
-  it("answers :explain 501 without an error-level line or a stack", async () => {
+  it('answers :explain 501 without an error-level line or a stack', async () => {
     const res = await post('/v1/models/classifier:explain', JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2]] }));
     assert.equal(res.status, 501);
     const line = await logLine((l) => l.reqId === res.headers.get('x-request-id') && l.status === 501);
@@ -122,7 +134,9 @@ describe('logs and metrics an operator reads', () => {
     const id = 'aborted-upload-1';
     await new Promise<void>((resolve, reject) => {
       const socket = connect(Number(new URL(srv.url).port), '127.0.0.1', () => {
-        socket.write(`POST /v2/models/classifier/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nx-request-id: ${id}\r\n\r\n{"inputs": [`);
+        socket.write(
+          `POST /v2/models/classifier/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nx-request-id: ${id}\r\n\r\n{"inputs": [`,
+        );
         // Gone before the body is complete: the server must notice, log it once and carry on.
         setImmediate(() => socket.destroy());
         socket.on('close', () => resolve());
@@ -140,12 +154,22 @@ describe('logs and metrics an operator reads', () => {
     const port = srv.logs.find((l) => l.msg === 'tsserve is serving').grpcPort;
     const client = new GrpcTestClient(`127.0.0.1:${port}`);
     try {
-      await assertStatus(client.call('ModelInfer', { model_name: 'classifier', inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3] }], raw_input_contents: [Buffer.alloc(12)] }), grpc.status.INVALID_ARGUMENT);
+      await assertStatus(
+        client.call('ModelInfer', {
+          model_name: 'classifier',
+          inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3] }],
+          raw_input_contents: [Buffer.alloc(12)],
+        }),
+        grpc.status.INVALID_ARGUMENT,
+      );
     } finally {
       client.close();
     }
     const text = await (await fetch(`${srv.url}/metrics`)).text();
-    const statuses = text.split('\n').filter((l) => l.startsWith('tsserve_inference_requests_total{')).map((l) => /status="([^"]*)"/.exec(l)![1]);
+    const statuses = text
+      .split('\n')
+      .filter((l) => l.startsWith('tsserve_inference_requests_total{'))
+      .map((l) => /status="([^"]*)"/.exec(l)![1]);
     assert.ok(statuses.length > 0);
     for (const s of statuses) assert.match(s ?? '', /^\d{3}$/, `status label '${s}' is not an HTTP status`);
     assert.ok(counterValue(text, 'tsserve_inference_requests_total', { protocol: 'grpc', status: '400' }) >= 1);

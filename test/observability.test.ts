@@ -63,7 +63,9 @@ describe('/metrics', () => {
     await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
     const slowSrv = await startTestServer(repo.dir);
     try {
-      const running = postJson(`${slowSrv.url}/v2/models/slow/infer`, { inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [768] }] });
+      const running = postJson(`${slowSrv.url}/v2/models/slow/infer`, {
+        inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [768] }],
+      });
       await untilMetric(slowSrv.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 1);
       const during = await (await fetch(`${slowSrv.url}/metrics`)).text();
       assert.equal(sample(during, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }), 1);
@@ -86,9 +88,23 @@ describe('/metrics', () => {
 
 describe('logs', () => {
   it('write one latency line per inference with the request id, and redact secrets', async () => {
-    const srv = await serveCli(['--model_dir', repoPath('models'), '--http_port', '0', '--host', '127.0.0.1', '--aws_secret_access_key=hunter2', '--hf-token', 'hf_abc']);
+    const srv = await serveCli([
+      '--model_dir',
+      repoPath('models'),
+      '--http_port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--aws_secret_access_key=hunter2',
+      '--hf-token',
+      'hf_abc',
+    ]);
     try {
-      await fetch(`${srv.url}/v2/models/classifier/infer`, { method: 'POST', body: JSON.stringify(classify), headers: { 'x-request-id': 'req-7', authorization: 'Bearer sk-live' } });
+      await fetch(`${srv.url}/v2/models/classifier/infer`, {
+        method: 'POST',
+        body: JSON.stringify(classify),
+        headers: { 'x-request-id': 'req-7', authorization: 'Bearer sk-live' },
+      });
       let line: any;
       for (let i = 0; i < 200 && !line; i++) {
         await new Promise((r) => setTimeout(r, 10));
@@ -125,7 +141,10 @@ describe('graceful shutdown', () => {
       srv.child.kill('SIGTERM');
       let refused = false;
       for (let i = 0; i < 200 && !refused; i++) {
-        refused = await fetch(`${srv.url}/v2/health/live`, { headers: { connection: 'close' } }).then(() => false, () => true);
+        refused = await fetch(`${srv.url}/v2/health/live`, { headers: { connection: 'close' } }).then(
+          () => false,
+          () => true,
+        );
         if (!refused) await new Promise((r) => setTimeout(r, 10));
       }
       assert.ok(refused, 'a new connection is refused while draining');

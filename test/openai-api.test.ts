@@ -41,7 +41,10 @@ describe('OpenAI-compatible routes', () => {
     await copyHfModel(repo, HF.bert, 'tiny-bert');
     await copyHfModel(repo, HF.gpt2, 'tiny-gpt2');
     await copyHfModel(repo, HF.gpt2, 'gpt2-no-template', ['tokenizer_config.json']);
-    await repo.write('gpt2-no-template/tokenizer_config.json', JSON.stringify({ tokenizer_class: 'GPT2Tokenizer', model_max_length: 512, eos_token: '<|endoftext|>', bos_token: '<|endoftext|>' }));
+    await repo.write(
+      'gpt2-no-template/tokenizer_config.json',
+      JSON.stringify({ tokenizer_class: 'GPT2Tokenizer', model_max_length: 512, eos_token: '<|endoftext|>', bos_token: '<|endoftext|>' }),
+    );
     await repo.copy('models/classifier/1/model.onnx', 'onnx-model/1/model.onnx');
     srv = await startLoggedServer(repo.dir);
     api = `${srv.url}/openai/v1`;
@@ -55,12 +58,17 @@ describe('OpenAI-compatible routes', () => {
     const { status, body } = await getJson(`${api}/models`);
     assert.equal(status, 200);
     assert.equal(body.object, 'list');
-    assert.deepEqual(body.data.map((m: { id: string }) => m.id), ['gpt2-no-template', 'tiny-bert', 'tiny-gpt2']);
+    assert.deepEqual(
+      body.data.map((m: { id: string }) => m.id),
+      ['gpt2-no-template', 'tiny-bert', 'tiny-gpt2'],
+    );
     assert.deepEqual(Object.keys(body.data[0]).sort(), ['created', 'id', 'object', 'owned_by']);
     assert.equal((await getJson(`${api}/models/tiny-gpt2`)).body.id, 'tiny-gpt2');
     const missing = await getJson(`${api}/models/nope`);
     assert.equal(missing.status, 404);
-    assert.deepEqual(missing.body, { error: { message: "The model 'nope' does not exist.", type: 'NotFoundError', param: null, code: 404 } });
+    assert.deepEqual(missing.body, {
+      error: { message: "The model 'nope' does not exist.", type: 'NotFoundError', param: null, code: 404 },
+    });
   });
 
   it('embeddings: a string or a list, as floats or base64, with usage; equal to torch', async () => {
@@ -74,7 +82,9 @@ describe('OpenAI-compatible routes', () => {
     assertClose(body.data[0].embedding, bertExpected.mean_normalized[0]!, 1e-5, 'embedding');
     assert.deepEqual(body.usage, { prompt_tokens: bertExpected.ids[0]!.length, total_tokens: bertExpected.ids[0]!.length });
 
-    const many = (await (await post(`${api}/embeddings`, { model: 'tiny-bert', input: bertExpected.sentences, encoding_format: 'base64' })).json()) as any;
+    const many = (await (
+      await post(`${api}/embeddings`, { model: 'tiny-bert', input: bertExpected.sentences, encoding_format: 'base64' })
+    ).json()) as any;
     assert.equal(many.data.length, 5);
     many.data.forEach((d: { index: number; embedding: string }, i: number) => {
       assert.equal(d.index, i);
@@ -116,16 +126,28 @@ describe('OpenAI-compatible routes', () => {
     assert.match(body.id, /^cmpl-/);
     assert.equal(body.object, 'text_completion');
     assert.deepEqual(body.choices, [{ index: 0, text: greedy.greedy_text, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
+    assert.deepEqual(body.usage, {
+      prompt_tokens: greedy.ids.length,
+      completion_tokens: 8,
+      total_tokens: greedy.ids.length + 8,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
   });
 
   it('completions: a list of prompts, echo, and stop strings', async () => {
     const prompts = gpt2Expected.prompts.map((p) => p.prompt);
-    const list = (await (await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: prompts, max_tokens: 8, temperature: 0, echo: true })).json()) as any;
-    assert.deepEqual(list.choices.map((c: { text: string }) => c.text), gpt2Expected.prompts.map((p) => p.prompt + p.greedy_text));
+    const list = (await (
+      await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: prompts, max_tokens: 8, temperature: 0, echo: true })
+    ).json()) as any;
+    assert.deepEqual(
+      list.choices.map((c: { text: string }) => c.text),
+      gpt2Expected.prompts.map((p) => p.prompt + p.greedy_text),
+    );
     // "the cat sat on" continues "onononCCCCC": stop at the first "C".
     const second = gpt2Expected.prompts[1]!;
-    const stop = (await (await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: second.prompt, max_tokens: 8, temperature: 0, stop: ['C', 'zz'] })).json()) as any;
+    const stop = (await (
+      await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: second.prompt, max_tokens: 8, temperature: 0, stop: ['C', 'zz'] })
+    ).json()) as any;
     const cut = second.greedy_text.indexOf('C');
     assert.ok(cut > 0);
     assert.deepEqual([stop.choices[0].text, stop.choices[0].finish_reason], [second.greedy_text.slice(0, cut), 'stop']);
@@ -138,16 +160,24 @@ describe('OpenAI-compatible routes', () => {
     assert.equal(a.choices[0].text, b.choices[0].text);
     assert.equal(a.usage.completion_tokens, 12);
     const texts = new Set<string>();
-    for (const seed of [1, 2, 3, 4]) texts.add(((await (await post(`${api}/completions`, { ...body, seed })).json()) as any).choices[0].text);
+    for (const seed of [1, 2, 3, 4])
+      texts.add(((await (await post(`${api}/completions`, { ...body, seed })).json()) as any).choices[0].text);
     assert.ok(texts.size > 1, 'different seeds sample different texts');
     // A nucleus this small holds only the most likely token: sampling becomes greedy.
-    const nucleus = (await (await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: 8, temperature: 1, top_p: 1e-6, seed: 3 })).json()) as any;
+    const nucleus = (await (
+      await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: 8, temperature: 1, top_p: 1e-6, seed: 3 })
+    ).json()) as any;
     assert.equal(nucleus.choices[0].text, greedy.greedy_text);
   });
 
   it('completions: streamed as server-sent events ending in [DONE]', async () => {
     const res = await post(`${api}/completions`, {
-      model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: 8, temperature: 0, stream: true, stream_options: { include_usage: true },
+      model: 'tiny-gpt2',
+      prompt: greedy.prompt,
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
     });
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type')!, /^text\/event-stream/);
@@ -155,7 +185,12 @@ describe('OpenAI-compatible routes', () => {
     assert.ok(done, 'the stream ends with [DONE]');
     const usage = events.pop();
     assert.deepEqual(usage.choices, []);
-    assert.deepEqual(usage.usage, { prompt_tokens: greedy.ids.length, completion_tokens: 8, total_tokens: greedy.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
+    assert.deepEqual(usage.usage, {
+      prompt_tokens: greedy.ids.length,
+      completion_tokens: 8,
+      total_tokens: greedy.ids.length + 8,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
     const last = events.pop();
     assert.deepEqual(last.choices, [{ index: 0, text: '', logprobs: null, finish_reason: 'length' }]);
     assert.ok(events.length >= 2, 'text arrives in several events');
@@ -169,17 +204,32 @@ describe('OpenAI-compatible routes', () => {
     const body = (await res.json()) as any;
     assert.match(body.id, /^chatcmpl-/);
     assert.equal(body.object, 'chat.completion');
-    assert.deepEqual(body.choices, [{ index: 0, message: { role: 'assistant', content: chat.greedy_text }, logprobs: null, finish_reason: 'length' }]);
-    assert.deepEqual(body.usage, { prompt_tokens: chat.ids.length, completion_tokens: 8, total_tokens: chat.ids.length + 8, prompt_tokens_details: { cached_tokens: 0 } });
+    assert.deepEqual(body.choices, [
+      { index: 0, message: { role: 'assistant', content: chat.greedy_text }, logprobs: null, finish_reason: 'length' },
+    ]);
+    assert.deepEqual(body.usage, {
+      prompt_tokens: chat.ids.length,
+      completion_tokens: 8,
+      total_tokens: chat.ids.length + 8,
+      prompt_tokens_details: { cached_tokens: 0 },
+    });
     const parts = await post(`${api}/chat/completions`, {
-      model: 'tiny-gpt2', temperature: 0, max_completion_tokens: 8,
+      model: 'tiny-gpt2',
+      temperature: 0,
+      max_completion_tokens: 8,
       messages: chat.messages.map((m) => ({ role: m.role, content: [{ type: 'text', text: m.content }] })),
     });
     assert.equal(((await parts.json()) as any).choices[0].message.content, chat.greedy_text);
   });
 
   it('chat completions: streamed deltas, role first, ending in [DONE]', async () => {
-    const res = await post(`${api}/chat/completions`, { model: 'tiny-gpt2', messages: chat.messages, max_tokens: 8, temperature: 0, stream: true });
+    const res = await post(`${api}/chat/completions`, {
+      model: 'tiny-gpt2',
+      messages: chat.messages,
+      max_tokens: 8,
+      temperature: 0,
+      stream: true,
+    });
     const { events, done } = await readSse(res);
     assert.ok(done);
     assert.ok(events.every((e) => e.object === 'chat.completion.chunk'));
@@ -206,7 +256,10 @@ describe('OpenAI-compatible routes', () => {
       assert.equal(res.status, 400);
       assert.match(res.headers.get('content-type')!, /application\/json/);
       const message = ((await res.json()) as any).error.message as string;
-      const m = /maximum context length is 512 tokens\. However, you requested (\d+) tokens \((\d+) in the prompt, 4 in the completion\)/.exec(message);
+      const m =
+        /maximum context length is 512 tokens\. However, you requested (\d+) tokens \((\d+) in the prompt, 4 in the completion\)/.exec(
+          message,
+        );
       assert.ok(m, message);
       assert.ok(Number(m[2]) > 512 && Number(m[1]) === Number(m[2]) + 4);
     }
@@ -216,8 +269,12 @@ describe('OpenAI-compatible routes', () => {
 
   it('refuses what it cannot honour, by name', async () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ n: 2 }, 'n'], [{ logprobs: 3 }, 'logprobs'], [{ temperature: 3 }, 'temperature'], [{ stop: 7 }, 'stop'],
-      [{ max_tokens: -1 }, 'max_tokens'], [{ prompt: [[1, 2]] }, 'prompt'],
+      [{ n: 2 }, 'n'],
+      [{ logprobs: 3 }, 'logprobs'],
+      [{ temperature: 3 }, 'temperature'],
+      [{ stop: 7 }, 'stop'],
+      [{ max_tokens: -1 }, 'max_tokens'],
+      [{ prompt: [[1, 2]] }, 'prompt'],
     ];
     for (const [extra, param] of cases) {
       const res = await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: 'hi', ...extra });
@@ -231,7 +288,11 @@ describe('OpenAI-compatible routes', () => {
   it('a client that disconnects mid-stream stops its generation (logged with the tokens made)', async () => {
     const maxTokens = gpt2Expected.long_greedy_tokens - 10; // greedy never ends early on this prompt
     const controller = new AbortController();
-    const res = await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: maxTokens, temperature: 0, stream: true }, controller.signal);
+    const res = await post(
+      `${api}/completions`,
+      { model: 'tiny-gpt2', prompt: greedy.prompt, max_tokens: maxTokens, temperature: 0, stream: true },
+      controller.signal,
+    );
     const reader = res.body!.getReader();
     const first = await reader.read();
     assert.match(Buffer.from(first.value!).toString(), /^data: /);
@@ -273,4 +334,3 @@ describe('OpenAI route prefix', () => {
     }
   });
 });
-

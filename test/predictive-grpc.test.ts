@@ -36,13 +36,23 @@ describe('predictive models over gRPC', () => {
   const request = (extra: object = {}) => ({
     model_name: 'softmax',
     // KServe's own examples name the input input-0; the model takes its one input by position
-    inputs: [{ name: 'input-0', datatype: 'FP64', shape: [cases.inputs.length, 4], contents: { fp64_contents: cases.inputs.flat().map((v) => v ?? NaN) } }],
+    inputs: [
+      {
+        name: 'input-0',
+        datatype: 'FP64',
+        shape: [cases.inputs.length, 4],
+        contents: { fp64_contents: cases.inputs.flat().map((v) => v ?? NaN) },
+      },
+    ],
     ...extra,
   });
 
   it('answers output-0 as Booster.predict: the class index as FP32', async () => {
     const response = await client.call('ModelInfer', request());
-    assert.deepEqual(response.outputs.map((o: { name: string; datatype: string }) => [o.name, o.datatype]), [['output-0', 'FP32']]);
+    assert.deepEqual(
+      response.outputs.map((o: { name: string; datatype: string }) => [o.name, o.datatype]),
+      [['output-0', 'FP32']],
+    );
     assertClose(Array.from(floats(response, 0)), cases['predict'], 'output-0 over gRPC');
   });
 

@@ -86,7 +86,12 @@ function shellBlocks(): Block[] {
     if (!fence) continue;
     const end = lines.indexOf('```', i + 1);
     if (['sh', 'bash', 'shell'].includes(fence[1]!)) {
-      const marker = SKIP.exec(lines.slice(0, i).filter((l) => l.trim() !== '').at(-1) ?? '');
+      const marker = SKIP.exec(
+        lines
+          .slice(0, i)
+          .filter((l) => l.trim() !== '')
+          .at(-1) ?? '',
+      );
       blocks.push({ line: i + 1, skip: marker?.[1], commands: commandsOf(lines.slice(i + 1, end)) });
     }
     i = end;
@@ -98,7 +103,8 @@ const isExample = (c: Command) => /^curl\s/.test(c.text) && c.text.includes('loc
 const BLOCKS = shellBlocks().filter((b) => b.commands.some(isExample));
 
 const keysIn = (text: string) => new Set([...text.matchAll(/"([A-Za-z_][\w-]*)"\s*:/g)].map((m) => m[1]!));
-const tensorsIn = (text: string) => [...text.matchAll(/\{"name":"([^"]+)","datatype":"(\w+)","shape":\[([^\]]*)\]/g)].map((m) => `${m[1]} ${m[2]} [${m[3]}]`);
+const tensorsIn = (text: string) =>
+  [...text.matchAll(/\{"name":"([^"]+)","datatype":"(\w+)","shape":\[([^\]]*)\]/g)].map((m) => `${m[1]} ${m[2]} [${m[3]}]`);
 
 /** Same JSON types all the way down, the same object keys and the same array lengths. */
 function assertSameShape(actual: unknown, shown: unknown, path: string): void {
@@ -120,9 +126,11 @@ function assertSameShape(actual: unknown, shown: unknown, path: string): void {
 function assertLooksLikeShown(body: string, shownLines: string[], where: string): void {
   const shown = shownLines.join('\n');
   const actualKeys = keysIn(body);
-  for (const key of keysIn(shown)) assert.ok(actualKeys.has(key), `${where}: the README shows "${key}", the answer has no such key: ${body.slice(0, 500)}`);
+  for (const key of keysIn(shown))
+    assert.ok(actualKeys.has(key), `${where}: the README shows "${key}", the answer has no such key: ${body.slice(0, 500)}`);
   const actualTensors = tensorsIn(body);
-  for (const t of tensorsIn(shown)) assert.ok(actualTensors.includes(t), `${where}: the README shows tensor ${t}, the answer has ${actualTensors.join(', ')}`);
+  for (const t of tensorsIn(shown))
+    assert.ok(actualTensors.includes(t), `${where}: the README shows tensor ${t}, the answer has ${actualTensors.join(', ')}`);
   const events = shownLines.filter((l) => l.startsWith('data: ')).length;
   if (events) assert.equal(body.split('\n').filter((l) => l.startsWith('data: ')).length, events, `${where}: server-sent events`);
   for (const l of shownLines) {

@@ -189,7 +189,10 @@ describe('a model that fails to load', () => {
     const empty = body.find((e: { name: string }) => e.name === 'empty');
     assert.match(empty.reason, /no model file found/);
     const readyOnly = await postJson(`${srv.url}/v2/repository/index`, { ready: true });
-    assert.deepEqual(readyOnly.body.map((e: { name: string }) => e.name), ['good']);
+    assert.deepEqual(
+      readyOnly.body.map((e: { name: string }) => e.name),
+      ['good'],
+    );
   });
 
   it('makes the server not ready under strict readiness, and ready without it', async () => {
@@ -215,20 +218,27 @@ describe('per-model settings in config.pbtxt', () => {
   it('applies max_batch_size: -1 batch dim in metadata, larger batches refused', async () => {
     const repo = await tempRepo();
     await repo.copy(FP32_IDENTITY, 'b/1/model.onnx');
-    await repo.write('b/config.pbtxt', [
-      'name: "b"',
-      'platform: "onnxruntime_onnx"',
-      'max_batch_size: 4',
-      'instance_group [ { count: 2, kind: KIND_CPU } ]',
-      'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }',
-    ].join('\n'));
+    await repo.write(
+      'b/config.pbtxt',
+      [
+        'name: "b"',
+        'platform: "onnxruntime_onnx"',
+        'max_batch_size: 4',
+        'instance_group [ { count: 2, kind: KIND_CPU } ]',
+        'parameters { key: "intra_op_thread_count" value: { string_value: "1" } }',
+      ].join('\n'),
+    );
     const srv = await startTestServer(repo.dir);
     try {
       const meta = await getJson(`${srv.url}/v2/models/b`);
       assert.deepEqual(meta.body.inputs[0].shape, [-1, -1]);
-      const ok = await postJson(`${srv.url}/v2/models/b/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [4, 1], data: [1, 2, 3, 4] }] });
+      const ok = await postJson(`${srv.url}/v2/models/b/infer`, {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [4, 1], data: [1, 2, 3, 4] }],
+      });
       assert.equal(ok.status, 200);
-      const tooBig = await postJson(`${srv.url}/v2/models/b/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [5, 1], data: [1, 2, 3, 4, 5] }] });
+      const tooBig = await postJson(`${srv.url}/v2/models/b/infer`, {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [5, 1], data: [1, 2, 3, 4, 5] }],
+      });
       assert.equal(tooBig.status, 400);
       assert.match(tooBig.body.error, /batch-size must be <= 4/);
     } finally {

@@ -127,16 +127,22 @@ describe('model folders: config.pbtxt names, versions, --framework', () => {
   });
 
   it('picks the runtime config.pbtxt names, whatever the file is called', async () => {
-    const platforms = await Promise.all(['named_xgb', 'named_lgb', 'named_onnx'].map(async (m) => (await getJson(`${srv.url}/v2/models/${m}`)).body.platform));
+    const platforms = await Promise.all(
+      ['named_xgb', 'named_lgb', 'named_onnx'].map(async (m) => (await getJson(`${srv.url}/v2/models/${m}`)).body.platform),
+    );
     assert.deepEqual(platforms, ['xgboost', 'lightgbm', 'onnxruntime_onnx']);
   });
 
   it('serves native XGBoost files in Triton version folders', async () => {
     const v1 = readCases('xgboost/binary_logistic');
     const v2 = readCases('xgboost/multi_softprob');
-    const one = await postJson(`${srv.url}/v2/models/versions/versions/1/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [v1.inputs.length, 8], data: v1.inputs }] });
+    const one = await postJson(`${srv.url}/v2/models/versions/versions/1/infer`, {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [v1.inputs.length, 8], data: v1.inputs }],
+    });
     assertClose(one.body.outputs[0].data, v1['predict'], 'version 1 (.json)');
-    const two = await postJson(`${srv.url}/v2/models/versions/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [v2.inputs.length, 4], data: v2.inputs }] });
+    const two = await postJson(`${srv.url}/v2/models/versions/infer`, {
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [v2.inputs.length, 4], data: v2.inputs }],
+    });
     assert.equal(two.body.model_version, '2');
     assertClose(two.body.outputs[0].data, v2['predict'], 'version 2 (.ubj)');
   });
@@ -145,11 +151,18 @@ describe('model folders: config.pbtxt names, versions, --framework', () => {
     assert.equal((await getJson(`${srv.url}/v2/models/with_cases/ready`)).status, 200);
   });
 
-  it("answers an XGBoost ONNX export as xgbserver would: P(class 1), labels on request", async () => {
+  it('answers an XGBoost ONNX export as xgbserver would: P(class 1), labels on request', async () => {
     const cases = JSON.parse(readFileSync(repoPath('bench/models/trees/cases.json'), 'utf8'));
     const { body } = await postJson(`${srv.url}/v1/models/xgb_onnx:predict`, { instances: cases.inputs });
-    assertClose(body.predictions, cases.probabilities.map((p: number[]) => p[1]), 'P(class 1)');
-    const labels = await postJson(`${srv.url}/v1/models/xgb_onnx:predict`, { instances: cases.inputs, parameters: { predict_proba: false } });
+    assertClose(
+      body.predictions,
+      cases.probabilities.map((p: number[]) => p[1]),
+      'P(class 1)',
+    );
+    const labels = await postJson(`${srv.url}/v1/models/xgb_onnx:predict`, {
+      instances: cases.inputs,
+      parameters: { predict_proba: false },
+    });
     assert.deepEqual(labels.body.predictions, cases.label);
   });
 

@@ -28,8 +28,14 @@ function heldExecutor() {
 
 function batcher(execute: (run: RunRequest, signal?: AbortSignal) => Promise<RunResult>): DynamicBatcher {
   return new DynamicBatcher({
-    maxBatchSize: 8, preferredBatchSizes: [], maxQueueDelayUs: 0, maxQueueSize: 0, defaultTimeoutUs: 0,
-    slots: 1, execute, onExecution: () => {},
+    maxBatchSize: 8,
+    preferredBatchSizes: [],
+    maxQueueDelayUs: 0,
+    maxQueueSize: 0,
+    defaultTimeoutUs: 0,
+    slots: 1,
+    execute,
+    onExecution: () => {},
   });
 }
 
@@ -62,8 +68,14 @@ describe('DynamicBatcher as a Scheduler', () => {
   it('a caller of a running batch gets its cancel at once; the batch is told to stop once all its callers left', async () => {
     const { held, execute } = heldExecutor();
     const s = new DynamicBatcher({
-      maxBatchSize: 8, preferredBatchSizes: [2], maxQueueDelayUs: 10_000_000, maxQueueSize: 0, defaultTimeoutUs: 0,
-      slots: 1, execute, onExecution: () => {},
+      maxBatchSize: 8,
+      preferredBatchSizes: [2],
+      maxQueueDelayUs: 10_000_000,
+      maxQueueSize: 0,
+      defaultTimeoutUs: 0,
+      slots: 1,
+      execute,
+      onExecution: () => {},
     });
     const [a, b] = [new AbortController(), new AbortController()];
     const first = s.submit(rows([1]), 1, 0, a.signal);

@@ -11,7 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { GrpcTestClient, assertStatus, outputBytes } from './helpers/grpc-client.js';
 import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
-interface ClassifierCases { inputs: number[][]; label: number[]; probabilities: number[][] }
+interface ClassifierCases {
+  inputs: number[][];
+  label: number[];
+  probabilities: number[][];
+}
 const cases: ClassifierCases = JSON.parse(readFileSync(repoPath('models/classifier/cases.json'), 'utf8'));
 const rows = cases.inputs.slice(0, 3);
 const INPUT_BYTES = rows.length * 4 * 4;
@@ -76,46 +80,74 @@ describe('system shared memory', () => {
     assert.deepEqual(one.body, [{ name: 'output_data', key: output.key, offset: 0, byte_size: 256 }]);
 
     const infer = await postJson(`${srv.url}/v2/models/classifier/infer`, {
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], parameters: { shared_memory_region: 'input_data', shared_memory_byte_size: INPUT_BYTES } }],
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [rows.length, 4],
+          parameters: { shared_memory_region: 'input_data', shared_memory_byte_size: INPUT_BYTES },
+        },
+      ],
       outputs: [
-        { name: 'probabilities', parameters: { shared_memory_region: 'output_data', shared_memory_byte_size: 128, shared_memory_offset: 16 } },
+        {
+          name: 'probabilities',
+          parameters: { shared_memory_region: 'output_data', shared_memory_byte_size: 128, shared_memory_offset: 16 },
+        },
         { name: 'label' },
       ],
     });
     assert.equal(infer.status, 200, JSON.stringify(infer.body));
     const [probabilities, label] = infer.body.outputs;
     assert.deepEqual(probabilities, {
-      name: 'probabilities', datatype: 'FP32', shape: [rows.length, 3],
+      name: 'probabilities',
+      datatype: 'FP32',
+      shape: [rows.length, 3],
       parameters: { shared_memory_region: 'output_data', shared_memory_byte_size: PROBABILITY_BYTES, shared_memory_offset: 16 },
     });
     assert.deepEqual(label.data, cases.label.slice(0, rows.length));
     assertProbabilities(readFileSync(output.path).subarray(16));
 
     assert.equal((await postJson(`${srv.url}/v2/systemsharedmemory/region/input_data/unregister`, {})).status, 200);
-    assert.deepEqual((await getJson(`${srv.url}/v2/systemsharedmemory/status`)).body.map((r: { name: string }) => r.name), ['output_data']);
+    assert.deepEqual(
+      (await getJson(`${srv.url}/v2/systemsharedmemory/status`)).body.map((r: { name: string }) => r.name),
+      ['output_data'],
+    );
     assert.equal((await postJson(`${srv.url}/v2/systemsharedmemory/unregister`, {})).status, 200);
     assert.deepEqual((await getJson(`${srv.url}/v2/systemsharedmemory/status`)).body, []);
   });
 
   it('refuses unknown regions, bad keys, duplicates and out-of-bounds offsets with Triton words', async () => {
     const inferFrom = (parameters: object) =>
-      postJson(`${srv.url}/v2/models/classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], parameters }] });
+      postJson(`${srv.url}/v2/models/classifier/infer`, {
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], parameters }],
+      });
 
     const unknown = await inferFrom({ shared_memory_region: 'nowhere', shared_memory_byte_size: INPUT_BYTES });
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.error, "Unable to find shared memory region: 'nowhere'");
 
-    const badKey = await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, { key: '/no-such-object-here', offset: 0, byte_size: 8 });
+    const badKey = await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, {
+      key: '/no-such-object-here',
+      offset: 0,
+      byte_size: 8,
+    });
     assert.equal(badKey.status, 400);
     assert.match(badKey.body.error, /Unable to open shared memory region: '\/no-such-object-here'/);
-    const traversal = await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, { key: '/../etc/passwd', offset: 0, byte_size: 8 });
+    const traversal = await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, {
+      key: '/../etc/passwd',
+      offset: 0,
+      byte_size: 8,
+    });
     assert.equal(traversal.status, 400);
 
     const tooBig = await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, { key: input.key, offset: 64, byte_size: 4096 });
     assert.equal(tooBig.status, 400);
     assert.match(tooBig.body.error, /failed to register shared memory region 'r': invalid args/);
 
-    assert.equal((await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, { key: input.key, offset: 64, byte_size: INPUT_BYTES })).status, 200);
+    assert.equal(
+      (await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, { key: input.key, offset: 64, byte_size: INPUT_BYTES })).status,
+      200,
+    );
     const twice = await postJson(`${srv.url}/v2/systemsharedmemory/region/r/register`, { key: input.key, offset: 0, byte_size: 8 });
     assert.equal(twice.status, 400);
     assert.equal(twice.body.error, "shared memory region 'r' already in manager");
@@ -127,18 +159,39 @@ describe('system shared memory', () => {
     assert.equal(wrongSize.status, 400);
     assert.match(wrongSize.body.error, /expected 48 bytes for FP32 shape \[3,4\], got 32/);
     const both = await postJson(`${srv.url}/v2/models/classifier/infer`, {
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4], parameters: { shared_memory_region: 'r', shared_memory_byte_size: 16 } }],
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [1, 4],
+          data: [1, 2, 3, 4],
+          parameters: { shared_memory_region: 'r', shared_memory_byte_size: 16 },
+        },
+      ],
     });
     assert.equal(both.status, 400);
     assert.match(both.body.error, /exactly one of 'data', 'parameters.binary_data_size' or 'parameters.shared_memory_region'/);
 
-    assert.equal((await postJson(`${srv.url}/v2/systemsharedmemory/region/small/register`, { key: output.key, offset: 0, byte_size: 8 })).status, 200);
+    assert.equal(
+      (await postJson(`${srv.url}/v2/systemsharedmemory/region/small/register`, { key: output.key, offset: 0, byte_size: 8 })).status,
+      200,
+    );
     const small = await postJson(`${srv.url}/v2/models/classifier/infer`, {
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], parameters: { shared_memory_region: 'r', shared_memory_byte_size: INPUT_BYTES } }],
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [rows.length, 4],
+          parameters: { shared_memory_region: 'r', shared_memory_byte_size: INPUT_BYTES },
+        },
+      ],
       outputs: [{ name: 'probabilities', parameters: { shared_memory_region: 'small', shared_memory_byte_size: 8 } }],
     });
     assert.equal(small.status, 400);
-    assert.match(small.body.error, /shared memory size specified with the request for output 'probabilities' \(8 bytes\) should be at least 36 bytes/);
+    assert.match(
+      small.body.error,
+      /shared memory size specified with the request for output 'probabilities' \(8 bytes\) should be at least 36 bytes/,
+    );
 
     const missing = await getJson(`${srv.url}/v2/systemsharedmemory/region/ghost/status`);
     assert.equal(missing.status, 404);
@@ -147,11 +200,19 @@ describe('system shared memory', () => {
   });
 
   it('answers CUDA shared memory with a clear "not supported"', async () => {
-    const cuda = await postJson(`${srv.url}/v2/cudasharedmemory/region/gpu/register`, { raw_handle: { b64: 'AAAA' }, device_id: 0, byte_size: 8 });
+    const cuda = await postJson(`${srv.url}/v2/cudasharedmemory/region/gpu/register`, {
+      raw_handle: { b64: 'AAAA' },
+      device_id: 0,
+      byte_size: 8,
+    });
     assert.equal(cuda.status, 501);
     assert.match(cuda.body.error, /CUDA shared memory is not supported/);
     assert.deepEqual((await getJson(`${srv.url}/v2/cudasharedmemory/status`)).body, []);
-    await assertStatus(grpc.call('CudaSharedMemoryRegister', { name: 'gpu', raw_handle: Buffer.alloc(64), device_id: 0, byte_size: 8 }), status.UNIMPLEMENTED, /not supported/);
+    await assertStatus(
+      grpc.call('CudaSharedMemoryRegister', { name: 'gpu', raw_handle: Buffer.alloc(64), device_id: 0, byte_size: 8 }),
+      status.UNIMPLEMENTED,
+      /not supported/,
+    );
   });
 
   it('registers and infers through regions over gRPC, with no raw entry for the shared input', async () => {
@@ -165,22 +226,52 @@ describe('system shared memory', () => {
     writeFileSync(output.path, Buffer.alloc(256));
     const response = await grpc.call('ModelInfer', {
       model_name: 'classifier',
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], parameters: { shared_memory_region: { string_param: 'in' }, shared_memory_byte_size: { int64_param: INPUT_BYTES } } }],
-      outputs: [{ name: 'probabilities', parameters: { shared_memory_region: { string_param: 'out' }, shared_memory_byte_size: { int64_param: 256 } } }, { name: 'label' }],
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [rows.length, 4],
+          parameters: { shared_memory_region: { string_param: 'in' }, shared_memory_byte_size: { int64_param: INPUT_BYTES } },
+        },
+      ],
+      outputs: [
+        {
+          name: 'probabilities',
+          parameters: { shared_memory_region: { string_param: 'out' }, shared_memory_byte_size: { int64_param: 256 } },
+        },
+        { name: 'label' },
+      ],
     });
-    assert.deepEqual(response.outputs.map((o: { name: string }) => o.name), ['probabilities', 'label']);
+    assert.deepEqual(
+      response.outputs.map((o: { name: string }) => o.name),
+      ['probabilities', 'label'],
+    );
     assert.equal(response.outputs[0].parameters.shared_memory_region.string_param, 'out');
     assert.equal(Number(response.outputs[0].parameters.shared_memory_byte_size.int64_param), PROBABILITY_BYTES);
     assert.equal(response.raw_output_contents[0].length, 0);
-    assert.deepEqual(Array.from(new BigInt64Array(new Uint8Array(outputBytes(response, 1)).buffer), Number), cases.label.slice(0, rows.length));
+    assert.deepEqual(
+      Array.from(new BigInt64Array(new Uint8Array(outputBytes(response, 1)).buffer), Number),
+      cases.label.slice(0, rows.length),
+    );
     assertProbabilities(readFileSync(output.path));
 
     await grpc.call('SystemSharedMemoryUnregister', { name: 'in' });
-    await assertStatus(grpc.call('SystemSharedMemoryStatus', { name: 'in' }), status.NOT_FOUND, /Unable to find system shared memory region: 'in'/);
+    await assertStatus(
+      grpc.call('SystemSharedMemoryStatus', { name: 'in' }),
+      status.NOT_FOUND,
+      /Unable to find system shared memory region: 'in'/,
+    );
     await assertStatus(
       grpc.call('ModelInfer', {
         model_name: 'classifier',
-        inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, 4], parameters: { shared_memory_region: { string_param: 'in' }, shared_memory_byte_size: { int64_param: INPUT_BYTES } } }],
+        inputs: [
+          {
+            name: 'input',
+            datatype: 'FP32',
+            shape: [rows.length, 4],
+            parameters: { shared_memory_region: { string_param: 'in' }, shared_memory_byte_size: { int64_param: INPUT_BYTES } },
+          },
+        ],
       }),
       status.NOT_FOUND,
       /Unable to find shared memory region: 'in'/,

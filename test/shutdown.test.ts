@@ -22,12 +22,15 @@ interface Answer {
 
 function request(agent: http.Agent, port: number, method: string, path: string, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, agent, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -39,13 +42,27 @@ describe('shutdown with keep-alive clients', () => {
   it('closes idle connections at once, answers the busy one with Connection: close, and exits 0 well before the grace period', async () => {
     const repo = await tempRepo();
     await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
-    const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1', '--grace_period', '30']);
+    const srv = await serveCli([
+      '--model_dir',
+      repo.dir,
+      '--http_port',
+      '0',
+      '--grpc_port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--grace_period',
+      '30',
+    ]);
     const grpcPort = srv.logs.find((l) => l.msg === 'tsserve is serving').grpcPort as number;
     const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
     const grpcClient = new GrpcTestClient(`127.0.0.1:${grpcPort}`);
     try {
       // Two keep-alive connections: both used once, then one left idle and one made busy.
-      const [a, b] = await Promise.all([request(agent, srv.port, 'GET', '/v2/health/ready'), request(agent, srv.port, 'GET', '/v2/health/ready')]);
+      const [a, b] = await Promise.all([
+        request(agent, srv.port, 'GET', '/v2/health/ready'),
+        request(agent, srv.port, 'GET', '/v2/health/ready'),
+      ]);
       assert.deepEqual([a.status, b.status], [200, 200]);
       assert.equal((await grpcClient.call('ServerLive')).live, true); // the channel stays open
       const busy = request(agent, srv.port, 'POST', '/v2/models/slow/infer', slow(768));

@@ -38,9 +38,15 @@ describe('scikit-learn ONNX models under --framework sklearn', () => {
 
     it(`${name}: predict_proba answers scikit-learn's probabilities; label and probabilities by name`, async () => {
       const cases = readCases(`sklearn/${name}`);
-      const proba = await postJson(`${srv.url}/v1/models/${name}:predict`, { instances: cases.inputs, parameters: { predict_proba: true } });
+      const proba = await postJson(`${srv.url}/v1/models/${name}:predict`, {
+        instances: cases.inputs,
+        parameters: { predict_proba: true },
+      });
       assertClose(proba.body.predictions, cases['proba'], `${name} predict_proba`);
-      const { body } = await postJson(`${srv.url}/v2/models/${name}/infer`, request(name, cases.inputs, { outputs: [{ name: 'probabilities' }, { name: 'label' }] }));
+      const { body } = await postJson(
+        `${srv.url}/v2/models/${name}/infer`,
+        request(name, cases.inputs, { outputs: [{ name: 'probabilities' }, { name: 'label' }] }),
+      );
       const [probabilities, label] = body.outputs;
       assert.deepEqual(probabilities.shape, [cases.inputs.length, (cases['proba'] as number[][])[0]!.length]);
       assertClose(probabilities.data, cases['proba'], `${name} probabilities`);
@@ -64,7 +70,10 @@ describe('scikit-learn ONNX models under --framework sklearn', () => {
     assert.deepEqual(body.outputs, [{ name: 'output-0', datatype: 'BYTES', shape: [cases.inputs.length], data: cases['label'] }]);
     const reg = readCases('sklearn/random_forest_regressor');
     const r = await postJson(`${srv.url}/v2/models/random_forest_regressor/infer`, request('random_forest_regressor', reg.inputs));
-    assert.deepEqual(r.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [['output-0', [reg.inputs.length]]]);
+    assert.deepEqual(
+      r.body.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
+      [['output-0', [reg.inputs.length]]],
+    );
     assertClose(r.body.outputs[0].data, reg['value'], 'regressor output-0');
   });
 
@@ -108,7 +117,10 @@ describe('scikit-learn ONNX models under --framework sklearn', () => {
     const rows = cases.inputs.slice(0, 3);
     for (const datatype of ['FP64', 'INT32']) {
       const data = datatype === 'INT32' ? rows.map((r) => r.map((v) => Math.round(v!))) : rows;
-      const { status, body } = await postJson(`${srv.url}/v2/models/random_forest_iris/infer`, v2Request(data, {}, datatype, 'float_input'));
+      const { status, body } = await postJson(
+        `${srv.url}/v2/models/random_forest_iris/infer`,
+        v2Request(data, {}, datatype, 'float_input'),
+      );
       assert.equal(status, 200, JSON.stringify(body));
       assert.equal(body.outputs[0].datatype, 'INT64');
     }
@@ -144,7 +156,10 @@ describe('scikit-learn ONNX models on the plain onnx runtime', () => {
     const proba = cases['proba'] as number[][];
     assert.deepEqual([...new Set(labels)].sort(), [0, 1]);
     // class-0 rows that some tree votes 1 for: a graph labelling by P(1) > 0 calls them 1
-    assert.ok(labels.some((l, i) => l === 0 && proba[i]![1]! > 0), 'cases lack doubtful class-0 rows');
+    assert.ok(
+      labels.some((l, i) => l === 0 && proba[i]![1]! > 0),
+      'cases lack doubtful class-0 rows',
+    );
     const { status, body } = await postJson(`${srv.url}/v2/models/random_forest_binary/infer`, request('x', cases.inputs));
     assert.equal(status, 200, JSON.stringify(body));
     const [label, probability] = body.outputs;
@@ -196,14 +211,20 @@ describe('PREDICT_PROBA and the predict_proba model parameter', () => {
 
   it('leaves regressors alone', async () => {
     const cases = readCases('sklearn/random_forest_regressor');
-    const { body } = await postJson(`${srv.url}/v1/models/regressor:predict`, { instances: cases.inputs, parameters: { predict_proba: true } });
+    const { body } = await postJson(`${srv.url}/v1/models/regressor:predict`, {
+      instances: cases.inputs,
+      parameters: { predict_proba: true },
+    });
     assertClose(body.predictions, cases['value'], 'regressor');
   });
 
   it('explains that a pickled model needs exporting to ONNX', async () => {
     const { status, body } = await getJson(`${srv.url}/v2/models/pickle`);
     assert.equal(status, 503);
-    assert.match(body.error, /'model.joblib' is a pickled scikit-learn model, which only Python can load\. Export it to ONNX with skl2onnx/);
+    assert.match(
+      body.error,
+      /'model.joblib' is a pickled scikit-learn model, which only Python can load\. Export it to ONNX with skl2onnx/,
+    );
   });
 
   it('refuses a model parameter predict_proba that is not a boolean', async () => {

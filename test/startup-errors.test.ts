@@ -61,7 +61,10 @@ async function freePort(): Promise<number> {
 async function untilReady(url: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const status = await fetch(`${url}/v2/health/ready`).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/v2/health/ready`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -84,7 +87,9 @@ describe('--model_dir forms', () => {
     const srv = await serveCli(['--model_dir', `${repo.dir}/files/model.onnx`, '--model_name', 'iris', ...base]);
     try {
       assert.deepEqual((await getJson(`${srv.url}/v2/models`)).body, { models: ['iris'] });
-      const infer = await postJson(`${srv.url}/v2/models/iris/infer`, { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }] });
+      const infer = await postJson(`${srv.url}/v2/models/iris/infer`, {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2], data: [1, 2] }],
+      });
       assert.deepEqual(infer.body.outputs[0].data, [1, 2]);
     } finally {
       srv.child.kill('SIGTERM');
@@ -125,18 +130,28 @@ describe('startup errors', () => {
 
   it('names the flag and the path of a missing model dir', async () => {
     const msg = fatalLine(await runToExit(['--model_dir', '/nonexistent/models', ...base]));
-    assert.match(msg, /--model_dir \/nonexistent\/models does not exist: point --model_dir at a model file, a model's folder or a repository/);
+    assert.match(
+      msg,
+      /--model_dir \/nonexistent\/models does not exist: point --model_dir at a model file, a model's folder or a repository/,
+    );
   });
 
   it('names --grpc_port and --enable_grpc false for a gRPC port in use, before any model loads', async () => {
     const run = await runToExit(['--model_dir', repo.dir, '--http_port', '0', '--grpc_port', String(busyPort), '--host', '127.0.0.1']);
     const msg = fatalLine(run);
-    assert.match(msg, new RegExp(`--grpc_port ${busyPort}: port ${busyPort} on 127.0.0.1 is already in use; choose another --grpc_port, or turn gRPC off with --enable_grpc false`));
+    assert.match(
+      msg,
+      new RegExp(
+        `--grpc_port ${busyPort}: port ${busyPort} on 127.0.0.1 is already in use; choose another --grpc_port, or turn gRPC off with --enable_grpc false`,
+      ),
+    );
     assert.ok(!run.lines.some((l) => l.msg === 'loading models' || l.msg === 'model loaded'), 'no model was loaded');
   });
 
   it('names --http_port for an HTTP port in use', async () => {
-    const msg = fatalLine(await runToExit(['--model_dir', repo.dir, '--http_port', String(busyPort), '--enable_grpc', 'false', '--host', '127.0.0.1']));
+    const msg = fatalLine(
+      await runToExit(['--model_dir', repo.dir, '--http_port', String(busyPort), '--enable_grpc', 'false', '--host', '127.0.0.1']),
+    );
     assert.match(msg, new RegExp(`--http_port ${busyPort}: port ${busyPort} on 127.0.0.1 is already in use; choose another --http_port`));
   });
 
@@ -155,19 +170,30 @@ describe('startup errors', () => {
     for (const level of ['WARNING', 'critical', 'Debug']) {
       // Above info the "serving" line is not logged: find a free port and poll readiness instead.
       const port = await freePort();
-      const child = spawn(process.execPath, [CLI, '--model_dir', `${repo.dir}/m`, '--http_port', String(port), '--enable_grpc', 'false', '--host', '127.0.0.1'], {
-        env: { ...process.env, KSERVE_LOGLEVEL: level },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI, '--model_dir', `${repo.dir}/m`, '--http_port', String(port), '--enable_grpc', 'false', '--host', '127.0.0.1'],
+        {
+          env: { ...process.env, KSERVE_LOGLEVEL: level },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       let out = '';
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       const exited = once(child, 'exit');
       await untilReady(`http://127.0.0.1:${port}`);
       child.kill('SIGTERM');
       assert.deepEqual(await exited, [0, null], level);
-      const levels = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).level as number);
+      const levels = out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).level as number);
       const least = { WARNING: 40, critical: 60, Debug: 20 }[level]!;
-      assert.ok(levels.every((l) => l >= least), `${level}: ${out}`);
+      assert.ok(
+        levels.every((l) => l >= least),
+        `${level}: ${out}`,
+      );
       if (level === 'Debug') assert.ok(levels.includes(30), 'info lines are logged at debug');
     }
     const bad = await runToExit(['--model_dir', repo.dir, ...base], { KSERVE_LOGLEVEL: 'LOUD' });
@@ -190,10 +216,17 @@ describe('startup errors', () => {
   });
 
   it('says "did you mean" for a flag a small edit away from a known one, and still ignores KServe\'s own', async () => {
-    for (const [typo, meant] of [['--http-prot', '--http_port'], ['--model_dri', '--model_dir'], ['--grpc_prot=9000', '--grpc_port']]) {
+    for (const [typo, meant] of [
+      ['--http-prot', '--http_port'],
+      ['--model_dri', '--model_dir'],
+      ['--grpc_prot=9000', '--grpc_port'],
+    ]) {
       const run = await runToExit(['--model_dir', repo.dir, typo!, '9000']);
       assert.equal(run.code, 2, typo);
-      assert.match(fatalLine(run), new RegExp(`unknown flag ${typo!.split('=')[0]!.replace(/-/g, '_').replace(/^__/, '--')}: did you mean ${meant}\\?`));
+      assert.match(
+        fatalLine(run),
+        new RegExp(`unknown flag ${typo!.split('=')[0]!.replace(/-/g, '_').replace(/^__/, '--')}: did you mean ${meant}\\?`),
+      );
     }
     // --model_id (huggingfaceserver) is two edits from --model_dir, yet KServe passes it: ignored, not refused.
     const srv = await serveCli(['--model_dir', repo.dir, '--model_id', 'bert', '--max_threads', '4', ...base]);

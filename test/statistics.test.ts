@@ -36,7 +36,11 @@ describe('statistics extension', () => {
   it('counts successes, failures, executions and time', async () => {
     const before = (await getJson(`${srv.url}/v2/models/classifier/versions/1/stats`)).body.model_stats[0];
     for (let i = 0; i < 3; i++) assert.equal((await postJson(`${srv.url}/v2/models/classifier/infer`, request([row, row]))).status, 200);
-    assert.equal((await postJson(`${srv.url}/v2/models/classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP64', shape: [1, 4], data: row }] })).status, 400);
+    assert.equal(
+      (await postJson(`${srv.url}/v2/models/classifier/infer`, { inputs: [{ name: 'input', datatype: 'FP64', shape: [1, 4], data: row }] }))
+        .status,
+      400,
+    );
     const s = (await getJson(`${srv.url}/v2/models/classifier/stats`)).body.model_stats[0];
     const stats = s.inference_stats;
     assert.equal(stats.success.count - before.inference_stats.success.count, 3);
@@ -47,7 +51,10 @@ describe('statistics extension', () => {
     assert.ok(stats.success.ns > 0 && stats.compute_infer.ns > 0 && stats.queue.ns > 0);
     assert.ok(stats.compute_infer.ns <= stats.success.ns, 'compute is part of the request time');
     assert.equal(stats.compute_infer.count, stats.success.count);
-    assert.deepEqual(s.batch_stats.map((b: { batch_size: number }) => b.batch_size), [1]);
+    assert.deepEqual(
+      s.batch_stats.map((b: { batch_size: number }) => b.batch_size),
+      [1],
+    );
     assert.ok(s.last_inference > Date.now() - 60_000);
   });
 

@@ -88,7 +88,10 @@ describe('storage-initializer command and the server pulling models', () => {
     for (const args of [[], ['s3://a/b', '/tmp/x', 's3://c/d']]) {
       const run = await runCommand('src/storage/cli.js', args, {});
       assert.equal(run.code, 2);
-      assert.match(run.stderr, new RegExp(`^storage-initializer: expected <src-uri> <dest-path> pairs, got ${args.length} argument\\(s\\)`));
+      assert.match(
+        run.stderr,
+        new RegExp(`^storage-initializer: expected <src-uri> <dest-path> pairs, got ${args.length} argument\\(s\\)`),
+      );
       assert.match(run.stderr, /Usage: storage-initializer <src-uri> \[<dest-path>\]/);
     }
   });
@@ -121,15 +124,29 @@ describe('storage-initializer command and the server pulling models', () => {
     const dest = await tempDir();
     const run = await runCommand('src/storage/cli.js', ['s3://models/repo', dest], { ...env, AWS_ACCESS_KEY_ID: 'AKIDWRONG' });
     assert.equal(run.code, 1);
-    assert.match(run.stderr, new RegExp(`storage-initializer: failed to download s3://models/repo to ${dest}: access denied to s3://models/repo \\(HTTP 403: InvalidAccessKeyId`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `storage-initializer: failed to download s3://models/repo to ${dest}: access denied to s3://models/repo \\(HTTP 403: InvalidAccessKeyId`,
+      ),
+    );
     assert.ok(!run.stdout.includes(SECRET) && !run.stderr.includes(SECRET));
     assert.match(run.stdout, /"code":"ACCESS_DENIED"/);
   });
 
   test('credentials in an http URL and presigned query strings are hidden in messages', async () => {
-    const run = await runCommand('src/storage/cli.js', [`http://user:hunter2@127.0.0.1:${web.port}/missing.onnx?X-Amz-Signature=abcdef`, await tempDir()], {});
+    const run = await runCommand(
+      'src/storage/cli.js',
+      [`http://user:hunter2@127.0.0.1:${web.port}/missing.onnx?X-Amz-Signature=abcdef`, await tempDir()],
+      {},
+    );
     assert.equal(run.code, 1);
-    assert.match(run.stderr, new RegExp(`failed to download http://\\*\\*\\*@127\\.0\\.0\\.1:${web.port}/missing\\.onnx\\?\\*\\*\\* to .*: .*was not found \\(HTTP 404`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `failed to download http://\\*\\*\\*@127\\.0\\.0\\.1:${web.port}/missing\\.onnx\\?\\*\\*\\* to .*: .*was not found \\(HTTP 404`,
+      ),
+    );
     assert.ok(!/hunter2|abcdef/.test(run.stdout + run.stderr));
     assert.equal(web.requests.at(-1)!.headers.authorization, `Basic ${Buffer.from('user:hunter2').toString('base64')}`);
   });
@@ -137,7 +154,10 @@ describe('storage-initializer command and the server pulling models', () => {
   test('one argument downloads to /mnt/models', async () => {
     const run = await runCommand('src/storage/cli.js', ['ftp://host/model'], {});
     assert.equal(run.code, 1);
-    assert.equal(run.stderr, "storage-initializer: failed to download ftp://host/model to /mnt/models: Cannot recognize storage type for 'ftp://host/model': expected gs://, s3://, hf://, http(s)://, file:// or a local path\n");
+    assert.equal(
+      run.stderr,
+      "storage-initializer: failed to download ftp://host/model to /mnt/models: Cannot recognize storage type for 'ftp://host/model': expected gs://, s3://, hf://, http(s)://, file:// or a local path\n",
+    );
   });
 
   test('tsserve --model_dir s3://... downloads the repository, then serves it', async () => {
@@ -164,7 +184,11 @@ describe('storage-initializer command and the server pulling models', () => {
   });
 
   test('a model_dir URI that cannot be downloaded stops the server with the reason (exit 1)', async () => {
-    const run = await runCommand('src/cli.js', ['--model_dir', 's3://models/nothing', '--storage_dir', await tempDir(), '--http_port', '0'], env);
+    const run = await runCommand(
+      'src/cli.js',
+      ['--model_dir', 's3://models/nothing', '--storage_dir', await tempDir(), '--http_port', '0'],
+      env,
+    );
     assert.equal(run.code, 1);
     assert.match(run.stdout, /"msg":"tsserve could not start"/);
     assert.match(run.stdout, /No model found in s3:\/\/models\/nothing/);

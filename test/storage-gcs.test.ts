@@ -42,7 +42,10 @@ describe('gs:// sources', () => {
       'config.json': '{"g":1}',
       'deep/er/vocab.txt': 'vocab',
     });
-    assert.ok(gcs.requests.some((r) => r.url.includes('pageToken=')), 'followed the pages');
+    assert.ok(
+      gcs.requests.some((r) => r.url.includes('pageToken=')),
+      'followed the pages',
+    );
     assert.ok(gcs.requests.every((r) => r.headers.authorization === undefined));
   });
 

@@ -38,7 +38,10 @@ describe('hf:// sources', () => {
     assert.equal(tree['config.json'], '{"hidden_size":8}');
     assert.ok((await readFile(join(dest, 'model.safetensors'))).equals(weights));
     assert.equal(result.bytes, 17 + weights.byteLength + 10 + 4);
-    assert.ok(hub.requests.some((r) => r.url.includes('cursor=')), 'followed the Link pages');
+    assert.ok(
+      hub.requests.some((r) => r.url.includes('cursor=')),
+      'followed the Link pages',
+    );
     assert.ok(hub.requests.every((r) => r.headers.authorization === 'Bearer hf_test_token'));
     assert.ok(hub.requests.some((r) => r.url.startsWith('/api/models/org/model/tree/main?recursive=true')));
   });
@@ -54,7 +57,11 @@ describe('hf:// sources', () => {
 
   test('allow and ignore patterns; a pattern ending in / takes the folder', async () => {
     const dest = await tempDir();
-    await download('hf://org/model', dest, { ...env, STORAGE_ALLOW_PATTERNS: '*.json,tokenizer/', STORAGE_IGNORE_PATTERNS: '*.safetensors' });
+    await download('hf://org/model', dest, {
+      ...env,
+      STORAGE_ALLOW_PATTERNS: '*.json,tokenizer/',
+      STORAGE_IGNORE_PATTERNS: '*.safetensors',
+    });
     assert.deepEqual(Object.keys(await readTree(dest)), ['config.json', 'tokenizer/vocab.txt']);
   });
 
@@ -104,7 +111,9 @@ describe('hf:// sources', () => {
     const dest = await tempDir();
     await download('hf://org/model', dest, { ...env, STORAGE_ALLOW_PATTERNS: '*.safetensors' });
     assert.ok((await readFile(join(dest, 'model.safetensors'))).equals(weights));
-    const ranged = hub.requests.filter((r) => r.url === '/org/model/resolve/main/model.safetensors' && /^bytes=[1-9]\d*-/.test(r.headers.range ?? ''));
+    const ranged = hub.requests.filter(
+      (r) => r.url === '/org/model/resolve/main/model.safetensors' && /^bytes=[1-9]\d*-/.test(r.headers.range ?? ''),
+    );
     assert.equal(ranged.length, 1, 'resumed once with a range');
   });
 });

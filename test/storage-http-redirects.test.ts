@@ -50,14 +50,17 @@ describe('storage initializer: redirects and connection failures', () => {
   test("a redirect to another origin carries neither the first host's headers nor its credentials", async () => {
     const dest = await tempDir();
     const url = `http://user:pw@127.0.0.1:${a.port}/elsewhere/model.onnx`;
-    const run = await runCommand(CLI, [url, dest], { '127.0.0.1-headers': '{"x-api-key": "key-for-a"}', 'localhost-headers': '{"x-api-key": "key-for-b"}' });
+    const run = await runCommand(CLI, [url, dest], {
+      '127.0.0.1-headers': '{"x-api-key": "key-for-a"}',
+      'localhost-headers': '{"x-api-key": "key-for-b"}',
+    });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(await readTree(dest), { 'model.onnx': 'bytes from b' });
     const atA = a.seen.find((r) => r.path === '/elsewhere/model.onnx')!;
     assert.equal(atA.headers['x-api-key'], 'key-for-a');
     assert.match(atA.headers.authorization ?? '', /^Basic /);
     const atB = b.seen.at(-1)!;
-    assert.equal(atB.headers['x-api-key'], 'key-for-b', "the redirect target gets the headers configured for its own hostname");
+    assert.equal(atB.headers['x-api-key'], 'key-for-b', 'the redirect target gets the headers configured for its own hostname');
     assert.equal(atB.headers.authorization, undefined);
   });
 
@@ -67,14 +70,25 @@ describe('storage initializer: redirects and connection failures', () => {
     const run = await runCommand(CLI, [`${a.base}/here/model.onnx`, dest], { '127.0.0.1-headers': '{"x-api-key": "key-for-a"}' });
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(await readTree(dest), { 'model.onnx': 'bytes from a' });
-    assert.deepEqual(a.seen.map((r) => [r.path, r.headers['x-api-key']]), [['/here/model.onnx', 'key-for-a'], ['/model.onnx', 'key-for-a']]);
+    assert.deepEqual(
+      a.seen.map((r) => [r.path, r.headers['x-api-key']]),
+      [
+        ['/here/model.onnx', 'key-for-a'],
+        ['/model.onnx', 'key-for-a'],
+      ],
+    );
   });
 
   test('a redirect loop says "too many redirects"', async () => {
     const run = await runCommand(CLI, [`${a.base}/loop/model.onnx`, await tempDir()], {});
     assert.equal(run.code, 1);
     assert.match(run.stderr, /too many redirects \(more than 20\)/);
-    const line = JSON.parse(run.stdout.trim().split('\n').find((l) => l.includes('download failed'))!);
+    const line = JSON.parse(
+      run.stdout
+        .trim()
+        .split('\n')
+        .find((l) => l.includes('download failed'))!,
+    );
     assert.match(line.error, /too many redirects/);
   });
 
@@ -84,7 +98,12 @@ describe('storage initializer: redirects and connection failures', () => {
     const refused = await runCommand(CLI, [`${closed.base}/model.onnx`, await tempDir()], { STORAGE_MAX_ATTEMPTS: '1' });
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /fetch failed: .*ECONNREFUSED 127\.0\.0\.1:\d+/);
-    const logged = JSON.parse(refused.stdout.trim().split('\n').find((l) => l.includes('download failed'))!);
+    const logged = JSON.parse(
+      refused.stdout
+        .trim()
+        .split('\n')
+        .find((l) => l.includes('download failed'))!,
+    );
     assert.match(logged.error, /ECONNREFUSED/);
 
     // https:// to a plain-HTTP port: the TLS handshake fails, and the message says how.

@@ -31,15 +31,33 @@ describe('http(s):// and local sources', () => {
     web.put('/a/model.tar.gz', makeTar(MODEL, { gzip: true }), 'application/gzip');
     web.put('/a/model.tgz', makeTar(MODEL, { gzip: true }), 'application/gzip');
     web.put('/a/model.zip', makeZip(MODEL), 'application/zip');
-    web.put('/bad/slip.zip', makeZip([{ path: 'ok.txt', data: 'ok' }, { path: '../../evil.txt', data: 'evil' }]));
-    web.put('/bad/slip.tar', makeTar([{ path: 'ok.txt', data: 'ok' }, { path: '../evil.txt', data: 'evil' }]));
+    web.put(
+      '/bad/slip.zip',
+      makeZip([
+        { path: 'ok.txt', data: 'ok' },
+        { path: '../../evil.txt', data: 'evil' },
+      ]),
+    );
+    web.put(
+      '/bad/slip.tar',
+      makeTar([
+        { path: 'ok.txt', data: 'ok' },
+        { path: '../evil.txt', data: 'evil' },
+      ]),
+    );
     web.put('/bad/absolute.tar', makeTar([{ path: '/tmp/tsserve-evil.txt', data: 'evil' }]));
     web.put('/bad/absolute.zip', makeZip([{ path: '/tmp/tsserve-evil.txt', data: 'evil' }]));
     web.put('/bad/link.tar', makeTar([{ path: 'etc', type: 'symlink', link: '../../../etc' }]));
     web.put('/bad/abslink.tar', makeTar([{ path: 'passwd', type: 'symlink', link: '/etc/passwd' }]));
     web.put('/bad/hardlink.tar', makeTar([{ path: 'passwd', type: 'hardlink', link: '../../etc/passwd' }]));
     web.put('/bad/link.zip', makeZip([{ path: 'up', type: 'symlink', link: '..' }]));
-    web.put('/bad/through-link.zip', makeZip([{ path: 'here', type: 'symlink', link: '.' }, { path: 'here/x.txt', data: 'x' }]));
+    web.put(
+      '/bad/through-link.zip',
+      makeZip([
+        { path: 'here', type: 'symlink', link: '.' },
+        { path: 'here/x.txt', data: 'x' },
+      ]),
+    );
     web.put('/bad/device.tar', makeTar([{ path: 'null', type: 'chardev' }]));
     web.put('/bad/corrupt.tar.gz', Buffer.from('this is not gzip at all, just text'));
     web.put('/bad/truncated.tgz', makeTar(MODEL, { gzip: true }).subarray(0, 40));
@@ -93,7 +111,10 @@ describe('http(s):// and local sources', () => {
       const dest = await tempDir();
       const error = await downloadError(`${web.url}/bad/${name}`, dest, {});
       assert.equal(error.code, 'ARCHIVE');
-      assert.match(error.message, new RegExp(`^Failed to unpack archive ${name.replace('.', '\\.')}\\. The file format is not valid \\(.+\\)$`));
+      assert.match(
+        error.message,
+        new RegExp(`^Failed to unpack archive ${name.replace('.', '\\.')}\\. The file format is not valid \\(.+\\)$`),
+      );
       assert.deepEqual(await readdir(dest), []);
     });
   }
@@ -172,6 +193,9 @@ describe('http(s):// and local sources', () => {
   test('an unknown scheme is refused with the list of supported ones', async () => {
     const error = await downloadError('ftp://host/model', await tempDir(), {});
     assert.equal(error.code, 'INVALID_URI');
-    assert.equal(error.message, "Cannot recognize storage type for 'ftp://host/model': expected gs://, s3://, hf://, http(s)://, file:// or a local path");
+    assert.equal(
+      error.message,
+      "Cannot recognize storage type for 'ftp://host/model': expected gs://, s3://, hf://, http(s)://, file:// or a local path",
+    );
   });
 });

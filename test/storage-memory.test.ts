@@ -61,7 +61,8 @@ describe('memory', { skip: process.platform !== 'linux' && 'reads /proc' }, () =
     assert.equal(run.code, 0, run.stderr);
     const file = join(dest, 'weights.bin');
     assert.equal((await stat(file)).size, SIZE);
-    for (const offset of [0, 1, 12_345_678, SIZE / 2 + 3, SIZE - 1]) assert.equal(await byteAt(file, offset), generatedByte(offset), `byte ${offset}`);
+    for (const offset of [0, 1, 12_345_678, SIZE / 2 + 3, SIZE - 1])
+      assert.equal(await byteAt(file, offset), generatedByte(offset), `byte ${offset}`);
     assert.ok(peak > 30 * 1024 * 1024, `VmHWM was read (${peak})`);
     assert.ok(peak < LIMIT_BYTES, `peak RSS ${(peak / 2 ** 20).toFixed(1)} MiB`);
   });

@@ -60,7 +60,12 @@ describe('s3:// sources', () => {
   test('a trailing slash and the bucket root list as folders too', async () => {
     const dest = await tempDir();
     await download('s3://models/model/', dest, env);
-    assert.deepEqual(Object.keys(await readTree(dest)), ['1/model.onnx', 'checkpoints/epoch/model.ckpt', 'code/__init__.py', 'config.json']);
+    assert.deepEqual(Object.keys(await readTree(dest)), [
+      '1/model.onnx',
+      'checkpoints/epoch/model.ckpt',
+      'code/__init__.py',
+      'config.json',
+    ]);
     const root = await tempDir();
     await download('s3://public', root, { AWS_ENDPOINT_URL: s3.url, awsAnonymousCredential: 'true' });
     assert.deepEqual(await readTree(root), { 'm/model.onnx': 'public weights' });
@@ -81,7 +86,10 @@ describe('s3:// sources', () => {
     await download('s3://models/single', dest, { ...env, AWS_SESSION_TOKEN: 'session-tok' });
     assert.ok(s3.requests.length >= 2);
     for (const r of s3.requests) {
-      assert.match(r.headers.authorization ?? '', /^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/us-west-2\/s3\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/);
+      assert.match(
+        r.headers.authorization ?? '',
+        /^AWS4-HMAC-SHA256 Credential=AKIDTEST\/\d{8}\/us-west-2\/s3\/aws4_request, SignedHeaders=.*, Signature=[0-9a-f]{64}$/,
+      );
       assert.equal(r.headers['x-amz-security-token'], 'session-tok');
       assert.ok(r.headers['x-amz-date']);
       assert.match(r.url, /^\/models\//, 'path-style addressing for a custom endpoint');
@@ -107,8 +115,19 @@ describe('s3:// sources', () => {
   test('STORAGE_CONFIG (the storage-config secret) supplies endpoint, keys and region; STORAGE_OVERRIDE_CONFIG wins', async () => {
     s3.requests.length = 0;
     const dest = await tempDir();
-    const config = { type: 's3', access_key_id: 'AKCONFIG', secret_access_key: 's', endpoint_url: s3.url, region: 'eu-west-1', bucket: 'models' };
-    await download('s3://models/single', dest, { ...env, STORAGE_CONFIG: JSON.stringify(config), STORAGE_OVERRIDE_CONFIG: '{"region":"ap-south-1"}' });
+    const config = {
+      type: 's3',
+      access_key_id: 'AKCONFIG',
+      secret_access_key: 's',
+      endpoint_url: s3.url,
+      region: 'eu-west-1',
+      bucket: 'models',
+    };
+    await download('s3://models/single', dest, {
+      ...env,
+      STORAGE_CONFIG: JSON.stringify(config),
+      STORAGE_OVERRIDE_CONFIG: '{"region":"ap-south-1"}',
+    });
     assert.deepEqual(await readTree(dest), { 'model.onnx': 'one file' });
     assert.ok(s3.requests.every((r) => /Credential=AKCONFIG\/\d{8}\/ap-south-1\/s3\//.test(r.headers.authorization ?? '')));
     const bad = await downloadError('s3://models/single', await tempDir(), { STORAGE_CONFIG: '{"type": "s3",' });
@@ -118,7 +137,11 @@ describe('s3:// sources', () => {
 
   test('allow and ignore patterns (fnmatch on the relative path)', async () => {
     const dest = await tempDir();
-    await download('s3://models/model', dest, { ...env, STORAGE_ALLOW_PATTERNS: '["*.ckpt", "*.json", "1/*"]', STORAGE_IGNORE_PATTERNS: '1/*.onnx' });
+    await download('s3://models/model', dest, {
+      ...env,
+      STORAGE_ALLOW_PATTERNS: '["*.ckpt", "*.json", "1/*"]',
+      STORAGE_IGNORE_PATTERNS: '1/*.onnx',
+    });
     assert.deepEqual(await readTree(dest), { 'checkpoints/epoch/model.ckpt': 'ckpt', 'config.json': '{"a":1}' }, "fnmatch's * crosses /");
     const none = await downloadError('s3://models/model', await tempDir(), { ...env, STORAGE_ALLOW_PATTERNS: '*.gguf' });
     assert.equal(none.code, 'NOT_FOUND');
@@ -139,7 +162,10 @@ describe('s3:// sources', () => {
     assert.equal(bucket.code, 'NOT_FOUND');
     const missing = await downloadError('s3://models/nothing-here', await tempDir(), env);
     assert.equal(missing.code, 'NOT_FOUND');
-    assert.equal(missing.message, "No model found in s3://models/nothing-here: no object with that key and no objects under 'nothing-here/'");
+    assert.equal(
+      missing.message,
+      "No model found in s3://models/nothing-here: no object with that key and no objects under 'nothing-here/'",
+    );
     const empty = await downloadError('s3://models/empty-marker/', await tempDir(), env);
     assert.equal(empty.code, 'NOT_FOUND');
     assert.equal(empty.message, 'Failed to fetch model. No model found in s3://models/empty-marker/.');
@@ -198,7 +224,10 @@ describe('s3:// sources', () => {
     const error = await downloadError('s3://models/single', dest, { ...env, STORAGE_MAX_ATTEMPTS: '2' });
     s3.faults.delete('models/single/model.onnx');
     assert.equal(error.code, 'INTEGRITY');
-    assert.match(error.message, /^s3:\/\/models\/single\/model\.onnx: md5 checksum mismatch \(expected [0-9a-f]{32}\) \(after 2 attempts\)$/);
+    assert.match(
+      error.message,
+      /^s3:\/\/models\/single\/model\.onnx: md5 checksum mismatch \(expected [0-9a-f]{32}\) \(after 2 attempts\)$/,
+    );
     assert.deepEqual(await readdir(dest), ['.tsserve-download']);
   });
 
@@ -218,7 +247,10 @@ describe('s3:// over HTTPS with a private CA', () => {
   let s3: S3StandIn;
   const CERT = repoPath('test/fixtures/tls/cert.pem');
   before(async () => {
-    s3 = await new S3StandIn({ accessKeys: ['AKIDTEST'], tls: { cert: readFileSync(CERT), key: readFileSync(repoPath('test/fixtures/tls/key.pem')) } }).start();
+    s3 = await new S3StandIn({
+      accessKeys: ['AKIDTEST'],
+      tls: { cert: readFileSync(CERT), key: readFileSync(repoPath('test/fixtures/tls/key.pem')) },
+    }).start();
     s3.put('secure', 'm/model.onnx', 'tls weights');
   });
   after(async () => {

@@ -62,9 +62,12 @@ describe('models with non-tensor inputs or outputs', () => {
     assert.equal(sum.status, 200, JSON.stringify(sum.body));
     assert.deepEqual(sum.body.outputs[0].data, [5, 7, 9]);
     const meta = await getJson(`${srv.url}/v2/models/zipmap`);
-    assert.deepEqual(meta.body.outputs.map((o: { name: string; datatype: string }) => [o.name, o.datatype]), [
-      ['output_label', 'INT64'],
-      ['output_probability', 'FP32'],
-    ]);
+    assert.deepEqual(
+      meta.body.outputs.map((o: { name: string; datatype: string }) => [o.name, o.datatype]),
+      [
+        ['output_label', 'INT64'],
+        ['output_probability', 'FP32'],
+      ],
+    );
   });
 });

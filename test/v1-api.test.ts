@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { type TestServer, getJson, postJson, repoPath, startTestServer } from './helpers/server.js';
 
 const cases = JSON.parse(readFileSync(repoPath('models/classifier/cases.json'), 'utf8')) as {
-  inputs: number[][]; label: number[]; probabilities: number[][];
+  inputs: number[][];
+  label: number[];
+  probabilities: number[][];
 };
 
 describe('V1 protocol', () => {
@@ -52,7 +54,10 @@ describe('V1 protocol', () => {
 
   it('maps an object per row to named inputs of a multi-input model', async () => {
     const { status, body } = await postJson(`${multi.url}/v1/models/multi_io:predict`, {
-      instances: [{ a: [1, 2, 3], b: [10, 20, 30] }, { a: [0.5, 0, -1], b: [2, 2, 2] }],
+      instances: [
+        { a: [1, 2, 3], b: [10, 20, 30] },
+        { a: [0.5, 0, -1], b: [2, 2, 2] },
+      ],
     });
     assert.equal(status, 200);
     assert.deepEqual(body.predictions, [
@@ -65,7 +70,12 @@ describe('V1 protocol', () => {
     const notList = await postJson(`${srv.url}/v1/models/classifier:predict`, { instances: 'x' });
     assert.equal(notList.status, 400);
     assert.match(notList.body.error, /"instances" to be a list/);
-    const ragged = await postJson(`${srv.url}/v1/models/classifier:predict`, { instances: [[1, 2, 3, 4], [1, 2]] });
+    const ragged = await postJson(`${srv.url}/v1/models/classifier:predict`, {
+      instances: [
+        [1, 2, 3, 4],
+        [1, 2],
+      ],
+    });
     assert.equal(ragged.status, 400);
     const rowsForMulti = await postJson(`${multi.url}/v1/models/multi_io:predict`, { instances: [[1, 2, 3]] });
     assert.equal(rowsForMulti.status, 400);

@@ -4,8 +4,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type TestServer, binaryBody, getJson, postJson, readInferResponse, repoPath, startTestServer } from './helpers/server.js';
 
-interface ClassifierCases { inputs: number[][]; label: number[]; probabilities: number[][] }
-interface RegressorCases { inputs: (number | null)[][]; variable: number[] }
+interface ClassifierCases {
+  inputs: number[][];
+  label: number[];
+  probabilities: number[][];
+}
+interface RegressorCases {
+  inputs: (number | null)[][];
+  variable: number[];
+}
 
 const classifierCases: ClassifierCases = JSON.parse(readFileSync(repoPath('models/classifier/cases.json'), 'utf8'));
 const regressorCases: RegressorCases = JSON.parse(readFileSync(repoPath('models/regressor/cases.json'), 'utf8'));
@@ -86,12 +93,18 @@ describe('v2 REST on the bundled models', () => {
   });
 
   it('returns only the requested outputs, in request order, and echoes the id', async () => {
-    const { body } = await postJson(`${srv.url}/v2/models/classifier/infer`, classifierRequest(classifierCases.inputs.slice(0, 2), {
-      id: 'req-42',
-      outputs: [{ name: 'probabilities' }, { name: 'label' }],
-    }));
+    const { body } = await postJson(
+      `${srv.url}/v2/models/classifier/infer`,
+      classifierRequest(classifierCases.inputs.slice(0, 2), {
+        id: 'req-42',
+        outputs: [{ name: 'probabilities' }, { name: 'label' }],
+      }),
+    );
     assert.equal(body.id, 'req-42');
-    assert.deepEqual(body.outputs.map((o: { name: string }) => o.name), ['probabilities', 'label']);
+    assert.deepEqual(
+      body.outputs.map((o: { name: string }) => o.name),
+      ['probabilities', 'label'],
+    );
     const noId = await postJson(`${srv.url}/v2/models/classifier/infer`, classifierRequest(classifierCases.inputs.slice(0, 1)));
     assert.equal('id' in noId.body, false);
   });
@@ -100,12 +113,20 @@ describe('v2 REST on the bundled models', () => {
     const rows = classifierCases.inputs.slice(0, 3);
     const json = await postJson(`${srv.url}/v2/models/classifier/infer`, classifierRequest(rows));
     const input = new Float32Array(rows.flat());
-    const { body, headerLength } = binaryBody({
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 4], parameters: { binary_data_size: input.byteLength } }],
-      outputs: [{ name: 'label', parameters: { binary_data: true } }, { name: 'probabilities', parameters: { binary_data: true } }],
-    }, new Uint8Array(input.buffer));
+    const { body, headerLength } = binaryBody(
+      {
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [3, 4], parameters: { binary_data_size: input.byteLength } }],
+        outputs: [
+          { name: 'label', parameters: { binary_data: true } },
+          { name: 'probabilities', parameters: { binary_data: true } },
+        ],
+      },
+      new Uint8Array(input.buffer),
+    );
     const res = await fetch(`${srv.url}/v2/models/classifier/infer`, {
-      method: 'POST', body, headers: { 'inference-header-content-length': String(headerLength), 'content-type': 'application/octet-stream' },
+      method: 'POST',
+      body,
+      headers: { 'inference-header-content-length': String(headerLength), 'content-type': 'application/octet-stream' },
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'application/octet-stream');
@@ -149,7 +170,11 @@ describe('v2 REST on the bundled models', () => {
     assert.equal(notList.status, 400);
     assert.match(notList.body.error, /"inputs" to be a list/);
 
-    const badJson = await fetch(`${srv.url}/v2/models/classifier/infer`, { method: 'POST', body: '{"inputs": [', headers: { 'content-type': 'application/json' } });
+    const badJson = await fetch(`${srv.url}/v2/models/classifier/infer`, {
+      method: 'POST',
+      body: '{"inputs": [',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(badJson.status, 400);
     assert.match((await badJson.json()).error, /not valid JSON/);
 
@@ -162,11 +187,13 @@ describe('v2 REST on the bundled models', () => {
 
   it('answers many concurrent requests, each with its own rows', async () => {
     const rows = classifierCases.inputs;
-    const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
-      const row = rows[i % rows.length]!;
-      const { status, body } = await postJson(`${srv.url}/v2/models/classifier/infer`, classifierRequest([row], { id: String(i) }));
-      return { i, status, id: body.id, label: body.outputs?.[0].data[0] };
-    }));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const row = rows[i % rows.length]!;
+        const { status, body } = await postJson(`${srv.url}/v2/models/classifier/infer`, classifierRequest([row], { id: String(i) }));
+        return { i, status, id: body.id, label: body.outputs?.[0].data[0] };
+      }),
+    );
     for (const r of results) {
       assert.equal(r.status, 200);
       assert.equal(r.id, String(r.i));

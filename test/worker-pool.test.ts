@@ -27,7 +27,11 @@ describe('the worker pool', () => {
       const result = await slow;
       assert.equal(result.status, 200);
       assert.ok(Math.abs(result.body.outputs[0].data[0] - 1024) < 2, `y ≈ n, got ${result.body.outputs[0].data[0]}`);
-      assert.deepEqual(events, ['live', 'live', 'live', 'live', 'live', 'infer'], 'every health check answered before the inference finished');
+      assert.deepEqual(
+        events,
+        ['live', 'live', 'live', 'live', 'live', 'infer'],
+        'every health check answered before the inference finished',
+      );
     } finally {
       await srv.close();
       await repo.remove();
@@ -37,7 +41,10 @@ describe('the worker pool', () => {
   it('runs requests on several instances of a model, each answered with its own result', async () => {
     const repo = await tempRepo();
     await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
-    await repo.write('slow/config.pbtxt', 'instance_group [ { count: 2 } ]\nparameters { key: "intra_op_thread_count" value: { string_value: "1" } }\n');
+    await repo.write(
+      'slow/config.pbtxt',
+      'instance_group [ { count: 2 } ]\nparameters { key: "intra_op_thread_count" value: { string_value: "1" } }\n',
+    );
     const srv = await startTestServer(repo.dir);
     try {
       const sizes = [64, 256, 128, 32, 200, 100];

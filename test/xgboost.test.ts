@@ -65,19 +65,33 @@ describe('XGBoost native models', () => {
       assert.equal(body.predictions.length, cases.inputs.length);
       assertClose(body.predictions, expected(cases), `${name} V1`);
     }
-    const softmax = await postJson(`${srv.url}/v1/models/multi_softmax:predict`, { instances: readCases('xgboost/multi_softmax').inputs.slice(0, 3) });
-    assert.ok(softmax.body.predictions.every((p: unknown) => typeof p === 'number'), 'multi:softmax answers one class per row');
+    const softmax = await postJson(`${srv.url}/v1/models/multi_softmax:predict`, {
+      instances: readCases('xgboost/multi_softmax').inputs.slice(0, 3),
+    });
+    assert.ok(
+      softmax.body.predictions.every((p: unknown) => typeof p === 'number'),
+      'multi:softmax answers one class per row',
+    );
   });
 
   it('switches a classifier between labels and probabilities with predict_proba', async () => {
     const cases = readCases('xgboost/binary_logistic');
-    const labels = await postJson(`${srv.url}/v1/models/binary_logistic:predict`, { instances: cases.inputs, parameters: { predict_proba: false } });
+    const labels = await postJson(`${srv.url}/v1/models/binary_logistic:predict`, {
+      instances: cases.inputs,
+      parameters: { predict_proba: false },
+    });
     assert.deepEqual(labels.body.predictions, cases['label']);
-    const proba = await postJson(`${srv.url}/v1/models/binary_logistic:predict`, { instances: cases.inputs, parameters: { predict_proba: 'true' } });
+    const proba = await postJson(`${srv.url}/v1/models/binary_logistic:predict`, {
+      instances: cases.inputs,
+      parameters: { predict_proba: 'true' },
+    });
     assertClose(proba.body.predictions, cases['proba'], 'predict_proba rows');
     const [out] = await infer(srv.url, 'binary_logistic', cases.inputs.slice(0, 2), { parameters: { predict_proba: true } });
     assert.deepEqual(out!.shape, [2, 2]);
-    const bad = await postJson(`${srv.url}/v1/models/binary_logistic:predict`, { instances: cases.inputs, parameters: { predict_proba: 'sometimes' } });
+    const bad = await postJson(`${srv.url}/v1/models/binary_logistic:predict`, {
+      instances: cases.inputs,
+      parameters: { predict_proba: 'sometimes' },
+    });
     assert.equal(bad.status, 400);
     assert.equal(bad.body.error, `request parameter 'predict_proba' must be true or false, got "sometimes"`);
   });
@@ -116,7 +130,9 @@ describe('XGBoost native models', () => {
     const cases = readCases('xgboost/reg_squarederror');
     const rows = cases.inputs.slice(0, 4);
     const expected = (cases['predict'] as number[]).slice(0, 4);
-    const columns = [...names].reverse().map((n) => ({ name: n, datatype: 'FP32', shape: [4, 1], data: rows.map((r) => r[names.indexOf(n)]) }));
+    const columns = [...names]
+      .reverse()
+      .map((n) => ({ name: n, datatype: 'FP32', shape: [4, 1], data: rows.map((r) => r[names.indexOf(n)]) }));
     const [pd] = await infer(srv.url, 'reg_squarederror', [], { parameters: { content_type: 'pd' }, inputs: columns });
     assertClose(pd!.data, expected, 'pd columns in reverse order');
     const keyed = rows.map((r) => Object.fromEntries(names.map((n, j) => [n, r[j]])));
@@ -146,7 +162,8 @@ const XGB_MUTATIONS: Record<string, { rows: string; mutate: (tree: Json) => void
   // x <= t instead of x < t: for float32 x that is x < nextUp(t)
   less_or_equal: {
     rows: 'threshold_rows',
-    mutate: (t) => (t.split_conditions = t.split_conditions.map((c: number, i: number) => (t.left_children[i] === -1 ? c : nextFloat32(c, 1)))),
+    mutate: (t) =>
+      (t.split_conditions = t.split_conditions.map((c: number, i: number) => (t.left_children[i] === -1 ? c : nextFloat32(c, 1)))),
   },
   // missing values routed against default_left
   flipped_default_left: { rows: 'nan_rows', mutate: (t) => (t.default_left = t.default_left.map((d: number) => 1 - d)) },
@@ -158,11 +175,17 @@ describe('XGBoost negative controls and best_iteration', () => {
   const model = JSON.parse(readFileSync(repoPath(PREDICTIVE, 'xgboost/binary_logistic/model.json'), 'utf8')) as Json;
   before(async () => {
     repo = await tempRepo();
-    for (const [name, { mutate }] of Object.entries(XGB_MUTATIONS)) await repo.write(`${name}/model.json`, JSON.stringify(mutateTrees(model, mutate)));
+    for (const [name, { mutate }] of Object.entries(XGB_MUTATIONS))
+      await repo.write(`${name}/model.json`, JSON.stringify(mutateTrees(model, mutate)));
     // leaf values read from base_weights (before the learning rate) instead of split_conditions
-    await repo.write('base_weights/model.json', JSON.stringify(mutateTrees(model, (t) => {
-      t.split_conditions = t.split_conditions.map((c: number, i: number) => (t.left_children[i] === -1 ? t.base_weights[i] : c));
-    })));
+    await repo.write(
+      'base_weights/model.json',
+      JSON.stringify(
+        mutateTrees(model, (t) => {
+          t.split_conditions = t.split_conditions.map((c: number, i: number) => (t.left_children[i] === -1 ? t.base_weights[i] : c));
+        }),
+      ),
+    );
     await repo.copy(`${PREDICTIVE}/xgboost/binary_best_iteration/model.json`, 'best/model.json');
     await repo.write('best/config.pbtxt', 'parameters { key: "use_best_iteration" value: { string_value: "true" } }\n');
     srv = await startTestServer(repo.dir);
@@ -180,7 +203,11 @@ describe('XGBoost negative controls and best_iteration', () => {
       const [out] = await infer(srv.url, name, cases.inputs);
       const wrong = differingRows(out!.data, cases['predict'] as unknown[]);
       for (const i of cases[rows] as number[]) assert.ok(wrong.includes(i), `row ${i} did not change`);
-      if (name === 'flipped_default_left') assert.ok(clean.every((i) => !wrong.includes(i)), 'rows without NaN are unaffected');
+      if (name === 'flipped_default_left')
+        assert.ok(
+          clean.every((i) => !wrong.includes(i)),
+          'rows without NaN are unaffected',
+        );
     });
   }
 
@@ -248,7 +275,8 @@ describe('XGBoost files: formats, unsupported features, corrupt files', () => {
     dart: /booster 'dart' is not supported: tsserve converts gbtree models only/,
     gblinear: /booster 'gblinear' is not supported/,
     categorical: /node 0 is a categorical split \(feature 2\), which tsserve does not convert/,
-    legacy: /'model.bst' is in XGBoost's deprecated binary format.*bst = xgboost.Booster\(model_file='model.bst'\); bst.save_model\('model.json'\)/,
+    legacy:
+      /'model.bst' is in XGBoost's deprecated binary format.*bst = xgboost.Booster\(model_file='model.bst'\); bst.save_model\('model.json'\)/,
     truncated_json: /'model.json' is not a valid XGBoost JSON model/,
     truncated_ubj: /'model.ubj' is not a valid XGBoost UBJSON model: unexpected end of data/,
     bad_feature: /model.learner.gradient_booster.model.trees\[0\]: node 0 splits on feature 99, but the model has 8/,

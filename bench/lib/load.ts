@@ -24,7 +24,14 @@ export function cpuSeconds(pid: number | undefined): number {
 }
 
 /** `seconds` of load, or with `limit.amount` that many requests (for slow models); `limit.timeout` in seconds (autocannon's default 10). */
-export function drive(url: string, path: string, requests: LoadRequest[], connections: number, seconds: number, limit: { amount?: number; timeout?: number } = {}): Promise<LoadResult> {
+export function drive(
+  url: string,
+  path: string,
+  requests: LoadRequest[],
+  connections: number,
+  seconds: number,
+  limit: { amount?: number; timeout?: number } = {},
+): Promise<LoadResult> {
   return new Promise((resolveRun, reject) => {
     const latencies: number[] = [];
     let ok = 0;
@@ -45,7 +52,13 @@ export function drive(url: string, path: string, requests: LoadRequest[], connec
         const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
         const took = limit.amount ? elapsed : result.duration || elapsed;
         const s = stats(latencies, took);
-        resolveRun({ ...s, perSecond: ok / took, errors: result.errors + result.timeouts, non2xx, bytesPerSecond: result.throughput.average });
+        resolveRun({
+          ...s,
+          perSecond: ok / took,
+          errors: result.errors + result.timeouts,
+          non2xx,
+          bytesPerSecond: result.throughput.average,
+        });
       },
     );
     instance.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
@@ -70,8 +83,16 @@ interface GrpcLoadSpec {
 }
 
 /** CONCURRENCY ModelInfer calls kept in flight by bench/grpc-load.ts, a process of its own. */
-export async function grpcLoad(address: string, spec: GrpcLoadSpec, concurrency: number, opts: { warmup: number; duration: number }): Promise<LoadResult> {
+export async function grpcLoad(
+  address: string,
+  spec: GrpcLoadSpec,
+  concurrency: number,
+  opts: { warmup: number; duration: number },
+): Promise<LoadResult> {
   const args = [address, JSON.stringify(spec), String(concurrency), String(opts.warmup), String(opts.duration)];
-  const { latenciesMs, seconds, errors } = await runJsonChild<{ latenciesMs: number[]; seconds: number; errors: number }>('grpc-load.js', args);
+  const { latenciesMs, seconds, errors } = await runJsonChild<{ latenciesMs: number[]; seconds: number; errors: number }>(
+    'grpc-load.js',
+    args,
+  );
   return { ...stats(latenciesMs, seconds), errors, non2xx: 0, bytesPerSecond: NaN };
 }

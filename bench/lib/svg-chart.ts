@@ -48,9 +48,14 @@ interface Panel {
 }
 
 function panel(p: Panel, concurrencies: number[]): string {
-  const cx = (c: number) => p.x0 + M.left + ((Math.log2(c) - Math.log2(concurrencies[0]!)) / (Math.log2(concurrencies.at(-1)!) - Math.log2(concurrencies[0]!))) * (W - M.left - M.right);
+  const cx = (c: number) =>
+    p.x0 +
+    M.left +
+    ((Math.log2(c) - Math.log2(concurrencies[0]!)) / (Math.log2(concurrencies.at(-1)!) - Math.log2(concurrencies[0]!))) *
+      (W - M.left - M.right);
   const [lo, hi] = p.yRange.map(Math.log10) as [number, number];
-  const cy = (v: number) => M.top + (1 - (Math.log10(Math.min(Math.max(v, p.yRange[0]), p.yRange[1])) - lo) / (hi - lo)) * (H - M.top - M.bottom);
+  const cy = (v: number) =>
+    M.top + (1 - (Math.log10(Math.min(Math.max(v, p.yRange[0]), p.yRange[1])) - lo) / (hi - lo)) * (H - M.top - M.bottom);
   const parts: string[] = [];
   parts.push(`<text x="${p.x0 + W / 2}" y="20" text-anchor="middle" font-weight="bold">${escape(p.title)}</text>`);
   parts.push(`<line x1="${p.x0 + M.left}" y1="${H - M.bottom}" x2="${p.x0 + W - M.right}" y2="${H - M.bottom}" stroke="#000"/>`);
@@ -66,11 +71,16 @@ function panel(p: Panel, concurrencies: number[]): string {
   }
   parts.push(`<text transform="translate(${p.x0 + 16},${H / 2}) rotate(-90)" text-anchor="middle">${escape(p.yLabel)}</text>`);
   if (p.hline) {
-    parts.push(`<line x1="${p.x0 + M.left}" y1="${cy(p.hline.y)}" x2="${p.x0 + W - M.right}" y2="${cy(p.hline.y)}" stroke="#000" stroke-dasharray="6 4"/>`);
+    parts.push(
+      `<line x1="${p.x0 + M.left}" y1="${cy(p.hline.y)}" x2="${p.x0 + W - M.right}" y2="${cy(p.hline.y)}" stroke="#000" stroke-dasharray="6 4"/>`,
+    );
     parts.push(`<text x="${p.x0 + W - M.right}" y="${cy(p.hline.y) - 5}" text-anchor="end">${escape(p.hline.label)}</text>`);
   }
   for (const s of p.series) {
-    const pts = s.points.filter(([, v]) => Number.isFinite(v)).map(([c, v]) => `${cx(c).toFixed(1)},${cy(v).toFixed(1)}`).join(' ');
+    const pts = s.points
+      .filter(([, v]) => Number.isFinite(v))
+      .map(([c, v]) => `${cx(c).toFixed(1)},${cy(v).toFixed(1)}`)
+      .join(' ');
     parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="4 3"' : ''} points="${pts}"/>`);
   }
   return parts.join('\n');
@@ -95,26 +105,39 @@ export function renderChart(points: ChartPoint[], ceilingRowsPerSecond: number, 
   const kinds = [...new Set(points.map((p) => p.kind))];
   const concurrencies = [...new Set(points.map((p) => p.c))].sort((a, b) => a - b);
   const of = (kind: string) => points.filter((p) => p.kind === kind).sort((a, b) => a.c - b.c);
-  const throughput = panel({
-    x0: 0,
-    title: labels.throughput,
-    yLabel: 'rows/s (log scale)',
-    yRange: decades([ceilingRowsPerSecond, ...points.map((p) => p.rowsPerSecond)]),
-    series: kinds.map((k, i) => ({ color: COLORS[i % COLORS.length]!, dashed: false, points: of(k).map((p) => [p.c, p.rowsPerSecond] as [number, number]) })),
-    hline: { y: ceilingRowsPerSecond, label: labels.ceiling },
-  }, concurrencies);
-  const latency = panel({
-    x0: W,
-    title: labels.latency,
-    yLabel: 'ms (log scale)',
-    yRange: decades(points.flatMap((p) => [p.p50, p.p99])),
-    series: kinds.flatMap((k, i) => [
-      { color: COLORS[i % COLORS.length]!, dashed: false, points: of(k).map((p) => [p.c, p.p50] as [number, number]) },
-      { color: COLORS[i % COLORS.length]!, dashed: true, points: of(k).map((p) => [p.c, p.p99] as [number, number]) },
-    ]),
-  }, concurrencies);
+  const throughput = panel(
+    {
+      x0: 0,
+      title: labels.throughput,
+      yLabel: 'rows/s (log scale)',
+      yRange: decades([ceilingRowsPerSecond, ...points.map((p) => p.rowsPerSecond)]),
+      series: kinds.map((k, i) => ({
+        color: COLORS[i % COLORS.length]!,
+        dashed: false,
+        points: of(k).map((p) => [p.c, p.rowsPerSecond] as [number, number]),
+      })),
+      hline: { y: ceilingRowsPerSecond, label: labels.ceiling },
+    },
+    concurrencies,
+  );
+  const latency = panel(
+    {
+      x0: W,
+      title: labels.latency,
+      yLabel: 'ms (log scale)',
+      yRange: decades(points.flatMap((p) => [p.p50, p.p99])),
+      series: kinds.flatMap((k, i) => [
+        { color: COLORS[i % COLORS.length]!, dashed: false, points: of(k).map((p) => [p.c, p.p50] as [number, number]) },
+        { color: COLORS[i % COLORS.length]!, dashed: true, points: of(k).map((p) => [p.c, p.p99] as [number, number]) },
+      ]),
+    },
+    concurrencies,
+  );
   const legend = kinds
-    .map((k, i) => `<rect x="${M.left + (i % 3) * 290}" y="${H + 8 + Math.floor(i / 3) * 20}" width="14" height="4" fill="${COLORS[i % COLORS.length]}"/><text x="${M.left + 20 + (i % 3) * 290}" y="${H + 14 + Math.floor(i / 3) * 20}">${escape(k)}</text>`)
+    .map(
+      (k, i) =>
+        `<rect x="${M.left + (i % 3) * 290}" y="${H + 8 + Math.floor(i / 3) * 20}" width="14" height="4" fill="${COLORS[i % COLORS.length]}"/><text x="${M.left + 20 + (i % 3) * 290}" y="${H + 14 + Math.floor(i / 3) * 20}">${escape(k)}</text>`,
+    )
     .join('\n');
   const height = H + 20 + Math.ceil(kinds.length / 3) * 20;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${height}" font-family="sans-serif" font-size="12">

@@ -17,7 +17,12 @@ export interface EncodedBatch {
   tokenCounts: number[];
 }
 
-export async function encode(tokenizer: BatchTokenizer, model: PreTrainedModel, texts: string[], outputName: string): Promise<EncodedBatch> {
+export async function encode(
+  tokenizer: BatchTokenizer,
+  model: PreTrainedModel,
+  texts: string[],
+  outputName: string,
+): Promise<EncodedBatch> {
   const { input_ids, attention_mask, mask, seqLen, tokenCounts } = tokenizer.batch(texts);
   // token_type_ids, when the graph takes them, are zeros: transformers.js adds them.
   const outputs = (await model({ input_ids, attention_mask })) as Record<string, HfTensor>;

@@ -32,7 +32,9 @@ export class Generator {
   private render(prompt: GenerateRequest['prompt']): string {
     if (typeof prompt === 'string') return prompt;
     if (!this.hasChatTemplate) {
-      throw new InvalidInputError("this model's tokenizer_config.json has no chat_template, so chat messages cannot be rendered; use completions with a plain prompt");
+      throw new InvalidInputError(
+        "this model's tokenizer_config.json has no chat_template, so chat messages cannot be rendered; use completions with a plain prompt",
+      );
     }
     return this.tokenizer.apply_chat_template(prompt as never, { tokenize: false, add_generation_prompt: true }) as string;
   }
@@ -62,18 +64,30 @@ export class Generator {
       );
     }
     if (maxTokens !== undefined && maxTokens > maxModelLen) {
-      throw new InvalidInputError(`This model generates at most ${maxModelLen} tokens per completion. However, you requested ${maxTokens}.`);
+      throw new InvalidInputError(
+        `This model generates at most ${maxModelLen} tokens per completion. However, you requested ${maxTokens}.`,
+      );
     }
     return maxTokens ?? maxModelLen;
   }
 
-  async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult> {
+  async generate(
+    request: GenerateRequest,
+    onChunk: (chunk: GenerateChunk) => void,
+    signal: { readonly aborted: boolean },
+  ): Promise<GenerateResult> {
     const inputs = this.tokenizer(this.render(request.prompt));
     const ids = inputs.input_ids as HfTensor;
     const promptIds = Array.from(ids.data as BigInt64Array, Number);
     const maxNew = this.budget(promptIds.length, request.maxTokens);
     if (maxNew === 0 || signal.aborted) {
-      return { text: '', tokenIds: [], promptTokens: promptIds.length, finishReason: signal.aborted ? 'cancelled' : 'length', cachedTokens: 0 };
+      return {
+        text: '',
+        tokenIds: [],
+        promptTokens: promptIds.length,
+        finishReason: signal.aborted ? 'cancelled' : 'length',
+        cachedTokens: 0,
+      };
     }
     const stream = new TextStream(this.tokenizer, request.stop, onChunk);
     const sampler = new Sampler({ temperature: request.temperature, topP: request.topP, seed: request.seed });

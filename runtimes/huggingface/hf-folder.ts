@@ -10,7 +10,14 @@ import { HfConfigError } from './hf-options.js';
 
 /** transformers.js's file suffix for each dtype (onnx/model<suffix>.onnx). */
 const SUFFIX: Record<string, string> = {
-  fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4',
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
 };
 /** The order `--dtype auto` tries. */
 const AUTO_ORDER = ['fp32', 'fp16', 'q8'];
@@ -33,7 +40,11 @@ export interface HfFolder {
   tokenizerMaxLength?: number;
 }
 
-const exists = (path: string) => access(path).then(() => true, () => false);
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
 
 async function readJson(dir: string, file: string): Promise<Record<string, unknown>> {
   try {
@@ -76,7 +87,9 @@ export async function pickDtype(dir: string, task: TextTask, wanted: string | un
 export async function readHfFolder(dir: string): Promise<HfFolder> {
   for (const file of REQUIRED_FILES) {
     if (!(await exists(join(dir, file)))) {
-      throw new HfConfigError(`model folder ${dir} is missing ${file} (a Hugging Face model needs ${REQUIRED_FILES.join(', ')} and its ONNX files under onnx/)`);
+      throw new HfConfigError(
+        `model folder ${dir} is missing ${file} (a Hugging Face model needs ${REQUIRED_FILES.join(', ')} and its ONNX files under onnx/)`,
+      );
     }
   }
   const config = (await readJson(dir, 'config.json')) as HfConfig;

@@ -7,12 +7,28 @@ import { CancelledError, InvalidInputError } from '../../src/core/errors.js';
 import type { Parameters, RunRequest } from '../../src/core/inference.js';
 import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
-  EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, LoadedModel, ModelMetadata, TextModel, TextModelInfo, TextTask,
+  EmbedResult,
+  GenerateChunk,
+  GenerateRequest,
+  GenerateResult,
+  LoadedModel,
+  ModelMetadata,
+  TextModel,
+  TextModelInfo,
+  TextTask,
 } from '../../src/core/runtime.js';
 import { type Classified, type EncodedBatch, classify, encode, pool } from './encoder.js';
 import type { HfConfig } from './hf-folder.js';
 import type { HfOptions } from './hf-options.js';
-import { EMBEDDING_OUTPUT, KSERVE_OUTPUT, TEXT_INPUT, TOKEN_COUNT_OUTPUT, defaultOutputs, kserveIndexKeyed, outputSpecs } from './hf-tasks.js';
+import {
+  EMBEDDING_OUTPUT,
+  KSERVE_OUTPUT,
+  TEXT_INPUT,
+  TOKEN_COUNT_OUTPUT,
+  defaultOutputs,
+  kserveIndexKeyed,
+  outputSpecs,
+} from './hf-tasks.js';
 import { formatFixed } from '../../src/core/fixed-decimal.js';
 import type { Generator } from './generation.js';
 import { BatchTokenizer } from './token-batch.js';
@@ -46,7 +62,8 @@ function numberParam(parameters: Parameters, names: string[], check: (n: number)
   for (const name of names) {
     const v = parameters[name];
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !check(v)) throw new InvalidInputError(`parameter '${name}' must be ${expected}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !check(v))
+      throw new InvalidInputError(`parameter '${name}' must be ${expected}, got ${JSON.stringify(v)}`);
     return v;
   }
   return undefined;
@@ -55,7 +72,8 @@ function numberParam(parameters: Parameters, names: string[], check: (n: number)
 /** Generation settings from v2 request parameters; greedy unless a temperature is given. */
 function generateOptions(parameters: Parameters): Omit<GenerateRequest, 'prompt'> {
   const stop = parameters['stop'];
-  if (stop !== undefined && typeof stop !== 'string') throw new InvalidInputError(`parameter 'stop' must be a string, got ${JSON.stringify(stop)}`);
+  if (stop !== undefined && typeof stop !== 'string')
+    throw new InvalidInputError(`parameter 'stop' must be a string, got ${JSON.stringify(stop)}`);
   return {
     maxTokens: numberParam(parameters, ['max_tokens', 'max_new_tokens'], (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
     temperature: numberParam(parameters, ['temperature'], (n) => n >= 0 && n <= 2, 'a number from 0 to 2') ?? 0,
@@ -76,7 +94,9 @@ export class HfModel implements LoadedModel, TextModel {
     this.batcher = new BatchTokenizer(parts.tokenizer, parts.maxModelLen);
     const { config, task, options } = parts;
     const id2label = config.id2label ?? {};
-    this.labels = Object.keys(id2label).sort((a, b) => Number(a) - Number(b)).map((k) => id2label[k]!);
+    this.labels = Object.keys(id2label)
+      .sort((a, b) => Number(a) - Number(b))
+      .map((k) => id2label[k]!);
     this.hiddenSize = Number(config['hidden_size'] ?? config['n_embd'] ?? config['d_model'] ?? -1);
     const outputs = outputSpecs(task, options, this.hiddenSize, this.labels.length || -1, Number(config['vocab_size'] ?? -1));
     this.metadata = {
@@ -101,18 +121,29 @@ export class HfModel implements LoadedModel, TextModel {
     const input = texts(run);
     let outputs: Record<string, Tensor>;
     switch (this.parts.task) {
-      case 'text_embedding': outputs = await this.embeddingOutputs(input); break;
-      case 'sequence_classification': outputs = await this.classificationOutputs(input); break;
-      case 'token_classification': outputs = await this.tokenClassificationOutputs(input); break;
-      case 'fill_mask': outputs = await this.fillMaskOutputs(input); break;
+      case 'text_embedding':
+        outputs = await this.embeddingOutputs(input);
+        break;
+      case 'sequence_classification':
+        outputs = await this.classificationOutputs(input);
+        break;
+      case 'token_classification':
+        outputs = await this.tokenClassificationOutputs(input);
+        break;
+      case 'fill_mask':
+        outputs = await this.fillMaskOutputs(input);
+        break;
       case 'text_generation':
-      case 'text2text_generation': outputs = await this.generationOutputs(input, run.parameters, signal); break;
+      case 'text2text_generation':
+        outputs = await this.generationOutputs(input, run.parameters, signal);
+        break;
     }
     return run.outputNames.map((name) => outputs[name]!);
   }
 
   async embed(input: string[]): Promise<EmbedResult> {
-    if (this.parts.task !== 'text_embedding') throw new InvalidInputError(`this model's task is ${this.parts.task}; embeddings need a text_embedding model`);
+    if (this.parts.task !== 'text_embedding')
+      throw new InvalidInputError(`this model's task is ${this.parts.task}; embeddings need a text_embedding model`);
     const { model, options } = this.parts;
     const dim = this.hiddenSize;
     const embeddings = allocate('FP32', input.length * dim) as Float32Array;
@@ -122,9 +153,16 @@ export class HfModel implements LoadedModel, TextModel {
     return { embeddings, dim, tokenCounts: batch.tokenCounts };
   }
 
-  async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult> {
+  async generate(
+    request: GenerateRequest,
+    onChunk: (chunk: GenerateChunk) => void,
+    signal: { readonly aborted: boolean },
+  ): Promise<GenerateResult> {
     const generator = this.parts.generator;
-    if (!generator) throw new InvalidInputError(`this model's task is ${this.parts.task}; completions need a text_generation or text2text_generation model`);
+    if (!generator)
+      throw new InvalidInputError(
+        `this model's task is ${this.parts.task}; completions need a text_generation or text2text_generation model`,
+      );
     return generator.generate(request, onChunk, signal);
   }
 
@@ -132,7 +170,12 @@ export class HfModel implements LoadedModel, TextModel {
     const { embeddings, dim, tokenCounts } = await this.embed(input);
     return {
       [EMBEDDING_OUTPUT]: { name: EMBEDDING_OUTPUT, datatype: 'FP32', shape: [input.length, dim], data: embeddings },
-      [TOKEN_COUNT_OUTPUT]: { name: TOKEN_COUNT_OUTPUT, datatype: 'INT64', shape: [input.length], data: BigInt64Array.from(tokenCounts, (n) => BigInt(n)) },
+      [TOKEN_COUNT_OUTPUT]: {
+        name: TOKEN_COUNT_OUTPUT,
+        datatype: 'INT64',
+        shape: [input.length],
+        data: BigInt64Array.from(tokenCounts, (n) => BigInt(n)),
+      },
     };
   }
 
@@ -147,7 +190,8 @@ export class HfModel implements LoadedModel, TextModel {
     };
     if (n) {
       const batch = await encode(this.batcher, this.parts.model, input, 'logits');
-      if (batch.output.dims[1] !== classes) throw new Error(`the model returned ${batch.output.dims[1]} logits per text, but config.json's id2label names ${classes} labels`);
+      if (batch.output.dims[1] !== classes)
+        throw new Error(`the model returned ${batch.output.dims[1]} logits per text, but config.json's id2label names ${classes} labels`);
       classify(batch.output, out);
     }
     const names = Array.from(out.labels, (l) => this.labels[Number(l)]!);
@@ -191,22 +235,38 @@ export class HfModel implements LoadedModel, TextModel {
     return fillMask(batch, tokenizer.mask_token_id, (ids) => tokenizer.decode(ids), options);
   }
 
-  private async generationOutputs(input: string[], parameters: Parameters, signal: { readonly aborted: boolean }): Promise<Record<string, Tensor>> {
+  private async generationOutputs(
+    input: string[],
+    parameters: Parameters,
+    signal: { readonly aborted: boolean },
+  ): Promise<Record<string, Tensor>> {
     const settings = generateOptions(parameters);
     // The prompts of one request run together in the engine, like concurrent requests; they stop
     // when the caller leaves, or when one fails (a full queue), rather than generate for nobody.
-    const halt = { failed: false, get aborted() { return this.failed || signal.aborted; } };
-    const results = await Promise.all(input.map((prompt) => this.generate({ ...settings, prompt }, () => {}, halt))).catch((error: unknown) => {
-      halt.failed = true;
-      throw error;
-    });
+    const halt = {
+      failed: false,
+      get aborted() {
+        return this.failed || signal.aborted;
+      },
+    };
+    const results = await Promise.all(input.map((prompt) => this.generate({ ...settings, prompt }, () => {}, halt))).catch(
+      (error: unknown) => {
+        halt.failed = true;
+        throw error;
+      },
+    );
     if (signal.aborted) throw new CancelledError();
     const width = Math.max(0, ...results.map((r) => r.tokenIds.length));
     const ids = allocate('INT64', input.length * width) as BigInt64Array;
     ids.fill(-1n); // rows that ended early are padded with -1
     results.forEach((r, row) => r.tokenIds.forEach((id, j) => (ids[row * width + j] = BigInt(id))));
     return {
-      generated_text: { name: 'generated_text', datatype: 'BYTES', shape: [input.length], data: bytesFromStrings(results.map((r) => r.text)) },
+      generated_text: {
+        name: 'generated_text',
+        datatype: 'BYTES',
+        shape: [input.length],
+        data: bytesFromStrings(results.map((r) => r.text)),
+      },
       generated_token_ids: { name: 'generated_token_ids', datatype: 'INT64', shape: [input.length, width], data: ids },
     };
   }

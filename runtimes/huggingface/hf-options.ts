@@ -38,16 +38,30 @@ export class HfConfigError extends Error {
 }
 
 export const TASKS: readonly TextTask[] = [
-  'text_embedding', 'sequence_classification', 'token_classification', 'fill_mask', 'text_generation', 'text2text_generation',
+  'text_embedding',
+  'sequence_classification',
+  'token_classification',
+  'fill_mask',
+  'text_generation',
+  'text2text_generation',
 ];
 /** KServe's task names that tsserve does not serve (yet), so the refusal can say so. */
 const UNSUPPORTED_TASKS = ['time_series_forecast', 'question_answering', 'table_question_answering', 'multiple_choice'];
 
 /** KServe's --dtype values (torch names) and transformers.js's, to transformers.js's. */
 const DTYPES: Record<string, string> = {
-  fp32: 'fp32', float32: 'fp32', float: 'fp32',
-  fp16: 'fp16', float16: 'fp16', half: 'fp16',
-  q8: 'q8', int8: 'int8', uint8: 'uint8', q4: 'q4', q4f16: 'q4f16', bnb4: 'bnb4',
+  fp32: 'fp32',
+  float32: 'fp32',
+  float: 'fp32',
+  fp16: 'fp16',
+  float16: 'fp16',
+  half: 'fp16',
+  q8: 'q8',
+  int8: 'int8',
+  uint8: 'uint8',
+  q4: 'q4',
+  q4f16: 'q4f16',
+  bnb4: 'bnb4',
 };
 
 /** A declared bool flag's value from the parameters, or its declared default when absent. */
@@ -62,14 +76,16 @@ function parseTask(raw: string | undefined): TextTask | undefined {
   if (raw === undefined || raw === '' || raw === 'auto') return undefined;
   const task = raw.trim().toLowerCase().replace(/-/g, '_');
   if ((TASKS as readonly string[]).includes(task)) return task as TextTask;
-  if (UNSUPPORTED_TASKS.includes(task)) throw new HfConfigError(`task '${task}' is not supported by tsserve; supported: ${TASKS.join(', ')}`);
+  if (UNSUPPORTED_TASKS.includes(task))
+    throw new HfConfigError(`task '${task}' is not supported by tsserve; supported: ${TASKS.join(', ')}`);
   throw new HfConfigError(`unknown task '${raw}'; expected one of ${TASKS.join(', ')}`);
 }
 
 function parseDtype(raw: string | undefined): string | undefined {
   if (raw === undefined || raw === '' || raw === 'auto') return undefined;
   const v = raw.trim().toLowerCase();
-  if (v === 'bfloat16' || v === 'bf16') throw new HfConfigError("dtype 'bfloat16' has no ONNX file variant in transformers.js; use fp32, fp16 or q8");
+  if (v === 'bfloat16' || v === 'bf16')
+    throw new HfConfigError("dtype 'bfloat16' has no ONNX file variant in transformers.js; use fp32, fp16 or q8");
   const dtype = DTYPES[v];
   if (!dtype) throw new HfConfigError(`unknown dtype '${raw}'; expected auto, ${Object.keys(DTYPES).join(', ')}`);
   return dtype;
@@ -96,7 +112,9 @@ function engineOptions(parameters: Record<string, string>): EngineOptions {
   // vLLM's default for chunked prefill, raised so that every running sequence fits a step.
   if (options.maxNumBatchedTokens === 0) options.maxNumBatchedTokens = Math.max(2048, options.maxNumSeqs);
   if (options.maxNumBatchedTokens < options.maxNumSeqs) {
-    throw new HfConfigError(`max_num_batched_tokens (${options.maxNumBatchedTokens}) must be at least max_num_seqs (${options.maxNumSeqs}): every running sequence needs a token per step`);
+    throw new HfConfigError(
+      `max_num_batched_tokens (${options.maxNumBatchedTokens}) must be at least max_num_seqs (${options.maxNumSeqs}): every running sequence needs a token per step`,
+    );
   }
   return options;
 }
@@ -106,10 +124,12 @@ export function parseHfOptions(parameters: Record<string, string>): HfOptions {
   let maxModelLen: number | undefined;
   if (rawLen !== undefined && rawLen !== '' && rawLen !== '0') {
     maxModelLen = Number(rawLen);
-    if (!Number.isInteger(maxModelLen) || maxModelLen < 1) throw new HfConfigError(`parameter 'max_model_len' must be a positive integer, got '${rawLen}'`);
+    if (!Number.isInteger(maxModelLen) || maxModelLen < 1)
+      throw new HfConfigError(`parameter 'max_model_len' must be a positive integer, got '${rawLen}'`);
   }
   const pooling = (parameters['pooling'] ?? (declared(HF_FLAGS, 'pooling').default as string)).trim().toLowerCase();
-  if (pooling !== 'mean' && pooling !== 'cls') throw new HfConfigError(`parameter 'pooling' must be mean or cls, got '${parameters['pooling']}'`);
+  if (pooling !== 'mean' && pooling !== 'cls')
+    throw new HfConfigError(`parameter 'pooling' must be mean or cls, got '${parameters['pooling']}'`);
   const options: HfOptions = {
     task: parseTask(parameters['task']),
     maxModelLen,

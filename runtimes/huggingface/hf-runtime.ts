@@ -57,8 +57,9 @@ function requireKvCache(model: PreTrainedModel, task: TextTask, dir: string): vo
 }
 
 function eosIds(model: PreTrainedModel): number[] {
-  const eos = (model as unknown as { generation_config?: { eos_token_id?: number | number[] | null } }).generation_config?.eos_token_id
-    ?? (model.config as unknown as { eos_token_id?: number | number[] }).eos_token_id;
+  const eos =
+    (model as unknown as { generation_config?: { eos_token_id?: number | number[] | null } }).generation_config?.eos_token_id ??
+    (model.config as unknown as { eos_token_id?: number | number[] }).eos_token_id;
   if (eos === undefined || eos === null) return [];
   return Array.isArray(eos) ? eos : [eos];
 }

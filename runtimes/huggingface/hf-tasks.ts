@@ -32,7 +32,9 @@ export function checkTaskFits(task: TextTask, config: HfConfig): void {
   const seq2seq = config.is_encoder_decoder === true;
   const arch = config.architectures?.[0] ?? config.model_type ?? 'this model';
   if (task === 'text2text_generation' && !seq2seq) {
-    throw new HfConfigError(`text2text_generation needs an encoder-decoder model (config.json "is_encoder_decoder": true, e.g. T5 or BART); ${arch} is not one`);
+    throw new HfConfigError(
+      `text2text_generation needs an encoder-decoder model (config.json "is_encoder_decoder": true, e.g. T5 or BART); ${arch} is not one`,
+    );
   }
   // Encoder-decoder classifiers (BartForSequenceClassification) are fine; a causal LM head is not.
   if (task === 'text_generation' && seq2seq) {
@@ -57,7 +59,9 @@ export function resolveMaxModelLen(config: HfConfig, tokenizerMaxLength: number 
   }
   // As KServe: going past the model's positions needs an explicit opt-in.
   if (limit !== undefined && wanted > limit && process.env.ALLOW_LONG_MAX_MODEL_LEN !== '1') {
-    throw new HfConfigError(`max_model_len ${wanted} exceeds the model's limit of ${limit} tokens (set ALLOW_LONG_MAX_MODEL_LEN=1 to allow it)`);
+    throw new HfConfigError(
+      `max_model_len ${wanted} exceeds the model's limit of ${limit} tokens (set ALLOW_LONG_MAX_MODEL_LEN=1 to allow it)`,
+    );
   }
   return wanted;
 }
@@ -128,7 +132,10 @@ function namedOutputSpecs(task: TextTask, options: HfOptions, hiddenSize: number
   switch (task) {
     case 'text_embedding':
       // token_count: tokens each text became after truncation (OpenAI's usage, through the batcher too).
-      return [{ name: EMBEDDING_OUTPUT, datatype: 'FP32', shape: [-1, hiddenSize] }, { name: TOKEN_COUNT_OUTPUT, datatype: 'INT64', shape: [-1] }];
+      return [
+        { name: EMBEDDING_OUTPUT, datatype: 'FP32', shape: [-1, hiddenSize] },
+        { name: TOKEN_COUNT_OUTPUT, datatype: 'INT64', shape: [-1] },
+      ];
     case 'sequence_classification': {
       const specs: TensorSpec[] = [
         { name: 'label', datatype: 'INT64', shape: [-1] },

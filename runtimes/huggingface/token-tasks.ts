@@ -17,7 +17,7 @@ function softmaxArgmax(row: Float32Array, probs: Float32Array): number {
   let arg = 0;
   for (let c = 0; c < row.length; c++) if (row[c]! > max) [max, arg] = [row[c]!, c];
   let sum = 0;
-  for (let c = 0; c < row.length; c++) sum += (probs[c] = Math.exp(row[c]! - max));
+  for (let c = 0; c < row.length; c++) sum += probs[c] = Math.exp(row[c]! - max);
   for (let c = 0; c < row.length; c++) probs[c]! /= sum;
   return arg;
 }
@@ -29,7 +29,12 @@ class PositionScores {
   readonly score: Float32Array;
   readonly scores: Float32Array;
 
-  constructor(private readonly rows: number, private readonly width: number, private readonly classes: number, private readonly raw: boolean) {
+  constructor(
+    private readonly rows: number,
+    private readonly width: number,
+    private readonly classes: number,
+    private readonly raw: boolean,
+  ) {
     this.ids = (allocate('INT64', rows * width) as BigInt64Array).fill(-1n);
     this.best = (allocate('INT64', rows * width) as BigInt64Array).fill(-1n);
     this.score = allocate('FP32', rows * width) as Float32Array;
@@ -61,8 +66,10 @@ class PositionScores {
 
 function classesOf(output: HfTensor, expected: number | undefined, what: string): number {
   const classes = output.dims[2];
-  if (output.dims.length !== 3 || classes === undefined) throw new Error(`the model returned logits of shape [${output.dims.join(',')}]; per-token tasks need [batch, tokens, ${what}]`);
-  if (expected !== undefined && classes !== expected) throw new Error(`the model returned ${classes} logits per token, but config.json's id2label names ${expected} labels`);
+  if (output.dims.length !== 3 || classes === undefined)
+    throw new Error(`the model returned logits of shape [${output.dims.join(',')}]; per-token tasks need [batch, tokens, ${what}]`);
+  if (expected !== undefined && classes !== expected)
+    throw new Error(`the model returned ${classes} logits per token, but config.json's id2label names ${expected} labels`);
   return classes;
 }
 
@@ -135,7 +142,12 @@ function kserveMask(predicted: string[], picked: PositionScores, shape: number[]
  * fill_mask: at every mask token, the most likely vocabulary entry; `predicted` is KServe's
  * answer, the tokenizer's decoding of those ids (one string per text).
  */
-export function fillMask(batch: EncodedBatch, maskId: number, decode: (ids: number[]) => string, options: HfOptions): Record<string, Tensor> {
+export function fillMask(
+  batch: EncodedBatch,
+  maskId: number,
+  decode: (ids: number[]) => string,
+  options: HfOptions,
+): Record<string, Tensor> {
   const rows = batch.tokenCounts.length;
   const positions = Array.from({ length: rows }, (_, r) => {
     const at: number[] = [];

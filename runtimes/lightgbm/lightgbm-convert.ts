@@ -66,7 +66,8 @@ function convertTree(tree: LgbTree, target: number, scale: number, featureCount:
   const appended: TreeNode[] = [];
   for (let i = 0; i < splits; i++) {
     const feature = tree.splitFeature[i]!;
-    if (!(feature >= 0 && feature < featureCount)) throw new ModelLoadError(`Tree=${tree.index}: split ${i} uses feature ${feature}, but the model has ${featureCount}`);
+    if (!(feature >= 0 && feature < featureCount))
+      throw new ModelLoadError(`Tree=${tree.index}: split ${i} uses feature ${feature}, but the model has ${featureCount}`);
     const threshold = tree.threshold[i]!;
     const decision = tree.decisionType[i]!;
     const [left, right] = [child(tree.leftChild[i]!), child(tree.rightChild[i]!)];

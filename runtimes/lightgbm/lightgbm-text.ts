@@ -67,7 +67,13 @@ class Block {
 
   numbers(key: string, length: number): number[] {
     const text = this.fields.get(key) ?? '';
-    const values = text.trim() === '' ? [] : text.trim().split(/\s+/).map((t) => parseNumber(t, `${this.where} ${key}`));
+    const values =
+      text.trim() === ''
+        ? []
+        : text
+            .trim()
+            .split(/\s+/)
+            .map((t) => parseNumber(t, `${this.where} ${key}`));
     if (values.length !== length) throw new ModelLoadError(`${this.where}: ${key} has ${values.length} values, expected ${length}`);
     return values;
   }

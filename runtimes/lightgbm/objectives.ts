@@ -31,7 +31,8 @@ export function lightgbmObjective(line: string | undefined): LgbObjective {
   if (name === 'multiclass') return { kind: 'classifier', link: 'softmax', scale: 1, prediction: 'probabilities' };
   if (name === 'multiclassova') return { kind: 'classifier', link: 'sigmoid', scale: sigmoid, prediction: 'probabilities' };
   if (name === 'cross_entropy') return { kind: 'regressor', link: 'sigmoid', scale: 1, prediction: 'value' };
-  if (rest.includes('sqrt')) throw new ModelLoadError(`objective '${line}' is not supported: the sqrt transform of regression is not converted`);
+  if (rest.includes('sqrt'))
+    throw new ModelLoadError(`objective '${line}' is not supported: the sqrt transform of regression is not converted`);
   if (IDENTITY.includes(name)) return { kind: 'regressor', link: 'identity', scale: 1, prediction: 'value' };
   if (EXP.includes(name)) return { kind: 'regressor', link: 'exp', scale: 1, prediction: 'value' };
   throw new ModelLoadError(

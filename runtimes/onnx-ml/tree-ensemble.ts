@@ -76,10 +76,18 @@ function columns(e: TreeEnsemble): Columns {
     for (const n of tree.nodes) if (isLeaf(n)) leafCount++;
   }
   const c: Columns = {
-    treeIds: new Int32Array(nodeCount), nodeIds: new Int32Array(nodeCount), featureIds: new Int32Array(nodeCount),
-    modes: new Array<string>(nodeCount), values: new Float64Array(nodeCount), trueIds: new Int32Array(nodeCount),
-    falseIds: new Int32Array(nodeCount), missingTrue: new Int32Array(nodeCount), leafTree: new Int32Array(leafCount),
-    leafNode: new Int32Array(leafCount), leafTarget: new Int32Array(leafCount), leafWeight: new Float64Array(leafCount),
+    treeIds: new Int32Array(nodeCount),
+    nodeIds: new Int32Array(nodeCount),
+    featureIds: new Int32Array(nodeCount),
+    modes: new Array<string>(nodeCount),
+    values: new Float64Array(nodeCount),
+    trueIds: new Int32Array(nodeCount),
+    falseIds: new Int32Array(nodeCount),
+    missingTrue: new Int32Array(nodeCount),
+    leafTree: new Int32Array(leafCount),
+    leafNode: new Int32Array(leafCount),
+    leafTarget: new Int32Array(leafCount),
+    leafWeight: new Float64Array(leafCount),
   };
   let k = 0;
   let l = 0;
@@ -116,7 +124,8 @@ function checkTree(tree: Tree, index: number, e: TreeEnsemble): void {
   const where = `tree ${index}`;
   const { nodes } = tree;
   if (!nodes.length) throw new ModelLoadError(`${where} has no nodes`);
-  if (!(tree.target >= 0 && tree.target < e.targetCount)) throw new ModelLoadError(`${where} adds to output ${tree.target} of ${e.targetCount}`);
+  if (!(tree.target >= 0 && tree.target < e.targetCount))
+    throw new ModelLoadError(`${where} adds to output ${tree.target} of ${e.targetCount}`);
   const state = new Uint8Array(nodes.length); // 0 new, 1 on the current path, 2 done
   const stack = [0]; // ~id marks "leaving id"
   while (stack.length) {
@@ -131,10 +140,12 @@ function checkTree(tree: Tree, index: number, e: TreeEnsemble): void {
     stack.push(~id);
     const n = nodes[id]!;
     if (isLeaf(n)) continue;
-    if (!(n.feature >= 0 && n.feature < e.featureCount)) throw new ModelLoadError(`${where} node ${id} splits on feature ${n.feature} of ${e.featureCount}`);
+    if (!(n.feature >= 0 && n.feature < e.featureCount))
+      throw new ModelLoadError(`${where} node ${id} splits on feature ${n.feature} of ${e.featureCount}`);
     if (Number.isNaN(n.threshold)) throw new ModelLoadError(`${where} node ${id} has a NaN threshold`);
     for (const child of [n.yes, n.no]) {
-      if (!Number.isInteger(child) || child < 0 || child >= nodes.length) throw new ModelLoadError(`${where} refers to node ${child}, which does not exist`);
+      if (!Number.isInteger(child) || child < 0 || child >= nodes.length)
+        throw new ModelLoadError(`${where} refers to node ${child}, which does not exist`);
       stack.push(child);
     }
   }

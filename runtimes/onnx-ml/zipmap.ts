@@ -59,7 +59,12 @@ function valueInfoName(f: RawField): string | undefined {
 
 function rewriteGraph(graphBytes: Uint8Array): Uint8Array | undefined {
   const fields = readFields(graphBytes);
-  const outputNames = new Set(fields.filter((f) => f.field === G.output).map(valueInfoName).filter((n) => n !== undefined));
+  const outputNames = new Set(
+    fields
+      .filter((f) => f.field === G.output)
+      .map(valueInfoName)
+      .filter((n) => n !== undefined),
+  );
   const zipMaps = findZipMaps(fields, outputNames);
   if (!zipMaps.length) return undefined;
   const byNode = new Map(zipMaps.map((z) => [z.index, z]));

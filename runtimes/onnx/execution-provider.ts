@@ -45,7 +45,6 @@ export function probeCuda(devDir = '/dev'): CudaProbe {
   return { providerLibrary, gpuVisible };
 }
 
-
 export function chooseProvider(choice: ProviderChoice, probe: CudaProbe): ProviderDecision {
   const missing = !probe.providerLibrary
     ? 'onnxruntime-node was installed without its CUDA libraries (install them: cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js)'

@@ -13,8 +13,7 @@ class OnnxModel implements LoadedModel {
   readonly metadata: ModelMetadata;
 
   constructor(private readonly session: ort.InferenceSession) {
-    const specs = (list: readonly ort.InferenceSession.ValueMetadata[]) =>
-      list.map(toSpec).filter((s): s is TensorSpec => s !== undefined);
+    const specs = (list: readonly ort.InferenceSession.ValueMetadata[]) => list.map(toSpec).filter((s): s is TensorSpec => s !== undefined);
     this.metadata = {
       platform: 'onnxruntime_onnx',
       inputs: specs(session.inputMetadata),

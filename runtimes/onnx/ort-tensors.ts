@@ -58,7 +58,10 @@ export function toOrtTensor(t: Tensor): ort.Tensor {
       } catch {
         throw new InvalidInputError(`input '${t.name}': BYTES element ${i} is not valid UTF-8, which the model's string input requires`);
       }
-      if (s.includes('\0')) throw new InvalidInputError(`input '${t.name}': BYTES element ${i} contains a NUL byte, which onnxruntime string tensors cannot hold`);
+      if (s.includes('\0'))
+        throw new InvalidInputError(
+          `input '${t.name}': BYTES element ${i} contains a NUL byte, which onnxruntime string tensors cannot hold`,
+        );
       return s;
     });
     return new ort.Tensor('string', strings, t.shape);

@@ -36,7 +36,9 @@ export function createSession(model: string | Uint8Array, options: RuntimeOption
 function notOnnx(modelPath: string, error: unknown): unknown {
   const message = error instanceof Error ? error.message : String(error);
   if (!/Protobuf parsing failed/i.test(message)) return error;
-  return new Error(`${modelPath} is not a valid ONNX file (onnxruntime: Protobuf parsing failed); check that the file is whole and is an ONNX model`);
+  return new Error(
+    `${modelPath} is not a valid ONNX file (onnxruntime: Protobuf parsing failed); check that the file is whole and is an ONNX model`,
+  );
 }
 
 /**

@@ -55,9 +55,10 @@ export class EnsembleScorer implements Scorer {
     const { ensemble } = model;
     const width = ensemble.targetCount;
     this.input = { name: INPUT_NAME, datatype: ensemble.precision === 'double' ? 'FP64' : 'FP32', shape: [-1, ensemble.featureCount] };
-    this.task = model.kind === 'classifier'
-      ? { kind: 'classifier', classes: width === 1 ? 2 : width, labelType: 'INT64' }
-      : { kind: 'regressor', width };
+    this.task =
+      model.kind === 'classifier'
+        ? { kind: 'classifier', classes: width === 1 ? 2 : width, labelType: 'INT64' }
+        : { kind: 'regressor', width };
     this.featureNames = model.featureNames;
   }
 

@@ -17,7 +17,12 @@ function classifierDefault(style: ExportStyle, task: Task): Prediction {
   return task.kind === 'classifier' && task.classes === 2 ? 'positive_probability' : 'probabilities';
 }
 
-export async function loadOnnxPredictive(modelPath: string, options: RuntimeOptions, platform: string, style: ExportStyle): Promise<LoadedModel> {
+export async function loadOnnxPredictive(
+  modelPath: string,
+  options: RuntimeOptions,
+  platform: string,
+  style: ExportStyle,
+): Promise<LoadedModel> {
   const session = await openOnnxFile(modelPath, options);
   try {
     const scorer = new OnnxScorer(session);

@@ -36,11 +36,14 @@ function layoutOf(outputs: TensorSpec[]): Layout {
     const labelType = label.datatype as 'INT64' | 'BYTES';
     return { task: { kind: 'classifier', classes: proba.shape[1]!, labelType }, label: label.name, probabilities: proba.name };
   }
-  const value = pick(outputs.filter((s) => isFloat(s) && s.shape.length <= 2), VALUE_NAMES);
+  const value = pick(
+    outputs.filter((s) => isFloat(s) && s.shape.length <= 2),
+    VALUE_NAMES,
+  );
   if (!value) {
     throw new ModelLoadError(
       `the ONNX model's outputs (${outputs.map((s) => `${s.name} ${s.datatype}`).join(', ')}) are neither a classifier's ` +
-        '(a label [N] and probabilities [N,C]) nor a regressor\'s (a float [N,1]); serve it with the onnx runtime instead',
+        "(a label [N] and probabilities [N,C]) nor a regressor's (a float [N,1]); serve it with the onnx runtime instead",
     );
   }
   return { task: { kind: 'regressor', width: value.shape.length === 2 ? value.shape[1]! : 1 }, value: value.name };

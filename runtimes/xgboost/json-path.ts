@@ -50,8 +50,7 @@ export class JsonPath {
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) out = v as unknown as ArrayLike<number>;
     else if (Array.isArray(v) && v.every((e) => e === null || typeof e === 'number' || typeof e === 'boolean')) {
       out = v.map((e) => (e === null ? NaN : Number(e)));
-    }
-    else this.fail('an array of numbers');
+    } else this.fail('an array of numbers');
     if (length !== undefined && out.length !== length) {
       throw new ModelLoadError(`${this.path}: expected ${length} entries, got ${out.length}`);
     }

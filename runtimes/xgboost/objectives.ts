@@ -18,7 +18,12 @@ export interface Objective {
 const asIs = (b: number) => b;
 const logit = (b: number) => Math.log(b / (1 - b));
 
-const regression = (link: Link, baseMargin: (b: number) => number): Objective => ({ kind: 'regressor', link, baseMargin, prediction: 'value' });
+const regression = (link: Link, baseMargin: (b: number) => number): Objective => ({
+  kind: 'regressor',
+  link,
+  baseMargin,
+  prediction: 'value',
+});
 
 export const OBJECTIVES: Record<string, Objective> = {
   'binary:logistic': { kind: 'classifier', link: 'sigmoid', baseMargin: logit, prediction: 'positive_probability' },

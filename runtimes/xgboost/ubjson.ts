@@ -13,7 +13,13 @@ export type UbjValue = null | boolean | number | string | UbjValue[] | ArrayLike
 const MAX_DEPTH = 64;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-type TypedCtor = Int8ArrayConstructor | Uint8ArrayConstructor | Int16ArrayConstructor | Int32ArrayConstructor | Float32ArrayConstructor | Float64ArrayConstructor;
+type TypedCtor =
+  | Int8ArrayConstructor
+  | Uint8ArrayConstructor
+  | Int16ArrayConstructor
+  | Int32ArrayConstructor
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor;
 
 const NUMERIC: Record<string, { size: number; array?: TypedCtor; read: (v: DataView, at: number) => number }> = {
   i: { size: 1, array: Int8Array, read: (v, at) => v.getInt8(at) },

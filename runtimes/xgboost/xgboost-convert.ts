@@ -28,7 +28,9 @@ function booster(learner: JsonPath): JsonPath {
   const name = gb.get('name').string();
   if (name === 'gbtree') return gb.get('model');
   if (name === 'dart') {
-    throw new ModelLoadError("booster 'dart' is not supported: tsserve converts gbtree models only (dart scales each tree by its weight_drop)");
+    throw new ModelLoadError(
+      "booster 'dart' is not supported: tsserve converts gbtree models only (dart scales each tree by its weight_drop)",
+    );
   }
   throw new ModelLoadError(`booster '${name}' is not supported: tsserve converts gbtree models only`);
 }
@@ -67,15 +69,25 @@ function convertTree(tree: JsonPath, target: number, featureCount: number): Tree
           'one-hot encode the feature, or serve the model exported to ONNX',
       );
     }
-    if (features[i]! >= featureCount) throw new ModelLoadError(`${tree.path}: node ${i} splits on feature ${features[i]}, but the model has ${featureCount}`);
-    nodes.push({ feature: features[i]!, threshold: Math.fround(conditions[i]!), mode: 'BRANCH_LT', yes: left[i]!, no: right[i]!, missingYes: defaultLeft[i] === 1 });
+    if (features[i]! >= featureCount)
+      throw new ModelLoadError(`${tree.path}: node ${i} splits on feature ${features[i]}, but the model has ${featureCount}`);
+    nodes.push({
+      feature: features[i]!,
+      threshold: Math.fround(conditions[i]!),
+      mode: 'BRANCH_LT',
+      yes: left[i]!,
+      no: right[i]!,
+      missingYes: defaultLeft[i] === 1,
+    });
   }
   return { target, nodes };
 }
 
 function checkSingleTarget(param: JsonPath, model: JsonPath): void {
   const targets = param.has('num_target') ? param.get('num_target').integer(1) : 1;
-  const leafVector = model.get('gbtree_model_param').has('size_leaf_vector') ? model.get('gbtree_model_param').get('size_leaf_vector').integer() : 0;
+  const leafVector = model.get('gbtree_model_param').has('size_leaf_vector')
+    ? model.get('gbtree_model_param').get('size_leaf_vector').integer()
+    : 0;
   if (targets > 1 || leafVector > 1) throw new ModelLoadError('multi-target models (num_target > 1, vector leaves) are not supported');
 }
 
@@ -101,10 +113,12 @@ export function convertXgboost(document: unknown, options: ConvertOptions): Xgbo
   const featureCount = param.get('num_feature').integer(1);
   const classes = param.get('num_class').integer();
   const targets = Math.max(1, classes);
-  if (objectiveName.startsWith('multi:') && classes < 2) throw new ModelLoadError(`objective '${objectiveName}' needs num_class >= 2, got ${classes}`);
+  if (objectiveName.startsWith('multi:') && classes < 2)
+    throw new ModelLoadError(`objective '${objectiveName}' needs num_class >= 2, got ${classes}`);
   const treeInfo = model.get('tree_info').numbers();
   const trees = model.get('trees').items();
-  if (treeInfo.length !== trees.length) throw new ModelLoadError(`model.tree_info has ${treeInfo.length} entries for ${trees.length} trees`);
+  if (treeInfo.length !== trees.length)
+    throw new ModelLoadError(`model.tree_info has ${treeInfo.length} entries for ${trees.length} trees`);
   const kept = treeCount(learner, model, targets, trees.length, options);
   const ensemble: TreeEnsemble = {
     featureCount,
@@ -113,11 +127,17 @@ export function convertXgboost(document: unknown, options: ConvertOptions): Xgbo
     baseValues: new Array<number>(targets).fill(objective.baseMargin(baseScore(param))),
     trees: trees.slice(0, kept).map((tree, t) => {
       const target = treeInfo[t]!;
-      if (!(target >= 0 && target < targets)) throw new ModelLoadError(`tree ${t} belongs to class ${target}, but the model has ${targets}`);
+      if (!(target >= 0 && target < targets))
+        throw new ModelLoadError(`tree ${t} belongs to class ${target}, but the model has ${targets}`);
       return convertTree(tree, target, featureCount);
     }),
   };
-  const names = learner.has('feature_names') ? learner.get('feature_names').items().map((n) => n.string()) : [];
+  const names = learner.has('feature_names')
+    ? learner
+        .get('feature_names')
+        .items()
+        .map((n) => n.string())
+    : [];
   return {
     ensemble,
     link: objective.link,

@@ -73,6 +73,8 @@ export function parseXgboostFile(bytes: Uint8Array, path: string): XgbJson {
   try {
     return format === 'json' ? parseJsonWithNonFinite(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) : decodeUbjson(bytes);
   } catch (error) {
-    throw new ModelLoadError(`'${file}' is not a valid XGBoost ${format === 'json' ? 'JSON' : 'UBJSON'} model: ${(error as Error).message}`);
+    throw new ModelLoadError(
+      `'${file}' is not a valid XGBoost ${format === 'json' ? 'JSON' : 'UBJSON'} model: ${(error as Error).message}`,
+    );
   }
 }

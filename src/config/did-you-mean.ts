@@ -7,11 +7,30 @@
 
 /** Flags KServe's model servers take that tsserve does not: passed through by KServe, never typos. */
 const KSERVE_FLAGS = new Set([
-  'max_threads', 'max_asyncio_workers', 'configure_logging', 'log_config_file', 'access_log_format',
-  'predictor_host', 'predictor_protocol', 'predictor_use_ssl', 'predictor_request_timeout_seconds',
-  'predictor_request_retries', 'enable_predictor_health_check', 'protocol',
-  'model_id', 'model_revision', 'tokenizer_revision', 'trust_remote_code', 'max_length', 'disable_lower_case',
-  'disable_special_tokens', 'tensor_input_names', 'return_token_type_ids', 'backend', 'disable_log_requests', 'max_log_len',
+  'max_threads',
+  'max_asyncio_workers',
+  'configure_logging',
+  'log_config_file',
+  'access_log_format',
+  'predictor_host',
+  'predictor_protocol',
+  'predictor_use_ssl',
+  'predictor_request_timeout_seconds',
+  'predictor_request_retries',
+  'enable_predictor_health_check',
+  'protocol',
+  'model_id',
+  'model_revision',
+  'tokenizer_revision',
+  'trust_remote_code',
+  'max_length',
+  'disable_lower_case',
+  'disable_special_tokens',
+  'tensor_input_names',
+  'return_token_type_ids',
+  'backend',
+  'disable_log_requests',
+  'max_log_len',
 ]);
 
 /** Levenshtein distance: insertions, deletions and substitutions. */

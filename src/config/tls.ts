@@ -30,7 +30,9 @@ export function readTlsFiles(options: { ssl_certfile: string; ssl_keyfile: strin
   try {
     createSecureContext(tls);
   } catch (error) {
-    throw new CliError(`--ssl_certfile '${certFile}' and --ssl_keyfile '${keyFile}' are not a PEM certificate and its private key: ${(error as Error).message}`);
+    throw new CliError(
+      `--ssl_certfile '${certFile}' and --ssl_keyfile '${keyFile}' are not a PEM certificate and its private key: ${(error as Error).message}`,
+    );
   }
   return tls;
 }

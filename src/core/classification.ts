@@ -22,7 +22,9 @@ export function classificationCount(output: RequestedOutput): number {
   const k = output.parameters[CLASSIFICATION_PARAMETER];
   if (k === undefined) return 0;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > 0xffffffff) {
-    throw new InvalidInputError(`output '${output.name}': parameter 'classification' must be an integer from 0 to 4294967295, got ${JSON.stringify(k)}`);
+    throw new InvalidInputError(
+      `output '${output.name}': parameter 'classification' must be an integer from 0 to 4294967295, got ${JSON.stringify(k)}`,
+    );
   }
   return k;
 }
@@ -66,7 +68,12 @@ function classify(tensor: Tensor, k: number, batching: boolean, labels: readonly
  * Replaces each output a request asked to classify with its top-K strings; others pass
  * through. `batching`: the model batches along dim 0, so each row is classified on its own.
  */
-export function classifyOutputs(outputs: Tensor[], requested: readonly RequestedOutput[] | undefined, labels: OutputLabels | undefined, batching: boolean): Tensor[] {
+export function classifyOutputs(
+  outputs: Tensor[],
+  requested: readonly RequestedOutput[] | undefined,
+  labels: OutputLabels | undefined,
+  batching: boolean,
+): Tensor[] {
   if (!requested?.some((o) => o.parameters[CLASSIFICATION_PARAMETER] !== undefined)) return outputs;
   const counts = new Map(requested.map((o) => [o.name, classificationCount(o)]));
   return outputs.map((t) => {

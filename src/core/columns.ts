@@ -21,14 +21,18 @@ function columnLength(t: Tensor): number {
 function orderColumns(model: string, featureNames: readonly string[] | undefined, width: number, inputs: readonly Tensor[]): Tensor[] {
   if (!featureNames) {
     if (inputs.length !== width) {
-      throw new InvalidInputError(`model '${model}' takes ${width} columns, got ${inputs.length} (${inputs.map((t) => t.name).join(', ')})`);
+      throw new InvalidInputError(
+        `model '${model}' takes ${width} columns, got ${inputs.length} (${inputs.map((t) => t.name).join(', ')})`,
+      );
     }
     return [...inputs];
   }
   const byName = new Map(inputs.map((t) => [t.name, t]));
   const unknown = inputs.filter((t) => !featureNames.includes(t.name)).map((t) => `'${t.name}'`);
   if (unknown.length) {
-    throw new InvalidInputError(`unknown column(s) ${unknown.join(', ')} for model '${model}'; its features are ${featureNames.join(', ')}`);
+    throw new InvalidInputError(
+      `unknown column(s) ${unknown.join(', ')} for model '${model}'; its features are ${featureNames.join(', ')}`,
+    );
   }
   const missing = featureNames.filter((n) => !byName.has(n)).map((n) => `'${n}'`);
   if (missing.length) throw new InvalidInputError(`missing column(s) ${missing.join(', ')} for model '${model}'`);
@@ -36,17 +40,25 @@ function orderColumns(model: string, featureNames: readonly string[] | undefined
 }
 
 /** One [N, F] tensor for `spec` from its columns. */
-export function assembleColumns(model: string, spec: TensorSpec, featureNames: readonly string[] | undefined, inputs: readonly Tensor[]): Tensor {
+export function assembleColumns(
+  model: string,
+  spec: TensorSpec,
+  featureNames: readonly string[] | undefined,
+  inputs: readonly Tensor[],
+): Tensor {
   const width = spec.shape[1];
   if (spec.shape.length !== 2 || width === undefined || width < 0 || (spec.datatype !== 'FP32' && spec.datatype !== 'FP64')) {
-    throw new InvalidInputError(`content_type "pd" needs a model with one FP32 or FP64 input of shape [N,F]; '${model}' has ${formatShape(spec.shape)} ${spec.datatype}`);
+    throw new InvalidInputError(
+      `content_type "pd" needs a model with one FP32 or FP64 input of shape [N,F]; '${model}' has ${formatShape(spec.shape)} ${spec.datatype}`,
+    );
   }
   const columns = orderColumns(model, featureNames, width, inputs);
   const rows = columnLength(columns[0]!);
   const out = allocate(spec.datatype, rows * width) as Float32Array | Float64Array;
   columns.forEach((column, j) => {
     if (column.datatype === 'BYTES') throw new InvalidInputError(`column '${column.name}' is BYTES; only numeric columns are supported`);
-    if (columnLength(column) !== rows) throw new InvalidInputError(`column '${column.name}' has ${columnLength(column)} rows, column '${columns[0]!.name}' has ${rows}`);
+    if (columnLength(column) !== rows)
+      throw new InvalidInputError(`column '${column.name}' has ${columnLength(column)} rows, column '${columns[0]!.name}' has ${rows}`);
     const values = toFloat(column, spec.datatype as 'FP32' | 'FP64').data as Float32Array | Float64Array;
     for (let i = 0; i < rows; i++) out[i * width + j] = values[i]!;
   });

@@ -11,7 +11,10 @@ export class EngineGauges {
   private readonly values: Int32Array;
 
   /** `slot` picks this engine's fields in a buffer made for `slots` engines. */
-  constructor(readonly buffer: SharedArrayBuffer, private readonly slot = 0) {
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    private readonly slot = 0,
+  ) {
     this.values = new Int32Array(buffer);
   }
 

@@ -50,7 +50,11 @@ export function parseBoolean(raw: string): boolean | undefined {
 
 /** Converts a flag's text to its type; `source` names where it came from for the error. */
 export function convertFlag(flag: FlagDeclaration, raw: string, source: string): string | number | boolean | string[] {
-  if (flag.type === 'list') return raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  if (flag.type === 'list')
+    return raw
+      .split(',')
+      .map((v) => v.trim())
+      .filter((v) => v !== '');
   if (flag.type === 'int') {
     const n = Number(raw);
     const { min = 0, max = Number.MAX_SAFE_INTEGER } = flag;

@@ -29,7 +29,9 @@ function problem(name: string): string | undefined {
 
 export class InvalidModelNameError extends InvalidInputError {
   constructor(name: string, why: string) {
-    super(`invalid model name '${shownName(name)}': ${why}; a model name is 1 to ${MAX_MODEL_NAME_BYTES} bytes without '/', '\\' or control characters`);
+    super(
+      `invalid model name '${shownName(name)}': ${why}; a model name is 1 to ${MAX_MODEL_NAME_BYTES} bytes without '/', '\\' or control characters`,
+    );
   }
 }
 

@@ -37,9 +37,7 @@ function decodeBytesElements(bytes: Uint8Array, count: number, shape: number[], 
   let offset = 0;
   while (offset < bytes.byteLength) {
     if (out.length === count) {
-      throw new InvalidInputError(
-        `${what}: BYTES data holds more than the ${count} elements of shape ${formatShape(shape)}`,
-      );
+      throw new InvalidInputError(`${what}: BYTES data holds more than the ${count} elements of shape ${formatShape(shape)}`);
     }
     if (offset + 4 > bytes.byteLength) {
       throw new InvalidInputError(`${what}: BYTES element ${out.length} has a truncated 4-byte length prefix`);
@@ -55,9 +53,7 @@ function decodeBytesElements(bytes: Uint8Array, count: number, shape: number[], 
     offset += length;
   }
   if (out.length !== count) {
-    throw new InvalidInputError(
-      `${what}: expected ${count} BYTES elements for shape ${formatShape(shape)}, got ${out.length}`,
-    );
+    throw new InvalidInputError(`${what}: expected ${count} BYTES elements for shape ${formatShape(shape)}, got ${out.length}`);
   }
   return out;
 }

@@ -65,7 +65,7 @@ export interface LoadedModel {
 
 /** KServe huggingfaceserver's task names. */
 export type TextTask =
-  | 'text_embedding' | 'sequence_classification' | 'token_classification' | 'fill_mask' | 'text_generation' | 'text2text_generation';
+  'text_embedding' | 'sequence_classification' | 'token_classification' | 'fill_mask' | 'text_generation' | 'text2text_generation';
 
 export interface TextModelInfo {
   task: TextTask;
@@ -168,7 +168,11 @@ export interface TextModel {
    * Generates for one prompt, handing each step's text to `onChunk` as it is produced.
    * Polls `signal.aborted` between steps and stops with finishReason 'cancelled'.
    */
-  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: { readonly aborted: boolean }): Promise<GenerateResult>;
+  generate(
+    request: GenerateRequest,
+    onChunk: (chunk: GenerateChunk) => void,
+    signal: { readonly aborted: boolean },
+  ): Promise<GenerateResult>;
 }
 
 /** The model file cannot be served: corrupt, or using a feature the runtime does not convert. */

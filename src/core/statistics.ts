@@ -59,8 +59,14 @@ export class StatisticsRecorder {
   private inferences = 0;
   private executions = 0;
   private readonly stats: InferStats = {
-    success: zero(), fail: zero(), queue: zero(), compute_input: zero(), compute_infer: zero(),
-    compute_output: zero(), cache_hit: zero(), cache_miss: zero(),
+    success: zero(),
+    fail: zero(),
+    queue: zero(),
+    compute_input: zero(),
+    compute_infer: zero(),
+    compute_output: zero(),
+    cache_hit: zero(),
+    cache_miss: zero(),
   };
   private readonly batches = new Map<number, BatchStats>();
 
@@ -102,13 +108,23 @@ export class StatisticsRecorder {
       inference_count: this.inferences,
       execution_count: this.executions,
       inference_stats: {
-        success: copy(s.success), fail: copy(s.fail), queue: copy(s.queue), compute_input: copy(s.compute_input),
-        compute_infer: copy(s.compute_infer), compute_output: copy(s.compute_output), cache_hit: copy(s.cache_hit),
+        success: copy(s.success),
+        fail: copy(s.fail),
+        queue: copy(s.queue),
+        compute_input: copy(s.compute_input),
+        compute_infer: copy(s.compute_infer),
+        compute_output: copy(s.compute_output),
+        cache_hit: copy(s.cache_hit),
         cache_miss: copy(s.cache_miss),
       },
       batch_stats: [...this.batches.values()]
         .sort((a, b) => a.batch_size - b.batch_size)
-        .map((b) => ({ batch_size: b.batch_size, compute_input: copy(b.compute_input), compute_infer: copy(b.compute_infer), compute_output: copy(b.compute_output) })),
+        .map((b) => ({
+          batch_size: b.batch_size,
+          compute_input: copy(b.compute_input),
+          compute_infer: copy(b.compute_infer),
+          compute_output: copy(b.compute_output),
+        })),
     };
   }
 }

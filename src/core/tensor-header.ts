@@ -7,7 +7,9 @@ import { type DataType, isDataType } from './tensor.js';
 
 export function parseDatatype(value: unknown, what: string): DataType {
   if (!isDataType(value)) {
-    throw new InvalidInputError(`${what}: 'datatype' must be one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES; got ${JSON.stringify(value)}`);
+    throw new InvalidInputError(
+      `${what}: 'datatype' must be one of BOOL, UINT8..UINT64, INT8..INT64, FP16, FP32, FP64, BYTES; got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }

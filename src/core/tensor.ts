@@ -8,8 +8,19 @@ import { isOwned, markOwned } from './transfer.js';
  */
 
 export const DATATYPES = [
-  'BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64',
-  'FP16', 'FP32', 'FP64', 'BYTES',
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
 ] as const;
 
 export type DataType = (typeof DATATYPES)[number];
@@ -126,7 +137,6 @@ export function viewBytes(datatype: NumericDataType, bytes: Uint8Array): Numeric
 export function bytesOf(data: NumericData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
-
 
 /**
  * The data in buffers that belong to this request: as is when it already does, else copied.

@@ -36,7 +36,9 @@ export function validateInputs(
     }
     const convertible = convertsNumeric && t.datatype !== 'BYTES' && spec.datatype !== 'BYTES';
     if (t.datatype !== spec.datatype && !convertible) {
-      throw new InvalidInputError(`inference input '${t.name}' data-type is '${t.datatype}', but model '${model}' expects '${spec.datatype}'`);
+      throw new InvalidInputError(
+        `inference input '${t.name}' data-type is '${t.datatype}', but model '${model}' expects '${spec.datatype}'`,
+      );
     }
     if (!shapeFits(spec.shape, t.shape)) {
       throw new InvalidInputError(
@@ -52,7 +54,9 @@ export function validateInputs(
   }
   const missing = specs.filter((s) => !byName.has(s.name)).map((s) => `'${s.name}'`);
   if (missing.length) {
-    throw new InvalidInputError(`expected ${specs.length} inputs but got ${inputs.length} inputs for model '${model}': missing ${missing.join(', ')}`);
+    throw new InvalidInputError(
+      `expected ${specs.length} inputs but got ${inputs.length} inputs for model '${model}': missing ${missing.join(', ')}`,
+    );
   }
   const ordered = specs.map((s) => byName.get(s.name)!);
   if (maxBatchSize > 0) checkBatch(model, maxBatchSize, ordered);

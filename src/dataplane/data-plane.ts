@@ -133,13 +133,18 @@ export class DataPlane {
     checkModelName(name);
     const config = options.config === undefined ? undefined : overrideConfig(name, options.config);
     if (options.files?.size && !config) {
-      throw new ModelLoadError('INVALID_ARGUMENT', name, "load parameters 'file:<version>/<name>' need the 'config' parameter too (the files replace the model's folder, config.pbtxt included)");
+      throw new ModelLoadError(
+        'INVALID_ARGUMENT',
+        name,
+        "load parameters 'file:<version>/<name>' need the 'config' parameter too (the files replace the model's folder, config.pbtxt included)",
+      );
     }
     let outcome: LoadOutcome;
     try {
       outcome = await this.registry.load(name, { config, files: options.files });
     } catch (error) {
-      if (error instanceof ModelNotFoundError) throw new ModelLoadError('NOT_FOUND', name, 'failed to poll from model repository: it holds no model folder of that name');
+      if (error instanceof ModelNotFoundError)
+        throw new ModelLoadError('NOT_FOUND', name, 'failed to poll from model repository: it holds no model folder of that name');
       throw error;
     }
     if (!outcome.ok) throw new ModelLoadError('INVALID_ARGUMENT', name, outcome.reason);
@@ -166,7 +171,9 @@ export class DataPlane {
   checkPromptCount(count: number): void {
     const limit = this.options.maxPromptsPerRequest ?? 64;
     if (limit > 0 && count > limit) {
-      throw new InvalidInputError(`the request carries ${count} prompts; at most ${limit} are allowed per request (--max_prompts_per_request)`);
+      throw new InvalidInputError(
+        `the request carries ${count} prompts; at most ${limit} are allowed per request (--max_prompts_per_request)`,
+      );
     }
   }
 

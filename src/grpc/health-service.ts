@@ -8,7 +8,13 @@
  * (strict readiness follows every model's state), which has no change feed to push from.
  * Check computes it per call; Watch re-evaluates it every second.
  */
-import { type ServerUnaryCall, type ServerWritableStream, type UntypedServiceImplementation, type sendUnaryData, status } from '@grpc/grpc-js';
+import {
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+  status,
+} from '@grpc/grpc-js';
 import { INFERENCE_SERVICE } from './proto.js';
 import type { HealthCheckRequest, ServingStatus } from './messages.js';
 
@@ -27,7 +33,8 @@ export class HealthService {
       Check: (call: ServerUnaryCall<HealthCheckRequest, Response>, callback: sendUnaryData<Response>) => {
         const { service } = call.request;
         const current = this.status(service);
-        if (current === 'SERVICE_UNKNOWN') callback({ code: status.NOT_FOUND, details: `unknown service '${service}'; known: '', '${INFERENCE_SERVICE}'` });
+        if (current === 'SERVICE_UNKNOWN')
+          callback({ code: status.NOT_FOUND, details: `unknown service '${service}'; known: '', '${INFERENCE_SERVICE}'` });
         else callback(null, { status: current });
       },
       Watch: (call: ServerWritableStream<HealthCheckRequest, Response>) => this.watch(call),

@@ -89,7 +89,12 @@ export function encodeInferResponse(response: InferResponse, inSharedMemory?: Re
     parameters: toInferParameters(response.parameters),
     outputs: response.outputs.map((o) => {
       const shm = shmOf(o.name);
-      return { name: o.name, datatype: o.datatype, shape: o.shape, ...(shm ? { parameters: toInferParameters(shmOutputParameters(shm)) } : {}) };
+      return {
+        name: o.name,
+        datatype: o.datatype,
+        shape: o.shape,
+        ...(shm ? { parameters: toInferParameters(shmOutputParameters(shm)) } : {}),
+      };
     }),
     raw_output_contents: response.outputs.map((o) => (shmOf(o.name) ? Buffer.alloc(0) : encodeRaw(o.data))),
   };

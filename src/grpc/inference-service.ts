@@ -28,7 +28,10 @@ export interface InferenceServiceOptions {
 
 /** One ModelInfer, unary or on a stream, timed and counted like the REST routes. */
 export async function inferOverGrpc(
-  dataPlane: DataPlane, message: ModelInferRequest | MalformedRequest, metrics?: Metrics, signal?: AbortSignal,
+  dataPlane: DataPlane,
+  message: ModelInferRequest | MalformedRequest,
+  metrics?: Metrics,
+  signal?: AbortSignal,
 ): Promise<ModelInferResponse> {
   const shm = dataPlane.sharedMemory;
   const model = (message as Partial<ModelInferRequest>).model_name ?? '';

@@ -19,12 +19,16 @@ function valueOf(p: InferParameter, where: string): ParameterValue {
       const text = String(p[p.parameter_choice]);
       const n = Number(text);
       if (!Number.isSafeInteger(n)) {
-        throw new InvalidInputError(`'${where}': ${p.parameter_choice} ${text} is beyond 2^53, the largest integer a parameter may carry here`);
+        throw new InvalidInputError(
+          `'${where}': ${p.parameter_choice} ${text} is beyond 2^53, the largest integer a parameter may carry here`,
+        );
       }
       return n;
     }
     default:
-      throw new InvalidInputError(`'${where}' has no value: set one of bool_param, int64_param, string_param, double_param or uint64_param`);
+      throw new InvalidInputError(
+        `'${where}' has no value: set one of bool_param, int64_param, string_param, double_param or uint64_param`,
+      );
   }
 }
 

@@ -22,7 +22,11 @@ export function wellFormed<T>(request: T | MalformedRequest): T {
   return request;
 }
 
-function decodingMethod(method: grpc.MethodDefinition<unknown, unknown>, adopt: boolean, admission?: Admission): grpc.MethodDefinition<unknown, unknown> {
+function decodingMethod(
+  method: grpc.MethodDefinition<unknown, unknown>,
+  adopt: boolean,
+  admission?: Admission,
+): grpc.MethodDefinition<unknown, unknown> {
   const deserialize = method.requestDeserialize;
   const type = method.path.slice(method.path.lastIndexOf('/') + 1);
   return {
@@ -33,7 +37,9 @@ function decodingMethod(method: grpc.MethodDefinition<unknown, unknown>, adopt: 
         if (adopt) adoptMessageBuffer(bytes);
         message = deserialize(bytes);
       } catch (error) {
-        return new MalformedRequest(new InvalidInputError(`the ${type} request is not a valid protobuf message: ${(error as Error).message}`));
+        return new MalformedRequest(
+          new InvalidInputError(`the ${type} request is not a valid protobuf message: ${(error as Error).message}`),
+        );
       }
       return admission ? admitMessage(admission, message as object, bytes.byteLength) : message;
     },
@@ -41,7 +47,11 @@ function decodingMethod(method: grpc.MethodDefinition<unknown, unknown>, adopt: 
 }
 
 /** The service definition with every request decoded as above. */
-export function withRequestDecoding(definition: grpc.ServiceDefinition, adopting: readonly string[], admission?: Admission): grpc.ServiceDefinition {
+export function withRequestDecoding(
+  definition: grpc.ServiceDefinition,
+  adopting: readonly string[],
+  admission?: Admission,
+): grpc.ServiceDefinition {
   return Object.fromEntries(
     Object.entries(definition).map(([name, method]) => {
       const infer = adopting.includes(name);

@@ -53,7 +53,11 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     'grpc.enable_channelz': 0,
   });
   disableNagle(server);
-  const streams = new StreamInfer((message, signal) => inferOverGrpc(options.dataPlane, message, options.metrics, signal), options.logger, options.streamLimits);
+  const streams = new StreamInfer(
+    (message, signal) => inferOverGrpc(options.dataPlane, message, options.metrics, signal),
+    options.logger,
+    options.streamLimits,
+  );
   // The same readiness as GET /v2/health/ready.
   const health = new HealthService(() => options.dataPlane.ready().ready);
   server.addService(

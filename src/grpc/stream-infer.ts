@@ -150,7 +150,8 @@ export class StreamInfer {
   }
 
   private failure(request: StreamRequest, error: ErrorStatus): Answer {
-    const echo = request instanceof MalformedRequest ? {} : { model_name: request.model_name, model_version: request.model_version, id: request.id };
+    const echo =
+      request instanceof MalformedRequest ? {} : { model_name: request.model_name, model_version: request.model_version, id: request.id };
     return { message: { error_message: error.details, infer_response: echo }, error };
   }
 }

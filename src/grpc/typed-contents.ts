@@ -35,7 +35,14 @@ const FIELD: Record<DataType, ContentsField | undefined> = {
 };
 
 const FIELDS = Object.keys({
-  bool_contents: 0, int_contents: 0, int64_contents: 0, uint_contents: 0, uint64_contents: 0, fp32_contents: 0, fp64_contents: 0, bytes_contents: 0,
+  bool_contents: 0,
+  int_contents: 0,
+  int64_contents: 0,
+  uint_contents: 0,
+  uint64_contents: 0,
+  fp32_contents: 0,
+  fp64_contents: 0,
+  bytes_contents: 0,
 } satisfies Record<ContentsField, 0>) as ContentsField[];
 
 /** The contents fields that hold data. */
@@ -50,7 +57,9 @@ function narrowIntegers(datatype: DataType, values: readonly number[], field: st
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (range && (v < range[0] || v > range[1])) {
-      throw new InvalidInputError(`${what}: element ${i} of 'contents.${field}' is ${v}; expected an integer in [${range[0]}, ${range[1]}] for ${datatype}`);
+      throw new InvalidInputError(
+        `${what}: element ${i} of 'contents.${field}' is ${v}; expected an integer in [${range[0]}, ${range[1]}] for ${datatype}`,
+      );
     }
     out[i] = v;
   }
@@ -101,7 +110,9 @@ export function decodeContents(datatype: DataType, shape: number[], contents: In
     throw new InvalidInputError(`${what} has no data: give it in raw_input_contents (one entry per input) or in 'contents.${field}'`);
   }
   if (values.length !== count) {
-    throw new InvalidInputError(`${what}: shape ${formatShape(shape)} needs ${count} elements but 'contents.${field}' holds ${values.length}`);
+    throw new InvalidInputError(
+      `${what}: shape ${formatShape(shape)} needs ${count} elements but 'contents.${field}' holds ${values.length}`,
+    );
   }
   return convert(datatype, values, field, what);
 }

@@ -91,7 +91,8 @@ function collect(
         discarding = true;
         return discardThenReject(stream, declared ?? `more than ${limit}`, limit, received, reject);
       }
-      if (declared !== undefined && received > declared) return fail(new InvalidInputError('request body is longer than its Content-Length'));
+      if (declared !== undefined && received > declared)
+        return fail(new InvalidInputError('request body is longer than its Content-Length'));
       if (declared === undefined && onUndeclared) {
         try {
           onUndeclared(chunk.byteLength);
@@ -128,10 +129,11 @@ async function decompress(body: Uint8Array, encoding: string, limit: number): Pr
   try {
     if (encoding === 'gzip' || encoding === 'x-gzip') out = await gunzip(body, options);
     // "deflate" means a zlib stream, but some clients send raw deflate: retry only on a bad header.
-    else out = await inflate(body, options).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'Z_DATA_ERROR') throw error;
-      return inflateRaw(body, options);
-    });
+    else
+      out = await inflate(body, options).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'Z_DATA_ERROR') throw error;
+        return inflateRaw(body, options);
+      });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(`more than ${limit}`, limit, false, true);
     throw new InvalidInputError(`request body is not valid ${encoding} data: ${(error as Error).message}`);

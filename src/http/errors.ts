@@ -30,7 +30,12 @@ const ABORT_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'ERR_STREAM_PREMATURE
 
 /** The client went away while its body was being read: nothing to answer, nothing broken here. */
 function clientAborted(request: FastifyRequest, error: Error): boolean {
-  return request.raw.aborted || request.raw.destroyed || ABORT_CODES.has(String((error as NodeJS.ErrnoException).code)) || error.message === 'aborted';
+  return (
+    request.raw.aborted ||
+    request.raw.destroyed ||
+    ABORT_CODES.has(String((error as NodeJS.ErrnoException).code)) ||
+    error.message === 'aborted'
+  );
 }
 
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -57,7 +62,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     return reply.status(500).send({ error: `Internal server error: ${error.message}` });
   });
   app.setNotFoundHandler((request, reply) => {
-    request.refusal = `no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}`;
+    request.refusal = `no route ${request.method} ${request.url.split('?')[0]!.slice(0, 200)}`;
     return reply.status(404).send({ error: 'Not Found' });
   });
 }

@@ -189,6 +189,8 @@ export function stringifyJson(value: unknown): string {
   });
   if (!marked) return text;
   // The mark's NUL is written escaped, so only strings this function made can match.
-  const escaped = JSON.stringify(mark).slice(1, -1).replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
+  const escaped = JSON.stringify(mark)
+    .slice(1, -1)
+    .replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
   return text.replace(new RegExp(`"${escaped}(-?\\d+)"`, 'g'), '$1');
 }

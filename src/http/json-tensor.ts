@@ -138,7 +138,10 @@ function outputStrings(tensor: Tensor & { data: Uint8Array[] }): string[] {
 /** The output's data as a flat JSON array. NaN and infinities become null. */
 export function encodeJsonData(tensor: Tensor): string {
   const { datatype, data } = tensor;
-  if (Array.isArray(data)) return `[${outputStrings(tensor as Tensor & { data: Uint8Array[] }).map((s) => JSON.stringify(s)).join(',')}]`;
+  if (Array.isArray(data))
+    return `[${outputStrings(tensor as Tensor & { data: Uint8Array[] })
+      .map((s) => JSON.stringify(s))
+      .join(',')}]`;
   if (datatype === 'BOOL') return `[${Array.from(data as Uint8Array, (v) => (v ? 'true' : 'false')).join(',')}]`;
   if (datatype === 'FP16') return `[${joinNumbers(Array.from(data as Uint16Array, fromHalfBits))}]`;
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return `[${data.join(',')}]`;

@@ -82,7 +82,10 @@ function rateLimit(perSecond: number): () => boolean {
   };
 }
 
-export function registerObservability(app: FastifyInstance, { metrics, latencyLogging, latencyLogRate = 0, dataPlane }: ObservabilityOptions): void {
+export function registerObservability(
+  app: FastifyInstance,
+  { metrics, latencyLogging, latencyLogRate = 0, dataPlane }: ObservabilityOptions,
+): void {
   app.decorateRequest('inference', null);
   const admit = rateLimit(latencyLogRate);
   app.addHook('onSend', async (request, reply) => {
@@ -97,14 +100,24 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
       const status = reply.statusCode;
       const known = status < 400 || (status !== 404 && dataPlane.modelNames().includes(trace.model));
       const model = known ? trace.model : '_unknown';
-      recordTrace(metrics, trace, model, reply.statusCode, size(request.headers['content-length']), size(reply.getHeader('content-length')));
+      recordTrace(
+        metrics,
+        trace,
+        model,
+        reply.statusCode,
+        size(request.headers['content-length']),
+        size(reply.getHeader('content-length')),
+      );
       if (latencyLogging && (request.refusal || admit())) {
         logged = true;
         logLatency(request, reply, trace, model);
       }
     }
     if (!logged && request.refusal && reply.statusCode < 500) {
-      request.log.info({ status: reply.statusCode, method: request.method, route: request.routeOptions.url, error: request.refusal }, 'request refused');
+      request.log.info(
+        { status: reply.statusCode, method: request.method, route: request.routeOptions.url, error: request.refusal },
+        'request refused',
+      );
     }
   });
   app.decorate('requestCancelled', (request: FastifyRequest) => {
@@ -118,14 +131,17 @@ export function registerObservability(app: FastifyInstance, { metrics, latencyLo
 }
 
 function logLatency(request: FastifyRequest, reply: FastifyReply, trace: InferenceTrace, model: string): void {
-  request.log.info({
-    model,
-    protocol: trace.protocol,
-    status: reply.statusCode,
-    preprocess_ms: ms(trace.ms.preprocess),
-    predict_ms: ms(trace.ms.predict),
-    postprocess_ms: ms(trace.ms.postprocess),
-    total_ms: ms(reply.elapsedTime),
-    ...(request.refusal ? { error: request.refusal } : {}),
-  }, 'inference');
+  request.log.info(
+    {
+      model,
+      protocol: trace.protocol,
+      status: reply.statusCode,
+      preprocess_ms: ms(trace.ms.preprocess),
+      predict_ms: ms(trace.ms.predict),
+      postprocess_ms: ms(trace.ms.postprocess),
+      total_ms: ms(reply.elapsedTime),
+      ...(request.refusal ? { error: request.refusal } : {}),
+    },
+    'inference',
+  );
 }

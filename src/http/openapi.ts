@@ -14,11 +14,18 @@ const version = { name: 'version', in: 'path', required: true, schema: { type: '
 const schemas = {
   Error: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } },
   Parameters: { type: 'object', additionalProperties: { oneOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }] } },
-  Datatype: { type: 'string', enum: ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'] },
+  Datatype: {
+    type: 'string',
+    enum: ['BOOL', 'UINT8', 'UINT16', 'UINT32', 'UINT64', 'INT8', 'INT16', 'INT32', 'INT64', 'FP16', 'FP32', 'FP64', 'BYTES'],
+  },
   TensorMetadata: {
     type: 'object',
     required: ['name', 'datatype', 'shape'],
-    properties: { name: { type: 'string' }, datatype: ref('Datatype'), shape: { type: 'array', items: { type: 'integer' }, description: '-1 for a dimension of any size' } },
+    properties: {
+      name: { type: 'string' },
+      datatype: ref('Datatype'),
+      shape: { type: 'array', items: { type: 'integer' }, description: '-1 for a dimension of any size' },
+    },
   },
   RequestInput: {
     type: 'object',
@@ -38,7 +45,10 @@ const schemas = {
       id: { type: 'string' },
       parameters: ref('Parameters'),
       inputs: { type: 'array', items: ref('RequestInput') },
-      outputs: { type: 'array', items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: ref('Parameters') } } },
+      outputs: {
+        type: 'array',
+        items: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, parameters: ref('Parameters') } },
+      },
     },
   },
   InferenceResponse: {
@@ -54,7 +64,13 @@ const schemas = {
         items: {
           type: 'object',
           required: ['name', 'shape', 'datatype'],
-          properties: { name: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } }, datatype: ref('Datatype'), parameters: ref('Parameters'), data: {} },
+          properties: {
+            name: { type: 'string' },
+            shape: { type: 'array', items: { type: 'integer' } },
+            datatype: ref('Datatype'),
+            parameters: ref('Parameters'),
+            data: {},
+          },
         },
       },
     },
@@ -73,7 +89,10 @@ const schemas = {
   ModelList: { type: 'object', properties: { models: { type: 'array', items: { type: 'string' } } } },
   RepositoryIndex: {
     type: 'array',
-    items: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, state: { type: 'string' }, reason: { type: 'string' } } },
+    items: {
+      type: 'object',
+      properties: { name: { type: 'string' }, version: { type: 'string' }, state: { type: 'string' }, reason: { type: 'string' } },
+    },
   },
   Statistics: { type: 'object', properties: { model_stats: { type: 'array', items: { type: 'object' } } } },
   V1Request: {
@@ -114,8 +133,20 @@ const ok = (description: string, schema: object) => ({ 200: { description, conte
 
 function modelRoutes(prefix: string, params: object[]): Record<string, object> {
   return {
-    [prefix]: { get: { summary: 'Model metadata', parameters: params, responses: { ...ok('metadata', ref('ModelMetadata')), 404: error('unknown'), 503: error('not ready') } } },
-    [`${prefix}/ready`]: { get: { summary: 'Model readiness', parameters: params, responses: { ...ok('ready', ref('ModelReady')), 404: error('unknown'), 503: error('not ready') } } },
+    [prefix]: {
+      get: {
+        summary: 'Model metadata',
+        parameters: params,
+        responses: { ...ok('metadata', ref('ModelMetadata')), 404: error('unknown'), 503: error('not ready') },
+      },
+    },
+    [`${prefix}/ready`]: {
+      get: {
+        summary: 'Model readiness',
+        parameters: params,
+        responses: { ...ok('ready', ref('ModelReady')), 404: error('unknown'), 503: error('not ready') },
+      },
+    },
     [`${prefix}/infer`]: {
       post: {
         summary: 'Inference (JSON or binary tensor extension)',
@@ -124,12 +155,40 @@ function modelRoutes(prefix: string, params: object[]): Record<string, object> {
         responses: inferResponses,
       },
     },
-    [`${prefix}/stats`]: { get: { summary: 'Statistics (Triton extension)', parameters: params, responses: { ...ok('statistics', ref('Statistics')), 404: error('unknown') } } },
-    [`${prefix}/config`]: { get: { summary: 'Model configuration (Triton extension; JSON of config.pbtxt as served)', parameters: params, responses: { ...ok('configuration', { type: 'object' }), 404: error('unknown'), 503: error('not ready') } } },
+    [`${prefix}/stats`]: {
+      get: {
+        summary: 'Statistics (Triton extension)',
+        parameters: params,
+        responses: { ...ok('statistics', ref('Statistics')), 404: error('unknown') },
+      },
+    },
+    [`${prefix}/config`]: {
+      get: {
+        summary: 'Model configuration (Triton extension; JSON of config.pbtxt as served)',
+        parameters: params,
+        responses: { ...ok('configuration', { type: 'object' }), 404: error('unknown'), 503: error('not ready') },
+      },
+    },
   };
 }
 
-const openAiError = { description: "an error in OpenAI's shape", content: json({ type: 'object', properties: { error: { type: 'object', properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: 'string', nullable: true }, code: { type: 'integer' } } } } }) };
+const openAiError = {
+  description: "an error in OpenAI's shape",
+  content: json({
+    type: 'object',
+    properties: {
+      error: {
+        type: 'object',
+        properties: {
+          message: { type: 'string' },
+          type: { type: 'string' },
+          param: { type: 'string', nullable: true },
+          code: { type: 'integer' },
+        },
+      },
+    },
+  }),
+};
 
 /** The OpenAI-compatible routes of text models, under their prefix (KSERVE_OPENAI_ROUTE_PREFIX). */
 function openAiRoutes(prefix: string): Record<string, object> {
@@ -137,7 +196,10 @@ function openAiRoutes(prefix: string): Record<string, object> {
     summary,
     requestBody: { required: true, content: json({ type: 'object', required: ['model'], properties: { model: { type: 'string' } } }) },
     responses: {
-      200: { description: 'an OpenAI response object, or server-sent events ending in [DONE] with "stream": true', content: { ...json({ type: 'object' }), 'text/event-stream': { schema: { type: 'string' } } } },
+      200: {
+        description: 'an OpenAI response object, or server-sent events ending in [DONE] with "stream": true',
+        content: { ...json({ type: 'object' }), 'text/event-stream': { schema: { type: 'string' } } },
+      },
       400: openAiError,
       404: openAiError,
       503: openAiError,
@@ -152,7 +214,11 @@ function openAiRoutes(prefix: string): Record<string, object> {
   if (prefix) {
     routes[`${prefix}/v1/models`] = { get: { summary: 'Text models (OpenAI list)', responses: ok('models', { type: 'object' }) } };
     routes[`${prefix}/v1/models/{name}`] = {
-      get: { summary: 'One text model', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { ...ok('model', { type: 'object' }), 404: openAiError, 503: openAiError } },
+      get: {
+        summary: 'One text model',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { ...ok('model', { type: 'object' }), 404: openAiError, 503: openAiError },
+      },
     };
   }
   return routes;
@@ -161,23 +227,51 @@ function openAiRoutes(prefix: string): Record<string, object> {
 /** Triton's shared-memory extensions: system regions served, CUDA refused with a reason. */
 function sharedMemoryRoutes(): Record<string, unknown> {
   const region = { name: 'region', in: 'path', required: true, schema: { type: 'string' } };
-  const status = { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, key: { type: 'string' }, offset: { type: 'integer' }, byte_size: { type: 'integer' } } } };
-  const registerBody = { content: json({ type: 'object', properties: { key: { type: 'string' }, offset: { type: 'integer' }, byte_size: { type: 'integer' } } }) };
+  const status = {
+    type: 'array',
+    items: {
+      type: 'object',
+      properties: { name: { type: 'string' }, key: { type: 'string' }, offset: { type: 'integer' }, byte_size: { type: 'integer' } },
+    },
+  };
+  const registerBody = {
+    content: json({ type: 'object', properties: { key: { type: 'string' }, offset: { type: 'integer' }, byte_size: { type: 'integer' } } }),
+  };
   const routes: Record<string, unknown> = {};
-  for (const [kind, label] of [['systemsharedmemory', 'System'], ['cudasharedmemory', 'CUDA']] as const) {
+  for (const [kind, label] of [
+    ['systemsharedmemory', 'System'],
+    ['cudasharedmemory', 'CUDA'],
+  ] as const) {
     const base = `/v2/${kind}`;
     routes[`${base}/status`] = { get: { summary: `${label} shared memory regions`, responses: ok('regions', status) } };
-    routes[`${base}/region/{region}/status`] = { get: { summary: `One ${label} shared memory region`, parameters: [region], responses: { ...ok('region', status), 404: error('not registered') } } };
-    routes[`${base}/region/{region}/register`] = {
-      post: {
-        summary: kind === 'cudasharedmemory' ? 'Register a CUDA region (not supported: 501)' : 'Register a POSIX shared memory object (key) as a region',
+    routes[`${base}/region/{region}/status`] = {
+      get: {
+        summary: `One ${label} shared memory region`,
         parameters: [region],
-        requestBody: registerBody,
-        responses: { ...ok('registered', { type: 'object' }), 400: error('bad key, bounds or duplicate name'), 501: error('not supported') },
+        responses: { ...ok('region', status), 404: error('not registered') },
       },
     };
-    routes[`${base}/unregister`] = { post: { summary: `Unregister every ${label} region`, responses: ok('unregistered', { type: 'object' }) } };
-    routes[`${base}/region/{region}/unregister`] = { post: { summary: `Unregister one ${label} region`, parameters: [region], responses: ok('unregistered', { type: 'object' }) } };
+    routes[`${base}/region/{region}/register`] = {
+      post: {
+        summary:
+          kind === 'cudasharedmemory'
+            ? 'Register a CUDA region (not supported: 501)'
+            : 'Register a POSIX shared memory object (key) as a region',
+        parameters: [region],
+        requestBody: registerBody,
+        responses: {
+          ...ok('registered', { type: 'object' }),
+          400: error('bad key, bounds or duplicate name'),
+          501: error('not supported'),
+        },
+      },
+    };
+    routes[`${base}/unregister`] = {
+      post: { summary: `Unregister every ${label} region`, responses: ok('unregistered', { type: 'object' }) },
+    };
+    routes[`${base}/region/{region}/unregister`] = {
+      post: { summary: `Unregister one ${label} region`, parameters: [region], responses: ok('unregistered', { type: 'object' }) },
+    };
   }
   return routes;
 }
@@ -187,32 +281,110 @@ export function openApiDocument(serverVersion: string, openAiPrefix: string): Re
     openapi: '3.0.3',
     info: { title: 'tsserve', version: serverVersion, description: 'Open Inference Protocol (v2) and KServe V1 model server' },
     paths: {
-      '/': { get: { summary: 'Liveness (KServe)', responses: ok('alive', { type: 'object', properties: { status: { type: 'string' } } }) } },
-      '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
-      '/v2': { get: { summary: 'Server metadata', responses: ok('metadata', { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } }) } },
+      '/': {
+        get: { summary: 'Liveness (KServe)', responses: ok('alive', { type: 'object', properties: { status: { type: 'string' } } }) },
+      },
+      '/metrics': {
+        get: {
+          summary: 'Prometheus metrics',
+          responses: { 200: { description: 'exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      },
+      '/v2': {
+        get: {
+          summary: 'Server metadata',
+          responses: ok('metadata', {
+            type: 'object',
+            properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } },
+          }),
+        },
+      },
       '/v2/': { get: { summary: 'Server metadata', responses: ok('metadata', { type: 'object' }) } },
-      '/health': { get: { summary: "Server readiness (vLLM's probe path; empty body)", responses: { 200: { description: 'ready' }, 503: error('not ready') } } },
-      '/v2/health/live': { get: { summary: 'Server liveness', responses: ok('live', { type: 'object', properties: { live: { type: 'boolean' } } }) } },
-      '/v2/health/ready': { get: { summary: 'Server readiness', responses: { ...ok('ready', { type: 'object', properties: { ready: { type: 'boolean' } } }), 503: error('not ready') } } },
+      '/health': {
+        get: {
+          summary: "Server readiness (vLLM's probe path; empty body)",
+          responses: { 200: { description: 'ready' }, 503: error('not ready') },
+        },
+      },
+      '/v2/health/live': {
+        get: { summary: 'Server liveness', responses: ok('live', { type: 'object', properties: { live: { type: 'boolean' } } }) },
+      },
+      '/v2/health/ready': {
+        get: {
+          summary: 'Server readiness',
+          responses: { ...ok('ready', { type: 'object', properties: { ready: { type: 'boolean' } } }), 503: error('not ready') },
+        },
+      },
       '/v2/models': { get: { summary: 'Loaded models (KServe extension)', responses: ok('models', ref('ModelList')) } },
       '/v2/models/stats': { get: { summary: 'Statistics of every model', responses: ok('statistics', ref('Statistics')) } },
       ...modelRoutes('/v2/models/{model}', [model]),
       ...modelRoutes('/v2/models/{model}/versions/{version}', [model, version]),
-      '/v2/repository/index': { post: { summary: 'Repository index', requestBody: { content: json({ type: 'object', properties: { ready: { type: 'boolean' } } }) }, responses: ok('index', ref('RepositoryIndex')) } },
-      '/v2/repository/models/{model}/load': { post: { summary: 'Load or reload a model from model_dir', parameters: [model], responses: { ...ok('loaded', { type: 'object' }), 404: error('no such model'), 503: error('failed to load') } } },
-      '/v2/repository/models/{model}/unload': { post: { summary: 'Unload a model', parameters: [model], responses: { ...ok('unloaded', { type: 'object' }), 404: error('no such model') } } },
-      '/v2/repository/{repository}/index': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }], responses: { 501: error('not supported') } } },
-      '/v2/repository/{repository}/models/{model}/load': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model], responses: { 501: error('not supported') } } },
-      '/v2/repository/{repository}/models/{model}/unload': { post: { summary: 'Named repositories (not supported)', parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model], responses: { 501: error('not supported') } } },
+      '/v2/repository/index': {
+        post: {
+          summary: 'Repository index',
+          requestBody: { content: json({ type: 'object', properties: { ready: { type: 'boolean' } } }) },
+          responses: ok('index', ref('RepositoryIndex')),
+        },
+      },
+      '/v2/repository/models/{model}/load': {
+        post: {
+          summary: 'Load or reload a model from model_dir',
+          parameters: [model],
+          responses: { ...ok('loaded', { type: 'object' }), 404: error('no such model'), 503: error('failed to load') },
+        },
+      },
+      '/v2/repository/models/{model}/unload': {
+        post: {
+          summary: 'Unload a model',
+          parameters: [model],
+          responses: { ...ok('unloaded', { type: 'object' }), 404: error('no such model') },
+        },
+      },
+      '/v2/repository/{repository}/index': {
+        post: {
+          summary: 'Named repositories (not supported)',
+          parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 501: error('not supported') },
+        },
+      },
+      '/v2/repository/{repository}/models/{model}/load': {
+        post: {
+          summary: 'Named repositories (not supported)',
+          parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model],
+          responses: { 501: error('not supported') },
+        },
+      },
+      '/v2/repository/{repository}/models/{model}/unload': {
+        post: {
+          summary: 'Named repositories (not supported)',
+          parameters: [{ name: 'repository', in: 'path', required: true, schema: { type: 'string' } }, model],
+          responses: { 501: error('not supported') },
+        },
+      },
       ...sharedMemoryRoutes(),
-      '/v1/models': { get: { summary: 'Loaded models (V1 `models`), with the OpenAI list of text models (`object`, `data`)', responses: ok('models', ref('ModelList')) } },
+      '/v1/models': {
+        get: {
+          summary: 'Loaded models (V1 `models`), with the OpenAI list of text models (`object`, `data`)',
+          responses: ok('models', ref('ModelList')),
+        },
+      },
       '/v1/models/{name}': {
-        get: { summary: 'Model status (V1)', parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }], responses: { ...ok('ready', ref('ModelReady')), 404: error('unknown'), 503: error('not ready') } },
+        get: {
+          summary: 'Model status (V1)',
+          parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { ...ok('ready', ref('ModelReady')), 404: error('unknown'), 503: error('not ready') },
+        },
         post: {
           summary: 'Predict (V1): POST /v1/models/{model}:predict; :explain answers 501',
           parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: '"<model>:predict"' }],
           requestBody: { required: true, content: json(ref('V1Request')) },
-          responses: { ...ok('predictions', ref('V1Response')), 400: error('bad body'), 404: error('unknown model'), 501: error(':explain'), 503: error('not ready') },
+          responses: {
+            ...ok('predictions', ref('V1Response')),
+            400: error('bad body'),
+            404: error('unknown model'),
+            501: error(':explain'),
+            503: error('not ready'),
+          },
         },
       },
       ...openAiRoutes(openAiPrefix),

@@ -7,12 +7,12 @@ import { InvalidInputError, NotFoundError, NotImplementedError } from '../core/e
 import { CUDA_SHM_UNSUPPORTED, type SystemSharedMemory } from '../shm/system-shared-memory.js';
 import { isObject, parseJsonBody } from './v2-request.js';
 
-
 type Region = { Params: { region: string } };
 
 function registerBody(body: Uint8Array | undefined, region: string): Record<string, unknown> {
   const json = body?.byteLength ? parseJsonBody(body) : undefined;
-  if (!isObject(json)) throw new InvalidInputError(`registering shared memory region '${region}' needs a JSON body {"key", "offset", "byte_size"}`);
+  if (!isObject(json))
+    throw new InvalidInputError(`registering shared memory region '${region}' needs a JSON body {"key", "offset", "byte_size"}`);
   return json;
 }
 

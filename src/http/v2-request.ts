@@ -121,7 +121,9 @@ function refuseKindMismatch(name: string, datatype: DataType, ctx: DecodeContext
   }
   const spec = specs.find((s) => s.name === name);
   if (spec && (spec.datatype === 'BYTES') !== (datatype === 'BYTES')) {
-    throw new InvalidInputError(`inference input '${name}' data-type is '${datatype}', but model '${ctx.model}' expects '${spec.datatype}'`);
+    throw new InvalidInputError(
+      `inference input '${name}' data-type is '${datatype}', but model '${ctx.model}' expects '${spec.datatype}'`,
+    );
   }
 }
 
@@ -190,7 +192,9 @@ function decodeJsonRequest(body: Uint8Array, headerLength: number, headerGiven: 
 function decodeRawRequest(body: Uint8Array, ctx: DecodeContext): DecodedInfer {
   const specs = ctx.inputSpecs();
   if (specs.length !== 1) {
-    throw new InvalidInputError(`a raw body (Inference-Header-Content-Length: 0) needs a model with one input; '${ctx.model}' has ${specs.length}`);
+    throw new InvalidInputError(
+      `a raw body (Inference-Header-Content-Length: 0) needs a model with one input; '${ctx.model}' has ${specs.length}`,
+    );
   }
   const spec = specs[0]!;
   const what = `input '${spec.name}'`;
@@ -208,7 +212,12 @@ function decodeRawRequest(body: Uint8Array, ctx: DecodeContext): DecodedInfer {
     shape[shape.indexOf(-1)] = count / known;
   }
   const data = decodeRaw(spec.datatype, shape, body, what);
-  const request: InferRequest = { model: ctx.model, version: ctx.version, parameters: {}, inputs: [{ name: spec.name, datatype: spec.datatype, shape, data }] };
+  const request: InferRequest = {
+    model: ctx.model,
+    version: ctx.version,
+    parameters: {},
+    inputs: [{ name: spec.name, datatype: spec.datatype, shape, data }],
+  };
   return { request, isBinary: () => true };
 }
 

@@ -25,7 +25,14 @@ export class InferenceTrace {
 }
 
 /** Records a finished inference's phase times and its answer; a model never loaded counts as `_unknown`. */
-export function recordTrace(metrics: Metrics, trace: InferenceTrace, name: string, status: string | number, requestBytes?: number, responseBytes?: number): void {
+export function recordTrace(
+  metrics: Metrics,
+  trace: InferenceTrace,
+  name: string,
+  status: string | number,
+  requestBytes?: number,
+  responseBytes?: number,
+): void {
   const model = metrics.modelLabel(name);
   for (const phase of ['preprocess', 'predict', 'postprocess'] as const) {
     const ms = trace.ms[phase];
@@ -33,4 +40,3 @@ export function recordTrace(metrics: Metrics, trace: InferenceTrace, name: strin
   }
   metrics.answered(model, trace.protocol, status, requestBytes, responseBytes);
 }
-

@@ -50,7 +50,13 @@ abstract class LabelledMetric {
   }
 
   /** prom-client's metric shape, which its Registry formats. */
-  get(): { name: string; help: string; type: string; aggregator: string; values: { labels: object; value: number; metricName?: string }[] } {
+  get(): {
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { labels: object; value: number; metricName?: string }[];
+  } {
     const values: { labels: object; value: number; metricName?: string }[] = [];
     for (const s of this.series.values()) {
       if (!s.buckets) {

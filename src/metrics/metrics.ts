@@ -81,8 +81,17 @@ export class Metrics implements ModelObserver {
     },
   });
   private readonly queueTime = this.histogram('tsserve_queue_seconds', 'Time from submission to a worker starting the run');
-  private readonly computeTime = this.histogram('tsserve_inference_compute_seconds', 'Time the runtime spent running the model, per model run');
-  private readonly batchSize = new LabelledHistogram(this.registry, 'tsserve_batch_size', 'Samples per model run', ['model_name'], [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+  private readonly computeTime = this.histogram(
+    'tsserve_inference_compute_seconds',
+    'Time the runtime spent running the model, per model run',
+  );
+  private readonly batchSize = new LabelledHistogram(
+    this.registry,
+    'tsserve_batch_size',
+    'Samples per model run',
+    ['model_name'],
+    [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  );
   private readonly loadTime = new Gauge({
     name: 'tsserve_model_load_seconds',
     help: 'Time the last load of a model version took',
@@ -107,8 +116,20 @@ export class Metrics implements ModelObserver {
     'Inference requests whose client went away (disconnect, gRPC cancel) before the answer; their work was dropped',
     ['model_name', 'protocol'],
   );
-  private readonly requestBytes = new LabelledHistogram(this.registry, 'tsserve_request_bytes', 'Inference request body size', ['model_name', 'protocol'], SIZE_BUCKETS);
-  private readonly responseBytes = new LabelledHistogram(this.registry, 'tsserve_response_bytes', 'Inference response body size', ['model_name', 'protocol'], SIZE_BUCKETS);
+  private readonly requestBytes = new LabelledHistogram(
+    this.registry,
+    'tsserve_request_bytes',
+    'Inference request body size',
+    ['model_name', 'protocol'],
+    SIZE_BUCKETS,
+  );
+  private readonly responseBytes = new LabelledHistogram(
+    this.registry,
+    'tsserve_response_bytes',
+    'Inference response body size',
+    ['model_name', 'protocol'],
+    SIZE_BUCKETS,
+  );
 
   /** vLLM's names for the generation engines' state. */
   readonly vllm = new VllmMetrics(this.registry);

@@ -39,7 +39,10 @@ export class VllmMetrics {
   constructor(registry: Registry) {
     const gauge = (name: string, help: string, read: (v: EngineView) => number) => {
       const g: Gauge = new Gauge({
-        name, help, labelNames: ['model_name'], registers: [registry],
+        name,
+        help,
+        labelNames: ['model_name'],
+        registers: [registry],
         collect: () => {
           g.reset();
           for (const view of this.engines()) g.set({ model_name: view.model }, read(view));
@@ -47,19 +50,32 @@ export class VllmMetrics {
       });
       return g;
     };
-    const counter = (name: string, help: string, labelNames = ['model_name']) => new Counter({ name, help, labelNames, registers: [registry] });
-    const histogram = (name: string, help: string, buckets: number[]) => new Histogram({ name, help, labelNames: ['model_name'], buckets, registers: [registry] });
+    const counter = (name: string, help: string, labelNames = ['model_name']) =>
+      new Counter({ name, help, labelNames, registers: [registry] });
+    const histogram = (name: string, help: string, buckets: number[]) =>
+      new Histogram({ name, help, labelNames: ['model_name'], buckets, registers: [registry] });
     gauge('vllm:num_requests_running', 'Requests being generated (prefill or decode)', (v) => v.gauges.running);
     gauge('vllm:num_requests_waiting', 'Requests waiting for admission to a generation engine', (v) => v.gauges.waiting);
     gauge('vllm:kv_cache_usage_perc', 'KV-cache usage, 0.0-1.0: blocks reserved by running requests or holding cached prefixes', (v) =>
-      v.gauges.totalBlocks ? v.gauges.usedBlocks / v.gauges.totalBlocks : 0);
+      v.gauges.totalBlocks ? v.gauges.usedBlocks / v.gauges.totalBlocks : 0,
+    );
     this.cacheConfig = new Gauge({
-      name: 'vllm:cache_config_info', help: 'KV-cache configuration (value 1; the labels carry it)',
-      labelNames: ['model_name', 'block_size', 'num_gpu_blocks', 'enable_prefix_caching'], registers: [registry],
+      name: 'vllm:cache_config_info',
+      help: 'KV-cache configuration (value 1; the labels carry it)',
+      labelNames: ['model_name', 'block_size', 'num_gpu_blocks', 'enable_prefix_caching'],
+      registers: [registry],
       collect: () => {
         this.cacheConfig.reset();
         for (const { model, cache } of this.engines()) {
-          this.cacheConfig.set({ model_name: model, block_size: String(cache.blockSize), num_gpu_blocks: String(cache.numBlocks), enable_prefix_caching: String(cache.prefixCaching) }, 1);
+          this.cacheConfig.set(
+            {
+              model_name: model,
+              block_size: String(cache.blockSize),
+              num_gpu_blocks: String(cache.numBlocks),
+              enable_prefix_caching: String(cache.prefixCaching),
+            },
+            1,
+          );
         }
       },
     });
@@ -67,7 +83,10 @@ export class VllmMetrics {
     this.prefixHits = counter('vllm:prefix_cache_hits_total', 'Prompt tokens found in the prefix cache');
     this.promptTokens = counter('vllm:prompt_tokens_total', 'Prompt tokens of finished requests');
     this.generationTokens = counter('vllm:generation_tokens_total', 'Generated tokens of finished requests');
-    this.success = counter('vllm:request_success_total', 'Finished requests, by finish reason (stop, length, abort)', ['model_name', 'finished_reason']);
+    this.success = counter('vllm:request_success_total', 'Finished requests, by finish reason (stop, length, abort)', [
+      'model_name',
+      'finished_reason',
+    ]);
     this.ttft = histogram('vllm:time_to_first_token_seconds', 'Time from arrival to the first generated token', TTFT_BUCKETS);
     this.itl = histogram('vllm:inter_token_latency_seconds', 'Time between consecutive generated tokens', ITL_BUCKETS);
     this.e2e = histogram('vllm:e2e_request_latency_seconds', 'Time from arrival to the last token', REQUEST_BUCKETS);

@@ -35,7 +35,8 @@ function readValue(path: string, type: string, resolved: protobuf.ReflectionObje
   }
   if (resolved instanceof protobuf.Enum) {
     const name = typeof value === 'number' ? resolved.valuesById[value] : value;
-    if (typeof name !== 'string' || !(name in resolved.values)) throw wrongKind(path, `one of ${Object.keys(resolved.values).join(', ')}`, value);
+    if (typeof name !== 'string' || !(name in resolved.values))
+      throw wrongKind(path, `one of ${Object.keys(resolved.values).join(', ')}`, value);
     return name;
   }
   if (type === 'string') {
@@ -48,7 +49,8 @@ function readValue(path: string, type: string, resolved: protobuf.ReflectionObje
     throw wrongKind(path, 'true or false', value);
   }
   if (INTEGER_TYPES.has(type) && !(typeof value === 'number' && Number.isInteger(value))) throw wrongKind(path, 'an integer', value);
-  if (UNSIGNED_TYPES.has(type) && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) throw wrongKind(path, 'an integer >= 0', value);
+  if (UNSIGNED_TYPES.has(type) && !(typeof value === 'number' && Number.isInteger(value) && value >= 0))
+    throw wrongKind(path, 'an integer >= 0', value);
   if (typeof value !== 'number') throw wrongKind(path, 'a number', value);
   return value;
 }
@@ -91,7 +93,8 @@ function jsonValue(field: protobuf.Field, value: unknown): PbValue {
   if (field.resolvedType instanceof protobuf.Type && typeof value === 'object' && value !== null && !Array.isArray(value)) {
     return messageFromJson(field.resolvedType, value as JsonObject);
   }
-  if (typeof value === 'string' && (INTEGER_TYPES.has(field.type) || UNSIGNED_TYPES.has(field.type)) && /^-?\d+$/.test(value)) return Number(value);
+  if (typeof value === 'string' && (INTEGER_TYPES.has(field.type) || UNSIGNED_TYPES.has(field.type)) && /^-?\d+$/.test(value))
+    return Number(value);
   return value as PbValue;
 }
 
@@ -135,7 +138,8 @@ function tidy(type: protobuf.Type, object: JsonObject): JsonObject {
     if (value === null || value === undefined) continue;
     const sub = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
     if (!sub) out[field.name] = value;
-    else if (field instanceof protobuf.MapField) out[field.name] = Object.fromEntries(Object.entries(value as JsonObject).map(([k, v]) => [k, tidy(sub, v as JsonObject)]));
+    else if (field instanceof protobuf.MapField)
+      out[field.name] = Object.fromEntries(Object.entries(value as JsonObject).map(([k, v]) => [k, tidy(sub, v as JsonObject)]));
     else if (field.repeated) out[field.name] = (value as JsonObject[]).map((v) => tidy(sub, v));
     else out[field.name] = tidy(sub, value as JsonObject);
   }

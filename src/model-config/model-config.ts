@@ -11,10 +11,7 @@ import type { OutputLabels } from '../core/classification.js';
 
 export { CONFIG_FILE, ModelConfigError } from './model-config-error.js';
 
-export type VersionPolicy =
-  | { kind: 'latest'; count: number }
-  | { kind: 'all' }
-  | { kind: 'specific'; versions: number[] };
+export type VersionPolicy = { kind: 'latest'; count: number } | { kind: 'all' } | { kind: 'specific'; versions: number[] };
 
 /** Triton's `dynamic_batching { ... }`; times in microseconds, 0 meaning none. */
 export interface DynamicBatchingConfig {
@@ -80,7 +77,9 @@ function readDynamicBatching(config: Json, maxBatchSize: number): DynamicBatchin
   const policy = (batching['default_queue_policy'] ?? {}) as Json;
   const preferred = ((batching['preferred_batch_size'] ?? []) as number[]).map((v) => {
     if (v < 1 || v > maxBatchSize) {
-      throw new ModelConfigError(`'preferred_batch_size' values must be integers in [1, max_batch_size=${maxBatchSize}], got ${JSON.stringify(v)}`);
+      throw new ModelConfigError(
+        `'preferred_batch_size' values must be integers in [1, max_batch_size=${maxBatchSize}], got ${JSON.stringify(v)}`,
+      );
     }
     return v;
   });

@@ -22,5 +22,9 @@ export function sharedAbortFlag(signal: AbortSignal): SharedAbortFlag {
 export function readAbortFlag(buffer: SharedArrayBuffer | undefined): { readonly aborted: boolean } {
   if (!buffer) return { aborted: false };
   const flag = new Int32Array(buffer);
-  return { get aborted() { return Atomics.load(flag, 0) !== 0; } };
+  return {
+    get aborted() {
+      return Atomics.load(flag, 0) !== 0;
+    },
+  };
 }

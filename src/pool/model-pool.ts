@@ -12,11 +12,26 @@ import { transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
 import { MessageChannel } from 'node:worker_threads';
 import { sharedAbortFlag } from './abort-flag.js';
-import type { EmbedResult, EnginePlan, GenerateChunk, GenerateRequest, GenerateResult, GenerationStats, ModelMetadata } from '../core/runtime.js';
+import type {
+  EmbedResult,
+  EnginePlan,
+  GenerateChunk,
+  GenerateRequest,
+  GenerateResult,
+  GenerationStats,
+  ModelMetadata,
+} from '../core/runtime.js';
 import { randomUUID } from 'node:crypto';
 import { BroadcastChannel } from 'node:worker_threads';
 import type {
-  EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
+  EmbedReply,
+  GenerateMessage,
+  GenerateReply,
+  InferReply,
+  MetadataReply,
+  WorkerConfig,
+  WorkerFailure,
+  WorkerTask,
 } from './worker-protocol.js';
 
 export interface PoolSpec extends WorkerConfig {
@@ -49,7 +64,10 @@ const ENGINE_TASKS = 1 << 20;
  * would have shared (one copy of the weights), unless max_num_seqs 1 turns batching off: then
  * each instance is an engine of one sequence, as a worker was before engines.
  */
-async function planEngines(config: WorkerConfig & { instances: number }, enginePlan?: PoolSpec['enginePlan']): Promise<{ instances: number; gauges?: EngineGauges; channel?: string }> {
+async function planEngines(
+  config: WorkerConfig & { instances: number },
+  enginePlan?: PoolSpec['enginePlan'],
+): Promise<{ instances: number; gauges?: EngineGauges; channel?: string }> {
   const plan = await enginePlan?.(config.modelPath, config.options.parameters);
   if (!plan) return { instances: config.instances };
   let instances = config.instances;

@@ -11,7 +11,14 @@ import { transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
 import type { LoadedModel, Runtime } from '../core/runtime.js';
 import type {
-  EmbedReply, GenerateMessage, GenerateReply, InferReply, MetadataReply, WorkerConfig, WorkerFailure, WorkerTask,
+  EmbedReply,
+  GenerateMessage,
+  GenerateReply,
+  InferReply,
+  MetadataReply,
+  WorkerConfig,
+  WorkerFailure,
+  WorkerTask,
 } from './worker-protocol.js';
 
 const config = Piscina.workerData as WorkerConfig;
@@ -57,7 +64,11 @@ async function infer(model: LoadedModel, task: Extract<WorkerTask, { op: 'infer'
 
 async function generate(model: LoadedModel, task: Extract<WorkerTask, { op: 'generate' }>): Promise<GenerateReply> {
   const flag = new Int32Array(task.abort);
-  const signal = { get aborted() { return Atomics.load(flag, 0) !== 0; } };
+  const signal = {
+    get aborted() {
+      return Atomics.load(flag, 0) !== 0;
+    },
+  };
   const post = (message: GenerateMessage) => task.port.postMessage(message);
   try {
     const result = await textModel(model).generate(task.request, (chunk) => post({ kind: 'chunk', chunk }), signal);
@@ -92,9 +103,12 @@ export default async function handle(task: WorkerTask): Promise<Reply> {
   if (task.op === 'metadata') return { ok: true, metadata: model.metadata };
   try {
     switch (task.op) {
-      case 'infer': return await infer(model, task);
-      case 'embed': return await embed(model, task.texts);
-      case 'generate': return await generate(model, task);
+      case 'infer':
+        return await infer(model, task);
+      case 'embed':
+        return await embed(model, task.texts);
+      case 'generate':
+        return await generate(model, task);
     }
   } catch (error) {
     return failure(error);

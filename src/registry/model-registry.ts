@@ -117,7 +117,8 @@ export class ModelRegistry {
     const name = entry.name;
     let source: ModelSource;
     try {
-      source = uploadedDir && config ? await this.repository.readUploaded(name, uploadedDir, config) : await this.repository.read(name, config);
+      source =
+        uploadedDir && config ? await this.repository.readUploaded(name, uploadedDir, config) : await this.repository.read(name, config);
     } catch (error) {
       if (error instanceof ModelNotFoundError) {
         if (!entry.versions.length && !entry.wanted) this.models.delete(name);
@@ -138,7 +139,10 @@ export class ModelRegistry {
     if (failed && entry.versions.some((v) => v.state === 'READY')) {
       // Triton keeps serving what was loaded when a reload fails.
       await Promise.all(next.map((v) => v.unload()));
-      this.options.logger.error({ model: name, version: failed.version, err: failed.reason }, 'model failed to reload; the loaded versions keep serving');
+      this.options.logger.error(
+        { model: name, version: failed.version, err: failed.reason },
+        'model failed to reload; the loaded versions keep serving',
+      );
       return { ok: false, reason: `version ${failed.version} is at UNAVAILABLE state: ${failed.reason}` };
     }
     const previous = entry.versions;
@@ -267,7 +271,10 @@ export class ModelRegistry {
 
   private serialise<T>(entry: ModelEntry, task: () => Promise<T>): Promise<T> {
     const run = entry.busy.then(task);
-    entry.busy = run.then(() => undefined, () => undefined);
+    entry.busy = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 }

@@ -91,7 +91,11 @@ export class ModelVersion {
       this.instances = pool.instances;
       const { executionProvider, deviceId } = spec.options;
       this.completedConfig = completeModelConfig({
-        name: this.name, config: this.config, metadata: pool.metadata, instances: pool.instances, placement: { executionProvider, deviceId },
+        name: this.name,
+        config: this.config,
+        metadata: pool.metadata,
+        instances: pool.instances,
+        placement: { executionProvider, deviceId },
       });
       this.scheduler = this.createScheduler(pool, pool.instances);
       this.state = 'READY';
@@ -150,7 +154,10 @@ export class ModelVersion {
     const pool = this.readyPool();
     const start = performance.now();
     try {
-      const { outputs: raw, timing } = await this.track(() => this.run(pool, request, signal), (result) => result.timing);
+      const { outputs: raw, timing } = await this.track(
+        () => this.run(pool, request, signal),
+        (result) => result.timing,
+      );
       const outputs = classifyOutputs(raw, request.outputs, this.config.outputLabels, this.config.maxBatchSize > 0);
       this.statistics.recordSuccess((performance.now() - start) * 1e6, timing);
       return { modelName: this.name, modelVersion: this.version, id: request.id, outputs };
@@ -168,7 +175,10 @@ export class ModelVersion {
     const names = this.text?.embedOutputs;
     if (!this.config.dynamicBatching || !names || !texts.length) return this.track(() => pool.embed(texts));
     const input: Tensor = { name: this.specs().inputs[0]!.name, datatype: 'BYTES', shape: [texts.length], data: bytesFromStrings(texts) };
-    const outputs = [{ name: names.embedding, parameters: {} }, { name: names.tokenCount, parameters: {} }];
+    const outputs = [
+      { name: names.embedding, parameters: {} },
+      { name: names.tokenCount, parameters: {} },
+    ];
     const response = await this.infer({ model: this.name, parameters: {}, inputs: [input], outputs }, signal);
     const [embedding, tokens] = response.outputs as [Tensor, Tensor];
     return {
@@ -198,7 +208,13 @@ export class ModelVersion {
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
     const meta = pool.metadata;
     const given = this.tableInputs(request);
-    const inputs = validateInputs(this.name, inputSpecs, this.config.maxBatchSize, meta.numpyInput ? byPosition(given, inputSpecs) : given, meta.numpyInput);
+    const inputs = validateInputs(
+      this.name,
+      inputSpecs,
+      this.config.maxBatchSize,
+      meta.numpyInput ? byPosition(given, inputSpecs) : given,
+      meta.numpyInput,
+    );
     const outputNames = resolveOutputs(this.name, outputSpecs, request.outputs, meta.defaultOutputs);
     const run = { inputs, outputNames, parameters: request.parameters };
     // Triton reads `timeout` only where there is a queue to time out of: the dynamic batcher's.

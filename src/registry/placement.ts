@@ -33,7 +33,8 @@ export function placement(config: ModelConfig, provider: ProviderDecision): Plac
   const device = config.device;
   if (device?.kind === 'cpu') return { executionProvider: 'cpu', deviceId: 0 };
   if (device?.kind === 'gpu') {
-    if (provider.provider !== 'cuda') throw new ModelConfigError(`instance_group asks for KIND_GPU, but the server runs on the CPU (${provider.reason})`);
+    if (provider.provider !== 'cuda')
+      throw new ModelConfigError(`instance_group asks for KIND_GPU, but the server runs on the CPU (${provider.reason})`);
     return { executionProvider: 'cuda', deviceId: device.deviceId };
   }
   return { executionProvider: provider.provider, deviceId: 0 };

@@ -18,7 +18,10 @@ export interface ServerState {
 export function serverReadiness(registry: ModelRegistry, state: ServerState): Readiness {
   if (!state.started) return { ready: false, reason: 'Server is not ready: models are still loading' };
   if (state.strict && !registry.allReady()) {
-    const notReady = registry.index().filter((e) => e.state !== 'READY' && e.state !== 'UNLOADED').map((e) => e.name);
+    const notReady = registry
+      .index()
+      .filter((e) => e.state !== 'READY' && e.state !== 'UNLOADED')
+      .map((e) => e.name);
     return { ready: false, reason: `Server is not ready: model(s) not ready: ${[...new Set(notReady)].join(', ')}` };
   }
   return { ready: true };

@@ -90,7 +90,12 @@ interface ModelFile {
 }
 
 /** The files of `dir` that are models: of the named runtime, or of any when none is named. */
-async function modelFiles(dir: string, files: string[], runtime: RuntimeEntry | undefined, runtimes: RuntimeCatalogue): Promise<ModelFile[]> {
+async function modelFiles(
+  dir: string,
+  files: string[],
+  runtime: RuntimeEntry | undefined,
+  runtimes: RuntimeCatalogue,
+): Promise<ModelFile[]> {
   const found: ModelFile[] = [];
   for (const file of files.filter((f) => runtimes.hasModelExtension(f))) {
     const head = await readHead(join(dir, file));
@@ -130,13 +135,22 @@ async function readConfig(dir: string): Promise<ModelConfig> {
   return { ...config, outputLabels: await readOutputLabels(dir, config.proto) };
 }
 
-const FORMAT_NAMES: Readonly<Record<string, string>> = { onnx: 'ONNX', sklearn: 'scikit-learn ONNX', xgboost: 'XGBoost', lightgbm: 'LightGBM' };
+const FORMAT_NAMES: Readonly<Record<string, string>> = {
+  onnx: 'ONNX',
+  sklearn: 'scikit-learn ONNX',
+  xgboost: 'XGBoost',
+  lightgbm: 'LightGBM',
+};
 
 /** A file with a model's extension that no runtime recognises by its content. */
 function notAModel(path: string, runtimes: RuntimeCatalogue): ModelLayoutError {
   const extension = extname(path).toLowerCase();
-  const formats = [...new Set(runtimes.entries.filter((r) => r.fileExtensions.includes(extension)).map((r) => FORMAT_NAMES[r.name] ?? r.name))];
-  return new ModelLayoutError(`${path} is not a valid ${formats.join(' or ')} model file; check that it is whole and was saved by that library`);
+  const formats = [
+    ...new Set(runtimes.entries.filter((r) => r.fileExtensions.includes(extension)).map((r) => FORMAT_NAMES[r.name] ?? r.name)),
+  ];
+  return new ModelLayoutError(
+    `${path} is not a valid ${formats.join(' or ')} model file; check that it is whole and was saved by that library`,
+  );
 }
 
 function wantedFiles(runtime: RuntimeEntry | undefined, runtimes: RuntimeCatalogue): string {
@@ -193,7 +207,10 @@ async function versionSource(dir: string, version: string, config: ModelConfig, 
 export async function readModelFolder(name: string, dir: string, ctx: LayoutContext, override?: ModelConfig): Promise<ModelSource> {
   const config = override ?? (await readConfig(dir));
   const { dirs } = await entries(dir);
-  const numeric = dirs.filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
+  const numeric = dirs
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .sort((a, b) => a - b);
   const versions: VersionSource[] = [];
   if (numeric.length) {
     for (const v of applyPolicy(config, numeric)) {
@@ -205,13 +222,21 @@ export async function readModelFolder(name: string, dir: string, ctx: LayoutCont
     if (source) versions.push(source);
   }
   if (!versions.length) {
-    throw new ModelLayoutError(`no model file found for model '${name}' in ${dir} (${wantedFiles(namedRuntime(config, ctx), ctx.runtimes)})`);
+    throw new ModelLayoutError(
+      `no model file found for model '${name}' in ${dir} (${wantedFiles(namedRuntime(config, ctx), ctx.runtimes)})`,
+    );
   }
   return { name, config, versions };
 }
 
 /** The single top-level model file, served as `name`. */
-export async function readSingleFile(name: string, modelDir: string, file: string, ctx: LayoutContext, override?: ModelConfig): Promise<ModelSource> {
+export async function readSingleFile(
+  name: string,
+  modelDir: string,
+  file: string,
+  ctx: LayoutContext,
+  override?: ModelConfig,
+): Promise<ModelSource> {
   const config = override ?? (await readConfig(modelDir));
   if (file === '.') {
     const source = await versionSource(modelDir, '1', config, ctx);

@@ -24,10 +24,7 @@ export interface RepositoryLocation {
 }
 
 /** What discover() found: model folders under model_dir, or one model served alone. */
-type Found =
-  | { kind: 'folders' }
-  | { kind: 'file'; name: string; dir: string; file: string }
-  | { kind: 'model'; name: string; dir: string };
+type Found = { kind: 'folders' } | { kind: 'file'; name: string; dir: string; file: string } | { kind: 'model'; name: string; dir: string };
 
 async function isDirectory(path: string): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;

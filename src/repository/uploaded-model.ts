@@ -15,7 +15,9 @@ function segments(path: string): string[] {
   const parts = path.split('/');
   // NUL would cut the path short in the file system calls.
   if (path.includes('\0') || !parts.every((p) => SAFE_SEGMENT.test(p))) {
-    throw new InvalidInputError(`load parameter 'file:${path}' must name a relative path such as 'file:1/model.onnx' (no '..', '\\\\' or empty parts)`);
+    throw new InvalidInputError(
+      `load parameter 'file:${path}' must name a relative path such as 'file:1/model.onnx' (no '..', '\\\\' or empty parts)`,
+    );
   }
   return parts;
 }

@@ -49,7 +49,9 @@ export function splitOutputs(outputs: readonly Tensor[], rowCounts: readonly num
   const total = rowCounts.reduce((a, b) => a + b, 0);
   for (const o of outputs) {
     if (o.shape[0] !== total) {
-      throw new InferenceError(`output '${o.name}' has shape [${o.shape.join(',')}], which has no batch dimension of ${total} to split among the batched requests`);
+      throw new InferenceError(
+        `output '${o.name}' has shape [${o.shape.join(',')}], which has no batch dimension of ${total} to split among the batched requests`,
+      );
     }
   }
   let start = 0;

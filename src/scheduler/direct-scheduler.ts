@@ -1,7 +1,15 @@
 /** Triton's default scheduler: no queue of its own, each request is one model run on a free worker. */
 import { UnavailableError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
-import { type ExecutionListener, type Executor, type RunResult, type Scheduler, STOPPED_MESSAGE, abortError, unlessAborted } from './scheduler.js';
+import {
+  type ExecutionListener,
+  type Executor,
+  type RunResult,
+  type Scheduler,
+  STOPPED_MESSAGE,
+  abortError,
+  unlessAborted,
+} from './scheduler.js';
 
 export class DirectScheduler implements Scheduler {
   private running = 0;

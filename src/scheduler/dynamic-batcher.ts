@@ -157,8 +157,14 @@ export class DynamicBatcher implements Scheduler {
     this.options
       .execute(run, signal)
       .then(({ outputs, timing }) => {
-        const parts = splitOutputs(outputs, jobs.map((j) => j.rows));
-        this.options.onExecution(jobs.reduce((n, j) => n + j.rows, 0), timing);
+        const parts = splitOutputs(
+          outputs,
+          jobs.map((j) => j.rows),
+        );
+        this.options.onExecution(
+          jobs.reduce((n, j) => n + j.rows, 0),
+          timing,
+        );
         jobs.forEach((job, i) => {
           const queueNs = timing.queueNs + (dispatchedAt - job.enqueuedAt) * 1e6;
           job.resolve({ outputs: parts[i]!, timing: { ...timing, queueNs } });

@@ -36,7 +36,11 @@ export function shmLocation(parameters: Parameters | undefined, what: string): S
 }
 
 /** The bytes of an input placed in shared memory, or undefined when the input is not. */
-export function readShmInput(shm: SystemSharedMemory | undefined, parameters: Parameters | undefined, what: string): Uint8Array | undefined {
+export function readShmInput(
+  shm: SystemSharedMemory | undefined,
+  parameters: Parameters | undefined,
+  what: string,
+): Uint8Array | undefined {
   const at = shmLocation(parameters, what);
   if (!at) return undefined;
   if (!shm) throw new InvalidInputError(`${what}: shared memory is not enabled on this server`);
@@ -47,7 +51,11 @@ export function readShmInput(shm: SystemSharedMemory | undefined, parameters: Pa
  * Writes every output the request asked to place in shared memory and returns their names;
  * the frontend then answers those outputs with their region and size instead of data.
  */
-export function writeShmOutputs(shm: SystemSharedMemory | undefined, request: InferRequest, response: InferResponse): Map<string, ShmLocation> {
+export function writeShmOutputs(
+  shm: SystemSharedMemory | undefined,
+  request: InferRequest,
+  response: InferResponse,
+): Map<string, ShmLocation> {
   const placed = new Map<string, ShmLocation>();
   for (const requested of request.outputs ?? []) {
     const what = `output '${requested.name}'`;

@@ -39,7 +39,9 @@ function nonNegativeInteger(value: unknown, field: string, region: string): numb
   if (typeof value === 'bigint') value = Number(value);
   if (typeof value === 'string' && /^\d+$/.test(value)) value = Number(value);
   if (!Number.isSafeInteger(value) || (value as number) < 0) {
-    throw new InvalidInputError(`failed to register shared memory region '${region}': '${field}' must be a non-negative integer, got ${JSON.stringify(value)}`);
+    throw new InvalidInputError(
+      `failed to register shared memory region '${region}': '${field}' must be a non-negative integer, got ${JSON.stringify(value)}`,
+    );
   }
   return value as number;
 }
@@ -65,7 +67,9 @@ export class SystemSharedMemory {
       const stat = fstatSync(fd);
       if (!stat.isFile()) throw new InvalidInputError(`Unable to open shared memory region: '${key}'`);
       if (start + size > stat.size) {
-        throw new InvalidInputError(`failed to register shared memory region '${name}': invalid args (offset ${start} + byte_size ${size} is past the ${stat.size} bytes of '${key}')`);
+        throw new InvalidInputError(
+          `failed to register shared memory region '${name}': invalid args (offset ${start} + byte_size ${size} is past the ${stat.size} bytes of '${key}')`,
+        );
       }
     } catch (error) {
       closeSync(fd);

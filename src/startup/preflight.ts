@@ -16,7 +16,8 @@ export interface PortFlag {
 /** No two listeners ask for the same port (the flags' declarations bound each to 0..65535). */
 export function checkPortNumbers(ports: readonly PortFlag[]): void {
   const [a, b] = ports;
-  if (a && b && a.port !== 0 && a.port === b.port) throw new StartupError(`${a.flag} and ${b.flag} are both ${a.port}: give them different ports`);
+  if (a && b && a.port !== 0 && a.port === b.port)
+    throw new StartupError(`${a.flag} and ${b.flag} are both ${a.port}: give them different ports`);
 }
 
 function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
@@ -30,9 +31,12 @@ function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | 
 /** The reason a listener could not bind, naming its flag; undefined when it is no bind error. */
 export function bindError(host: string, { flag, port, alternative }: PortFlag, error: NodeJS.ErrnoException): StartupError | undefined {
   const or = alternative ? `, or ${alternative}` : '';
-  if (error.code === 'EADDRINUSE') return new StartupError(`${flag} ${port}: port ${port} on ${host} is already in use; choose another ${flag}${or}`);
-  if (error.code === 'EACCES') return new StartupError(`${flag} ${port}: no permission to listen on port ${port}; use a port above 1023${or}`);
-  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') return new StartupError(`--host ${host} is not an address of this machine; use 0.0.0.0 or 127.0.0.1`);
+  if (error.code === 'EADDRINUSE')
+    return new StartupError(`${flag} ${port}: port ${port} on ${host} is already in use; choose another ${flag}${or}`);
+  if (error.code === 'EACCES')
+    return new StartupError(`${flag} ${port}: no permission to listen on port ${port}; use a port above 1023${or}`);
+  if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+    return new StartupError(`--host ${host} is not an address of this machine; use 0.0.0.0 or 127.0.0.1`);
   return undefined;
 }
 
@@ -50,7 +54,9 @@ export async function checkModelDir(path: string): Promise<void> {
   const found = await stat(path).catch((error: NodeJS.ErrnoException) => error);
   if (found instanceof Error) {
     const why = found.code === 'ENOENT' ? 'does not exist' : `cannot be read (${found.code})`;
-    throw new StartupError(`--model_dir ${path} ${why}: point --model_dir at a model file, a model's folder or a repository of model folders`);
+    throw new StartupError(
+      `--model_dir ${path} ${why}: point --model_dir at a model file, a model's folder or a repository of model folders`,
+    );
   }
 }
 

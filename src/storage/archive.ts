@@ -47,11 +47,14 @@ const TAR_REFUSED = new Set(['CharacterDevice', 'BlockDevice', 'FIFO']);
 
 function checkTarEntry(entry: tar.ReadEntry, dest: string, name: string): void {
   const what = `entry in archive ${name}`;
-  if (TAR_REFUSED.has(entry.type)) throw new UnsafePathError(`refusing ${entry.type} '${entry.path}' in archive ${name}: only files, folders and links are extracted`);
+  if (TAR_REFUSED.has(entry.type))
+    throw new UnsafePathError(`refusing ${entry.type} '${entry.path}' in archive ${name}: only files, folders and links are extracted`);
   if (!TAR_CONTENT.has(entry.type)) return;
   const path = safeRelativePath(entry.path, what);
   if (entry.type === 'SymbolicLink' && !linkStaysInside(dest, path, entry.linkpath ?? '')) {
-    throw new UnsafePathError(`refusing symlink '${entry.path}' -> '${entry.linkpath}' in archive ${name}: it points outside the destination folder`);
+    throw new UnsafePathError(
+      `refusing symlink '${entry.path}' -> '${entry.linkpath}' in archive ${name}: it points outside the destination folder`,
+    );
   }
   if (entry.type === 'Link') safeRelativePath(entry.linkpath ?? '', `hard link target in archive ${name}`);
 }
@@ -96,7 +99,9 @@ const S_IFLNK = 0o120000;
 
 function openZip(file: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (error, zip) => (error ? reject(error) : resolve(zip))),
+    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true }, (error, zip) =>
+      error ? reject(error) : resolve(zip),
+    ),
   );
 }
 
@@ -138,7 +143,8 @@ function refuseWritesThroughLinks(items: readonly ZipItem[], name: string): void
     const parts = item.path.split('/');
     for (let n = 1; n < parts.length; n++) {
       const ancestor = parts.slice(0, n).join('/');
-      if (links.has(ancestor)) throw new UnsafePathError(`refusing '${item.path}' in archive ${name}: it would be written through the symlink '${ancestor}'`);
+      if (links.has(ancestor))
+        throw new UnsafePathError(`refusing '${item.path}' in archive ${name}: it would be written through the symlink '${ancestor}'`);
     }
   }
 }
@@ -153,7 +159,9 @@ async function extractZip(file: string, dest: string, name: string): Promise<voi
     for (const item of items.filter((i) => i.kind === 'symlink')) {
       const target = await readSmall(await openEntry(zip, item.entry));
       if (!linkStaysInside(dest, item.path, target)) {
-        throw new UnsafePathError(`refusing symlink '${item.path}' -> '${target}' in archive ${name}: it points outside the destination folder`);
+        throw new UnsafePathError(
+          `refusing symlink '${item.path}' -> '${target}' in archive ${name}: it points outside the destination folder`,
+        );
       }
       targets.set(item, target);
     }

@@ -3,17 +3,26 @@
  * undici, node streams) into a StorageError, so the transfer loop decides once whether to retry
  * and every store fails with the same kind of message.
  */
-import {
-  AccessDeniedError,
-  SourceNotFoundError,
-  StorageError,
-  TransientError,
-} from './errors.js';
+import { AccessDeniedError, SourceNotFoundError, StorageError, TransientError } from './errors.js';
 
 const NETWORK_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH',
-  'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED',
-  'ERR_STREAM_PREMATURE_CLOSE', 'TimeoutError', 'RequestTimeout', 'RequestTimeTooSkewed',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
 ]);
 const NETWORK_MESSAGES = /socket hang up|terminated|premature close|aborted|network|timed? ?out|ECONNRESET/i;
 
@@ -77,7 +86,8 @@ export function classifyError(error: unknown, what: string): StorageError {
   if (error instanceof StorageError) return error;
   const status = httpStatusOf(error);
   const detail = describe(error);
-  if (status === 401 || status === 403) return new AccessDeniedError(`access denied to ${what} (HTTP ${status}: ${detail}); check the credentials`, error);
+  if (status === 401 || status === 403)
+    return new AccessDeniedError(`access denied to ${what} (HTTP ${status}: ${detail}); check the credentials`, error);
   if (status === 404) return new SourceNotFoundError(`${what} was not found (HTTP 404: ${detail})`, error);
   if (status !== undefined && (status >= 500 || status === 408 || status === 429)) {
     return new TransientError(`${what}: HTTP ${status} (${detail})`, error);

@@ -38,7 +38,9 @@ async function main(): Promise<void> {
     process.stderr.write(`storage-initializer: expected <src-uri> <dest-path> pairs, got ${args.length} argument(s)\n\n${USAGE}\n`);
     process.exit(2);
   }
-  const logger = createLogger(envValue(process.env, 'STORAGE_LOG_LEVEL', 'KSERVE_LOGLEVEL') ?? 'info').child({ component: 'storage-initializer' });
+  const logger = createLogger(envValue(process.env, 'STORAGE_LOG_LEVEL', 'KSERVE_LOGLEVEL') ?? 'info').child({
+    component: 'storage-initializer',
+  });
   routeProcessWarnings(logger);
   const controller = new AbortController();
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => controller.abort(new Error(`interrupted by ${signal}`)));

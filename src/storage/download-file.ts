@@ -135,7 +135,9 @@ async function attemptOnce(
     ctx.progress.add(chunk.byteLength);
   }, ctx.settings.readTimeoutMs);
   // 'w' truncates whatever an earlier run left for a changed object; 'a' appends to a resumed part.
-  await pipeline(opened.body, counter, createWriteStream(paths.part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER }), { signal });
+  await pipeline(opened.body, counter, createWriteStream(paths.part, { flags: offset > 0 ? 'a' : 'w', highWaterMark: WRITE_BUFFER }), {
+    signal,
+  });
   if (size !== undefined && total < size) return { kind: 'short', offset: total };
   if (size !== undefined && total > size) {
     throw new IntegrityError(`${file.name}: received ${total} bytes, the store declared ${size}`);

@@ -51,7 +51,9 @@ function selectFiles(files: RemoteFile[], settings: TransferSettings, where: str
   if (files.length === 0) throw new SourceNotFoundError(`Failed to fetch model. No model found in ${where}.`);
   const selected = files.filter((f) => isIncluded(f.path, settings.filter));
   if (selected.length === 0) {
-    throw new SourceNotFoundError(`No file in ${where} matches STORAGE_ALLOW_PATTERNS / STORAGE_IGNORE_PATTERNS (${files.length} files listed)`);
+    throw new SourceNotFoundError(
+      `No file in ${where} matches STORAGE_ALLOW_PATTERNS / STORAGE_IGNORE_PATTERNS (${files.length} files listed)`,
+    );
   }
   return selected;
 }
@@ -87,7 +89,10 @@ export async function downloadModel(uri: string, dest: string, options: Download
   const only = files.length === 1 ? files[0]! : undefined;
   if (only && archiveKind(only.path)) await unpack(staging, only.path, logger);
   const entries = await staging.commit();
-  logger.info({ files: summary.files, bytes: summary.bytes, rateMBps: +(summary.rate / 2 ** 20).toFixed(1) }, `Model downloaded in ${summary.seconds.toFixed(3)} seconds.`);
+  logger.info(
+    { files: summary.files, bytes: summary.bytes, rateMBps: +(summary.rate / 2 ** 20).toFixed(1) },
+    `Model downloaded in ${summary.seconds.toFixed(3)} seconds.`,
+  );
   return { ...summary, entries };
 }
 

@@ -4,15 +4,7 @@
  */
 
 export type StorageErrorCode =
-  | 'INVALID_URI'
-  | 'CONFIG'
-  | 'NOT_FOUND'
-  | 'ACCESS_DENIED'
-  | 'UNSAFE_PATH'
-  | 'INTEGRITY'
-  | 'ARCHIVE'
-  | 'TRANSIENT'
-  | 'FAILED';
+  'INVALID_URI' | 'CONFIG' | 'NOT_FOUND' | 'ACCESS_DENIED' | 'UNSAFE_PATH' | 'INTEGRITY' | 'ARCHIVE' | 'TRANSIENT' | 'FAILED';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;

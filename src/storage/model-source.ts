@@ -24,7 +24,10 @@ export function defaultStorageDir(): string {
 /** The local folder to serve, after downloading it if the options name a remote source. */
 export async function prepareModelDir(options: ModelSourceOptions, logger: Logger): Promise<string> {
   if (isRemoteUri(options.model_dir)) {
-    const dest = join(options.storage_dir || defaultStorageDir(), createHash('sha256').update(options.model_dir).digest('hex').slice(0, 16));
+    const dest = join(
+      options.storage_dir || defaultStorageDir(),
+      createHash('sha256').update(options.model_dir).digest('hex').slice(0, 16),
+    );
     await downloadModel(options.model_dir, dest, { logger });
     return dest;
   }

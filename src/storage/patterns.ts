@@ -58,5 +58,8 @@ export function parsePatternList(name: string, raw: string | undefined): string[
     }
     return parsed.filter((p) => p !== '');
   }
-  return text.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
 }

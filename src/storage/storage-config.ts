@@ -35,7 +35,10 @@ function parseObject(name: string, raw: string | undefined): Record<string, unkn
 
 /** `env` with the storage spec applied; the spec wins over variables set directly, as in KServe. */
 export function applyStorageConfig(env: Env): Env {
-  const spec = { ...parseObject('STORAGE_CONFIG', env.STORAGE_CONFIG), ...parseObject('STORAGE_OVERRIDE_CONFIG', env.STORAGE_OVERRIDE_CONFIG) };
+  const spec = {
+    ...parseObject('STORAGE_CONFIG', env.STORAGE_CONFIG),
+    ...parseObject('STORAGE_OVERRIDE_CONFIG', env.STORAGE_OVERRIDE_CONFIG),
+  };
   if (spec.type !== 's3') return env;
   const out: Record<string, string | undefined> = { ...env };
   for (const [key, variables] of Object.entries(S3_KEYS)) {

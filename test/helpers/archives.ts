@@ -57,8 +57,9 @@ export function makeZip(entries: readonly ArchiveEntry[]): Buffer {
   for (const entry of entries) {
     const type = entry.type ?? 'file';
     const name = Buffer.from(type === 'dir' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path);
-    const data = Buffer.from(type === 'symlink' ? entry.link ?? '' : entry.data ?? '');
-    const unixMode = (type === 'symlink' ? 0o120000 : type === 'dir' ? 0o040000 : 0o100000) | (entry.mode ?? (type === 'dir' ? 0o755 : 0o644));
+    const data = Buffer.from(type === 'symlink' ? (entry.link ?? '') : (entry.data ?? ''));
+    const unixMode =
+      (type === 'symlink' ? 0o120000 : type === 'dir' ? 0o040000 : 0o100000) | (entry.mode ?? (type === 'dir' ? 0o755 : 0o644));
     const crc = crc32(data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);

@@ -61,26 +61,62 @@ export function encode(datatype: string, values: readonly Value[]): Buffer {
     );
   }
   const size: Record<string, number> = {
-    BOOL: 1, UINT8: 1, INT8: 1, UINT16: 2, INT16: 2, FP16: 2, UINT32: 4, INT32: 4, FP32: 4, UINT64: 8, INT64: 8, FP64: 8,
+    BOOL: 1,
+    UINT8: 1,
+    INT8: 1,
+    UINT16: 2,
+    INT16: 2,
+    FP16: 2,
+    UINT32: 4,
+    INT32: 4,
+    FP32: 4,
+    UINT64: 8,
+    INT64: 8,
+    FP64: 8,
   };
   const n = size[datatype]!;
   const out = Buffer.alloc(values.length * n);
   values.forEach((v, i) => {
     const o = i * n;
     switch (datatype) {
-      case 'BOOL': out.writeUInt8(v ? 1 : 0, o); break;
-      case 'UINT8': out.writeUInt8(Number(v), o); break;
-      case 'INT8': out.writeInt8(Number(v), o); break;
-      case 'UINT16': out.writeUInt16LE(Number(v), o); break;
-      case 'INT16': out.writeInt16LE(Number(v), o); break;
-      case 'FP16': out.writeUInt16LE(halfBitsOf(nearestHalf(Number(v))), o); break;
-      case 'UINT32': out.writeUInt32LE(Number(v), o); break;
-      case 'INT32': out.writeInt32LE(Number(v), o); break;
-      case 'FP32': out.writeFloatLE(Number(v), o); break;
-      case 'UINT64': out.writeBigUInt64LE(BigInt(v), o); break;
-      case 'INT64': out.writeBigInt64LE(BigInt(v), o); break;
-      case 'FP64': out.writeDoubleLE(Number(v), o); break;
-      default: throw new Error(datatype);
+      case 'BOOL':
+        out.writeUInt8(v ? 1 : 0, o);
+        break;
+      case 'UINT8':
+        out.writeUInt8(Number(v), o);
+        break;
+      case 'INT8':
+        out.writeInt8(Number(v), o);
+        break;
+      case 'UINT16':
+        out.writeUInt16LE(Number(v), o);
+        break;
+      case 'INT16':
+        out.writeInt16LE(Number(v), o);
+        break;
+      case 'FP16':
+        out.writeUInt16LE(halfBitsOf(nearestHalf(Number(v))), o);
+        break;
+      case 'UINT32':
+        out.writeUInt32LE(Number(v), o);
+        break;
+      case 'INT32':
+        out.writeInt32LE(Number(v), o);
+        break;
+      case 'FP32':
+        out.writeFloatLE(Number(v), o);
+        break;
+      case 'UINT64':
+        out.writeBigUInt64LE(BigInt(v), o);
+        break;
+      case 'INT64':
+        out.writeBigInt64LE(BigInt(v), o);
+        break;
+      case 'FP64':
+        out.writeDoubleLE(Number(v), o);
+        break;
+      default:
+        throw new Error(datatype);
     }
   });
   return out;
@@ -150,4 +186,3 @@ export const CASES: Case[] = [
     expected: ['héllo wörld', '', '日本語 🎉', 'quote " back\\slash ] {}'],
   },
 ];
-

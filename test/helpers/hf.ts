@@ -16,18 +16,43 @@ export const HF = {
 const json = (dir: string) => JSON.parse(readFileSync(repoPath(dir, 'expected.json'), 'utf8'));
 
 export const bertExpected = json(HF.bert) as {
-  sentences: string[]; ids: number[][]; mean_normalized: number[][]; cls_normalized: number[][]; mean: number[][];
-  long_text: string; long_truncated: Record<string, { ids: number[]; mean_normalized: number[] }>;
+  sentences: string[];
+  ids: number[][];
+  mean_normalized: number[][];
+  cls_normalized: number[][];
+  mean: number[][];
+  long_text: string;
+  long_truncated: Record<string, { ids: number[]; mean_normalized: number[] }>;
 };
 export const clsExpected = json(HF.bertCls) as {
-  sentences: string[]; logits: number[][]; probabilities: number[][]; labels: number[]; label_names: string[];
+  sentences: string[];
+  logits: number[][];
+  probabilities: number[][];
+  labels: number[];
+  label_names: string[];
 };
 export const mlmExpected = json(HF.bertMlm) as {
   mask_token: string;
-  cases: { text: string; ids: number[]; token_ids: number[]; predicted: string; scores: number[]; probabilities: number[][]; logits: number[][] }[];
+  cases: {
+    text: string;
+    ids: number[];
+    token_ids: number[];
+    predicted: string;
+    scores: number[];
+    probabilities: number[][];
+    logits: number[][];
+  }[];
 };
 export const nerExpected = json(HF.bertNer) as {
-  cases: { text: string; ids: number[]; labels: number[]; label_names: string[]; scores: number[]; probabilities: number[][]; logits: number[][] }[];
+  cases: {
+    text: string;
+    ids: number[];
+    labels: number[];
+    label_names: string[];
+    scores: number[];
+    probabilities: number[][];
+    logits: number[][];
+  }[];
 };
 export const gpt2Expected = json(HF.gpt2) as {
   prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
@@ -40,12 +65,22 @@ export const t5Expected = json(HF.t5) as {
 };
 
 const MODEL_FILES = [
-  'config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json',
-  'onnx/model.onnx', 'onnx/encoder_model.onnx', 'onnx/decoder_model_merged.onnx',
+  'config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'generation_config.json',
+  'onnx/model.onnx',
+  'onnx/encoder_model.onnx',
+  'onnx/decoder_model_merged.onnx',
 ];
 
 /** Copies every file of a fixture model folder into a temp repo under `dest`. */
-export async function copyHfModel(repo: { copy(fixture: string, dest: string): Promise<void> }, fixture: string, dest: string, skip: string[] = []): Promise<void> {
+export async function copyHfModel(
+  repo: { copy(fixture: string, dest: string): Promise<void> },
+  fixture: string,
+  dest: string,
+  skip: string[] = [],
+): Promise<void> {
   for (const f of MODEL_FILES) {
     if (skip.includes(f)) continue;
     try {

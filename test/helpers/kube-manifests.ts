@@ -70,7 +70,9 @@ function mapSchema(schema: Schema, fn: (s: Schema) => Schema): Schema {
 /** Closes every object schema that Kubernetes would not let carry unknown fields. */
 function closeObjects(schema: Schema): Schema {
   return mapSchema(schema, (s) =>
-    s.properties && s.additionalProperties === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true ? { ...s, additionalProperties: false } : s,
+    s.properties && s.additionalProperties === undefined && s['x-kubernetes-preserve-unknown-fields'] !== true
+      ? { ...s, additionalProperties: false }
+      : s,
   );
 }
 

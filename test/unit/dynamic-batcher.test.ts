@@ -50,7 +50,10 @@ describe('dynamic batcher', () => {
     const b = batcher(execute, { maxBatchSize: 3, maxQueueDelayUs: 60_000_000 });
     const results = await Promise.all([b.submit(request([1, 2]), 1, 0), b.submit(request([3, 4], [5, 6]), 2, 0)]);
     assert.deepEqual(batches, [[3, 2]]);
-    assert.deepEqual(results.map(rowsOf), [[2, 4], [6, 8, 10, 12]]);
+    assert.deepEqual(results.map(rowsOf), [
+      [2, 4],
+      [6, 8, 10, 12],
+    ]);
   });
 
   it('refuses a request when the queue is full, and runs the queued one once a slot frees', async () => {
@@ -62,8 +65,14 @@ describe('dynamic batcher', () => {
     assert.equal(b.queueDepth, 1);
     await assert.rejects(b.submit(request([3, 3]), 1, 0), UnavailableError);
     open();
-    assert.deepEqual((await Promise.all([running, queued])).map(rowsOf), [[2, 2], [4, 4]]);
-    assert.deepEqual(batches, [[1, 2], [1, 2]]);
+    assert.deepEqual((await Promise.all([running, queued])).map(rowsOf), [
+      [2, 2],
+      [4, 4],
+    ]);
+    assert.deepEqual(batches, [
+      [1, 2],
+      [1, 2],
+    ]);
   });
 
   it('never merges requests whose other dimensions differ', async () => {
@@ -75,13 +84,26 @@ describe('dynamic batcher', () => {
     const wide = b.submit(request([1, 2, 3]), 1, 0);
     open();
     const [, n, w] = await Promise.all([first, narrow, wide]);
-    assert.deepEqual([rowsOf(n), rowsOf(w)], [[2, 4], [2, 4, 6]]);
-    assert.deepEqual(batches, [[1, 2], [1, 2], [1, 3]]);
+    assert.deepEqual(
+      [rowsOf(n), rowsOf(w)],
+      [
+        [2, 4],
+        [2, 4, 6],
+      ],
+    );
+    assert.deepEqual(batches, [
+      [1, 2],
+      [1, 2],
+      [1, 3],
+    ]);
   });
 
   it('fails every request of a batch with the executor error', async () => {
     const b = batcher(async () => Promise.reject(new Error('boom')), { maxBatchSize: 2, maxQueueDelayUs: 60_000_000 });
     const results = await Promise.allSettled([b.submit(request([1, 1]), 1, 0), b.submit(request([2, 2]), 1, 0)]);
-    assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected'],
+    );
   });
 });

@@ -41,7 +41,9 @@ function layoutOf(session: ort.InferenceSession, filter: (name: string) => boole
   const heads = shape[1];
   const headSize = shape[3];
   if (!names.length || typeof heads !== 'number' || typeof headSize !== 'number') {
-    throw new HfConfigError(`the decoder graph's past_key_values inputs (${names.join(', ') || 'none'}) do not state [batch, heads, past, head_size] with fixed heads and head size`);
+    throw new HfConfigError(
+      `the decoder graph's past_key_values inputs (${names.join(', ') || 'none'}) do not state [batch, heads, past, head_size] with fixed heads and head size`,
+    );
   }
   return { names, heads, headSize, type: meta[0]?.type === 'float16' ? 'float16' : 'float32' };
 }
@@ -66,22 +68,28 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
   const budget = options.kvCacheMemoryBytes || Math.min(options.maxNumSeqs * fullSequence * perToken, DEFAULT_MEMORY_SHARE * memoryLimit());
   const numBlocks = Math.floor(budget / (perToken * BLOCK_SIZE));
   if (numBlocks < 1) {
-    throw new HfConfigError(`kv_cache_memory_bytes ${budget} holds no block of ${BLOCK_SIZE} tokens (${perToken * BLOCK_SIZE} bytes for this model); raise it`);
+    throw new HfConfigError(
+      `kv_cache_memory_bytes ${budget} holds no block of ${BLOCK_SIZE} tokens (${perToken * BLOCK_SIZE} bytes for this model); raise it`,
+    );
   }
   const prefixCaching = options.enablePrefixCaching && decoder.prefixCaching;
   const link = setup.runtime.engineLink;
   const gauges = link ? new EngineGauges(link.buffer, link.slot) : undefined;
   const reports = link ? new BroadcastChannel(link.channel) : undefined;
   reports?.unref();
-  const engine = new Engine(decoder, {
-    maxNumSeqs: options.maxNumSeqs,
-    maxNumBatchedTokens: options.maxNumBatchedTokens,
-    maxQueueSize: options.maxQueueSize,
-    blockSize: BLOCK_SIZE,
-    numBlocks,
-    prefixCaching,
-    eosIds: setup.eosIds,
-  }, { gauges, finished: reports && ((stats) => reports.postMessage(stats)) });
+  const engine = new Engine(
+    decoder,
+    {
+      maxNumSeqs: options.maxNumSeqs,
+      maxNumBatchedTokens: options.maxNumBatchedTokens,
+      maxQueueSize: options.maxQueueSize,
+      blockSize: BLOCK_SIZE,
+      numBlocks,
+      prefixCaching,
+      eosIds: setup.eosIds,
+    },
+    { gauges, finished: reports && ((stats) => reports.postMessage(stats)) },
+  );
   return { engine, cache: { blockSize: BLOCK_SIZE, numBlocks, prefixCaching } };
 }
 
@@ -95,7 +103,9 @@ function seq2seq(sessions: Record<string, ort.InferenceSession>, config: HfConfi
   const decoder = sessions['decoder_model_merged']!;
   const self = layoutOf(decoder, (n) => n.startsWith('past_key_values.') && n.includes('.decoder.'));
   const cross = layoutOf(decoder, (n) => n.startsWith('past_key_values.') && n.includes('.encoder.'));
-  const hiddenMeta = ((decoder as unknown as { inputMetadata?: Metadata[] }).inputMetadata ?? []).find((m) => m.name === 'encoder_hidden_states');
+  const hiddenMeta = ((decoder as unknown as { inputMetadata?: Metadata[] }).inputMetadata ?? []).find(
+    (m) => m.name === 'encoder_hidden_states',
+  );
   const hiddenSize = Number(hiddenMeta?.shape?.[2] ?? config['d_model'] ?? config['hidden_size']);
   const decoderStart = Number(config['decoder_start_token_id'] ?? config['pad_token_id'] ?? 0);
   return { decoder: new Seq2SeqDecoder(sessions['model']!, decoder, { self, cross, hiddenSize, decoderStart }), layout: self };

@@ -22,7 +22,10 @@ export class CausalDecoder implements Decoder {
   private kv: KvBatch;
   private readonly positions: boolean;
 
-  constructor(private readonly session: ort.InferenceSession, private readonly layout: KvLayout) {
+  constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly layout: KvLayout,
+  ) {
     this.kv = emptyKv(layout, 0);
     this.positions = session.inputNames.includes('position_ids');
   }
@@ -45,7 +48,11 @@ export class CausalDecoder implements Decoder {
       input_ids: int64(ids, [1, n]),
       attention_mask: int64(new Array(from + n).fill(1), [1, from + n]),
     };
-    if (this.positions) feeds['position_ids'] = int64(ids.map((_, i) => from + i), [1, n]);
+    if (this.positions)
+      feeds['position_ids'] = int64(
+        ids.map((_, i) => from + i),
+        [1, n],
+      );
     kvFeeds(past, this.layout.type, feeds);
     const out = await this.session.run(feeds);
     seq.kv = kvFromOutputs(this.layout, out, toPresent);
@@ -121,7 +128,10 @@ export class CausalDecoder implements Decoder {
     const mask = new BigInt64Array(rows * width);
     this.lengths.forEach((length, r) => mask.fill(1n, (r + 1) * width - length - 1, (r + 1) * width));
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64(this.rows.map((s) => s.last), [rows, 1]),
+      input_ids: int64(
+        this.rows.map((s) => s.last),
+        [rows, 1],
+      ),
       attention_mask: new ort.Tensor('int64', mask, [rows, width]),
     };
     if (this.positions) feeds['position_ids'] = int64(this.lengths, [rows, 1]);

@@ -59,7 +59,9 @@ export class Engine {
       );
     }
     if (maxQueueSize > 0 && this.waiting.length >= maxQueueSize) {
-      throw new UnavailableError(`the generation queue is full (${this.waiting.length} requests waiting, max_queue_size ${maxQueueSize}); retry later`);
+      throw new UnavailableError(
+        `the generation queue is full (${this.waiting.length} requests waiting, max_queue_size ${maxQueueSize}); retry later`,
+      );
     }
     this.waiting.push(seq);
     this.publish();

@@ -39,7 +39,11 @@ export function kvFeeds(kv: KvBatch, type: KvLayout['type'], feeds: Record<strin
 }
 
 /** The present.* outputs of a run, as the next past. */
-export function kvFromOutputs(layout: KvLayout, outputs: ort.InferenceSession.OnnxValueMapType, pastToPresent: (name: string) => string): KvBatch {
+export function kvFromOutputs(
+  layout: KvLayout,
+  outputs: ort.InferenceSession.OnnxValueMapType,
+  pastToPresent: (name: string) => string,
+): KvBatch {
   const data = new Map<string, KvArray>();
   let dims: readonly number[] = [0, layout.heads, 0, layout.headSize];
   for (const name of layout.names) {
@@ -89,7 +93,8 @@ export function concatColumns(layout: KvLayout, parts: readonly KvBatch[]): KvBa
     let at = 0;
     for (const p of parts) {
       const src = p.data.get(name)!;
-      for (let h = 0; h < heads; h++) dst.set(src.subarray(h * p.length * headSize, (h + 1) * p.length * headSize), (h * length + at) * headSize);
+      for (let h = 0; h < heads; h++)
+        dst.set(src.subarray(h * p.length * headSize, (h + 1) * p.length * headSize), (h * length + at) * headSize);
       at += p.length;
     }
   }

@@ -16,7 +16,10 @@ export function blockKeys(ids: readonly number[], blockSize: number): string[] {
   const keys: string[] = [];
   let parent = '';
   for (let end = blockSize; end <= ids.length; end += blockSize) {
-    parent = createHash('sha256').update(parent).update(Int32Array.from(ids.slice(end - blockSize, end))).digest('base64');
+    parent = createHash('sha256')
+      .update(parent)
+      .update(Int32Array.from(ids.slice(end - blockSize, end)))
+      .digest('base64');
     keys.push(parent);
   }
   return keys;

@@ -84,7 +84,10 @@ export class Seq2SeqDecoder implements Decoder {
     const maskTensor = new ort.Tensor('int64', mask, [rows, width]);
     const encoded = await this.encoder.run({ input_ids: new ort.Tensor('int64', ids, [rows, width]), attention_mask: maskTensor });
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: int64(seqs.map(() => this.layouts.decoderStart), [rows, 1]),
+      input_ids: int64(
+        seqs.map(() => this.layouts.decoderStart),
+        [rows, 1],
+      ),
       encoder_attention_mask: maskTensor,
       encoder_hidden_states: encoded['last_hidden_state']!,
       use_cache_branch: new ort.Tensor('bool', [false], [1]),
@@ -108,7 +111,14 @@ export class Seq2SeqDecoder implements Decoder {
   update(leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void {
     if (leaving.size) {
       this.cohorts = this.cohorts
-        .map((c) => (c.rows.some((s) => leaving.has(s)) ? this.rebuild(c.rows.filter((s) => !leaving.has(s)), c) : c))
+        .map((c) =>
+          c.rows.some((s) => leaving.has(s))
+            ? this.rebuild(
+                c.rows.filter((s) => !leaving.has(s)),
+                c,
+              )
+            : c,
+        )
         .filter((c) => c.rows.length > 0);
     }
     if (joining.length) {
@@ -120,12 +130,25 @@ export class Seq2SeqDecoder implements Decoder {
   /** A cohort of `rows`, taking each row's K/V from `from` (a cohort) or from the sequence. */
   private rebuild(rows: Sequence[], from?: Cohort): Cohort {
     const index = (seq: Sequence) => from!.rows.indexOf(seq);
-    const crossLength = (seq: Sequence) => (from ? from.mask.subarray(index(seq) * from.cross.length, (index(seq) + 1) * from.cross.length).reduce((a, b) => a + Number(b), 0) : seq.cross!.length);
+    const crossLength = (seq: Sequence) =>
+      from
+        ? from.mask.subarray(index(seq) * from.cross.length, (index(seq) + 1) * from.cross.length).reduce((a, b) => a + Number(b), 0)
+        : seq.cross!.length;
     const lengths = rows.map(crossLength);
     const width = Math.max(0, ...lengths);
     const selfLength = from ? from.self.length : 1;
-    const self = gatherRows(this.layouts.self, rows.map((s) => ({ kv: from ? from.self : s.kv!, row: from ? index(s) : 0, from: 0, length: selfLength })), selfLength, 'right');
-    const cross = gatherRows(this.layouts.cross, rows.map((s, r) => ({ kv: from ? from.cross : s.cross!, row: from ? index(s) : 0, from: 0, length: lengths[r]! })), width, 'left');
+    const self = gatherRows(
+      this.layouts.self,
+      rows.map((s) => ({ kv: from ? from.self : s.kv!, row: from ? index(s) : 0, from: 0, length: selfLength })),
+      selfLength,
+      'right',
+    );
+    const cross = gatherRows(
+      this.layouts.cross,
+      rows.map((s, r) => ({ kv: from ? from.cross : s.cross!, row: from ? index(s) : 0, from: 0, length: lengths[r]! })),
+      width,
+      'left',
+    );
     const mask = new BigInt64Array(rows.length * width);
     lengths.forEach((n, r) => mask.fill(1n, r * width, r * width + n));
     return { rows, self, cross, mask };
@@ -137,10 +160,17 @@ export class Seq2SeqDecoder implements Decoder {
       const rows = cohort.rows.length;
       const width = cohort.cross.length;
       const feeds: Record<string, ort.Tensor> = {
-        input_ids: int64(cohort.rows.map((s) => s.last), [rows, 1]),
+        input_ids: int64(
+          cohort.rows.map((s) => s.last),
+          [rows, 1],
+        ),
         encoder_attention_mask: new ort.Tensor('int64', cohort.mask, [rows, width]),
         // The cache branch reads the encoder's K/V from the past inputs, not the hidden states.
-        encoder_hidden_states: new ort.Tensor('float32', new Float32Array(rows * width * this.layouts.hiddenSize), [rows, width, this.layouts.hiddenSize]),
+        encoder_hidden_states: new ort.Tensor('float32', new Float32Array(rows * width * this.layouts.hiddenSize), [
+          rows,
+          width,
+          this.layouts.hiddenSize,
+        ]),
         use_cache_branch: new ort.Tensor('bool', [true], [1]),
       };
       kvFeeds(cohort.self, this.layouts.self.type, feeds);

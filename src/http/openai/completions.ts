@@ -31,7 +31,12 @@ function usage(results: GenerateResult[]): Usage {
   const prompt = results.reduce((n, r) => n + r.promptTokens, 0);
   const completion = results.reduce((n, r) => n + r.tokenIds.length, 0);
   const cached = results.reduce((n, r) => n + (r.cachedTokens ?? 0), 0);
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } };
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: cached },
+  };
 }
 
 function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFields, maxTokens: number | undefined): GenerateRequest {
@@ -40,7 +45,11 @@ function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFiel
 
 /** One generation, logged when the client went away before it finished. */
 async function generate(
-  target: { dataPlane: DataPlane; model: string }, request: GenerateRequest, onText: (text: string) => void, signal: AbortSignal, logger: Logger,
+  target: { dataPlane: DataPlane; model: string },
+  request: GenerateRequest,
+  onText: (text: string) => void,
+  signal: AbortSignal,
+  logger: Logger,
 ): Promise<GenerateResult> {
   const result = await target.dataPlane.generate(target.model, request, (chunk) => chunk.text && onText(chunk.text), signal);
   if (result.finishReason === 'cancelled') {
@@ -78,7 +87,13 @@ function finish(reason: GenerateResult['finishReason']): string {
   return reason === 'cancelled' ? 'abort' : reason;
 }
 
-async function completions(dataPlane: DataPlane, logger: Logger, req: CompletionRequest, reply: FastifyReply, model: string): Promise<unknown> {
+async function completions(
+  dataPlane: DataPlane,
+  logger: Logger,
+  req: CompletionRequest,
+  reply: FastifyReply,
+  model: string,
+): Promise<unknown> {
   textModel(dataPlane, model, GENERATIVE, 'completions');
   dataPlane.checkPromptCount(req.prompts.length);
   const version = { dataPlane, model };
@@ -93,7 +108,10 @@ async function completions(dataPlane: DataPlane, logger: Logger, req: Completion
       results.push(await generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger));
     }
     const choices = results.map((r, index) => ({
-      index, text: req.echo ? req.prompts[index] + r.text : r.text, logprobs: null, finish_reason: finish(r.finishReason),
+      index,
+      text: req.echo ? req.prompts[index] + r.text : r.text,
+      logprobs: null,
+      finish_reason: finish(r.finishReason),
     }));
     return { ...base, choices, usage: usage(results) };
   }
@@ -113,7 +131,13 @@ async function completions(dataPlane: DataPlane, logger: Logger, req: Completion
   return reply;
 }
 
-async function chatCompletions(dataPlane: DataPlane, logger: Logger, req: ChatRequest, reply: FastifyReply, model: string): Promise<unknown> {
+async function chatCompletions(
+  dataPlane: DataPlane,
+  logger: Logger,
+  req: ChatRequest,
+  reply: FastifyReply,
+  model: string,
+): Promise<unknown> {
   textModel(dataPlane, model, GENERATIVE, 'chat completions');
   const version = { dataPlane, model };
   const id = `chatcmpl-${randomUUID()}`;
@@ -123,17 +147,27 @@ async function chatCompletions(dataPlane: DataPlane, logger: Logger, req: ChatRe
     const base = { id, object: 'chat.completion', created, model: req.model };
     const result = await generate(version, request, () => {}, disconnectSignal(reply.raw), logger);
     const message = { role: 'assistant', content: result.text };
-    return { ...base, choices: [{ index: 0, message, logprobs: null, finish_reason: finish(result.finishReason) }], usage: usage([result]) };
+    return {
+      ...base,
+      choices: [{ index: 0, message, logprobs: null, finish_reason: finish(result.finishReason) }],
+      usage: usage([result]),
+    };
   }
   const base = { id, object: 'chat.completion.chunk', created, model: req.model };
   await streamResponse(reply, async (events, signal) => {
     const chunk = (delta: Record<string, string>, finishReason: string | null) =>
       events.send({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
     let first = true;
-    const result = await generate(version, request, (text) => {
-      chunk(first ? { role: 'assistant', content: text } : { content: text }, null);
-      first = false;
-    }, signal, logger);
+    const result = await generate(
+      version,
+      request,
+      (text) => {
+        chunk(first ? { role: 'assistant', content: text } : { content: text }, null);
+        first = false;
+      },
+      signal,
+      logger,
+    );
     if (signal.aborted) return;
     if (first) chunk({ role: 'assistant', content: '' }, null);
     chunk({}, finish(result.finishReason));

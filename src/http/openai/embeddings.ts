@@ -21,7 +21,10 @@ export function registerEmbeddingRoutes(scope: FastifyInstance, dataPlane: DataP
     textModel(dataPlane, model, ['text_embedding'], 'embeddings');
     const { embeddings, dim, tokenCounts } = await dataPlane.embed(model, req.input);
     if (req.dimensions !== undefined && req.dimensions !== dim) {
-      throw new OpenAIParamError('dimensions', `model '${req.model}' makes embeddings of ${dim} dimensions; 'dimensions' ${req.dimensions} is not supported`);
+      throw new OpenAIParamError(
+        'dimensions',
+        `model '${req.model}' makes embeddings of ${dim} dimensions; 'dimensions' ${req.dimensions} is not supported`,
+      );
     }
     const data = req.input.map((_, index) => {
       const row = embeddings.subarray(index * dim, (index + 1) * dim);

@@ -9,7 +9,8 @@ import { OpenAIParamError } from './openai-errors.js';
 type Body = Record<string, unknown>;
 
 export function asBody(value: unknown): Body {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new OpenAIParamError('body', 'the request body must be a JSON object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new OpenAIParamError('body', 'the request body must be a JSON object');
   return value as Body;
 }
 
@@ -72,7 +73,14 @@ export interface SamplingFields {
 
 function sampling(body: Body): SamplingFields {
   refuseUnsupported(body, {
-    n: [1], best_of: [1], presence_penalty: [0], frequency_penalty: [0], logprobs: [false, 0], top_logprobs: [0], logit_bias: [], suffix: [''],
+    n: [1],
+    best_of: [1],
+    presence_penalty: [0],
+    frequency_penalty: [0],
+    logprobs: [false, 0],
+    top_logprobs: [0],
+    logit_bias: [],
+    suffix: [''],
   });
   const streamOptions = body.stream_options;
   if (streamOptions !== undefined && streamOptions !== null && (typeof streamOptions !== 'object' || Array.isArray(streamOptions))) {
@@ -125,7 +133,10 @@ export interface ChatRequest extends SamplingFields {
 function messageText(content: unknown, i: number): string {
   if (typeof content === 'string') return content;
   // The parts form: only text parts can reach a text model.
-  if (Array.isArray(content) && content.every((p) => typeof p === 'object' && p !== null && (p as Body).type === 'text' && typeof (p as Body).text === 'string')) {
+  if (
+    Array.isArray(content) &&
+    content.every((p) => typeof p === 'object' && p !== null && (p as Body).type === 'text' && typeof (p as Body).text === 'string')
+  ) {
     return content.map((p) => (p as Body).text as string).join('');
   }
   throw new OpenAIParamError(`messages[${i}].content`, `'messages[${i}].content' must be a string or a list of text parts`);
@@ -134,7 +145,8 @@ function messageText(content: unknown, i: number): string {
 export function parseChat(value: unknown): ChatRequest {
   const body = asBody(value);
   const messages = body.messages;
-  if (!Array.isArray(messages) || messages.length === 0) throw new OpenAIParamError('messages', "'messages' must be a non-empty list of {role, content}");
+  if (!Array.isArray(messages) || messages.length === 0)
+    throw new OpenAIParamError('messages', "'messages' must be a non-empty list of {role, content}");
   const parsed = messages.map((m, i): ChatMessage => {
     if (typeof m !== 'object' || m === null || typeof (m as Body).role !== 'string') {
       throw new OpenAIParamError(`messages[${i}]`, `'messages[${i}]' must be an object with a string 'role' and 'content'`);
@@ -163,6 +175,7 @@ export function parseEmbedding(value: unknown): EmbeddingRequest {
     throw new OpenAIParamError('input', "'input' must be a string or a non-empty list of strings (token-id inputs are not supported)");
   }
   const encoding = body.encoding_format ?? 'float';
-  if (encoding !== 'float' && encoding !== 'base64') throw new OpenAIParamError('encoding_format', `'encoding_format' must be 'float' or 'base64', got ${JSON.stringify(encoding)}`);
+  if (encoding !== 'float' && encoding !== 'base64')
+    throw new OpenAIParamError('encoding_format', `'encoding_format' must be 'float' or 'base64', got ${JSON.stringify(encoding)}`);
   return { model: modelName(body), input: input as string[], encoding, dimensions: optionalInt(body, 'dimensions', 1) };
 }

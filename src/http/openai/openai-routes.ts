@@ -27,14 +27,17 @@ export function registerOpenAIRoutes(app: FastifyInstance, options: OpenAIOption
   const { dataPlane } = options;
   const prefix = normalizePrefix(options.prefix);
   const { models } = options;
-  void app.register(async (scope) => {
-    registerOpenAIErrors(scope);
-    // Without a prefix these paths are KServe V1's (GET /v1/models lists every model there).
-    if (prefix) {
-      scope.get('/v1/models', async () => models.list());
-      scope.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => models.retrieve(request.params.name));
-    }
-    registerEmbeddingRoutes(scope, dataPlane, models);
-    registerCompletionRoutes(scope, dataPlane, options.logger, models);
-  }, { prefix });
+  void app.register(
+    async (scope) => {
+      registerOpenAIErrors(scope);
+      // Without a prefix these paths are KServe V1's (GET /v1/models lists every model there).
+      if (prefix) {
+        scope.get('/v1/models', async () => models.list());
+        scope.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => models.retrieve(request.params.name));
+      }
+      registerEmbeddingRoutes(scope, dataPlane, models);
+      registerCompletionRoutes(scope, dataPlane, options.logger, models);
+    },
+    { prefix },
+  );
 }

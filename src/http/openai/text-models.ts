@@ -17,7 +17,8 @@ export function textModelEntry(dataPlane: DataPlane, name: string): TextModelInf
 export function textModel(dataPlane: DataPlane, name: string, tasks: readonly TextTask[], route: string): TextModelInfo {
   const text = textModelEntry(dataPlane, name);
   if (!text) throw new OpenAIParamError('model', `model '${name}' is not a text model, so it cannot serve ${route}`);
-  if (!tasks.includes(text.task)) throw new OpenAIParamError('model', `model '${name}' serves ${text.task}; ${route} needs a ${tasks.join(' or ')} model`);
+  if (!tasks.includes(text.task))
+    throw new OpenAIParamError('model', `model '${name}' serves ${text.task}; ${route} needs a ${tasks.join(' or ')} model`);
   return text;
 }
 

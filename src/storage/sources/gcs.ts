@@ -34,7 +34,9 @@ async function storageOptions(env: Env): Promise<StorageOptions> {
 }
 
 function md5Of(md5Hash: unknown): Checksum | undefined {
-  return typeof md5Hash === 'string' && md5Hash !== '' ? { algorithm: 'md5', hex: Buffer.from(md5Hash, 'base64').toString('hex') } : undefined;
+  return typeof md5Hash === 'string' && md5Hash !== ''
+    ? { algorithm: 'md5', hex: Buffer.from(md5Hash, 'base64').toString('hex') }
+    : undefined;
 }
 
 export class GcsSource implements StorageSource {
@@ -67,7 +69,10 @@ export class GcsSource implements StorageSource {
       await object.getMetadata();
     } catch (error) {
       if (httpStatusOf(error) !== 404) throw error;
-      throw new SourceNotFoundError(`No model found in gs://${this.bucket}/${this.key}: no object with that name and no objects under '${this.key}/'`, error);
+      throw new SourceNotFoundError(
+        `No model found in gs://${this.bucket}/${this.key}: no object with that name and no objects under '${this.key}/'`,
+        error,
+      );
     }
     return this.file(object, posix.basename(this.key));
   }

@@ -29,7 +29,10 @@ function extraHeaders(url: URL, env: Env): Record<string, string> {
 }
 
 class HttpStatusError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }

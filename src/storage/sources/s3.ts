@@ -10,13 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-  paginateListObjectsV2,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, S3Client, type S3ClientConfig, paginateListObjectsV2 } from '@aws-sdk/client-s3';
 import { httpStatusOf } from '../classify-error.js';
 import { type Env, envBool, envValue } from '../env.js';
 import { SourceNotFoundError, StorageConfigError } from '../errors.js';
@@ -102,7 +96,11 @@ export class S3Source implements StorageSource {
     const isFolder = this.key === '' || this.key.endsWith('/');
     const prefix = isFolder ? this.key : `${this.key}/`;
     const files: RemoteFile[] = [];
-    for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix }, { abortSignal: signal })) {
+    for await (const page of paginateListObjectsV2(
+      { client: this.client },
+      { Bucket: this.bucket, Prefix: prefix },
+      { abortSignal: signal },
+    )) {
       for (const object of page.Contents ?? []) {
         if (!object.Key || object.Key.endsWith('/')) continue; // folder markers
         const path = safeRelativePath(object.Key.slice(prefix.length), `key s3://${this.bucket}/${object.Key}`);

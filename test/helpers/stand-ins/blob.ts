@@ -73,7 +73,12 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 }
 
 /** Writes the object's bytes (honouring Range and the faults) after the caller set its own headers. */
-export async function sendObject(req: http.IncomingMessage, res: http.ServerResponse, object: StoredObject, faults?: Faults): Promise<void> {
+export async function sendObject(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  object: StoredObject,
+  faults?: Faults,
+): Promise<void> {
   const range = faults?.ignoreRange ? undefined : parseRange(req.headers.range, object.size);
   const start = range?.start ?? 0;
   const end = range?.end ?? object.size - 1;
@@ -84,7 +89,7 @@ export async function sendObject(req: http.IncomingMessage, res: http.ServerResp
   if (req.method === 'HEAD') return void res.end();
   const reset = faults?.resetAfter && faults.resetAfter.times > 0 ? faults.resetAfter : undefined;
   let sent = 0;
-  for (let pos = start; pos <= end; ) {
+  for (let pos = start; pos <= end;) {
     const n = Math.min(CHUNK, end - pos + 1);
     let chunk = object.data ? object.data.subarray(pos, pos + n) : patternFrom(pos, n);
     if (faults?.corrupt && pos === start) chunk = Buffer.concat([Buffer.from([chunk[0]! ^ 0xff]), chunk.subarray(1)]);

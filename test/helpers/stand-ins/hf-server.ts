@@ -44,7 +44,13 @@ export class HfStandIn extends StandInServer {
     const sha256 = createHash('sha256').update(data).digest('hex');
     const flip = (hex: string) => (file.wrongDigest ? `${hex.slice(0, -1)}${hex.endsWith('0') ? '1' : '0'}` : hex);
     return file.lfs
-      ? { type: 'file', oid: createHash('sha1').update(`pointer ${path}`).digest('hex'), size: data.byteLength, path, lfs: { oid: flip(sha256), size: data.byteLength, pointerSize: 134 } }
+      ? {
+          type: 'file',
+          oid: createHash('sha1').update(`pointer ${path}`).digest('hex'),
+          size: data.byteLength,
+          path,
+          lfs: { oid: flip(sha256), size: data.byteLength, pointerSize: 134 },
+        }
       : { type: 'file', oid: flip(gitOid), size: data.byteLength, path };
   }
 
@@ -79,8 +85,20 @@ export class HfStandIn extends StandInServer {
     const status = takeStatusFault(this.faults.get(`${repo}/tree`));
     if (status) return this.error(res, status, 'Internal', 'injected');
     const paths = [...files.keys()].filter((p) => under === '' || p.startsWith(`${under}/`)).sort();
-    const dirs = [...new Set(paths.flatMap((p) => p.split('/').slice(0, -1).map((_, i, a) => a.slice(0, i + 1).join('/'))))];
-    const entries = [...dirs.map((d) => ({ type: 'directory', oid: '0'.repeat(40), size: 0, path: d })), ...paths.map((p) => this.entry(p, files.get(p)!))];
+    const dirs = [
+      ...new Set(
+        paths.flatMap((p) =>
+          p
+            .split('/')
+            .slice(0, -1)
+            .map((_, i, a) => a.slice(0, i + 1).join('/')),
+        ),
+      ),
+    ];
+    const entries = [
+      ...dirs.map((d) => ({ type: 'directory', oid: '0'.repeat(40), size: 0, path: d })),
+      ...paths.map((p) => this.entry(p, files.get(p)!)),
+    ];
     const pageSize = this.options.pageSize ?? 1000;
     const cursor = Number(url.searchParams.get('cursor') ?? 0);
     const page = entries.slice(cursor, cursor + pageSize);

@@ -18,7 +18,8 @@ export class HttpFileStandIn extends StandInServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
-    if (this.requiredHeader && req.headers[this.requiredHeader[0]] !== this.requiredHeader[1]) return void res.writeHead(403).end('forbidden');
+    if (this.requiredHeader && req.headers[this.requiredHeader[0]] !== this.requiredHeader[1])
+      return void res.writeHead(403).end('forbidden');
     const file = this.files.get(path);
     if (!file) return void res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     const faults = this.faults.get(path);
