@@ -358,9 +358,8 @@ async function main(): Promise<void> {
     });
     if (!Buffer.concat(grpcResponse.raw_output_contents).equals(restOutputs))
       throw new Error('gRPC and REST binary infer answered different bytes');
-    answers.grpc = (loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition)
-      ['ModelInfer']!.responseSerialize(grpcResponse)
-      .toString('base64');
+    const service = loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition;
+    answers.grpc = service['ModelInfer']!.responseSerialize(grpcResponse).toString('base64');
 
     const points: Point[] = [];
     const measure = async (label: string, c: number, run: () => Promise<LoadResult>, pid = main.child.pid) => {
