@@ -1,5 +1,6 @@
 /** Finds the model an OpenAI request names, and checks it can do what the route asks. */
 import { ModelNotFoundError } from '../../core/errors.js';
+import { InvalidModelNameError } from '../../core/model-name.js';
 import type { DataPlane } from '../../dataplane/data-plane.js';
 import type { TextModelInfo, TextTask } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
@@ -9,7 +10,8 @@ export function textModelEntry(dataPlane: DataPlane, name: string): TextModelInf
   try {
     return dataPlane.textModel(name);
   } catch (error) {
-    if (error instanceof ModelNotFoundError) throw new OpenAIModelNotFound(name);
+    // OpenAI clients name models freely ("publishers/x/models/y"): a name no model can have is one that does not exist.
+    if (error instanceof ModelNotFoundError || error instanceof InvalidModelNameError) throw new OpenAIModelNotFound(name);
     throw error;
   }
 }
