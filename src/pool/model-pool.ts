@@ -129,7 +129,10 @@ export class ModelPool {
   /** Runs a model run; once `signal` aborts, a task still queued is skipped and a generation stops at its next step. */
   async infer(run: RunRequest, signal?: AbortSignal): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
     const submittedAt = performance.timeOrigin + performance.now();
-    const abort = signal && sharedAbortFlag(signal);
+    // A SharedArrayBuffer per task halves the throughput of microsecond tensor models (bench:quick),
+    // so only text models, whose runs take long enough to be worth stopping, get the flag; a tensor
+    // run whose caller left is still answered to no one, its result dropped by the scheduler.
+    const abort = signal && this.metadata.text ? sharedAbortFlag(signal) : undefined;
     try {
       const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt, abort: abort?.buffer }, transferList(run.inputs));
       if (!reply.ok) throw toError(reply);
