@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { cpuLimit } from '../src/config/cpu-limit.js';
 import { binaryRequest } from './payload.js';
-import { CLI, ROOT, type ChildServer, freePort, spawnServer } from './lib/child-server.js';
+import { ROOT, type ChildServer, freePort, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { type LoadRequest, type LoadResult, drive, grpcLoad } from './lib/load.js';
 import { percentile } from './lib/stats.js';
 import { renderChart } from './lib/svg-chart.js';
@@ -68,17 +68,7 @@ async function startServer(repo: string, workers: number, nthread: number): Prom
   const port = await freePort();
   const grpcPort = await freePort();
   const args = [
-    CLI,
-    '--model_dir',
-    repo,
-    '--host',
-    '127.0.0.1',
-    '--http_port',
-    String(port),
-    '--grpc_port',
-    String(grpcPort),
-    '--log_level',
-    'warn',
+    ...tsserveArgs(repo, port, grpcPort),
     '--enable_latency_logging',
     'false',
     '--workers',

@@ -24,7 +24,7 @@ import { SHIPPED_RUNTIMES } from '../runtimes/index.js';
 import { GRPC_HEADERS, grpcFrame, inferMessage } from './grpc-wire.js';
 import { h2load, h2loadVersion, type H2loadResult } from './h2load.js';
 import { TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
-import { CLI, ROOT, type ChildServer, children, freePort, runJsonChild, spawnServer } from './lib/child-server.js';
+import { ROOT, type ChildServer, children, freePort, runJsonChild, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { type GrpcLoadSpec, type LoadRequest, type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
 import { type LatencyStats, stats } from './lib/stats.js';
 import { resultsFile } from './lib/results-dir.js';
@@ -100,21 +100,7 @@ function parseOptions(argv: string[]): BenchOptions {
 async function startChild(modelDir: string, opts: BenchOptions): Promise<ChildServer> {
   const port = await freePort();
   const grpcPort = await freePort();
-  const args = [
-    CLI,
-    '--model_dir',
-    modelDir,
-    '--host',
-    '127.0.0.1',
-    '--http_port',
-    String(port),
-    '--grpc_port',
-    String(grpcPort),
-    '--log_level',
-    'warn',
-    '--workers',
-    String(opts.workers),
-  ];
+  const args = [...tsserveArgs(modelDir, port, grpcPort), '--workers', String(opts.workers)];
   if (opts.nthread) args.push('--nthread', String(opts.nthread));
   return { ...(await spawnServer(args, port, '/v2/health/ready')), grpcAddress: `127.0.0.1:${grpcPort}` };
 }

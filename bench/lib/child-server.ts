@@ -40,6 +40,23 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The command line of a tsserve child on 127.0.0.1: the CLI, its model dir, its ports, warn-level logs. */
+export function tsserveArgs(modelDir: string, port: number, grpcPort: number): string[] {
+  return [
+    CLI,
+    '--model_dir',
+    modelDir,
+    '--host',
+    '127.0.0.1',
+    '--http_port',
+    String(port),
+    '--grpc_port',
+    String(grpcPort),
+    '--log_level',
+    'warn',
+  ];
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `node ARGS` and waits (60 s unless told) until GET readyPath on 127.0.0.1:port answers 2xx. */
