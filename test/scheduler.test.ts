@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { type CancelSignal, CancelSource } from '../src/core/cancel.js';
 import { CancelledError } from '../src/core/errors.js';
 import type { RunRequest } from '../src/core/inference.js';
 import type { Tensor } from '../src/core/tensor.js';
@@ -20,13 +21,13 @@ function rows(values: number[]): RunRequest {
 
 /** Runs that finish only when released, echoing their inputs. */
 function heldExecutor() {
-  const held: { run: RunRequest; signal?: AbortSignal; release(): void }[] = [];
-  const execute = (run: RunRequest, signal?: AbortSignal) =>
+  const held: { run: RunRequest; signal?: CancelSignal; release(): void }[] = [];
+  const execute = (run: RunRequest, signal?: CancelSignal) =>
     new Promise<RunResult>((resolve) => held.push({ run, signal, release: () => resolve({ outputs: run.inputs, timing: TIMING }) }));
   return { held, execute };
 }
 
-function batcher(execute: (run: RunRequest, signal?: AbortSignal) => Promise<RunResult>): DynamicBatcher {
+function batcher(execute: (run: RunRequest, signal?: CancelSignal) => Promise<RunResult>): DynamicBatcher {
   return new DynamicBatcher({
     maxBatchSize: 8,
     preferredBatchSizes: [],
@@ -50,7 +51,7 @@ describe('DynamicBatcher as a Scheduler', () => {
     const s = batcher(execute);
     const first = s.submit(rows([1]), 1, 0);
     await settled(s, 1, 0);
-    const controller = new AbortController();
+    const controller = new CancelSource();
     const leaving = s.submit(rows([2]), 1, 0, controller.signal);
     const staying = s.submit(rows([3]), 1, 0);
     await settled(s, 1, 2);
@@ -77,7 +78,7 @@ describe('DynamicBatcher as a Scheduler', () => {
       execute,
       onExecution: () => {},
     });
-    const [a, b] = [new AbortController(), new AbortController()];
+    const [a, b] = [new CancelSource(), new CancelSource()];
     const first = s.submit(rows([1]), 1, 0, a.signal);
     const second = s.submit(rows([2]), 1, 0, b.signal);
     await settled(s, 1, 0);
@@ -95,7 +96,7 @@ describe('DynamicBatcher as a Scheduler', () => {
   it('a running direct request is dropped at once when its caller leaves, and counted until the worker is done', async () => {
     const { held, execute } = heldExecutor();
     const s = new DirectScheduler(execute, () => {});
-    const controller = new AbortController();
+    const controller = new CancelSource();
     const leaving = s.submit(rows([1]), 1, 0, controller.signal);
     await settled(s, 1, 0);
     controller.abort();
@@ -109,7 +110,7 @@ describe('DynamicBatcher as a Scheduler', () => {
   it('a signal aborted before submit is refused without queueing', async () => {
     const { held, execute } = heldExecutor();
     const s = batcher(execute);
-    await assert.rejects(s.submit(rows([1]), 1, 0, AbortSignal.abort()), CancelledError);
+    await assert.rejects(s.submit(rows([1]), 1, 0, CancelSource.aborted()), CancelledError);
     assert.deepEqual([s.inFlight, s.queueDepth, held.length], [0, 0, 0]);
   });
 
@@ -139,7 +140,7 @@ describe('DirectScheduler', () => {
     await settled(s, 2, 0);
     const stopping = s.stop();
     await assert.rejects(s.submit(rows([4]), 1, 0), /unloading/);
-    await assert.rejects(new DirectScheduler(execute, () => {}).submit(rows([5]), 1, 0, AbortSignal.abort()), CancelledError);
+    await assert.rejects(new DirectScheduler(execute, () => {}).submit(rows([5]), 1, 0, CancelSource.aborted()), CancelledError);
     for (const h of held) h.release();
     await Promise.all([a, b, stopping]);
     assert.deepEqual(executions.sort(), [1, 2]);

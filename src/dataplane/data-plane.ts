@@ -4,6 +4,7 @@
  * codecs around it: they decode the wire into these calls and encode what comes back, so every
  * protocol gives the same answers and the same errors (MLServer's DataPlane is the model).
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { InvalidInputError, ModelLoadError, ModelNotFoundError } from '../core/errors.js';
 import { checkModelName } from '../core/model-name.js';
 import { type ModelConfig, ModelConfigError, parseModelConfigJson } from '../model-config/model-config.js';
@@ -157,7 +158,7 @@ export class DataPlane {
   }
 
   /** Runs one request; an aborted `signal` takes it out of its model's queue. */
-  async infer(name: string, version: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+  async infer(name: string, version: string | undefined, request: InferRequest, signal?: CancelSignal): Promise<InferResponse> {
     checkModelName(name);
     const task = this.registry.resolve(name, version).text?.task;
     if (task && GENERATIVE_TASKS.has(task)) this.checkPromptCount(request.inputs[0]?.shape.reduce((n, d) => n * d, 1) ?? 0);
@@ -177,11 +178,11 @@ export class DataPlane {
     }
   }
 
-  embed(name: string, texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
+  embed(name: string, texts: string[], signal?: CancelSignal): Promise<EmbedResult> {
     return this.resolveReady(name).embed(texts, signal);
   }
 
-  generate(name: string, request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+  generate(name: string, request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: CancelSignal): Promise<GenerateResult> {
     return this.resolveReady(name).generate(request, onChunk, signal);
   }
 

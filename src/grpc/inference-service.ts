@@ -2,6 +2,7 @@
  * The handlers of inference.GRPCInferenceService. Each one answers from the data plane the REST
  * routes use, so both protocols give the same answers and the same error messages.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import type { ServerUnaryCall, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
 import { NotImplementedError } from '../core/errors.js';
 import { type DataPlane, NAMED_REPOSITORY_ERROR } from '../dataplane/data-plane.js';
@@ -31,7 +32,7 @@ export async function inferOverGrpc(
   dataPlane: DataPlane,
   message: ModelInferRequest | MalformedRequest,
   metrics?: Metrics,
-  signal?: AbortSignal,
+  signal?: CancelSignal,
 ): Promise<ModelInferResponse> {
   const shm = dataPlane.sharedMemory;
   const model = (message as Partial<ModelInferRequest>).model_name ?? '';

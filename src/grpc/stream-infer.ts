@@ -10,6 +10,7 @@
  * back), so a client that sends but never reads cannot make the server buffer answers without
  * bound. An answer the client does not take within `stallTimeoutMs` ends the stream.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import * as http2 from 'node:http2';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import type { Logger } from '../log.js';
@@ -74,7 +75,7 @@ export class StreamInfer {
 
   constructor(
     /** `signal` aborts when the stream is cancelled: every request it carries is dropped. */
-    private readonly infer: (request: StreamRequest, signal: AbortSignal) => Promise<ModelInferResponse>,
+    private readonly infer: (request: StreamRequest, signal: CancelSignal) => Promise<ModelInferResponse>,
     private readonly logger: Logger,
     private readonly limits: StreamLimits = { maxOutstanding: 16, stallTimeoutMs: 60_000 },
   ) {}
@@ -140,7 +141,7 @@ export class StreamInfer {
     for (const finishIfIdle of [...this.open]) finishIfIdle();
   }
 
-  private async answer(request: StreamRequest, signal: AbortSignal): Promise<Answer> {
+  private async answer(request: StreamRequest, signal: CancelSignal): Promise<Answer> {
     try {
       // proto3 leaves empty strings off the wire, but protobufjs writes any field that is set.
       return { message: { infer_response: await this.infer(request, signal) } };

@@ -6,6 +6,7 @@
  * that cannot be read) is counted too. Every 4xx gets one log line that says why. Also serves
  * /metrics.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InferenceTrace, recordTrace } from '../metrics/inference-trace.js';
 import type { Metrics, Protocol } from '../metrics/metrics.js';
@@ -25,10 +26,8 @@ declare module 'fastify' {
  * The signal an inference route hands the data plane: it aborts when the client disconnects
  * before the answer, and the cancellation is counted (tsserve_requests_cancelled_total).
  */
-export function clientSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
-  const signal = disconnectSignal(reply.raw);
-  signal.addEventListener('abort', () => request.server.requestCancelled(request), { once: true });
-  return signal;
+export function clientSignal(request: FastifyRequest, reply: FastifyReply): CancelSignal {
+  return disconnectSignal(reply.raw, () => request.server.requestCancelled(request));
 }
 
 export function traceInference(request: FastifyRequest, model: string, protocol: Protocol): InferenceTrace {

@@ -4,6 +4,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { CancelSignal } from '../core/cancel.js';
 import { InferenceError, ServingError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
@@ -127,7 +128,7 @@ export class ModelPool {
   }
 
   /** Runs a model run; once `signal` aborts, a task still queued is skipped and a generation stops at its next step. */
-  async infer(run: RunRequest, signal?: AbortSignal): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
+  async infer(run: RunRequest, signal?: CancelSignal): Promise<{ outputs: Tensor[]; timing: ExecutionTiming }> {
     const submittedAt = performance.timeOrigin + performance.now();
     // A SharedArrayBuffer per task halves the throughput of microsecond tensor models (bench:quick),
     // so only text models, whose runs take long enough to be worth stopping, get the flag; a tensor
@@ -153,12 +154,8 @@ export class ModelPool {
    * generation between two steps (or before it starts, if it is still queued); the result
    * then has finishReason 'cancelled'.
    */
-  async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
-    const abort = new SharedArrayBuffer(4);
-    const flag = new Int32Array(abort);
-    const raise = () => Atomics.store(flag, 0, 1);
-    if (signal.aborted) raise();
-    signal.addEventListener('abort', raise, { once: true });
+  async generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: CancelSignal): Promise<GenerateResult> {
+    const abort = sharedAbortFlag(signal);
     const { port1, port2 } = new MessageChannel();
     const done = new Promise<GenerateResult>((resolve) => {
       port1.on('message', (message: GenerateMessage) => {
@@ -167,11 +164,11 @@ export class ModelPool {
       });
     });
     try {
-      const reply = await this.run<GenerateReply>({ op: 'generate', request, port: port2, abort }, [port2 as never]);
+      const reply = await this.run<GenerateReply>({ op: 'generate', request, port: port2, abort: abort.buffer }, [port2 as never]);
       if (!reply.ok) throw toError(reply);
       return await done;
     } finally {
-      signal.removeEventListener('abort', raise);
+      abort.detach();
       port1.close();
     }
   }

@@ -4,6 +4,7 @@
  * repository extension, drained before they stop. Lookups (metadata, ready, infer) all
  * resolve a name and optional version here.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { ModelNotFoundError, ModelNotReadyError, UnavailableError } from '../core/errors.js';
 import type { InferRequest, InferResponse } from '../core/inference.js';
 import type { ModelStats } from '../core/statistics.js';
@@ -230,7 +231,7 @@ export class ModelRegistry {
   }
 
   /** Runs a request; beyond the in-flight limit it fails fast rather than queueing memory. */
-  async infer(name: string, versionName: string | undefined, request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+  async infer(name: string, versionName: string | undefined, request: InferRequest, signal?: CancelSignal): Promise<InferResponse> {
     const version = this.resolve(name, versionName);
     const limit = this.options.maxInflight;
     if (limit > 0 && this.inFlight >= limit) {

@@ -3,6 +3,7 @@
  * the ready endpoints report it, its statistics, and the requests in flight, so an unload can
  * finish what it accepted before it stops.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import type { Worker } from 'node:worker_threads';
 import { InvalidInputError } from '../core/errors.js';
 import { PANDAS_CONTENT_TYPE, assembleColumns } from '../core/columns.js';
@@ -143,14 +144,14 @@ export class ModelVersion {
 
   /** Triton's scheduler choice: the dynamic batcher when config.pbtxt asks for one, else direct. */
   private createScheduler(pool: ModelPool, slots: number): Scheduler {
-    const execute = (run: RunRequest, signal?: AbortSignal) => pool.infer(run, signal);
+    const execute = (run: RunRequest, signal?: CancelSignal) => pool.infer(run, signal);
     const onExecution = (size: number, timing: ExecutionTiming) => this.recordExecution(size, timing);
     const batching = this.config.dynamicBatching;
     if (!batching) return new DirectScheduler(execute, onExecution);
     return new DynamicBatcher({ ...batching, maxBatchSize: this.config.maxBatchSize, slots, execute, onExecution });
   }
 
-  async infer(request: InferRequest, signal?: AbortSignal): Promise<InferResponse> {
+  async infer(request: InferRequest, signal?: CancelSignal): Promise<InferResponse> {
     const pool = this.readyPool();
     const start = performance.now();
     try {
@@ -168,7 +169,7 @@ export class ModelVersion {
   }
 
   /** Embeddings for the OpenAI route: batched with v2 requests when config.pbtxt asks for dynamic batching. */
-  async embed(texts: string[], signal?: AbortSignal): Promise<EmbedResult> {
+  async embed(texts: string[], signal?: CancelSignal): Promise<EmbedResult> {
     const pool = this.readyPool();
     // The batcher merges tensor runs, so a batching model embeds as a v2 request does; otherwise
     // the pool's own embed call skips building and splitting tensors.
@@ -188,7 +189,7 @@ export class ModelVersion {
     };
   }
 
-  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: AbortSignal): Promise<GenerateResult> {
+  generate(request: GenerateRequest, onChunk: (chunk: GenerateChunk) => void, signal: CancelSignal): Promise<GenerateResult> {
     const pool = this.readyPool();
     return this.track(async () => {
       const result = await pool.generate(request, onChunk, signal);
@@ -204,7 +205,7 @@ export class ModelVersion {
   }
 
   /** Validates a request and hands it to the scheduler. */
-  private run(pool: ModelPool, request: InferRequest, signal?: AbortSignal): Promise<RunResult> {
+  private run(pool: ModelPool, request: InferRequest, signal?: CancelSignal): Promise<RunResult> {
     const { inputs: inputSpecs, outputs: outputSpecs } = this.specs();
     const meta = pool.metadata;
     const given = this.tableInputs(request);

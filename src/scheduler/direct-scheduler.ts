@@ -1,4 +1,5 @@
 /** Triton's default scheduler: no queue of its own, each request is one model run on a free worker. */
+import type { CancelSignal } from '../core/cancel.js';
 import { UnavailableError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
 import {
@@ -31,7 +32,7 @@ export class DirectScheduler implements Scheduler {
   }
 
   /** `timeoutUs` bounds a wait in a queue; with none here it has nothing to bound. */
-  async submit(run: RunRequest, rows: number, _timeoutUs: number, signal?: AbortSignal): Promise<RunResult> {
+  async submit(run: RunRequest, rows: number, _timeoutUs: number, signal?: CancelSignal): Promise<RunResult> {
     if (this.stopped) throw new UnavailableError(STOPPED_MESSAGE);
     if (signal?.aborted) throw abortError(signal);
     this.running++;

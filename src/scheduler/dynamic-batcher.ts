@@ -5,6 +5,7 @@
  * when it is full, reaches a preferred size, meets an incompatible request, or its oldest
  * request has waited max_queue_delay; each caller then gets exactly its own rows back.
  */
+import { type CancelSignal, CancelSource } from '../core/cancel.js';
 import { InvalidInputError, UnavailableError } from '../core/errors.js';
 import type { Parameters, RunRequest } from '../core/inference.js';
 import type { DynamicBatchingConfig } from '../model-config/model-config.js';
@@ -21,7 +22,7 @@ interface Job {
   reject(error: Error): void;
   /** Undoes the abort listener once the job leaves the queue. */
   release(): void;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /** Request parameters that shape the transport, not the model run: they do not split batches. */
@@ -67,7 +68,7 @@ export class DynamicBatcher implements Scheduler {
    * already running gets the abort error at once, and the batch is told to stop once all of
    * its callers have gone.
    */
-  submit(run: RunRequest, rows: number, timeoutUs: number, signal?: AbortSignal): Promise<RunResult> {
+  submit(run: RunRequest, rows: number, timeoutUs: number, signal?: CancelSignal): Promise<RunResult> {
     const { maxQueueSize } = this.options;
     if (this.stopped) return Promise.reject(new UnavailableError(STOPPED_MESSAGE));
     if (signal?.aborted) return Promise.reject(abortError(signal));
@@ -78,11 +79,7 @@ export class DynamicBatcher implements Scheduler {
       const now = performance.now();
       const deadline = timeoutUs > 0 ? now + timeoutUs / 1000 : Number.POSITIVE_INFINITY;
       const job: Job = { run, rows, key: mergeKey(run), enqueuedAt: now, deadline, resolve, reject, release: () => {}, signal };
-      if (signal) {
-        const onAbort = () => this.withdraw(job, abortError(signal));
-        signal.addEventListener('abort', onAbort, { once: true });
-        job.release = () => signal.removeEventListener('abort', onAbort);
-      }
+      if (signal) job.release = signal.onAbort(() => this.withdraw(job, abortError(signal)));
       this.queue.push(job);
       this.pump();
     });
@@ -210,24 +207,21 @@ export class DynamicBatcher implements Scheduler {
  * While a batch runs, a caller whose signal aborts gets its abort error at once (its rows are
  * dropped when the batch ends); the batch's own signal aborts once every caller has gone.
  */
-function batchSignal(jobs: readonly Job[]): { signal: AbortSignal; detach: () => void } {
-  const batch = new AbortController();
+function batchSignal(jobs: readonly Job[]): { signal: CancelSignal; detach: () => void } {
+  const batch = new CancelSource();
   let waiting = jobs.length;
   const undo: (() => void)[] = [];
   for (const job of jobs) {
     const signal = job.signal;
     if (!signal) continue;
-    const onAbort = () => {
-      job.reject(abortError(signal));
-      if (--waiting === 0) batch.abort();
-    };
-    if (signal.aborted) onAbort();
-    else {
-      signal.addEventListener('abort', onAbort, { once: true });
-      undo.push(() => signal.removeEventListener('abort', onAbort));
-    }
+    undo.push(
+      signal.onAbort(() => {
+        job.reject(abortError(signal));
+        if (--waiting === 0) batch.abort();
+      }),
+    );
   }
-  return { signal: batch.signal, detach: () => undo.forEach((f) => f()) };
+  return { signal: batch, detach: () => undo.forEach((f) => f()) };
 }
 
 /** The request's `timeout` parameter in microseconds, or the model's default. */

@@ -4,6 +4,7 @@
  * request as it comes, the dynamic batcher merges queued requests into model runs. The version
  * reads its in-flight and queue counts here whichever it is, so it never branches on the kind.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { CancelledError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
@@ -18,14 +19,14 @@ export interface RunResult {
  * Runs one model run on a worker (the pool's infer). An aborted `signal` tells the runtime it
  * may stop early (a generation stops at its next step): nobody waits for the run any more.
  */
-export type Executor = (run: RunRequest, signal?: AbortSignal) => Promise<RunResult>;
+export type Executor = (run: RunRequest, signal?: CancelSignal) => Promise<RunResult>;
 
 /** Called once per model run with the samples it held. */
 export type ExecutionListener = (batchSize: number, timing: ExecutionTiming) => void;
 
 export interface Scheduler {
   /** Runs one validated request; rows = samples in it (dim 0 for batching models). */
-  submit(run: RunRequest, rows: number, timeoutUs: number, signal?: AbortSignal): Promise<RunResult>;
+  submit(run: RunRequest, rows: number, timeoutUs: number, signal?: CancelSignal): Promise<RunResult>;
   /** Model runs executing now. */
   readonly inFlight: number;
   /** Requests waiting. */
@@ -35,8 +36,8 @@ export interface Scheduler {
 }
 
 /** The error a request gets when its signal aborts before it ran or while it runs. */
-export function abortError(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
+export function abortError(signal: CancelSignal): Error {
+  const reason = signal.reason;
   return reason instanceof Error && reason.name !== 'AbortError' ? reason : new CancelledError();
 }
 
@@ -44,13 +45,11 @@ export function abortError(signal: AbortSignal): Error {
  * `work`'s result, or the abort error as soon as `signal` aborts: a caller that went away stops
  * waiting at once, while the run itself settles on its own time (and is still counted).
  */
-export function unlessAborted<T>(work: Promise<T>, signal?: AbortSignal): Promise<T> {
+export function unlessAborted<T>(work: Promise<T>, signal?: CancelSignal): Promise<T> {
   if (!signal) return work;
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const off = signal.onAbort(() => reject(abortError(signal)));
+    work.then(resolve, reject).finally(off);
   });
 }
 

@@ -2,6 +2,7 @@
  * POST /v1/completions and /v1/chat/completions: generation in a worker, answered whole or
  * streamed as server-sent events. A client that disconnects stops its generation.
  */
+import type { CancelSignal } from '../../core/cancel.js';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { traceInference } from '../observability.js';
@@ -48,7 +49,7 @@ async function generate(
   target: { dataPlane: DataPlane; model: string },
   request: GenerateRequest,
   onText: (text: string) => void,
-  signal: AbortSignal,
+  signal: CancelSignal,
   logger: Logger,
 ): Promise<GenerateResult> {
   const result = await target.dataPlane.generate(target.model, request, (chunk) => chunk.text && onText(chunk.text), signal);
@@ -62,7 +63,7 @@ async function generate(
 }
 
 /** Streams `produce`'s events; errors before the first event answer as JSON, after it as an event. */
-async function streamResponse(reply: FastifyReply, produce: (events: EventStream, signal: AbortSignal) => Promise<void>): Promise<void> {
+async function streamResponse(reply: FastifyReply, produce: (events: EventStream, signal: CancelSignal) => Promise<void>): Promise<void> {
   reply.hijack();
   const res: ServerResponse = reply.raw;
   const events = new EventStream(res);
