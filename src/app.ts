@@ -72,6 +72,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
     allowSymlinks: options.allow_model_dir_symlinks,
     maxInflight: options.max_inflight_requests,
     workerMaxHeapMb: options.worker_max_heap_mb,
+    inlineMaxUs: options.inline_max_us,
     observer: metrics,
     provider,
     runtimeParameters: runtimeParameters(options),

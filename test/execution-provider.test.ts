@@ -52,7 +52,7 @@ describe('execution provider selection', () => {
     'falls back to the CPU on auto, saying why in the log',
     { skip: probeCuda().providerLibrary ? 'CUDA libraries are installed here' : false },
     async () => {
-      const srv = await serveCli(['--model_dir', repoPath('models'), '--http_port', '0', '--host', '127.0.0.1']);
+      const srv = await serveCli(['--model_dir', repoPath('models'), '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1']);
       try {
         const line = srv.logs.find((l) => l.msg === 'execution provider');
         assert.equal(line.provider, 'cpu');

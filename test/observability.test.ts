@@ -93,6 +93,8 @@ describe('logs', () => {
       repoPath('models'),
       '--http_port',
       '0',
+      '--grpc_port',
+      '0',
       '--host',
       '127.0.0.1',
       '--aws_secret_access_key=hunter2',
@@ -134,7 +136,7 @@ describe('graceful shutdown', () => {
   it('lets a request in flight finish after SIGTERM, refuses new connections, and exits 0', async () => {
     const repo = await tempRepo();
     await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
-    const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--host', '127.0.0.1']);
+    const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1']);
     try {
       const running = fetch(`${srv.url}/v2/models/slow/infer`, { method: 'POST', body: slow(1024) });
       await untilInFlight(srv.url);
@@ -162,7 +164,7 @@ describe('graceful shutdown', () => {
   it('exits at once on a second signal', async () => {
     const repo = await tempRepo();
     await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
-    const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--host', '127.0.0.1']);
+    const srv = await serveCli(['--model_dir', repo.dir, '--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1']);
     try {
       const running = fetch(`${srv.url}/v2/models/slow/infer`, { method: 'POST', body: slow(1280) }).catch((e: Error) => e);
       await untilInFlight(srv.url);

@@ -136,6 +136,14 @@ export const SERVER_FLAGS = [
     help: 'Serve model files reached through symbolic links that point outside --model_dir (links inside it are always followed)',
   },
   {
+    name: 'inline_max_us',
+    env: ['TSSERVE_INLINE_MAX_US'],
+    type: 'int',
+    default: 100,
+    min: 0,
+    help: 'Run a small CPU model on the serving thread instead of a worker when its median run, timed at load, takes at most this many microseconds (the hop to a worker costs the serving thread 30-60 us; larger runs than timed still go to workers); 0 always uses workers',
+  },
+  {
     name: 'worker_max_heap_mb',
     env: ['TSSERVE_WORKER_MAX_HEAP_MB'],
     type: 'int',

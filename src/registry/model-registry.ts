@@ -16,7 +16,7 @@ import { ModelRepository, type RepositoryLocation } from '../repository/model-re
 import { removeUploadedModel, writeUploadedModel } from '../repository/uploaded-model.js';
 import type { ModelConfig } from '../model-config/model-config.js';
 import { type ModelState, ModelVersion } from './model-version.js';
-import { type PlacementDefaults, poolSpec } from './placement.js';
+import { type PlacementDefaults, versionSpec } from './placement.js';
 
 export interface RegistryOptions extends RepositoryLocation, PlacementDefaults {
   /** Requests in flight across all models before new ones get 503; 0 is unbounded. */
@@ -130,7 +130,14 @@ export class ModelRegistry {
     entry.wanted = true;
     let next: ModelVersion[];
     try {
-      const specs = source.versions.map((v) => poolSpec(source.config, v, this.options));
+      const specs = source.versions.map((v) => ({
+        ...versionSpec(source.config, v, this.options),
+        onInlineDemoted: (runUs: number) =>
+          this.options.logger.warn(
+            { model: name, version: v.version, run_us: Math.round(runUs) },
+            'an inline run took far longer than calibrated; this version now runs only in its workers',
+          ),
+      }));
       next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));
       await Promise.all(next.map((v, i) => v.load(specs[i]!)));
     } catch (error) {
@@ -152,7 +159,7 @@ export class ModelRegistry {
     await Promise.all(previous.map((v) => v.unload()));
     await this.replaceUploadedDir(entry, uploadedDir);
     for (const v of next) {
-      if (v.state === 'READY') this.options.logger.info({ model: name, version: v.version }, 'model loaded');
+      if (v.state === 'READY') this.options.logger.info({ model: name, version: v.version, ...v.placementLog() }, 'model loaded');
       else this.options.logger.error({ model: name, version: v.version, err: v.reason }, 'model failed to load');
     }
     return failed ? { ok: false, reason: `version ${failed.version} is at UNAVAILABLE state: ${failed.reason}` } : { ok: true };

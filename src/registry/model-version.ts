@@ -17,6 +17,7 @@ import { type ExecutionTiming, type ModelStats, StatisticsRecorder } from '../co
 import { type ModelObserver, NO_OBSERVER } from '../metrics/metrics.js';
 import { type Tensor, type TensorSpec, bytesFromStrings } from '../core/tensor.js';
 import { ModelPool, type PoolSpec } from '../pool/model-pool.js';
+import { InlineModel } from '../pool/inline-model.js';
 import type { EngineSnapshot } from '../core/engine-gauges.js';
 import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, ModelMetadata, TextModelInfo } from '../core/runtime.js';
 import type { ModelConfig } from '../model-config/model-config.js';
@@ -24,6 +25,12 @@ import { completeModelConfig } from '../model-config/complete-config.js';
 import { notReadyError } from './readiness.js';
 
 export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
+
+/**
+ * How to load one version: its worker pool, the run time below which it also runs inline, and
+ * who hears when an inline run took far longer than calibrated (the version then stops running inline).
+ */
+export type VersionSpec = Omit<PoolSpec, 'label'> & { inlineMaxUs: number; onInlineDemoted?: (runUs: number) => void };
 
 /** A request's only input, named as the model's only input (KServe takes inputs[0]). */
 function byPosition(inputs: Tensor[], specs: readonly TensorSpec[]): Tensor[] {
@@ -40,6 +47,7 @@ export class ModelVersion {
   /** config.pbtxt completed from the loaded model and its placement: what `/config` reports. */
   completedConfig?: Record<string, unknown>;
   private pool?: ModelPool;
+  private inline?: InlineModel;
   private scheduler?: Scheduler;
   private specsFor?: ModelMetadata;
   private cachedSpecs?: { inputs: TensorSpec[]; outputs: TensorSpec[] };
@@ -76,7 +84,7 @@ export class ModelVersion {
     return this.cachedSpecs!;
   }
 
-  async load(spec: Omit<PoolSpec, 'label'>): Promise<void> {
+  async load({ inlineMaxUs, onInlineDemoted = () => {}, ...spec }: VersionSpec): Promise<void> {
     this.state = 'LOADING';
     this.reason = '';
     const started = performance.now();
@@ -98,6 +106,14 @@ export class ModelVersion {
         instances: pool.instances,
         placement: { executionProvider, deviceId },
       });
+      const rows = Math.max(1, this.config.maxBatchSize);
+      this.inline = await InlineModel.calibrate(
+        spec,
+        { ...pool.metadata, inputs: this.specs().inputs },
+        rows,
+        inlineMaxUs,
+        onInlineDemoted,
+      );
       this.scheduler = this.createScheduler(pool, pool.instances);
       this.state = 'READY';
     } catch (error) {
@@ -112,12 +128,19 @@ export class ModelVersion {
     this.state = 'UNLOADING';
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     await this.scheduler?.stop();
-    await this.pool?.close();
+    await Promise.all([this.pool?.close(), this.inline?.unload()]);
     this.pool = undefined;
+    this.inline = undefined;
     this.scheduler = undefined;
     this.state = 'UNAVAILABLE';
     this.reason = 'unloaded';
     this.observer.modelUnloaded(this.name, this.version);
+  }
+
+  /** Where the version runs, for its 'model loaded' log line. */
+  placementLog(): Record<string, unknown> {
+    const inline = this.inline?.calibration;
+    return { instances: this.instances, inline: inline ? { rows: inline.rows, median_us: Math.round(inline.medianUs) } : false };
   }
 
   /** The generation engines' gauges and cache settings, for vLLM's metrics; undefined for other models. */
@@ -144,7 +167,10 @@ export class ModelVersion {
 
   /** Triton's scheduler choice: the dynamic batcher when config.pbtxt asks for one, else direct. */
   private createScheduler(pool: ModelPool, slots: number): Scheduler {
-    const execute = (run: RunRequest, signal?: CancelSignal) => pool.infer(run, signal);
+    const inline = this.inline;
+    const execute = inline
+      ? (run: RunRequest, signal?: CancelSignal) => (inline.fits(run) ? inline.run(run) : pool.infer(run, signal))
+      : (run: RunRequest, signal?: CancelSignal) => pool.infer(run, signal);
     const onExecution = (size: number, timing: ExecutionTiming) => this.recordExecution(size, timing);
     const batching = this.config.dynamicBatching;
     if (!batching) return new DirectScheduler(execute, onExecution);

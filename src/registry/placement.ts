@@ -5,9 +5,9 @@
 import type { ProviderDecision } from '../core/runtime.js';
 import type { Placement } from '../model-config/complete-config.js';
 import { type ModelConfig, ModelConfigError } from '../model-config/model-config.js';
-import type { PoolSpec } from '../pool/model-pool.js';
 import type { WorkerRuntime } from '../core/runtime.js';
 import type { VersionSource } from '../repository/layout.js';
+import type { VersionSpec } from './model-version.js';
 
 export interface PlacementDefaults {
   /** Worker threads per model version unless its config.pbtxt sets instance_group. */
@@ -20,6 +20,8 @@ export interface PlacementDefaults {
   cpus: number;
   /** JavaScript heap limit per worker thread in MiB; 0 is V8's default. */
   workerMaxHeapMb: number;
+  /** Runs a CPU model on the serving thread when calibration shows runs of at most this many us (0: never). */
+  inlineMaxUs: number;
   /** The provider the server resolved (--execution_provider), and why. */
   provider: ProviderDecision;
   /** Runtime settings from the server's flags; a model's config.pbtxt parameters override them. */
@@ -40,7 +42,7 @@ export function placement(config: ModelConfig, provider: ProviderDecision): Plac
   return { executionProvider: provider.provider, deviceId: 0 };
 }
 
-export function poolSpec(config: ModelConfig, version: VersionSource, defaults: PlacementDefaults): Omit<PoolSpec, 'label'> {
+export function versionSpec(config: ModelConfig, version: VersionSource, defaults: PlacementDefaults): VersionSpec {
   const instances = config.instanceCount ?? defaults.instancesFor?.(version.file) ?? defaults.instances;
   const intra = config.intraOpThreads ?? (defaults.intraOpThreads || Math.max(1, Math.floor(defaults.cpus / instances)));
   return {
@@ -49,6 +51,7 @@ export function poolSpec(config: ModelConfig, version: VersionSource, defaults: 
     modelPath: version.file,
     instances,
     maxHeapMb: defaults.workerMaxHeapMb,
+    inlineMaxUs: defaults.inlineMaxUs,
     options: {
       intraOpThreads: intra,
       interOpThreads: config.interOpThreads ?? defaults.interOpThreads,
