@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, freePort, spawnServer } from './lib/child-server.js';
+import { ROOT, freePort, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
 import { binaryRequest } from './payload.js';
 
@@ -70,21 +70,7 @@ async function measure(label: 'A' | 'B'): Promise<void> {
   const port = await freePort();
   const grpcPort = await freePort();
   const server = await spawnServer(
-    [
-      ...side.node,
-      side.cli,
-      '--model_dir',
-      modelDir,
-      '--host',
-      '127.0.0.1',
-      '--http_port',
-      String(port),
-      '--grpc_port',
-      String(grpcPort),
-      '--log_level',
-      'warn',
-      ...side.flags,
-    ],
+    [...side.node, ...tsserveArgs(modelDir, port, grpcPort, side.cli), ...side.flags],
     port,
     '/v2/health/ready',
   );

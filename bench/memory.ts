@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { CLI, ROOT, children, freePort, runJsonChild, spawnServer } from './lib/child-server.js';
+import { ROOT, children, freePort, runJsonChild, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { drive } from './lib/load.js';
 
 const argv = process.argv.slice(2);
@@ -68,19 +68,7 @@ async function serverIdle(workers: number): Promise<{ ready: number; afterLoad: 
   mkdirSync(join(dir, 'classifier', '1'), { recursive: true });
   symlinkSync(FILES['classifier']!, join(dir, 'classifier', '1', 'model.onnx'));
   const port = await freePort();
-  const args = [
-    CLI,
-    '--model_dir',
-    dir,
-    '--host',
-    '127.0.0.1',
-    '--http_port',
-    String(port),
-    '--grpc_port',
-    String(await freePort()),
-    '--log_level',
-    'warn',
-  ];
+  const args = tsserveArgs(dir, port, await freePort());
   if (workers) args.push('--workers', String(workers));
   const server = await spawnServer(args, port, '/v2/health/ready');
   const status = () => readFileSync(`/proc/${server.child.pid}/status`, 'utf8');

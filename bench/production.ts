@@ -20,7 +20,7 @@ import * as os from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { cpuLimit } from '../src/config/cpu-limit.js';
-import { CLI, ROOT, type ChildServer, children, freePort, spawnServer } from './lib/child-server.js';
+import { ROOT, type ChildServer, children, freePort, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { type LoadRequest, type LoadResult, drive, grpcLoad } from './lib/load.js';
 import { stats } from './lib/stats.js';
 
@@ -182,19 +182,7 @@ async function serve(model: string, batching: boolean): Promise<ServerRun> {
     grpcPort = await freePort();
     try {
       server = await spawnServer(
-        [
-          CLI,
-          '--model_dir',
-          repo.dir,
-          '--host',
-          '127.0.0.1',
-          '--http_port',
-          String(port),
-          '--grpc_port',
-          String(grpcPort),
-          '--log_level',
-          'warn',
-        ],
+        tsserveArgs(repo.dir, port, grpcPort),
         port,
         '/v2/health/ready',
         300, // loading 400 MB of weights on a busy machine

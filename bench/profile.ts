@@ -16,7 +16,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { CLI, ROOT, freePort, spawnServer } from './lib/child-server.js';
+import { CLI, ROOT, freePort, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { cpuSeconds, drive, grpcLoad } from './lib/load.js';
 
 interface Options {
@@ -172,17 +172,7 @@ async function profileOne(protocol: 'json' | 'grpc', opts: Options): Promise<str
   const server = await spawnServer(
     [
       ...(opts.noProf ? [] : ['--cpu-prof', '--cpu-prof-dir', dir]),
-      opts.cli,
-      '--model_dir',
-      opts.modelDir,
-      '--host',
-      '127.0.0.1',
-      '--http_port',
-      String(port),
-      '--grpc_port',
-      String(grpcPort),
-      '--log_level',
-      'warn',
+      ...tsserveArgs(opts.modelDir, port, grpcPort, opts.cli),
       '--workers',
       '1',
     ],

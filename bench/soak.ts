@@ -15,7 +15,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadDefinitions } from '../src/grpc/proto.js';
-import { CLI, ROOT, freePort, spawnServer } from './lib/child-server.js';
+import { ROOT, freePort, spawnServer, tsserveArgs } from './lib/child-server.js';
 
 function option(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -71,19 +71,7 @@ function rows(input: { shape: number[] }): number[][] {
 async function main(): Promise<void> {
   const [httpPort, grpcPort] = [await freePort(), await freePort()];
   const server = await spawnServer(
-    [
-      CLI,
-      '--model_dir',
-      modelDir,
-      '--http_port',
-      String(httpPort),
-      '--grpc_port',
-      String(grpcPort),
-      '--host',
-      '127.0.0.1',
-      '--log_level',
-      process.env.SOAK_SERVER_LOG ? 'info' : 'warn',
-    ],
+    [...tsserveArgs(modelDir, httpPort, grpcPort), ...(process.env.SOAK_SERVER_LOG ? ['--log_level', 'info'] : [])],
     httpPort,
     '/v2/health/ready',
   );

@@ -40,10 +40,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The command line of a tsserve child on 127.0.0.1: the CLI, its model dir, its ports, warn-level logs. */
-export function tsserveArgs(modelDir: string, port: number, grpcPort: number): string[] {
+/** The command line of a tsserve child on 127.0.0.1: the CLI (another build's, if given), its model dir, its ports, warn-level logs. */
+export function tsserveArgs(modelDir: string, port: number, grpcPort: number, cli = CLI): string[] {
   return [
-    CLI,
+    cli,
     '--model_dir',
     modelDir,
     '--host',
