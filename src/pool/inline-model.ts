@@ -18,9 +18,12 @@
  *
  * Zeros time a model well only if its run time follows the size of its inputs, not their values.
  * A graph that loops over an integer input does not (a count of 0 is instant, of 10^6 is not), so
- * only models whose inputs are all floating point are tried; and any inline run that takes more
- * than DEMOTE_FACTOR times the calibrated median (and at least DEMOTE_MIN_US) sends the model back
- * to its workers for good, so a surprise costs one slow run, not every one after it.
+ * only models whose inputs are all floating point are tried; and any inline run that takes
+ * longer than DEMOTE_AFTER_US sends the model back to its workers for good, so a surprise costs
+ * one slow run, not every one after it. That bound is far above a microsecond model's run because
+ * what is timed is the promise onnxruntime-node settles from setImmediate: it includes whatever
+ * else the event loop ran meanwhile (other requests, a scavenge, a preemption on a busy node:
+ * 1-50 ms were seen), and well below the 250 ms a health check may wait.
  */
 import { stat } from 'node:fs/promises';
 import type { RunRequest } from '../core/inference.js';
@@ -33,8 +36,7 @@ const WARMUP_RUNS = 5;
 const TIMED_RUNS = 40;
 const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const FLOATING = new Set(['FP16', 'FP32', 'FP64', 'BF16']);
-const DEMOTE_FACTOR = 20;
-const DEMOTE_MIN_US = 1000;
+const DEMOTE_AFTER_US = 100_000;
 
 export interface InlineCalibration {
   /** Rows of the calibration run (dim 0). */
@@ -45,7 +47,6 @@ export interface InlineCalibration {
 
 export class InlineModel {
   private demoted = false;
-  private readonly demoteAfterUs: number;
 
   private constructor(
     private readonly model: LoadedModel,
@@ -53,9 +54,7 @@ export class InlineModel {
     private readonly maxElements: number,
     readonly calibration: InlineCalibration,
     private readonly onDemoted: (runUs: number) => void,
-  ) {
-    this.demoteAfterUs = Math.max(DEMOTE_MIN_US, DEMOTE_FACTOR * calibration.medianUs);
-  }
+  ) {}
 
   /**
    * Loads the model in this thread and times it at `rows` rows, then at one row; returns the
@@ -107,7 +106,7 @@ export class InlineModel {
     const started = performance.now();
     const outputs = await this.model.infer(run);
     const inferNs = (performance.now() - started) * 1e6;
-    if (inferNs / 1000 > this.demoteAfterUs && !this.demoted) {
+    if (inferNs / 1000 > DEMOTE_AFTER_US && !this.demoted) {
       this.demoted = true;
       this.onDemoted(inferNs / 1000);
     }

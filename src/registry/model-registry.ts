@@ -135,7 +135,7 @@ export class ModelRegistry {
         onInlineDemoted: (runUs: number) =>
           this.options.logger.warn(
             { model: name, version: v.version, run_us: Math.round(runUs) },
-            'an inline run took far longer than calibrated; this version now runs only in its workers',
+            'an inline run held the serving thread over 100 ms; this version now runs only in its workers',
           ),
       }));
       next = source.versions.map((v) => new ModelVersion(name, v.version, source.config, this.options.observer));

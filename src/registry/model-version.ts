@@ -28,7 +28,7 @@ export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
 
 /**
  * How to load one version: its worker pool, the run time below which it also runs inline, and
- * who hears when an inline run took far longer than calibrated (the version then stops running inline).
+ * who hears when an inline run held the serving thread too long (the version then stops running inline).
  */
 export type VersionSpec = Omit<PoolSpec, 'label'> & { inlineMaxUs: number; onInlineDemoted?: (runUs: number) => void };
 

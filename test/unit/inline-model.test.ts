@@ -80,13 +80,13 @@ describe('InlineModel', () => {
     assert.equal(await InlineModel.calibrate({ ...config, modelPath: big }, metadata('FP32'), 1, 1_000_000, () => {}), undefined);
   });
 
-  it('goes back to the workers for good after one run far slower than calibrated', async () => {
+  it('goes back to the workers for good after one run that held the thread over 100 ms', async () => {
     const demotions: number[] = [];
     const model = await InlineModel.calibrate(config, metadata('FP32'), 1, 1_000_000, (us) => demotions.push(us));
     assert.ok(model);
-    await model.run(run(1, 30));
+    await model.run(run(1, 120));
     assert.equal(demotions.length, 1);
-    assert.ok(demotions[0]! >= 30_000, `the slow run's time is reported: ${demotions[0]} us`);
+    assert.ok(demotions[0]! >= 120_000, `the slow run's time is reported: ${demotions[0]} us`);
     assert.equal(model.fits(run(1)), false);
     await model.unload();
   });
