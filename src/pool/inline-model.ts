@@ -58,30 +58,34 @@ export class InlineModel {
 
   /**
    * Loads the model in this thread and times it at `rows` rows, then at one row; returns the
-   * inline copy when the largest size that fits `maxUs` exists, else unloads it.
+   * inline copy when the largest size that fits `maxUs` exists, else unloads it. `inputsOf` gives
+   * the inputs as clients send them (the batch dimension free for batching models).
    */
   static async calibrate(
     config: WorkerConfig,
-    metadata: ModelMetadata,
+    inputsOf: (metadata: ModelMetadata) => TensorSpec[],
     rows: number,
     maxUs: number,
     onDemoted: (runUs: number) => void,
   ): Promise<InlineModel | undefined> {
-    if (maxUs <= 0 || config.options.executionProvider !== 'cpu' || metadata.text) return undefined;
-    if (!sampleInputs(metadata.inputs, 1) || !(await smallFile(config.modelPath))) return undefined;
+    if (maxUs <= 0 || config.options.executionProvider !== 'cpu' || !(await smallFile(config.modelPath))) return undefined;
     let model: LoadedModel;
     try {
       model = await loadHere(config);
     } catch {
-      return undefined; // the workers loaded it; serving stays theirs
+      return undefined; // the workers load it next, and report why it fails
     }
     try {
-      for (const tryRows of rows > 1 ? [rows, 1] : [1]) {
-        const inputs = sampleInputs(metadata.inputs, tryRows)!;
-        const medianUs = await medianRunUs(model, { inputs, outputNames: metadata.outputs.map((o) => o.name), parameters: {} });
-        if (medianUs <= maxUs) {
-          const elements = inputs.reduce((n, t) => n + elementCount(t.shape), 0);
-          return new InlineModel(model, elements, { rows: tryRows, medianUs }, onDemoted);
+      const specs = inputsOf(model.metadata);
+      if (!model.metadata.text && sampleInputs(specs, 1)) {
+        const outputNames = model.metadata.outputs.map((o) => o.name);
+        for (const tryRows of rows > 1 ? [rows, 1] : [1]) {
+          const inputs = sampleInputs(specs, tryRows)!;
+          const medianUs = await medianRunUs(model, { inputs, outputNames, parameters: {} });
+          if (medianUs <= maxUs) {
+            const elements = inputs.reduce((n, t) => n + elementCount(t.shape), 0);
+            return new InlineModel(model, elements, { rows: tryRows, medianUs }, onDemoted);
+          }
         }
       }
     } catch {

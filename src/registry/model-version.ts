@@ -30,7 +30,14 @@ export type ModelState = 'LOADING' | 'READY' | 'UNLOADING' | 'UNAVAILABLE';
  * How to load one version: its worker pool, the run time below which it also runs inline, and
  * who hears when an inline run held the serving thread too long (the version then stops running inline).
  */
-export type VersionSpec = Omit<PoolSpec, 'label'> & { inlineMaxUs: number; onInlineDemoted?: (runUs: number) => void };
+export type VersionSpec = Omit<PoolSpec, 'label'> & { inline: InlinePlan; onInlineDemoted?: (runUs: number) => void };
+
+/** Inline execution's limit, and the workers a version keeps when it runs inline. */
+export interface InlinePlan {
+  maxUs: number;
+  instances: number;
+  intraOpThreads: number;
+}
 
 /** A request's only input, named as the model's only input (KServe takes inputs[0]). */
 function byPosition(inputs: Tensor[], specs: readonly TensorSpec[]): Tensor[] {
@@ -77,28 +84,39 @@ export class ModelVersion {
     if (!meta) return { inputs: [], outputs: [] };
     // Every request validates against these: derive them once per loaded session.
     if (this.specsFor !== meta) {
-      const batched = (s: TensorSpec): TensorSpec => ({ ...s, shape: s.shape.length ? [-1, ...s.shape.slice(1)] : s.shape });
-      this.cachedSpecs = this.config.maxBatchSize <= 0 ? meta : { inputs: meta.inputs.map(batched), outputs: meta.outputs.map(batched) };
+      this.cachedSpecs = this.clientSpecs(meta);
       this.specsFor = meta;
     }
     return this.cachedSpecs!;
   }
 
-  async load({ inlineMaxUs, onInlineDemoted = () => {}, ...spec }: VersionSpec): Promise<void> {
+  private clientSpecs(meta: ModelMetadata): { inputs: TensorSpec[]; outputs: TensorSpec[] } {
+    const batched = (s: TensorSpec): TensorSpec => ({ ...s, shape: s.shape.length ? [-1, ...s.shape.slice(1)] : s.shape });
+    return this.config.maxBatchSize <= 0 ? meta : { inputs: meta.inputs.map(batched), outputs: meta.outputs.map(batched) };
+  }
+
+  async load({ inline, onInlineDemoted = () => {}, ...spec }: VersionSpec): Promise<void> {
     this.state = 'LOADING';
     this.reason = '';
     const started = performance.now();
     this.instances = spec.instances;
     try {
+      const rows = Math.max(1, this.config.maxBatchSize);
+      const inputsOf = (meta: ModelMetadata) => this.clientSpecs(meta).inputs;
+      this.inline = await InlineModel.calibrate(spec, inputsOf, rows, inline.maxUs, onInlineDemoted);
+      // Its workers then take only runs larger than calibrated: one, with every thread, is enough unless asked for more.
+      const poolSpec = this.inline
+        ? { ...spec, instances: inline.instances, options: { ...spec.options, intraOpThreads: inline.intraOpThreads } }
+        : spec;
       const pool = await ModelPool.start({
-        ...spec,
+        ...poolSpec,
         label: `model '${this.name}' version ${this.version}`,
         onGeneration: (stats) => this.observer.generationFinished(this.name, stats),
       });
       this.pool = pool;
       // A generation engine may serve with fewer workers than asked (one holding all threads).
       this.instances = pool.instances;
-      const { executionProvider, deviceId } = spec.options;
+      const { executionProvider, deviceId } = poolSpec.options;
       this.completedConfig = completeModelConfig({
         name: this.name,
         config: this.config,
@@ -106,19 +124,13 @@ export class ModelVersion {
         instances: pool.instances,
         placement: { executionProvider, deviceId },
       });
-      const rows = Math.max(1, this.config.maxBatchSize);
-      this.inline = await InlineModel.calibrate(
-        spec,
-        { ...pool.metadata, inputs: this.specs().inputs },
-        rows,
-        inlineMaxUs,
-        onInlineDemoted,
-      );
       this.scheduler = this.createScheduler(pool, pool.instances);
       this.state = 'READY';
     } catch (error) {
       this.state = 'UNAVAILABLE';
       this.reason = error instanceof Error ? error.message : String(error);
+      await this.inline?.unload();
+      this.inline = undefined;
     }
     this.observer.modelLoaded(this.name, this.version, (performance.now() - started) / 1000, this.state === 'READY');
   }

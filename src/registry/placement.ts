@@ -43,17 +43,19 @@ export function placement(config: ModelConfig, provider: ProviderDecision): Plac
 }
 
 export function versionSpec(config: ModelConfig, version: VersionSource, defaults: PlacementDefaults): VersionSpec {
-  const instances = config.instanceCount ?? defaults.instancesFor?.(version.file) ?? defaults.instances;
-  const intra = config.intraOpThreads ?? (defaults.intraOpThreads || Math.max(1, Math.floor(defaults.cpus / instances)));
+  // An instance count the user chose (config.pbtxt, --workers) holds whether or not the model runs inline.
+  const chosen = config.instanceCount ?? (defaults.instancesFor ? undefined : defaults.instances);
+  const instances = chosen ?? defaults.instancesFor?.(version.file) ?? defaults.instances;
+  const threads = (n: number) => config.intraOpThreads ?? (defaults.intraOpThreads || Math.max(1, Math.floor(defaults.cpus / n)));
   return {
     runtime: version.runtime,
     ...defaults.workerRuntime(version.runtime),
     modelPath: version.file,
     instances,
     maxHeapMb: defaults.workerMaxHeapMb,
-    inlineMaxUs: defaults.inlineMaxUs,
+    inline: { maxUs: defaults.inlineMaxUs, instances: chosen ?? 1, intraOpThreads: threads(chosen ?? 1) },
     options: {
-      intraOpThreads: intra,
+      intraOpThreads: threads(instances),
       interOpThreads: config.interOpThreads ?? defaults.interOpThreads,
       ...placement(config, defaults.provider),
       parameters: { ...defaults.runtimeParameters, ...config.parameters },

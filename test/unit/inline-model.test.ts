@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import type { RunRequest } from '../../src/core/inference.js';
 import type { ModelMetadata } from '../../src/core/runtime.js';
-import type { DataType } from '../../src/core/tensor.js';
+import type { DataType, TensorSpec } from '../../src/core/tensor.js';
 import { InlineModel } from '../../src/pool/inline-model.js';
 import type { WorkerConfig } from '../../src/pool/worker-protocol.js';
 
@@ -21,7 +21,7 @@ writeFileSync(
   `export const busy = {
   async load() {
     return {
-      metadata: { platform: 'test', inputs: [], outputs: [] },
+      metadata: { platform: 'test', inputs: [], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 2] }] },
       async infer(run) {
         const until = performance.now() + Number(run.inputs[0].data[0]);
         while (performance.now() < until);
@@ -43,11 +43,10 @@ const config: WorkerConfig = {
   options: { intraOpThreads: 4, interOpThreads: 1, executionProvider: 'cpu', deviceId: 0, parameters: {} },
 };
 
-const metadata = (datatype: DataType): ModelMetadata => ({
-  platform: 'test',
-  inputs: [{ name: 'x', datatype, shape: [-1, 2] }],
-  outputs: [{ name: 'y', datatype, shape: [-1, 2] }],
-});
+/** The inputs clients send: one [-1, 2] tensor of `datatype` (the stand-in runtime reports none itself). */
+const metadata =
+  (datatype: DataType) =>
+  (_model: ModelMetadata): TensorSpec[] => [{ name: 'x', datatype, shape: [-1, 2] }];
 
 const run = (rows: number, ms = 0): RunRequest => ({
   inputs: [{ name: 'x', datatype: 'FP32', shape: [rows, 2], data: new Float32Array(rows * 2).fill(ms) }],
