@@ -90,7 +90,7 @@ export const SERVER_FLAGS = [
     env: ['TSSERVE_WORKERS'],
     type: 'int',
     default: 0,
-    help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group; 0 is min(2, CPU limit), as Triton gives onnxruntime models',
+    help: 'Worker threads (model instances) per model version, unless its config.pbtxt sets instance_group; 0 is min(2, CPU limit), as Triton gives onnxruntime models (1 for a large model, or one that runs inline)',
   },
   {
     name: 'single_instance_model_mb',
