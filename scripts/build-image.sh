@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Builds the tsserve container image: `npm run build:image` or scripts/build-image.sh.
 #
-#   scripts/build-image.sh [--target cpu|cuda] [--tag NAME]     (defaults: cpu, tsserve:latest / tsserve:cuda)
+#   scripts/build-image.sh [--target cpu|cuda] [--tag NAME] [--local-base]
+#                                      (defaults: cpu, tsserve:latest / tsserve:cuda)
+#
+# --local-base: where no registry can be reached (Docker Hub blocked, air-gapped), first build a
+# stand-in Node base from Debian and this machine's node (scripts/build-local-base.sh; needs root
+# and debootstrap) and build on it.
 #
 # Environment:
 #   BASE_IMAGE        Debian-based Node.js image (default: the Dockerfile's node:22-bookworm-slim).
 #                     Where no registry is reachable, any local Node image will do
-#                     (test/container/smoke.sh builds one from Debian and the host's node).
+#                     (--local-base builds one).
 #   CUDA_BASE_IMAGE   base of the cuda target (default: the Dockerfile's nvidia/cuda image)
 #   CONTAINER_ENGINE  docker or podman (default: docker when its daemon answers, else podman)
 #
@@ -17,14 +22,16 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 target=cpu
 tag=
+local_base=
 while (($#)); do
   case "$1" in
     --target) target=$2; shift 2 ;;
     --target=*) target=${1#*=}; shift ;;
     --tag) tag=$2; shift 2 ;;
     --tag=*) tag=${1#*=}; shift ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "build-image: unknown argument '$1' (expected --target cpu|cuda, --tag NAME)" >&2; exit 2 ;;
+    --local-base) local_base=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "build-image: unknown argument '$1' (expected --target cpu|cuda, --tag NAME, --local-base)" >&2; exit 2 ;;
   esac
 done
 case "$target" in
@@ -39,6 +46,10 @@ if [[ -z "$engine" ]]; then
   elif command -v podman >/dev/null; then engine=podman
   else echo "build-image: neither a docker daemon nor podman was found (set CONTAINER_ENGINE)" >&2; exit 1
   fi
+fi
+
+if [[ -n "$local_base" ]]; then
+  BASE_IMAGE=$(CONTAINER_ENGINE=$engine "$REPO/scripts/build-local-base.sh" | tail -1)
 fi
 
 args=(build --target "$target" -t "$tag")

@@ -111,49 +111,11 @@ tmp_dir = "$WORK/tmp"
 EOF
 export CONTAINERS_STORAGE_CONF=$WORK/storage.conf CONTAINERS_CONF=$WORK/containers.conf
 
-# ---- stand-in base images: Debian minbase, then the host's node on it (uid 1000 `node`) -----
-rootfs_tar=$CACHE/debian-bookworm-minbase.tar
-if [[ -s "$rootfs_tar" ]] && podman import -q "$rootfs_tar" "$BASE_IMAGE" >/dev/null 2>&1; then
-  say "Debian base from cache $rootfs_tar"
-else
-  say "debootstrap --variant=minbase bookworm ($MIRROR)"
-  debootstrap --variant=minbase bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
-    || { tail -20 "$WORK/debootstrap.log" >&2; fail "debootstrap failed"; }
-  rm -rf "$WORK"/rootfs/var/cache/apt/archives/*.deb "$WORK"/rootfs/var/lib/apt/lists/*
-  tar -C "$WORK/rootfs" -cf "$WORK/rootfs.tar" .
-  rm -rf "$WORK/rootfs"
-  podman import -q "$WORK/rootfs.tar" "$BASE_IMAGE" >/dev/null || fail "podman import of the Debian rootfs failed"
-  if mkdir -p "$CACHE" 2>/dev/null && cp "$WORK/rootfs.tar" "$CACHE/.rootfs.tar.$$"; then
-    mv "$CACHE/.rootfs.tar.$$" "$rootfs_tar"
-  fi
-  rm -f "$WORK/rootfs.tar"
-fi
-
-node_bin=$(readlink -f "$(command -v node)")
-npm_dir=$(cd "$(dirname "$(readlink -f "$(command -v npm)")")/.." && pwd)
-ctx=$WORK/node-context
-mkdir -p "$ctx"
-cp "$node_bin" "$ctx/node"
-cp -a "$npm_dir" "$ctx/npm"
-# npm inside the build must trust what npm on the host trusts (an egress proxy's CA, say).
-ca=${NODE_EXTRA_CA_CERTS:-}
-if [[ -z "$ca" ]]; then ca=$(npm config get cafile 2>/dev/null || true); fi
-if [[ -n "$ca" && "$ca" != null && -f "$ca" ]]; then cp "$ca" "$ctx/extra-ca.crt"; else : >"$ctx/extra-ca.crt"; fi
-cat >"$ctx/Containerfile" <<EOF
-FROM $BASE_IMAGE
-COPY node /usr/local/bin/node
-COPY npm /usr/local/lib/node_modules/npm
-COPY extra-ca.crt /usr/local/share/extra-ca.crt
-RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
- && ln -s ../lib/node_modules/npm/bin/npx-cli.js /usr/local/bin/npx \
- && groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
-ENV NODE_EXTRA_CA_CERTS=/usr/local/share/extra-ca.crt
-CMD ["node"]
-EOF
-say "building stand-in Node base ($(node --version), from the host)"
-podman build -q --format docker --network=host -t "$NODE_IMAGE" "$ctx" >"$WORK/node-build.log" 2>&1 \
-  || { tail -20 "$WORK/node-build.log" >&2; fail "building the stand-in Node image failed"; }
-rm -rf "$ctx"
+# ---- stand-in base image: Debian minbase plus the host's node (the README's --local-base) ------
+say "scripts/build-local-base.sh (Debian $MIRROR, node $(node --version) from the host)"
+CONTAINER_ENGINE=podman TSSERVE_DEBIAN_IMAGE=$BASE_IMAGE TSSERVE_CONTAINER_CACHE=$CACHE TSSERVE_DEBIAN_MIRROR=$MIRROR \
+  "$REPO/scripts/build-local-base.sh" --tag "$NODE_IMAGE" >"$WORK/base-build.log" 2>&1 \
+  || { tail -20 "$WORK/base-build.log" >&2; fail "scripts/build-local-base.sh failed"; }
 
 # ---- our image ------------------------------------------------------------------------------
 say "scripts/build-image.sh (the README's command) with BASE_IMAGE=$NODE_IMAGE"
