@@ -15,8 +15,8 @@ ARG CUDA_BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
 FROM ${BASE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` would run tsc before the sources are here (package.json's
-# allowScripts already denies the dependencies' scripts on npm 11; npm 10 would run them).
+# --ignore-scripts, as the project's .npmrc says (the build context leaves it out): no
+# dependency's install script runs, whichever npm the base image has.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src src
@@ -43,7 +43,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 FROM deps AS deps-cuda
 # Runs onnxruntime-node's install script, which downloads the CUDA 12 execution provider
 # (libonnxruntime_providers_cuda.so and friends) from NuGet into its bin folder: the one install
-# step that downloads, run by name here because package.json's allowScripts denies it elsewhere.
+# step that downloads, run by name here because npm ci runs no install script (.npmrc).
 RUN cd node_modules/onnxruntime-node && ONNXRUNTIME_NODE_INSTALL=cuda12 node script/install.js && cd /app \
  && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so
 

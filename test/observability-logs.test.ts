@@ -4,15 +4,23 @@
  * (413, a body that cannot be inflated) are logged and counted, `:explain`'s 501 is no
  * error-level stack, the `status` label is an HTTP status on every protocol, and every metric on
  * /metrics is in the README's metrics table (and the table names none that does not exist).
+ * The Hugging Face runtime's logs follow --log_level too: transformers.js's console and the
+ * onnxruntime sessions it opens itself.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { type CliServer, serveCli } from './helpers/cli-process.js';
 import { GrpcTestClient, assertStatus } from './helpers/grpc-client.js';
 import { repoPath } from './helpers/server.js';
+import { CLI } from './helpers/cli-process.js';
+import { copyHfModel } from './helpers/hf.js';
+import { type TempRepo, tempRepo } from './helpers/model-dir.js';
+import { until } from './helpers/poll.js';
 
 const ROW = { name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] };
 
@@ -187,5 +195,103 @@ describe('logs and metrics an operator reads', () => {
     assert.ok(srv.logs.length > 0);
     const plain = stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('{'));
     assert.deepEqual(plain, [], 'plain-text lines on stderr');
+  });
+});
+
+async function freePort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as { port: number };
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+/**
+ * The CLI at `level` on the Hugging Face models alone, so that whatever onnxruntime prints comes
+ * from sessions transformers.js opened. Ready is polled: at error level no line says it serves.
+ */
+async function hfServer(dir: string, level: string) {
+  const port = await freePort();
+  const args = [`--model_dir=${dir}`, '--host=127.0.0.1', `--http_port=${port}`, '--grpc_port=0', '--workers=1', `--log_level=${level}`];
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d) => (out.stdout += d));
+  child.stderr.on('data', (d) => (out.stderr += d));
+  const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+  const url = `http://127.0.0.1:${port}`;
+  await until(
+    () =>
+      fetch(`${url}/v2/health/ready`).then(
+        (r) => r.ok,
+        () => child.exitCode !== null && assert.fail(`tsserve exited: ${out.stdout}${out.stderr}`),
+      ),
+    'the Hugging Face models to load',
+    60_000,
+    50,
+  );
+  const stop = async () => {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    return out;
+  };
+  return { url, out, stop };
+}
+
+const notJson = (text: string) =>
+  text.split('\n').filter((line) => {
+    if (line.trim() === '') return false;
+    try {
+      JSON.parse(line);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+
+describe('the Hugging Face runtime follows --log_level', () => {
+  let repo: TempRepo;
+  before(async () => {
+    repo = await tempRepo();
+    await copyHfModel(repo, 'test/hf-models/tiny-bert-cls', 'tiny-bert-cls');
+    await copyHfModel(repo, 'test/hf-models/tiny-gpt2', 'tiny-gpt2');
+  });
+  after(() => repo.remove());
+
+  for (const level of ['info', 'error']) {
+    it(`writes nothing but JSON lines at --log_level ${level}, through a load, an inference and a completion`, async () => {
+      const srv = await hfServer(repo.dir, level);
+      try {
+        const json = { 'content-type': 'application/json' };
+        assert.equal((await fetch(`${srv.url}/v2/repository/models/tiny-bert-cls/unload`, { method: 'POST' })).status, 200);
+        assert.equal((await fetch(`${srv.url}/v2/repository/models/tiny-bert-cls/load`, { method: 'POST' })).status, 200);
+        const infer = await fetch(`${srv.url}/v2/models/tiny-bert-cls/infer`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['hello world'] }] }),
+        });
+        assert.equal(infer.status, 200, await infer.text());
+        const completion = await fetch(`${srv.url}/openai/v1/completions`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ model: 'tiny-gpt2', prompt: 'hello', max_tokens: 3 }),
+        });
+        assert.equal(completion.status, 200, await completion.text());
+      } finally {
+        const out = await srv.stop();
+        assert.deepEqual(notJson(out.stdout), [], 'plain-text lines on stdout');
+        assert.deepEqual(notJson(out.stderr), [], 'plain-text lines on stderr');
+        if (level === 'info') assert.match(out.stdout, /"msg":"tsserve is serving"/);
+      }
+    });
+  }
+
+  it("hands --log_level trace down to transformers.js's sessions (onnxruntime's own lines appear)", async () => {
+    // The counterpart of the above: were the level not passed on, transformers.js would open its
+    // sessions at its own default (errors only) and this would print nothing.
+    const srv = await hfServer(repo.dir, 'trace');
+    const out = await srv.stop();
+    assert.match(out.stderr, /\[[VI]:onnxruntime:[^\]]*inference_session\.cc/, 'session-level lines');
+    assert.match(out.stderr, /\[[VI]:onnxruntime:onnxruntime-node,/, "the process-wide environment's lines");
   });
 });

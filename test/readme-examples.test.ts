@@ -146,9 +146,13 @@ function assertLooksLikeShown(body: string, shownLines: string[], where: string)
   assertSameShape(JSON.parse(body), whole, where);
 }
 
-/** `npm start`'s command from package.json, with ports that are free and paths from the repo root. */
+/**
+ * `npm start`'s server command from package.json (what follows its build step, which `npm test`
+ * has run), with ports that are free and paths from the repo root.
+ */
 function npmStartArgs(): string[] {
-  const start = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  const script = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const start = script.split('&&').at(-1)!.trim().split(/\s+/);
   assert.deepEqual(start.slice(0, 2), ['node', 'dist/src/cli.js'], 'npm start runs the CLI');
   return start.slice(2).map((a) => (a.startsWith('./') ? repoPath(a.slice(2)) : a));
 }

@@ -25,6 +25,8 @@ import { HfModel } from './hf-model.js';
 import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
 import { Generator } from './generation.js';
 import { buildEngine } from './engine/build-engine.js';
+import { ortSeverity } from '../onnx/log-severity.js';
+import { followLogLevel } from './hf-log-level.js';
 
 const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pretrained }> = {
   text_embedding: AutoModel,
@@ -73,13 +75,19 @@ export const huggingfaceRuntime: Runtime = {
     const dtype = await pickDtype(modelDir, task, hf.dtype);
     const maxModelLen = resolveMaxModelLen(folder.config, folder.tokenizerMaxLength, hf.maxModelLen);
     offline(modelDir);
+    const severity = ortSeverity(options.parameters);
+    followLogLevel(severity);
     const id = basename(modelDir);
     const tokenizer: PreTrainedTokenizer = await AutoTokenizer.from_pretrained(id, { local_files_only: true });
     const model = await MODEL_CLASS[task].from_pretrained(id, {
       local_files_only: true,
       device: 'cpu',
       dtype: dtype as never,
-      session_options: { intraOpNumThreads: options.intraOpThreads, interOpNumThreads: options.interOpThreads },
+      session_options: {
+        intraOpNumThreads: options.intraOpThreads,
+        interOpNumThreads: options.interOpThreads,
+        logSeverityLevel: severity,
+      },
     });
     try {
       let generator: Generator | undefined;

@@ -8,14 +8,12 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { stripZipMap } from '../onnx-ml/zipmap.js';
 import { nonTensorIo, unsupportedIoError } from './io-types.js';
+import { ortSeverity, setOrtEnvLogLevel } from './log-severity.js';
 import type { RuntimeOptions } from '../../src/core/runtime.js';
 
-function severity(value: string | undefined): 0 | 1 | 2 | 3 | 4 {
-  const n = Number(value ?? 3);
-  return (Number.isInteger(n) && n >= 0 && n <= 4 ? n : 3) as 0 | 1 | 2 | 3 | 4;
-}
-
 function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOptions {
+  const severity = ortSeverity(options.parameters);
+  setOrtEnvLogLevel(severity);
   return {
     // CUDA first; onnxruntime places what CUDA cannot run (the ML tree ops) on the CPU.
     executionProviders: options.executionProvider === 'cuda' ? [{ name: 'cuda', deviceId: options.deviceId }, 'cpu'] : ['cpu'],
@@ -23,7 +21,7 @@ function sessionOptions(options: RuntimeOptions): ort.InferenceSession.SessionOp
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: options.interOpThreads,
     // Follows --log_level (src/config/native-log-level.ts); onnxruntime's default prints warnings.
-    logSeverityLevel: severity(options.parameters.ort_log_severity),
+    logSeverityLevel: severity,
   };
 }
 
