@@ -1,7 +1,7 @@
 /**
  * Micro-benchmark of BYTES tensor decoding on the main thread: a raw length-prefixed body of
  * N elements (binary extension / gRPC raw_input_contents layout) through decodeRaw, then the
- * batcher's concatenation of two such tensors and the raw re-encoding a response does.
+ * batcher's concatenation of two such tensors, and the encodings of a binary and of a JSON response.
  *
  *   npx tsc -p . && node --expose-gc dist/bench/bytes-decode.js [--elements N] [--size BYTES_PER_ELEMENT]
  *
@@ -11,6 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { decodeRaw, encodeRaw } from '../src/core/raw-tensor.js';
 import { concatInputs } from '../src/scheduler/batch-tensors.js';
+import { encodeJsonData } from '../src/http/json-tensor.js';
 import type { Tensor } from '../src/core/tensor.js';
 
 function arg(name: string, fallback: number): number {
@@ -53,4 +54,5 @@ console.log('|---|---:|---:|---:|');
 const data = measure('decodeRaw', () => decodeRaw('BYTES', [count], body, "input 'x'"));
 const tensor: Tensor = { name: 'x', datatype: 'BYTES', shape: [count], data };
 const batch = measure('concat 2 requests (batcher)', () => concatInputs([[tensor], [tensor]]));
-measure('encodeRaw (response)', () => encodeRaw(batch[0]!.data).byteLength);
+measure('encodeRaw (binary response)', () => encodeRaw(batch[0]!.data).byteLength);
+measure('encodeJsonData (JSON response)', () => encodeJsonData(tensor).length);

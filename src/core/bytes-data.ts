@@ -3,7 +3,7 @@
  * length then its bytes, the layout of the binary extension and of gRPC raw_input_contents.
  * A body of 4 M elements is then one view checked by one scan, not 4 M objects: batching is a
  * byte copy, a response a length and a copy, a hand-off to a worker one buffer. Elements become
- * views or strings only where a runtime asks for them, on its worker thread.
+ * views and strings only where a runtime asks for them (strings()), on its worker thread.
  */
 import { isOwned, markOwned } from './transfer.js';
 
@@ -21,7 +21,7 @@ function ownedBytes(byteLength: number): Uint8Array {
 }
 
 export class BytesData {
-  /** Where each element's prefix starts (and, last, where the data ends); built on first random access. */
+  /** Where each element's prefix starts (and, last, where the data ends); built on the first slice. */
   private index?: Uint32Array | Float64Array;
 
   /** `raw` must hold exactly `length` well-formed elements: decodeRaw checks wire data first. */
@@ -85,37 +85,10 @@ export class BytesData {
     return new BytesData(raw, this.length);
   }
 
-  /** Element `i` as a view over the raw bytes. */
-  at(i: number): Uint8Array {
-    const index = this.offsets();
-    const start = index[i]! + PREFIX;
-    return this.raw.subarray(start, start + lengthAt(this.raw, index[i]!));
-  }
-
   /** Elements `start` to `end` (exclusive), as a view over the same bytes. */
   slice(start: number, end: number): BytesData {
     const index = this.offsets();
     return new BytesData(this.raw.subarray(index[start], index[end]), end - start);
-  }
-
-  /** Each element as a view, in order, made as the iteration reaches it. */
-  *[Symbol.iterator](): IterableIterator<Uint8Array> {
-    const { raw } = this;
-    for (let i = 0, offset = 0; i < this.length; i++) {
-      const start = offset + PREFIX;
-      offset = start + lengthAt(raw, offset);
-      yield raw.subarray(start, offset);
-    }
-  }
-
-  /** Calls `fn` with each element's byte range in `raw`, in order, without making views. */
-  forEachRange(fn: (start: number, end: number, i: number) => void): void {
-    const { raw } = this;
-    for (let i = 0, offset = 0; i < this.length; i++) {
-      const start = offset + PREFIX;
-      offset = start + lengthAt(raw, offset);
-      fn(start, offset, i);
-    }
   }
 
   /**
@@ -124,9 +97,12 @@ export class BytesData {
    */
   strings(decode: (bytes: Uint8Array, i: number) => string): string[] {
     const out = new Array<string>(this.length);
-    this.forEachRange((start, end, i) => {
-      out[i] = start === end ? '' : decode(this.raw.subarray(start, end), i);
-    });
+    const { raw } = this;
+    for (let i = 0, offset = 0; i < this.length; i++) {
+      const start = offset + PREFIX;
+      offset = start + lengthAt(raw, offset);
+      out[i] = offset === start ? '' : decode(raw.subarray(start, offset), i);
+    }
     return out;
   }
 

@@ -6,7 +6,7 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import { fromHalfBits, toHalfBits } from '../core/float16.js';
-import { bytesJsonArray } from './json-bytes.js';
+import { bytesJsonArray, notJsonText } from './json-bytes.js';
 import {
   BytesData,
   type DataType,
@@ -124,11 +124,6 @@ function joinNumbers(data: ArrayLike<number>): string {
   return s;
 }
 
-function notJsonText(output: string): (i: number) => Error {
-  return (i) =>
-    new InvalidInputError(`output '${output}' element ${i} is not valid UTF-8 and cannot be sent as JSON; request it with binary_data`);
-}
-
 /** BYTES output elements as strings; JSON can only carry valid UTF-8. */
 function outputStrings(name: string, data: BytesData): string[] {
   const notUtf8 = notJsonText(name);
@@ -144,7 +139,7 @@ function outputStrings(name: string, data: BytesData): string[] {
 /** The output's data as a flat JSON array. NaN and infinities become null. */
 export function encodeJsonData(tensor: Tensor): string {
   const { datatype, data } = tensor;
-  if (data instanceof BytesData) return bytesJsonArray(data, notJsonText(tensor.name));
+  if (data instanceof BytesData) return bytesJsonArray(data, tensor.name);
   if (datatype === 'BOOL') return `[${Array.from(data as Uint8Array, (v) => (v ? 'true' : 'false')).join(',')}]`;
   if (datatype === 'FP16') return `[${joinNumbers(Array.from(data as Uint16Array, fromHalfBits))}]`;
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return `[${data.join(',')}]`;
