@@ -1,11 +1,13 @@
 /**
- * Issue 17 item 3, against a real tsserve process: 8 concurrent 16 MiB binary-extension bodies,
- * each of 4 M empty BYTES elements, and one more over gRPC as raw_input_contents, sent to a
- * BYTES identity model while a poller on its own thread times GET /v2/health/live and reads
- * the server's RSS and main-thread CPU from /proc. No liveness answer may wait behind more than
- * 250 ms of main-thread work (Kubernetes' probes give 1 s), memory must stay bounded, every attack request must get its answer, and the
- * server must serve a normal request afterwards. Before BYTES data was one buffer, each such
- * body took seconds and ~500 MB on the main thread.
+ * BYTES tensors at scale, against a real tsserve process (issue 17 item 3). 8 concurrent 16 MiB
+ * binary-extension bodies, each of 4 M empty BYTES elements, and one more over gRPC as
+ * raw_input_contents, go to a BYTES identity model while a poller on its own thread times
+ * GET /v2/health/live and reads the server's RSS and main-thread CPU from /proc. No liveness
+ * answer may wait behind more than 250 ms of main-thread work (Kubernetes' probes give 1 s),
+ * memory must stay bounded, every attack request must get its answer, and the server must serve
+ * a normal request afterwards. Before BYTES data was one buffer, each such body took seconds
+ * and ~500 MB on the main thread. Also: large BYTES JSON answers, written in chunks, are the
+ * text JSON.stringify writes; datatype and shape are refused from the header, before the data.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { type CliServer, serveCli } from './helpers/cli-process.js';
-import { GrpcTestClient } from './helpers/grpc-client.js';
+import { GrpcTestClient, assertStatus } from './helpers/grpc-client.js';
 import { BYTES_IDENTITY, FP32_IDENTITY, type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { postJson, readInferResponse } from './helpers/server.js';
 
@@ -274,5 +276,54 @@ describe('large BYTES answers in JSON', () => {
     const json = JSON.parse(text);
     assert.deepEqual(json.outputs[0].data, strings);
     assert.ok(text.includes(`"data":${JSON.stringify(strings)}}`), 'the data is the text JSON.stringify writes');
+  });
+});
+
+describe('datatype and shape are checked against the model before the data is decoded', () => {
+  // Length prefixes that point past the end: decoding them would fail with "declares ... bytes".
+  const garbage = Buffer.from([0xff, 0xff, 0xff, 0x7f, 0x61]);
+
+  it('REST binary: BYTES to an FP32 input, and a shape the input cannot take, named before the data is read', async () => {
+    const send = async (model: string, shape: number[]) => {
+      const header = Buffer.from(
+        JSON.stringify({ inputs: [{ name: 'x', datatype: 'BYTES', shape, parameters: { binary_data_size: garbage.byteLength } }] }),
+      );
+      const res = await fetch(`${srv.url}/v2/models/${model}/infer`, {
+        method: 'POST',
+        body: new Uint8Array(Buffer.concat([header, garbage])),
+        headers: { 'inference-header-content-length': String(header.byteLength) },
+      });
+      return { status: res.status, error: ((await res.json()) as { error: string }).error };
+    };
+    assert.deepEqual(await send('fp32', [1, 1]), {
+      status: 400,
+      error: "inference input 'x' data-type is 'BYTES', but model 'fp32' expects 'FP32'",
+    });
+    assert.deepEqual(await send('bytes', [1]), {
+      status: 400,
+      error: "unexpected shape for input 'x' for model 'bytes'. Expected [-1,-1], got [1]",
+    });
+    assert.match((await send('bytes', [1, 1])).error, /BYTES element 0 declares 2147483647 bytes/);
+  });
+
+  it('gRPC raw_input_contents: the same, INVALID_ARGUMENT with the same messages', async () => {
+    const client = new GrpcTestClient(grpcAddress);
+    try {
+      const send = (model: string, shape: number[]) =>
+        client.call('ModelInfer', { model_name: model, inputs: [{ name: 'x', datatype: 'BYTES', shape }], raw_input_contents: [garbage] });
+      await assertStatus(
+        send('fp32', [1, 1]),
+        grpc.status.INVALID_ARGUMENT,
+        /^inference input 'x' data-type is 'BYTES', but model 'fp32' expects 'FP32'$/,
+      );
+      await assertStatus(
+        send('bytes', [1]),
+        grpc.status.INVALID_ARGUMENT,
+        /^unexpected shape for input 'x' for model 'bytes'\. Expected \[-1,-1\], got \[1\]$/,
+      );
+      await assertStatus(send('bytes', [1, 1]), grpc.status.INVALID_ARGUMENT, /BYTES element 0 declares 2147483647 bytes/);
+    } finally {
+      client.close();
+    }
   });
 });
