@@ -323,7 +323,7 @@ describe("ModelInfer errors: the status of the error class and REST's message", 
     );
     await assertStatus(infer(classifierInput(rows)), status.INVALID_ARGUMENT, /input 'input' has no data/);
     await assertStatus(
-      infer({ name: 'input', datatype: 'INT8', shape: [1, 2], contents: { int_contents: [1, 300] } }),
+      infer({ name: 'input', datatype: 'INT8', shape: [1, 4], contents: { int_contents: [1, 300, 3, 4] } }),
       status.INVALID_ARGUMENT,
       /element 1 of 'contents.int_contents' is 300; expected an integer in \[-128, 127\] for INT8/,
     );

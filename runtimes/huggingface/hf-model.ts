@@ -5,7 +5,7 @@
 import { type PreTrainedModel, type PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
 import { CancelledError, InvalidInputError } from '../../src/core/errors.js';
 import type { Parameters, RunRequest } from '../../src/core/inference.js';
-import { type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
+import { type BytesData, type Tensor, allocate, bytesFromStrings } from '../../src/core/tensor.js';
 import type {
   EmbedResult,
   GenerateChunk,
@@ -49,7 +49,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 function texts(run: RunRequest): string[] {
   const input = run.inputs[0]!;
-  return (input.data as Uint8Array[]).map((bytes, i) => {
+  return (input.data as BytesData).strings((bytes, i) => {
     try {
       return strictUtf8.decode(bytes);
     } catch {

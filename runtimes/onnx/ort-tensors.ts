@@ -1,7 +1,7 @@
 /** Conversions between tsserve's tensors and onnxruntime-node's. */
 import * as ort from 'onnxruntime-node';
 import type { DataType, NumericData, Tensor, TensorSpec } from '../../src/core/tensor.js';
-import { bytesFromStrings } from '../../src/core/tensor.js';
+import { BytesData, bytesFromStrings } from '../../src/core/tensor.js';
 import { InvalidInputError } from '../../src/core/errors.js';
 import { markOwned } from '../../src/core/transfer.js';
 
@@ -49,9 +49,9 @@ export function toSpec(meta: ort.InferenceSession.ValueMetadata): TensorSpec | u
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function toOrtTensor(t: Tensor): ort.Tensor {
-  if (Array.isArray(t.data)) {
+  if (t.data instanceof BytesData) {
     // onnxruntime holds C strings, not bytes: only UTF-8 without NUL survives the trip.
-    const strings = t.data.map((e, i) => {
+    const strings = t.data.strings((e, i) => {
       let s: string;
       try {
         s = strictUtf8.decode(e);

@@ -2,18 +2,9 @@
  * The raw tensor encoding shared by the binary REST extension and gRPC raw contents:
  * little-endian elements back to back, and BYTES as a uint32 LE length before each element.
  */
+import { lengthAt } from './bytes-data.js';
 import { InvalidInputError } from './errors.js';
-import {
-  type BytesData,
-  type DataType,
-  type NumericData,
-  type TensorData,
-  bytesOf,
-  elementCount,
-  elementSize,
-  formatShape,
-  viewBytes,
-} from './tensor.js';
+import { BytesData, type DataType, type TensorData, bytesOf, elementCount, elementSize, formatShape, viewBytes } from './tensor.js';
 
 /**
  * Decodes `bytes` as `count` elements of `datatype`. Numeric data is a view over `bytes`
@@ -31,60 +22,46 @@ export function decodeRaw(datatype: DataType, shape: number[], bytes: Uint8Array
   return viewBytes(datatype, bytes);
 }
 
+/**
+ * One scan that checks the length prefixes and allocates nothing; the tensor is then `bytes`
+ * itself. Stops at the first element past `count`, so too many costs no more than enough.
+ */
 function decodeBytesElements(bytes: Uint8Array, count: number, shape: number[], what: string): BytesData {
-  const out: BytesData = [];
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const total = bytes.byteLength;
+  let n = 0;
   let offset = 0;
-  while (offset < bytes.byteLength) {
-    if (out.length === count) {
+  while (offset < total) {
+    if (n === count) {
       throw new InvalidInputError(`${what}: BYTES data holds more than the ${count} elements of shape ${formatShape(shape)}`);
     }
-    if (offset + 4 > bytes.byteLength) {
-      throw new InvalidInputError(`${what}: BYTES element ${out.length} has a truncated 4-byte length prefix`);
-    }
-    const length = view.getUint32(offset, true);
+    if (offset + 4 > total) throw new InvalidInputError(`${what}: BYTES element ${n} has a truncated 4-byte length prefix`);
+    const length = lengthAt(bytes, offset);
     offset += 4;
-    if (offset + length > bytes.byteLength) {
-      throw new InvalidInputError(
-        `${what}: BYTES element ${out.length} declares ${length} bytes but only ${bytes.byteLength - offset} remain`,
-      );
+    if (offset + length > total) {
+      throw new InvalidInputError(`${what}: BYTES element ${n} declares ${length} bytes but only ${total - offset} remain`);
     }
-    out.push(bytes.subarray(offset, offset + length));
     offset += length;
+    n++;
   }
-  if (out.length !== count) {
-    throw new InvalidInputError(`${what}: expected ${count} BYTES elements for shape ${formatShape(shape)}, got ${out.length}`);
+  if (n !== count) {
+    throw new InvalidInputError(`${what}: expected ${count} BYTES elements for shape ${formatShape(shape)}, got ${n}`);
   }
-  return out;
+  return new BytesData(bytes, count);
 }
 
+/** Bytes of the raw encoding: BYTES data already is in it. */
 export function rawByteLength(data: TensorData): number {
-  if (!Array.isArray(data)) return (data as NumericData).byteLength;
-  let n = 0;
-  for (const e of data) n += 4 + e.byteLength;
-  return n;
+  return data instanceof BytesData ? data.raw.byteLength : data.byteLength;
 }
 
 /** Writes the raw encoding of `data` into `target` at `offset`; returns the end offset. */
 export function writeRaw(data: TensorData, target: Uint8Array, offset: number): number {
-  if (!Array.isArray(data)) {
-    const bytes = bytesOf(data as NumericData);
-    target.set(bytes, offset);
-    return offset + bytes.byteLength;
-  }
-  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
-  for (const e of data) {
-    view.setUint32(offset, e.byteLength, true);
-    target.set(e, offset + 4);
-    offset += 4 + e.byteLength;
-  }
-  return offset;
+  const bytes = encodeRaw(data);
+  target.set(bytes, offset);
+  return offset + bytes.byteLength;
 }
 
-/** The raw encoding as one byte array: a view for numeric data, a new buffer for BYTES. */
+/** The raw encoding as one byte array, a view (no copy). */
 export function encodeRaw(data: TensorData): Uint8Array {
-  if (!Array.isArray(data)) return bytesOf(data as NumericData);
-  const out = new Uint8Array(rawByteLength(data));
-  writeRaw(data, out, 0);
-  return out;
+  return data instanceof BytesData ? data.raw : bytesOf(data);
 }

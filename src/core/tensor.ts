@@ -1,4 +1,7 @@
+import { BytesData } from './bytes-data.js';
 import { isOwned, markOwned } from './transfer.js';
+
+export { BytesData };
 
 /**
  * The tensor: one in-memory form shared by every frontend, the scheduler and every runtime.
@@ -26,9 +29,6 @@ export const DATATYPES = [
 export type DataType = (typeof DATATYPES)[number];
 export type NumericDataType = Exclude<DataType, 'BYTES'>;
 
-/** BYTES elements are kept as raw bytes so that non-UTF-8 payloads survive the round trip. */
-export type BytesData = Uint8Array[];
-
 export type NumericData =
   | Uint8Array // BOOL (0/1), UINT8
   | Int8Array
@@ -41,6 +41,7 @@ export type NumericData =
   | Float32Array
   | Float64Array;
 
+/** BYTES data is a BytesData (raw bytes, so that non-UTF-8 payloads survive the round trip). */
 export type TensorData = NumericData | BytesData;
 
 export interface Tensor {
@@ -144,43 +145,19 @@ export function bytesOf(data: NumericData): Uint8Array {
  * as a structured clone of the whole shared buffer.
  */
 export function inOwnedBuffers(data: TensorData): TensorData {
-  if (!Array.isArray(data)) {
-    const numeric = data as NumericData;
-    if (isOwned(numeric.buffer)) return numeric;
-    const ctor = numeric.constructor as TypedArrayCtor;
-    const copy = new ctor(markOwned(new ArrayBuffer(numeric.byteLength)), 0, numeric.length);
-    new Uint8Array(copy.buffer).set(bytesOf(numeric));
-    return copy;
-  }
-  if (data.every((e) => isOwned(e.buffer))) return data;
-  let total = 0;
-  for (const e of data) total += e.byteLength;
-  const buffer = new Uint8Array(markOwned(new ArrayBuffer(total)));
-  let offset = 0;
-  return data.map((e) => {
-    buffer.set(e, offset);
-    offset += e.byteLength;
-    return buffer.subarray(offset - e.byteLength, offset);
-  });
+  if (data instanceof BytesData) return data.inOwnedBuffer();
+  if (isOwned(data.buffer)) return data;
+  const ctor = data.constructor as TypedArrayCtor;
+  const copy = new ctor(markOwned(new ArrayBuffer(data.byteLength)), 0, data.length);
+  new Uint8Array(copy.buffer).set(bytesOf(data));
+  return copy;
 }
 
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
 
-const utf8 = new TextEncoder();
-
-/** UTF-8 encodes strings into one owned buffer, one view per element. */
+/** UTF-8 encodes strings into one owned buffer. */
 export function bytesFromStrings(strings: readonly string[]): BytesData {
-  let total = 0;
-  for (const s of strings) total += Buffer.byteLength(s, 'utf8');
-  const buffer = new Uint8Array(markOwned(new ArrayBuffer(total)));
-  const out: BytesData = new Array<Uint8Array>(strings.length);
-  let offset = 0;
-  for (let i = 0; i < strings.length; i++) {
-    const { written } = utf8.encodeInto(strings[i]!, buffer.subarray(offset));
-    out[i] = buffer.subarray(offset, offset + written);
-    offset += written;
-  }
-  return out;
+  return BytesData.fromStrings(strings);
 }

@@ -3,6 +3,7 @@
  * Only buffers this process allocated for one request are marked: transferring a buffer that
  * Node shares between many small Buffers (its allocation pool) would detach strangers' bytes.
  */
+import { BytesData } from './bytes-data.js';
 import type { Tensor } from './tensor.js';
 
 const owned = new WeakSet<ArrayBufferLike>();
@@ -30,8 +31,15 @@ export function transferList(tensors: readonly Tensor[]): ArrayBuffer[] {
     if (buffer instanceof ArrayBuffer && buffer.byteLength >= MIN_TRANSFER_BYTES && owned.has(buffer)) list.add(buffer);
   };
   for (const t of tensors) {
-    if (Array.isArray(t.data)) for (const element of t.data) add(element.buffer);
-    else add(t.data.buffer);
+    add(t.data instanceof BytesData ? t.data.raw.buffer : t.data.buffer);
   }
   return [...list];
+}
+
+/**
+ * Rewraps tensors that arrived from another thread, in place. Structured clone keeps a BytesData's fields but
+ * not its class, so it is rewrapped (no copy); numeric typed arrays survive as they are.
+ */
+export function receivedTensors(tensors: Tensor[]): void {
+  for (const t of tensors) if (t.datatype === 'BYTES') t.data = BytesData.revive(t.data as BytesData);
 }

@@ -1,8 +1,9 @@
 /** Checks an inference request against the model it addresses, with Triton's wording. */
 import { InvalidInputError } from './errors.js';
-import type { RequestedOutput } from './inference.js';
-import { type Tensor, type TensorSpec, elementCount, formatShape } from './tensor.js';
+import type { Parameters, RequestedOutput } from './inference.js';
+import { type DataType, type Tensor, type TensorSpec, elementCount, formatShape } from './tensor.js';
 import { classificationCount } from './classification.js';
+import { PANDAS_CONTENT_TYPE } from './columns.js';
 
 function shapeFits(spec: readonly number[], shape: readonly number[]): boolean {
   return spec.length === shape.length && spec.every((d, i) => d < 0 || d === shape[i]);
@@ -10,6 +11,44 @@ function shapeFits(spec: readonly number[], shape: readonly number[]): boolean {
 
 /** onnxruntime, like most runtimes, indexes a dimension with a signed 32-bit integer. */
 const MAX_DIM = 2 ** 31 - 1;
+
+function kindMismatch(model: string, name: string, datatype: DataType, spec: TensorSpec): InvalidInputError {
+  return new InvalidInputError(`inference input '${name}' data-type is '${datatype}', but model '${model}' expects '${spec.datatype}'`);
+}
+
+function shapeMismatch(model: string, name: string, shape: readonly number[], spec: TensorSpec): InvalidInputError {
+  return new InvalidInputError(
+    `unexpected shape for input '${name}' for model '${model}'. Expected ${formatShape(spec.shape)}, got ${formatShape(shape)}`,
+  );
+}
+
+/**
+ * What a frontend checks of each input from its header, before decoding its data: BYTES sent
+ * to a numeric input (or the reverse), and a shape the input cannot take, are refused without
+ * reading the contents (4 M BYTES elements need not be scanned for an FP32 model). Messages are
+ * validateInputs'. Left to it: an input the model does not name (numpy-style models take one
+ * by position), pandas columns (named by feature, assembled later), and everything when the
+ * model's specs are not known yet (`specs` throws: unknown or loading model).
+ */
+export function inputHeaderCheck(
+  model: string,
+  specs: () => readonly TensorSpec[],
+  parameters: Parameters,
+): (name: string, datatype: DataType, shape: readonly number[]) => void {
+  if (parameters['content_type'] === PANDAS_CONTENT_TYPE) return () => {};
+  let known: readonly TensorSpec[] | undefined;
+  try {
+    known = specs();
+  } catch {
+    return () => {};
+  }
+  return (name, datatype, shape) => {
+    const spec = known.find((s) => s.name === name);
+    if (!spec) return;
+    if ((spec.datatype === 'BYTES') !== (datatype === 'BYTES')) throw kindMismatch(model, name, datatype, spec);
+    if (!shapeFits(spec.shape, shape)) throw shapeMismatch(model, name, shape, spec);
+  };
+}
 
 /**
  * Returns the inputs in the model's declared order. With `convertsNumeric`, a numeric input
@@ -36,15 +75,9 @@ export function validateInputs(
     }
     const convertible = convertsNumeric && t.datatype !== 'BYTES' && spec.datatype !== 'BYTES';
     if (t.datatype !== spec.datatype && !convertible) {
-      throw new InvalidInputError(
-        `inference input '${t.name}' data-type is '${t.datatype}', but model '${model}' expects '${spec.datatype}'`,
-      );
+      throw kindMismatch(model, t.name, t.datatype, spec);
     }
-    if (!shapeFits(spec.shape, t.shape)) {
-      throw new InvalidInputError(
-        `unexpected shape for input '${t.name}' for model '${model}'. Expected ${formatShape(spec.shape)}, got ${formatShape(t.shape)}`,
-      );
-    }
+    if (!shapeFits(spec.shape, t.shape)) throw shapeMismatch(model, t.name, t.shape, spec);
     if (t.data.length !== elementCount(t.shape)) {
       throw new InvalidInputError(
         `input '${t.name}' has ${t.data.length} elements but shape ${formatShape(t.shape)} needs ${elementCount(t.shape)}`,

@@ -7,7 +7,8 @@
 import { InvalidInputError } from '../core/errors.js';
 import type { InferRequest, InferResponse, RequestedOutput } from '../core/inference.js';
 import { decodeRaw, encodeRaw } from '../core/raw-tensor.js';
-import { type Tensor, inOwnedBuffers } from '../core/tensor.js';
+import { type Tensor, type TensorSpec, inOwnedBuffers } from '../core/tensor.js';
+import { inputHeaderCheck } from '../core/validate.js';
 import { parseDatatype, parseShape } from '../core/tensor-header.js';
 import type { InferInputTensor, ModelInferRequest, ModelInferResponse } from './messages.js';
 import { fromInferParameters, toInferParameters } from './parameters.js';
@@ -15,13 +16,22 @@ import { decodeContents, filledFields } from './typed-contents.js';
 import { SHM_REGION, type ShmLocation, readShmInput, shmOutputParameters } from '../shm/shm-tensors.js';
 import type { SystemSharedMemory } from '../shm/system-shared-memory.js';
 
-function decodeInput(input: InferInputTensor, index: number, raw: Buffer | undefined, shm: SystemSharedMemory | undefined): Tensor {
+type HeaderCheck = ReturnType<typeof inputHeaderCheck>;
+
+function decodeInput(
+  input: InferInputTensor,
+  index: number,
+  raw: Buffer | undefined,
+  shm: SystemSharedMemory | undefined,
+  checkHeader: HeaderCheck,
+): Tensor {
   const { name } = input;
   if (!name) throw new InvalidInputError(`'inputs[${index}].name' must be a non-empty string`);
   const what = `input '${name}'`;
   const datatype = parseDatatype(input.datatype, what);
   const shape = parseShape(input.shape.map(Number), what);
   const parameters = fromInferParameters(input.parameters, `inputs[${index}].parameters`);
+  checkHeader(name, datatype, shape);
   if (raw !== undefined && filledFields(input.contents).length) {
     throw new InvalidInputError(`${what}: 'contents' must not be given when raw_input_contents carries the inputs`);
   }
@@ -67,14 +77,21 @@ function rawEntries(message: ModelInferRequest): (Buffer | undefined)[] {
   return inMessage.map((carried) => (carried ? raw[next++] : undefined));
 }
 
-export function decodeInferRequest(message: ModelInferRequest, shm?: SystemSharedMemory): InferRequest {
+/** `inputSpecs`: the addressed model's inputs, to refuse a wrong datatype or shape before decoding its data. */
+export function decodeInferRequest(
+  message: ModelInferRequest,
+  shm?: SystemSharedMemory,
+  inputSpecs: () => readonly TensorSpec[] = () => [],
+): InferRequest {
   const raw = rawEntries(message);
+  const parameters = fromInferParameters(message.parameters, 'parameters');
+  const checkHeader = inputHeaderCheck(message.model_name, inputSpecs, parameters);
   return {
     model: message.model_name,
     version: message.model_version || undefined,
     id: message.id || undefined,
-    parameters: fromInferParameters(message.parameters, 'parameters'),
-    inputs: message.inputs.map((input, i) => decodeInput(input, i, raw[i], shm)),
+    parameters,
+    inputs: message.inputs.map((input, i) => decodeInput(input, i, raw[i], shm, checkHeader)),
     outputs: decodeOutputs(message),
   };
 }

@@ -39,7 +39,8 @@ export async function inferOverGrpc(
   const trace = new InferenceTrace(model, 'grpc');
   let statusLabel = 'OK';
   try {
-    const request = decodeInferRequest(wellFormed(message), shm);
+    const given = wellFormed(message);
+    const request = decodeInferRequest(given, shm, () => dataPlane.inputSpecs(given.model_name, given.model_version || undefined));
     trace.mark('preprocess');
     const response = await dataPlane.infer(request.model, request.version, request, signal);
     trace.mark('predict');

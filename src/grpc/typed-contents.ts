@@ -5,6 +5,7 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import {
+  BytesData,
   type DataType,
   type NumericData,
   type NumericDataType,
@@ -69,7 +70,7 @@ function narrowIntegers(datatype: DataType, values: readonly number[], field: st
 function convert(datatype: DataType, values: readonly unknown[], field: ContentsField, what: string): TensorData {
   switch (datatype) {
     case 'BYTES':
-      return values as Buffer[];
+      return BytesData.fromElements(values as Buffer[]);
     case 'BOOL': {
       const out = allocate('BOOL', values.length);
       values.forEach((b, i) => (out[i] = b ? 1 : 0));

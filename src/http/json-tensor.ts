@@ -6,7 +6,9 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import { fromHalfBits, toHalfBits } from '../core/float16.js';
+import { bytesJsonArray, notJsonText } from './json-bytes.js';
 import {
+  BytesData,
   type DataType,
   type NumericData,
   type Tensor,
@@ -123,14 +125,13 @@ function joinNumbers(data: ArrayLike<number>): string {
 }
 
 /** BYTES output elements as strings; JSON can only carry valid UTF-8. */
-function outputStrings(tensor: Tensor & { data: Uint8Array[] }): string[] {
-  return tensor.data.map((e, i) => {
+function outputStrings(name: string, data: BytesData): string[] {
+  const notUtf8 = notJsonText(name);
+  return data.strings((e, i) => {
     try {
       return utf8.decode(e);
     } catch {
-      throw new InvalidInputError(
-        `output '${tensor.name}' element ${i} is not valid UTF-8 and cannot be sent as JSON; request it with binary_data`,
-      );
+      throw notUtf8(i);
     }
   });
 }
@@ -138,10 +139,7 @@ function outputStrings(tensor: Tensor & { data: Uint8Array[] }): string[] {
 /** The output's data as a flat JSON array. NaN and infinities become null. */
 export function encodeJsonData(tensor: Tensor): string {
   const { datatype, data } = tensor;
-  if (Array.isArray(data))
-    return `[${outputStrings(tensor as Tensor & { data: Uint8Array[] })
-      .map((s) => JSON.stringify(s))
-      .join(',')}]`;
+  if (data instanceof BytesData) return bytesJsonArray(data, tensor.name);
   if (datatype === 'BOOL') return `[${Array.from(data as Uint8Array, (v) => (v ? 'true' : 'false')).join(',')}]`;
   if (datatype === 'FP16') return `[${joinNumbers(Array.from(data as Uint16Array, fromHalfBits))}]`;
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) return `[${data.join(',')}]`;
@@ -155,7 +153,7 @@ export function encodeJsonData(tensor: Tensor): string {
  */
 export function jsonValues(tensor: Tensor): unknown[] {
   const { datatype, data } = tensor;
-  if (Array.isArray(data)) return outputStrings(tensor as Tensor & { data: Uint8Array[] });
+  if (data instanceof BytesData) return outputStrings(tensor.name, data);
   if (datatype === 'BOOL') return Array.from(data as Uint8Array, (v) => v !== 0);
   const finite = (v: number) => (Number.isFinite(v) ? v : null);
   if (datatype === 'FP16') return Array.from(data as Uint16Array, (v) => finite(fromHalfBits(v)));

@@ -6,6 +6,7 @@
 import { InvalidInputError } from '../core/errors.js';
 import type { InferRequest, Parameters, RequestedOutput } from '../core/inference.js';
 import { decodeRaw } from '../core/raw-tensor.js';
+import { inputHeaderCheck } from '../core/validate.js';
 import { alignedBytes } from '../core/tensor-alignment.js';
 import { type DataType, type Tensor, type TensorSpec, elementSize, isBigIntType } from '../core/tensor.js';
 import { parseDatatype, parseShape } from '../core/tensor-header.js';
@@ -106,33 +107,14 @@ class BinaryCursor {
   }
 }
 
-/**
- * BYTES sent to a numeric input (or the reverse) is refused before its data is decoded: 4 M
- * empty BYTES elements would otherwise become 4 M views on the main thread only to be refused
- * by validation. Same message as validation's. The model may be unknown or still loading here;
- * then validation decides later, as before.
- */
-function refuseKindMismatch(name: string, datatype: DataType, ctx: DecodeContext): void {
-  let specs: TensorSpec[];
-  try {
-    specs = ctx.inputSpecs();
-  } catch {
-    return;
-  }
-  const spec = specs.find((s) => s.name === name);
-  if (spec && (spec.datatype === 'BYTES') !== (datatype === 'BYTES')) {
-    throw new InvalidInputError(
-      `inference input '${name}' data-type is '${datatype}', but model '${ctx.model}' expects '${spec.datatype}'`,
-    );
-  }
-}
-
 /** Numeric tensors start 64-byte aligned whatever precedes them in the body (tensor-alignment.ts). */
 function binaryData(datatype: DataType, bytes: Uint8Array): Uint8Array {
   return datatype === 'BYTES' ? bytes : alignedBytes(bytes);
 }
 
-function parseInput(value: unknown, index: number, cursor: BinaryCursor, ctx: DecodeContext): Tensor {
+type HeaderCheck = ReturnType<typeof inputHeaderCheck>;
+
+function parseInput(value: unknown, index: number, cursor: BinaryCursor, ctx: DecodeContext, checkHeader: HeaderCheck): Tensor {
   if (!isObject(value)) throw new InvalidInputError(`'inputs[${index}]' must be an object`);
   const { name } = value;
   if (typeof name !== 'string' || !name) throw new InvalidInputError(`'inputs[${index}].name' must be a non-empty string`);
@@ -140,7 +122,7 @@ function parseInput(value: unknown, index: number, cursor: BinaryCursor, ctx: De
   const datatype = parseDatatype(value.datatype, what);
   const shape = parseShape(value.shape, what);
   const parameters = parseParameters(value.parameters, `inputs[${index}].parameters`);
-  refuseKindMismatch(name, datatype, ctx);
+  checkHeader(name, datatype, shape);
   const binarySize = parameters['binary_data_size'];
   const hasData = value.data !== undefined;
   const sources = Number(hasData) + Number(binarySize !== undefined) + Number(parameters[SHM_REGION] !== undefined);
@@ -181,7 +163,8 @@ function decodeJsonRequest(body: Uint8Array, headerLength: number, headerGiven: 
   if (json.id !== undefined && typeof json.id !== 'string') throw new InvalidInputError(`'id' must be a string`);
   const parameters = parseParameters(json.parameters, 'parameters');
   const cursor = new BinaryCursor(body, headerLength, headerGiven);
-  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor, ctx));
+  const checkHeader = inputHeaderCheck(ctx.model, ctx.inputSpecs, parameters);
+  const inputs = json.inputs.map((input, i) => parseInput(input, i, cursor, ctx, checkHeader));
   cursor.finish();
   const outputs = parseOutputs(json.outputs);
   const request: InferRequest = { model: ctx.model, version: ctx.version, id: json.id, parameters, inputs, outputs };

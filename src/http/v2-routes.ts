@@ -65,7 +65,7 @@ export function registerV2Routes(app: FastifyInstance, dataPlane: DataPlane): vo
     trace.mark('postprocess');
     reply.header('content-type', encoded.contentType);
     if (encoded.headerLength !== undefined) reply.header('inference-header-content-length', encoded.headerLength);
-    if (!Array.isArray(encoded.body)) return reply.send(encoded.body);
+    if (typeof encoded.body === 'string' || Buffer.isBuffer(encoded.body)) return reply.send(encoded.body);
     reply.header('content-length', encoded.contentLength);
     return reply.send(Readable.from(encoded.body, { objectMode: false }));
   };

@@ -9,7 +9,7 @@ import { InferenceError, ServingError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
 import type { ExecutionTiming } from '../core/statistics.js';
 import type { Tensor } from '../core/tensor.js';
-import { transferList } from '../core/transfer.js';
+import { receivedTensors, transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
 import { MessageChannel } from 'node:worker_threads';
 import { sharedAbortFlag } from './abort-flag.js';
@@ -137,6 +137,7 @@ export class ModelPool {
     try {
       const reply = await this.run<InferReply>({ op: 'infer', run, submittedAt, abort: abort?.buffer }, transferList(run.inputs));
       if (!reply.ok) throw toError(reply);
+      receivedTensors(reply.outputs);
       return reply;
     } finally {
       abort?.detach();

@@ -7,7 +7,7 @@ import '../no-telemetry.js'; // first: before onnxruntime loads
 import { Piscina } from 'piscina';
 import { CancelledError, NotImplementedError, ServingError } from '../core/errors.js';
 import { readAbortFlag } from './abort-flag.js';
-import { transferList } from '../core/transfer.js';
+import { receivedTensors, transferList } from '../core/transfer.js';
 import { EngineGauges } from '../core/engine-gauges.js';
 import type { LoadedModel, Runtime } from '../core/runtime.js';
 import type {
@@ -46,6 +46,7 @@ async function infer(model: LoadedModel, task: Extract<WorkerTask, { op: 'infer'
   if (signal.aborted) throw new CancelledError();
   const started = performance.timeOrigin + performance.now();
   const inferStart = performance.now();
+  receivedTensors(task.run.inputs);
   const outputs = await model.infer(task.run, signal);
   const inferEnd = performance.now();
   const transfers = transferList(outputs);

@@ -3,8 +3,7 @@
  * Requests merge only when every input agrees on datatype and on every non-batch dimension.
  */
 import { InferenceError } from '../core/errors.js';
-import type { BytesData, NumericData, NumericDataType, Tensor } from '../core/tensor.js';
-import { allocate } from '../core/tensor.js';
+import { BytesData, type NumericData, type NumericDataType, type Tensor, allocate } from '../core/tensor.js';
 
 /** A key that is equal for requests whose inputs can be concatenated along dim 0. */
 export function shapeKey(inputs: readonly Tensor[]): string {
@@ -16,7 +15,7 @@ function concatOne(parts: readonly Tensor[]): Tensor {
   const rows = parts.reduce((n, t) => n + t.shape[0]!, 0);
   const shape = [rows, ...first.shape.slice(1)];
   if (first.datatype === 'BYTES') {
-    return { ...first, shape, data: parts.flatMap((t) => t.data as BytesData) };
+    return { ...first, shape, data: BytesData.concat(parts.map((t) => t.data as BytesData)) };
   }
   const length = parts.reduce((n, t) => n + t.data.length, 0);
   const data = allocate(first.datatype as NumericDataType, length);
@@ -39,7 +38,7 @@ function sliceRows(t: Tensor, start: number, rows: number): Tensor {
   const from = start * rowSize;
   const to = from + rows * rowSize;
   // Views over the batch output: no copy, and each caller sees only its own rows.
-  const data = Array.isArray(t.data) ? t.data.slice(from, to) : (t.data as NumericData).subarray(from, to);
+  const data = t.data instanceof BytesData ? t.data.slice(from, to) : (t.data as NumericData).subarray(from, to);
   return { ...t, shape: [rows, ...t.shape.slice(1)], data };
 }
 
