@@ -248,6 +248,29 @@ describe('lean ModelInfer on the wire', () => {
     assert.equal(modelInfer.responseDeserialize(answer.data.subarray(5)).id, 'wire');
   });
 
+  it('a message whose prefix and body arrive in separate DATA frames, split anywhere', async () => {
+    const whole = framed(request());
+    for (const cut of [1, 3, 5, 9]) {
+      const session = http2.connect(`http://${lean.grpcAddress}`);
+      try {
+        const stream = session.request({
+          ':method': 'POST',
+          ':path': '/inference.GRPCInferenceService/ModelInfer',
+          'content-type': 'application/grpc',
+        });
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('trailers', resolve));
+        // Each write goes out as a DATA frame of its own once the one before it has been written.
+        stream.write(whole.subarray(0, cut), () => stream.end(whole.subarray(cut)));
+        assert.equal((await trailers)['grpc-status'], '0', `cut at ${cut}`);
+        assert.equal(modelInfer.responseDeserialize(Buffer.concat(chunks).subarray(5)).id, 'wire');
+      } finally {
+        session.close();
+      }
+    }
+  });
+
   it('a compressed-flag message on a call without grpc-encoding: INTERNAL, naming the missing header', async () => {
     const answer = await rawCall(lean.grpcAddress, framed(request(), 1));
     assert.equal(grpcStatusOf(answer), grpc.status.INTERNAL);

@@ -16,7 +16,7 @@ import type * as grpc from '@grpc/grpc-js';
 /** Takes the stream (and answers it) or returns false to leave it to grpc-js. */
 export type StreamTaker = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
-type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => void;
+type StreamListener = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => void;
 
 interface ServerInternals {
   createHttp2Server?: (this: unknown, credentials: unknown) => http2.Http2Server;
@@ -35,12 +35,12 @@ export function takeStreams(server: grpc.Server, take: StreamTaker): boolean {
     // grpc-js registered no listener here: leave its server as it is rather than answer nothing.
     if (theirs.length === 0) return http2Server;
     http2Server.removeAllListeners('stream');
-    http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+    http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       if (take(stream, headers)) {
         opened.call(server, stream);
         return;
       }
-      for (const listener of theirs) listener.call(http2Server, stream, headers, ...rest);
+      for (const listener of theirs) listener.call(http2Server, stream, headers, flags, rawHeaders);
     });
     return http2Server;
   };

@@ -9,8 +9,10 @@ import type { ErrorStatus } from './status.js';
 const PREFIX = 5;
 
 export class UnaryMessageReader {
-  private readonly head = Buffer.alloc(PREFIX);
+  /** Only for a prefix split across chunks. */
+  private head: Buffer | undefined;
   private headFill = 0;
+  private flag = 0;
   private length = -1;
   private parts: Buffer[] = [];
   private received = 0;
@@ -47,16 +49,25 @@ export class UnaryMessageReader {
   }
 
   private readPrefix(chunk: Buffer, at: number): number {
+    if (this.headFill === 0 && chunk.length - at >= PREFIX) {
+      this.flag = chunk[at]!;
+      this.length = chunk.readUInt32BE(at + 1);
+      return at + PREFIX;
+    }
+    const head = (this.head ??= Buffer.alloc(PREFIX));
     const n = Math.min(PREFIX - this.headFill, chunk.length - at);
-    chunk.copy(this.head, this.headFill, at, at + n);
+    chunk.copy(head, this.headFill, at, at + n);
     this.headFill += n;
-    if (this.headFill === PREFIX) this.length = this.head.readUInt32BE(1);
+    if (this.headFill === PREFIX) {
+      this.flag = head[0]!;
+      this.length = head.readUInt32BE(1);
+    }
     return at + n;
   }
 
   private checkPrefix(): ErrorStatus | undefined {
     // Only calls without grpc-encoding (or with identity) come here: a compressed message has no codec.
-    if (this.head[0] !== 0) {
+    if (this.flag !== 0) {
       return { code: status.INTERNAL, details: 'Received a compressed message but the call has no grpc-encoding' };
     }
     if (this.maxLength !== -1 && this.length > this.maxLength) {
