@@ -6,13 +6,14 @@
  * graceful stop; and what a raw HTTP/2 client can send wrong.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as http2 from 'node:http2';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { INFERENCE_SERVICE, loadDefinitions } from '../src/grpc/proto.js';
 import { GrpcTestClient, outputBytes } from './helpers/grpc-client.js';
 import { FP32_IDENTITY, SLOW_MODEL, type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { type TestServer, metricSample, startTestServer, untilMetric } from './helpers/server.js';
+import { type TestServer, metricSample, repoPath, startTestServer, untilMetric } from './helpers/server.js';
 import { until } from './helpers/poll.js';
 
 const definitions = loadDefinitions();
@@ -309,6 +310,24 @@ describe('lean ModelInfer on the wire', () => {
       stream.close();
     } finally {
       session.close();
+    }
+  });
+});
+
+describe('lean ModelInfer over TLS', () => {
+  it('is served on the TLS port as on the plain one, and health beside it by grpc-js', async () => {
+    const cert = repoPath('test/fixtures/tls/cert.pem');
+    const srv = await startTestServer(repo.dir, { ssl_certfile: cert, ssl_keyfile: repoPath('test/fixtures/tls/key.pem') });
+    const client = new GrpcTestClient(srv.grpcAddress, grpc.credentials.createSsl(readFileSync(cert)));
+    try {
+      const request = fp32('m', 16, 'tls');
+      const response = await client.call('ModelInfer', request);
+      assert.equal(response.id, 'tls');
+      assert.ok(outputBytes(response, 0).equals(request.raw_input_contents[0]!));
+      assert.equal((await client.check('')).status, 'SERVING');
+    } finally {
+      client.close();
+      await srv.close();
     }
   });
 });
