@@ -57,11 +57,13 @@ export function serveLeanModelInfer(server: Server, method: MethodDefinition<unk
     // As grpc-js's ModelInfer handler (inference-service.ts): a refused message fails before it is timed.
     infer: (request, signal) => inferOverGrpc(dataPlane, wellFormed(request as ModelInferRequest | MalformedRequest), metrics, signal),
   });
-  if (takeStreams(server, taker)) return true;
-  logger.warn(
-    { grpcJs: 'createHttp2Server/onStreamOpened not found' },
-    'gRPC: this @grpc/grpc-js has no hook for the lean ModelInfer path; ModelInfer is served by grpc-js (--grpc_lean_infer has no effect)',
-  );
+  const unhooked = (what: string) =>
+    logger.warn(
+      { grpcJs: what },
+      'gRPC: this @grpc/grpc-js has no hook for the lean ModelInfer path; ModelInfer is served by grpc-js (--grpc_lean_infer has no effect)',
+    );
+  if (takeStreams(server, taker, () => unhooked("no 'stream' listener on its http2 server"))) return true;
+  unhooked('createHttp2Server/onStreamOpened not found');
   return false;
 }
 

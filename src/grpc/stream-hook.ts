@@ -23,8 +23,12 @@ interface ServerInternals {
   onStreamOpened?: (this: unknown, stream: http2.ServerHttp2Stream) => void;
 }
 
-/** Puts `take` in front of grpc-js's stream handling on every port bound later. False when this grpc-js lacks the internals. */
-export function takeStreams(server: grpc.Server, take: StreamTaker): boolean {
+/**
+ * Puts `take` in front of grpc-js's stream handling on every port bound later. False when this
+ * grpc-js lacks the internals; `unhooked` is called if a port's server turns out to have no
+ * grpc-js listener to stand in front of (that port is then left to grpc-js alone).
+ */
+export function takeStreams(server: grpc.Server, take: StreamTaker, unhooked: () => void = () => {}): boolean {
   const internals = server as unknown as ServerInternals;
   const create = internals.createHttp2Server;
   const opened = internals.onStreamOpened;
@@ -33,7 +37,10 @@ export function takeStreams(server: grpc.Server, take: StreamTaker): boolean {
     const http2Server = create.call(this, credentials);
     const theirs = http2Server.listeners('stream') as StreamListener[];
     // grpc-js registered no listener here: leave its server as it is rather than answer nothing.
-    if (theirs.length === 0) return http2Server;
+    if (theirs.length === 0) {
+      unhooked();
+      return http2Server;
+    }
     http2Server.removeAllListeners('stream');
     http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
       if (take(stream, headers)) {

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import * as http2 from 'node:http2';
 import { describe, it } from 'node:test';
+import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { serveLeanModelInfer } from '../../src/grpc/lean-infer.js';
+import { INFERENCE_SERVICE, loadDefinitions } from '../../src/grpc/proto.js';
 import { takeStreams } from '../../src/grpc/stream-hook.js';
 
 function bind(server: grpc.Server): Promise<number> {
@@ -65,5 +69,30 @@ describe('takeStreams', () => {
       takeStreams(server, () => true),
       false,
     );
+  });
+
+  it('the server falls back to grpc-js with one JSON log line where the hook cannot be installed', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const server = new grpc.Server();
+    (server as unknown as { onStreamOpened: unknown }).onStreamOpened = undefined;
+    const method = (loadDefinitions()[INFERENCE_SERVICE] as grpc.ServiceDefinition).ModelInfer!;
+    // The data plane is never reached: nothing is served here.
+    const served = serveLeanModelInfer(server, method, {
+      dataPlane: undefined as never,
+      logger: pino(sink),
+      maxReceiveMessageLength: 1024,
+      maxSendMessageLength: 1024,
+    });
+    assert.equal(served, false);
+    assert.equal(lines.length, 1);
+    const line = JSON.parse(lines[0]!) as { level: number; msg: string };
+    assert.equal(line.level, 40);
+    assert.match(line.msg, /ModelInfer is served by grpc-js/);
   });
 });
