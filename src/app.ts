@@ -111,6 +111,7 @@ export async function startServer(options: TsserveOptions, logger = createLogger
         logger,
         maxReceiveMessageLength: options.grpc_max_receive_message_length,
         maxSendMessageLength: options.grpc_max_send_message_length,
+        leanInfer: options.grpc_lean_infer,
         metrics,
         admission,
         streamLimits: streamLimits(options),

@@ -15,6 +15,7 @@ import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
 import { type StreamLimits, StreamInfer } from './stream-infer.js';
 import type { Admission } from '../core/admission.js';
 import { disableNagle } from './no-delay.js';
+import { serveLeanModelInfer } from './lean-infer.js';
 
 export interface GrpcOptions {
   dataPlane: DataPlane;
@@ -27,6 +28,8 @@ export interface GrpcOptions {
   streamLimits?: StreamLimits;
   /** Serve over TLS with the HTTP port's certificate and key (--ssl_certfile, --ssl_keyfile). */
   tls?: { cert: Buffer; key: Buffer };
+  /** Unary ModelInfer on node:http2 directly rather than through grpc-js (lean-infer.ts); --grpc_lean_infer. */
+  leanInfer?: boolean;
 }
 
 export interface GrpcServer {
@@ -60,11 +63,14 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
   );
   // The same readiness as GET /v2/health/ready.
   const health = new HealthService(() => options.dataPlane.ready().ready);
-  server.addService(
-    // Only infer requests carry tensors worth moving to a worker without a copy.
-    withRequestDecoding(definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition, ['ModelInfer', 'ModelStreamInfer'], options.admission),
-    inferenceService({ ...options, streams }),
+  // Only infer requests carry tensors worth moving to a worker without a copy.
+  const inference = withRequestDecoding(
+    definitions[INFERENCE_SERVICE] as grpc.ServiceDefinition,
+    ['ModelInfer', 'ModelStreamInfer'],
+    options.admission,
   );
+  server.addService(inference, inferenceService({ ...options, streams }));
+  if (options.leanInfer) serveLeanModelInfer(server, inference.ModelInfer!, options);
   server.addService(definitions[HEALTH_SERVICE] as grpc.ServiceDefinition, health.implementation());
   new ReflectionService(definitions).addToServer(server);
 
