@@ -42,7 +42,7 @@ before(async () => {
     '--enable_latency_logging',
     'false',
   ]);
-  grpcAddress = `127.0.0.1:${srv.logs.find((l) => l.msg === 'tsserve is serving').grpcPort}`;
+  grpcAddress = srv.grpcAddress;
 });
 
 after(async () => {

@@ -50,7 +50,7 @@ describe('bad load requests', () => {
       '--enable_latency_logging',
       'false',
     ]);
-    grpc = new GrpcTestClient(`127.0.0.1:${cli.logs.find((l) => l.msg === 'tsserve is serving').grpcPort}`);
+    grpc = new GrpcTestClient(cli.grpcAddress);
   });
   after(async () => {
     grpc.close();

@@ -81,17 +81,22 @@ interface RawAnswer {
   data: Buffer;
 }
 
+/** A ModelInfer stream opened on node:http2 by hand, with gRPC's request headers (and `headers`). */
+function openModelInfer(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders = {}): http2.ClientHttp2Stream {
+  return session.request({
+    ':method': 'POST',
+    ':path': '/inference.GRPCInferenceService/ModelInfer',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+    ...headers,
+  });
+}
+
 /** A ModelInfer written on node:http2 by hand: `body` is the whole request stream after the headers. */
 function rawCall(address: string, body: Buffer, headers: http2.OutgoingHttpHeaders = {}): Promise<RawAnswer> {
   const session = http2.connect(`http://${address}`);
   return new Promise((resolve, reject) => {
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': '/inference.GRPCInferenceService/ModelInfer',
-      'content-type': 'application/grpc',
-      te: 'trailers',
-      ...headers,
-    });
+    const stream = openModelInfer(session, headers);
     const answer: RawAnswer = { headers: {}, trailers: {}, data: Buffer.alloc(0) };
     stream.on('response', (h) => (answer.headers = h));
     stream.on('trailers', (t) => (answer.trailers = t));
@@ -221,11 +226,7 @@ describe('lean ModelInfer deadlines and cancellation', () => {
     const before = await cancelledSample(lean.url);
     const session = http2.connect(`http://${lean.grpcAddress}`);
     try {
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': '/inference.GRPCInferenceService/ModelInfer',
-        'content-type': 'application/grpc',
-      });
+      const stream = openModelInfer(session);
       stream.on('error', () => {});
       stream.end(framed(modelInfer.requestSerialize(slow(1024))));
       await untilMetric(lean.url, 'tsserve_inference_requests_in_flight', { model_name: 'slow' }, 1);
@@ -254,11 +255,7 @@ describe('lean ModelInfer on the wire', () => {
     for (const cut of [1, 3, 5, 9]) {
       const session = http2.connect(`http://${lean.grpcAddress}`);
       try {
-        const stream = session.request({
-          ':method': 'POST',
-          ':path': '/inference.GRPCInferenceService/ModelInfer',
-          'content-type': 'application/grpc',
-        });
+        const stream = openModelInfer(session);
         const chunks: Buffer[] = [];
         stream.on('data', (c: Buffer) => chunks.push(c));
         const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('trailers', resolve));
@@ -297,11 +294,7 @@ describe('lean ModelInfer on the wire', () => {
     prefix.writeUInt32BE(1024 * 1024 * 1024, 1);
     const session = http2.connect(`http://${lean.grpcAddress}`);
     try {
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': '/inference.GRPCInferenceService/ModelInfer',
-        'content-type': 'application/grpc',
-      });
+      const stream = openModelInfer(session);
       // The client keeps its side open: the answer must come from the prefix alone.
       stream.write(prefix);
       const headers = await new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on('response', resolve));

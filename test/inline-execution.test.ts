@@ -23,16 +23,14 @@ function assertProbabilities(actual: number[], expected: number[][]): void {
   expected.flat().forEach((p, i) => assert.ok(Math.abs(actual[i]! - p) < 1e-5, `probability ${i}: ${actual[i]} vs ${p}`));
 }
 
-async function serveClassifier(inlineMaxUs: number): Promise<{ server: CliServer; grpcPort: number }> {
-  const server = await serveCli([
+function serveClassifier(inlineMaxUs: number): Promise<CliServer> {
+  return serveCli([
     `--model_dir=${repoPath('models/classifier')}`,
     '--host=127.0.0.1',
     '--http_port=0',
     '--grpc_port=0',
     `--inline_max_us=${inlineMaxUs}`,
   ]);
-  const grpcPort = server.logs.find((l) => l.msg === 'tsserve is serving').grpcPort as number;
-  return { server, grpcPort };
 }
 
 const loadedLine = (server: CliServer) => server.logs.find((l) => l.msg === 'model loaded' && l.model === 'classifier');
@@ -42,33 +40,33 @@ const infer = (server: CliServer, rows: number[][]) =>
   });
 
 describe('inline execution of a microsecond model', () => {
-  let inline: { server: CliServer; grpcPort: number };
-  let workers: { server: CliServer; grpcPort: number };
+  let inline: CliServer;
+  let workers: CliServer;
 
   before(async () => {
     inline = await serveClassifier(1_000_000);
     workers = await serveClassifier(0);
   });
   after(() => {
-    inline.server.child.kill();
-    workers.server.child.kill();
+    inline.child.kill();
+    workers.child.kill();
   });
 
   it('logs where the model runs: inline with its calibration, or in workers only', () => {
-    const calibrated = loadedLine(inline.server)?.inline;
+    const calibrated = loadedLine(inline)?.inline;
     assert.equal(calibrated?.rows, 1, 'a model without batching is timed at one row');
     assert.ok(calibrated.median_us >= 0);
-    assert.equal(loadedLine(workers.server)?.inline, false);
+    assert.equal(loadedLine(workers)?.inline, false);
   });
 
   it('answers a one-row request inline with the model outputs, over REST and gRPC', async () => {
     const row = cases.inputs[0]!;
-    const rest = await infer(inline.server, [row]);
+    const rest = await infer(inline, [row]);
     assert.equal(rest.status, 200);
     assert.deepEqual(rest.body.outputs[0].data, [cases.label[0]]);
     assertProbabilities(rest.body.outputs[1].data, [cases.probabilities[0]!]);
 
-    const client = new GrpcTestClient(`127.0.0.1:${inline.grpcPort}`);
+    const client = new GrpcTestClient(inline.grpcAddress);
     try {
       const reply = await client.call('ModelInfer', {
         model_name: 'classifier',
@@ -82,7 +80,7 @@ describe('inline execution of a microsecond model', () => {
   });
 
   it('sends a request larger than the calibrated run to the workers, with the same answers', async () => {
-    const [big, small] = await Promise.all([infer(inline.server, cases.inputs), infer(workers.server, cases.inputs)]);
+    const [big, small] = await Promise.all([infer(inline, cases.inputs), infer(workers, cases.inputs)]);
     assert.equal(big.status, 200);
     assert.deepEqual(big.body.outputs[0].data, cases.label);
     assertProbabilities(big.body.outputs[1].data, cases.probabilities);
@@ -90,8 +88,8 @@ describe('inline execution of a microsecond model', () => {
   });
 
   it('counts inline runs in the model statistics like any other', async () => {
-    await infer(inline.server, [cases.inputs[1]!]);
-    const stats = await (await fetch(`${inline.server.url}/v2/models/classifier/stats`)).json();
+    await infer(inline, [cases.inputs[1]!]);
+    const stats = await (await fetch(`${inline.url}/v2/models/classifier/stats`)).json();
     const model = stats.model_stats[0];
     assert.ok(Number(model.inference_count) >= 2);
     assert.ok(Number(model.execution_count) >= 2);

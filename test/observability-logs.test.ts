@@ -9,9 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { type CliServer, serveCli } from './helpers/cli-process.js';
@@ -21,6 +20,7 @@ import { CLI } from './helpers/cli-process.js';
 import { copyHfModel } from './helpers/hf.js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { until } from './helpers/poll.js';
+import { freePort } from './helpers/free-port.js';
 
 const ROW = { name: 'input', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] };
 
@@ -197,15 +197,6 @@ describe('logs and metrics an operator reads', () => {
     assert.deepEqual(plain, [], 'plain-text lines on stderr');
   });
 });
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
-}
 
 /**
  * The CLI at `level` on the Hugging Face models alone, so that whatever onnxruntime prints comes

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { CLI, serveCli } from './helpers/cli-process.js';
 import { FP32_IDENTITY, type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { getJson, postJson, repoPath } from './helpers/server.js';
+import { freePort } from './helpers/free-port.js';
 
 interface Failed {
   code: number | null;
@@ -46,15 +47,6 @@ function fatalLine(run: Failed): string {
   const fatal = run.lines.filter((l) => l.level === 60);
   assert.equal(fatal.length, 1, run.stdout);
   return fatal[0].msg + (fatal[0].err ? `: ${fatal[0].err}` : '');
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as { port: number };
-  probe.close();
-  await once(probe, 'close');
-  return port;
 }
 
 /** Polls readiness until 200, for at most a minute. */

@@ -9,6 +9,8 @@ export interface CliServer {
   child: ChildProcess;
   port: number;
   url: string;
+  /** 127.0.0.1:port of its gRPC frontend, when it serves one. */
+  grpcAddress: string;
   /** Every log line so far, parsed. */
   logs: any[];
   /** Raw stdout so far, to check that something never appears. */
@@ -30,7 +32,8 @@ export function serveCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<C
       logs.push(entry);
       if (entry.msg === 'tsserve is serving') {
         const port = entry.httpPort as number;
-        resolve({ child, port, url: `http://127.0.0.1:${port}`, logs, stdout: () => raw, exited });
+        const grpcAddress = `127.0.0.1:${entry.grpcPort as number}`;
+        resolve({ child, port, url: `http://127.0.0.1:${port}`, grpcAddress, logs, stdout: () => raw, exited });
       }
     });
     void exited.then((code) => reject(new Error(`tsserve exited with ${code}: ${raw}`)));
