@@ -185,7 +185,7 @@ async function serve(model: string, batching: boolean): Promise<ServerRun> {
         tsserveArgs(repo.dir, port, grpcPort),
         port,
         '/v2/health/ready',
-        300, // loading 400 MB of weights on a busy machine
+        300_000, // ms: loading 400 MB of weights on a busy machine
       );
     } catch (error) {
       if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;

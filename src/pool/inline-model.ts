@@ -26,6 +26,7 @@
  * 1-50 ms were seen), and well below the 250 ms a health check may wait.
  */
 import { stat } from 'node:fs/promises';
+import { ServingError } from '../core/errors.js';
 import type { RunRequest } from '../core/inference.js';
 import type { LoadedModel, ModelMetadata, Runtime } from '../core/runtime.js';
 import { type NumericDataType, type Tensor, type TensorSpec, allocate, elementCount } from '../core/tensor.js';
@@ -108,7 +109,13 @@ export class InlineModel {
 
   async run(run: RunRequest): Promise<RunResult> {
     const started = performance.now();
-    const outputs = await this.model.infer(run);
+    let outputs: Tensor[];
+    try {
+      outputs = await this.model.infer(run);
+    } catch (error) {
+      // As a worker answers it (src/pool/worker.ts): the runtime's own error, or INTERNAL with its message.
+      throw error instanceof ServingError ? error : new ServingError('INTERNAL', error instanceof Error ? error.message : String(error));
+    }
     const inferNs = (performance.now() - started) * 1e6;
     if (inferNs / 1000 > DEMOTE_AFTER_US && !this.demoted) {
       this.demoted = true;
