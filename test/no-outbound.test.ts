@@ -64,6 +64,18 @@ async function tracee(strace: ChildProcess): Promise<number> {
   return Number(children.trim().split(/\s+/)[0]);
 }
 
+/**
+ * `node ARGS` under strace, its network calls and file opens traced into `traceFile`, with HOME
+ * in a temporary folder (a telemetry store written there would not survive, but the trace still
+ * sees it opened) and without the telemetry switch, so that what is off is off by default.
+ */
+function traced(traceFile: string, home: string, args: string[]): ChildProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+  delete env.ORT_DISABLE_TELEMETRY;
+  const tracing = ['-f', '-qq', '-o', traceFile, '-e', 'trace=connect,sendto,sendmsg,openat,open'];
+  return spawn('strace', [...tracing, process.execPath, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
 function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
@@ -82,30 +94,15 @@ describe('no outbound connection', { skip: hasStrace ? false : 'strace is not in
 
   it('the server loads and runs ONNX models without resolving or connecting anywhere', async () => {
     const traceFile = join(work, 'server.trace');
-    // HOME in a temporary folder: a telemetry store written there would not survive, but the
-    // trace still sees it opened.
     const home = join(work, 'home');
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
-    delete env.ORT_DISABLE_TELEMETRY;
-    const strace = spawn(
-      'strace',
-      [
-        '-f',
-        '-qq',
-        '-o',
-        traceFile,
-        '-e',
-        'trace=connect,sendto,sendmsg,openat,open',
-        process.execPath,
-        repoPath('dist/src/cli.js'),
-        `--model_dir=${repoPath('models')}`,
-        '--host=127.0.0.1',
-        '--http_port=0',
-        '--grpc_port=0',
-        '--workers=1',
-      ],
-      { env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const strace = traced(traceFile, home, [
+      repoPath('dist/src/cli.js'),
+      `--model_dir=${repoPath('models')}`,
+      '--host=127.0.0.1',
+      '--http_port=0',
+      '--grpc_port=0',
+      '--workers=1',
+    ]);
     const exited = exitOf(strace);
     const logs: any[] = [];
     const port = await new Promise<number>((resolve, reject) => {
@@ -142,24 +139,11 @@ describe('no outbound connection', { skip: hasStrace ? false : 'strace is not in
     const { port } = files.address() as AddressInfo;
     try {
       const traceFile = join(work, 'storage.trace');
-      const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(work, 'home-storage') };
-      delete env.ORT_DISABLE_TELEMETRY;
-      const strace = spawn(
-        'strace',
-        [
-          '-f',
-          '-qq',
-          '-o',
-          traceFile,
-          '-e',
-          'trace=connect,sendto,sendmsg,openat,open',
-          process.execPath,
-          repoPath('dist/src/storage/cli.js'),
-          `http://127.0.0.1:${port}/model.onnx`,
-          join(work, 'downloaded'),
-        ],
-        { env, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const strace = traced(traceFile, join(work, 'home-storage'), [
+        repoPath('dist/src/storage/cli.js'),
+        `http://127.0.0.1:${port}/model.onnx`,
+        join(work, 'downloaded'),
+      ]);
       assert.equal(await exitOf(strace), 0);
       const trace = await readFile(traceFile, 'utf8');
       // The tracer sees the connection it was asked to make, so an empty list below means something.

@@ -170,15 +170,18 @@ class LeanCall {
       this.fail(status.RESOURCE_EXHAUSTED, `Sent message larger than max (${message.byteLength + PREFIX} vs. ${max})`);
       return;
     }
-    const frame = Buffer.allocUnsafe(PREFIX + message.byteLength);
-    frame[0] = 0;
-    frame.writeUInt32BE(message.byteLength, 1);
-    frame.set(message, PREFIX);
+    // The 5-byte prefix written beside the message, not copied in front of it: a large output's
+    // bytes are not copied again; corked, end() flushes the two as one write.
+    const prefix = Buffer.allocUnsafe(PREFIX);
+    prefix[0] = 0;
+    prefix.writeUInt32BE(message.byteLength, 1);
     this.finish();
     if (this.stream.destroyed) return;
     this.stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
     this.stream.once('wantTrailers', () => this.stream.sendTrailers(OK_TRAILERS));
-    this.stream.end(frame);
+    this.stream.cork();
+    this.stream.write(prefix);
+    this.stream.end(message);
   }
 
   /** A trailers-only answer, as grpc-js gives every error before a message was sent. */
