@@ -3,29 +3,20 @@
  * (v2 `cpu.max`, v1 `cpu.cfs_quota_us`), otherwise what the OS reports. Sizing thread pools
  * from os.availableParallelism() alone oversubscribes a pod limited to fewer cores than its node.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
+import { readCgroupFile } from './cgroup-file.js';
 
 /** CPUs allowed by the cgroup quota, or undefined when none is set. */
 export function cgroupCpuQuota(root = '/sys/fs/cgroup'): number | undefined {
-  const v2 = read(join(root, 'cpu.max'));
+  const v2 = readCgroupFile(root, 'cpu.max');
   if (v2 !== undefined) {
     const [quota, period] = v2.split(/\s+/);
     if (quota === 'max' || !quota || !period) return undefined;
     return Number(quota) / Number(period);
   }
   for (const dir of ['cpu,cpuacct', 'cpu']) {
-    const quota = Number(read(join(root, dir, 'cpu.cfs_quota_us')));
-    const period = Number(read(join(root, dir, 'cpu.cfs_period_us')));
+    const quota = Number(readCgroupFile(root, dir, 'cpu.cfs_quota_us'));
+    const period = Number(readCgroupFile(root, dir, 'cpu.cfs_period_us'));
     if (quota > 0 && period > 0) return quota / period;
   }
   return undefined;

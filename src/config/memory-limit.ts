@@ -4,23 +4,14 @@
  * (--max_inflight_bytes) defaults to a share of it, so a pod limited to 2 GiB is not sized
  * as if it had its node's memory.
  */
-import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
-
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
+import { readCgroupFile } from './cgroup-file.js';
 
 /** Bytes allowed by the cgroup, or undefined when unlimited or not in a cgroup. */
 export function cgroupMemoryLimit(root = '/sys/fs/cgroup'): number | undefined {
-  const v2 = read(join(root, 'memory.max'));
+  const v2 = readCgroupFile(root, 'memory.max');
   if (v2 !== undefined) return /^\d+$/.test(v2) ? Number(v2) : undefined;
-  const v1 = Number(read(join(root, 'memory', 'memory.limit_in_bytes')));
+  const v1 = Number(readCgroupFile(root, 'memory', 'memory.limit_in_bytes'));
   // cgroup v1 writes "unlimited" as a number near 2^63.
   return Number.isFinite(v1) && v1 > 0 && v1 < 2 ** 60 ? v1 : undefined;
 }
