@@ -133,6 +133,7 @@ interface StreamTiming {
   /** Mean time per output token after the first; NaN for a one-token answer. */
   itlMs: number;
   tokens: number;
+  promptTokens: number;
   endMs: number;
 }
 
@@ -162,6 +163,7 @@ async function streamCompletion(url: string, prompt: string, maxTokens: number):
   }
   const times: number[] = [];
   let tokens = 0;
+  let promptTokens = 0;
   let buffered = '';
   const decoder = new TextDecoder();
   for await (const chunk of res) {
@@ -172,12 +174,12 @@ async function streamCompletion(url: string, prompt: string, maxTokens: number):
       buffered = buffered.slice(end + 2);
       if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
       const data = JSON.parse(event.slice(6));
-      if (data.usage) tokens = data.usage.completion_tokens;
+      if (data.usage) ({ completion_tokens: tokens, prompt_tokens: promptTokens } = data.usage);
       if (data.choices?.[0]?.text) times.push(performance.now());
     }
   }
   const itlMs = tokens > 1 && times.length > 1 ? (times.at(-1)! - times[0]!) / (tokens - 1) : NaN;
-  return { ttftMs: (times[0] ?? performance.now()) - start, itlMs, tokens, endMs: performance.now() };
+  return { ttftMs: (times[0] ?? performance.now()) - start, itlMs, tokens, promptTokens, endMs: performance.now() };
 }
 
 interface SweepPoint {
@@ -195,6 +197,8 @@ interface SweepPoint {
   /** (peak RSS - idle RSS) / c, against the KV cache one sequence needs. */
   rssPerSeqMiB: number;
   kvPerSeqMiB: number;
+  /** Mean prompt tokens, from the answers' usage. */
+  promptTokens: number;
 }
 
 /** `c` clients, each sending its next request when the last one ends, for DURATION_S seconds. */
@@ -224,6 +228,7 @@ async function loadPoint(server: ChildServer, model: BenchModel, scenario: strin
   const ttft = sorted(timings.map((t) => t.ttftMs));
   const gaps = sorted(timings.map((t) => t.itlMs).filter(Number.isFinite));
   const mib = (b: number) => b / 2 ** 20;
+  const promptTokens = timings.reduce((n, t) => n + t.promptTokens, 0) / Math.max(1, timings.length);
   return {
     model: model.name,
     scenario,
@@ -237,7 +242,8 @@ async function loadPoint(server: ChildServer, model: BenchModel, scenario: strin
     itlP99: percentile(gaps, 99),
     peakRssMiB: mib(peak),
     rssPerSeqMiB: mib(Math.max(0, peak - idleRss) / c),
-    kvPerSeqMiB: mib(kvBytesPerToken(model) * (8 + MAX_TOKENS)),
+    kvPerSeqMiB: mib(kvBytesPerToken(model) * (promptTokens + MAX_TOKENS)),
+    promptTokens,
   };
 }
 
@@ -374,12 +380,20 @@ async function ceiling(model: BenchModel): Promise<CeilingPoint[]> {
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
+function promptTokenRange(points: SweepPoint[]): string {
+  const counts = points.map((p) => p.promptTokens).filter((n) => n > 0);
+  if (!counts.length) return 'an unknown number of';
+  const low = Math.min(...counts).toFixed(1);
+  const high = Math.max(...counts).toFixed(1);
+  return low === high ? low : `${low}-${high}`;
+}
+
 function report(points: SweepPoint[], prefix: PrefixPoint[], ceilings: CeilingPoint[], notes: string[]): string {
   const lines = [
     '# Generation benchmark (issue 13)',
     '',
     `\`npm run bench:generation -- ${argv.join(' ')}\` on ${new Date().toISOString().slice(0, 10)}: ${CPUS} CPUs, Node ${process.version}; ` +
-      `${DURATION_S} s per point, greedy streamed completions of up to ${MAX_TOKENS} tokens ("${PROMPT} <client> <n>", 8-10 prompt tokens). ` +
+      `${DURATION_S} s per point, greedy streamed completions of up to ${MAX_TOKENS} tokens ("${PROMPT} <client> <n>", ${promptTokenRange(points)} prompt tokens by the answers' usage). ` +
       `Load average at the end: ${loadavg()
         .map((l) => l.toFixed(1))
         .join(', ')} (1, 5, 15 min); timings on a shared machine are noisy.`,

@@ -277,6 +277,26 @@ describe('generation engine: continuous batching', () => {
     assert.match(info ?? '', /enable_prefix_caching="true"/);
   });
 
+  it('prompts that start from cached blocks prefill in one run beside fresh ones and keep their solo output', async () => {
+    const system = 'Answer in one short sentence, as a patient teacher would answer a curious child who asks. ';
+    // Different rests after the shared blocks, and one prompt with nothing cached, share one padded prefill.
+    const prompts = [
+      `${system}Why is the sky blue?`,
+      `${system}And why do the leaves of the trees turn red and yellow and brown in the autumn, every single year?`,
+      'hello', // shorter than a block: never cached
+      `${system}Why?`,
+    ];
+    const complete = async (prompt: string | string[]) =>
+      (await (await post(`${api}/completions`, { model: 'gpt2', prompt, max_tokens: 12, temperature: 0 })).json()) as any;
+    const solo: string[] = [];
+    for (const prompt of prompts) solo.push((await complete(prompt)).choices[0].text);
+    const together = await complete(prompts);
+    const texts = [...together.choices].sort((a, b) => a.index - b.index).map((c) => c.text);
+    assert.deepEqual(texts, solo);
+    const cached = together.usage.prompt_tokens_details.cached_tokens as number;
+    assert.ok(cached >= 3 * 16, `the three prompts with the system prompt started from its cached blocks (${cached} tokens)`);
+  });
+
   it("vLLM's metrics move under load as the requests run and finish", async () => {
     const before = await scrape(srv.url);
     const value = (text: string, name: string, labels: Record<string, string> = {}) =>

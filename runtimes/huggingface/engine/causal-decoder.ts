@@ -5,7 +5,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { Decoder } from './decoder.js';
-import { type KvBatch, type KvLayout, concatColumns, emptyKv, gatherRows, kvFeeds, kvFromOutputs } from './kv-batch.js';
+import { type KvBatch, type KvLayout, concatColumns, emptyKv, gatherRows, kvFeeds, kvFromOutputs, rowSpans } from './kv-batch.js';
 import type { Sequence } from './sequence.js';
 
 const toPresent = (name: string) => name.replace('past_key_values', 'present');
@@ -63,36 +63,60 @@ export class CausalDecoder implements Decoder {
     return (logits.data as Float32Array).slice((n - 1) * vocab, n * vocab);
   }
 
+  /**
+   * Every row is [padding, its past, padding, its new tokens]: pasts right-aligned to the widest
+   * past, new tokens right-aligned to the widest remainder. The attention mask hides both
+   * paddings and position_ids give each new token its true position, so each row computes what
+   * it would alone. Without a position_ids input the graph would count the padding as
+   * positions, so rows that hold K/V already are then prefilled one at a time.
+   */
   async prefillBatch(seqs: readonly Sequence[]): Promise<Float32Array[]> {
-    const width = Math.max(...seqs.map((s) => s.promptIds.length));
+    if (!this.positions && seqs.some((s) => s.kv)) return this.prefillEach(seqs);
     const rows = seqs.length;
+    const pasts = seqs.map((s) => s.kv?.length ?? 0);
+    const fresh = seqs.map((s, r) => s.promptIds.length - pasts[r]!);
+    const past = Math.max(...pasts);
+    const width = Math.max(...fresh);
+    const total = past + width;
     const ids = new BigInt64Array(rows * width);
-    const mask = new BigInt64Array(rows * width);
     const positions = new BigInt64Array(rows * width);
+    const mask = new BigInt64Array(rows * total);
     seqs.forEach((seq, r) => {
-      const pad = width - seq.promptIds.length;
-      seq.promptIds.forEach((id, i) => {
-        ids[r * width + pad + i] = BigInt(id);
-        mask[r * width + pad + i] = 1n;
-        positions[r * width + pad + i] = BigInt(i);
-      });
+      const [p, n] = [pasts[r]!, fresh[r]!];
+      mask.fill(1n, r * total + past - p, r * total + past);
+      mask.fill(1n, (r + 1) * total - n, (r + 1) * total);
+      for (let i = 0; i < n; i++) {
+        ids[(r + 1) * width - n + i] = BigInt(seq.promptIds[p + i]!);
+        positions[(r + 1) * width - n + i] = BigInt(p + i);
+      }
     });
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', ids, [rows, width]),
-      attention_mask: new ort.Tensor('int64', mask, [rows, width]),
+      attention_mask: new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.positions) feeds['position_ids'] = new ort.Tensor('int64', positions, [rows, width]);
-    kvFeeds(emptyKv(this.layout, rows), this.layout.type, feeds);
+    const empty = emptyKv(this.layout, 1);
+    const sources = seqs.map((s, r) => ({ kv: s.kv ?? empty, row: 0, from: 0, length: pasts[r]! }));
+    kvFeeds(past ? gatherRows(this.layout, sources, past, 'right') : emptyKv(this.layout, rows), this.layout.type, feeds);
     const out = await this.session.run(feeds);
     const present = kvFromOutputs(this.layout, out, toPresent);
     const logits = out['logits']!.data as Float32Array;
     const vocab = logits.length / (rows * width);
     return seqs.map((seq, r) => {
-      const n = seq.promptIds.length;
-      seq.kv = gatherRows(this.layout, [{ kv: present, row: r, from: width - n, length: n }], n, 'right');
-      seq.prefilled = n;
+      const [p, n] = [pasts[r]!, fresh[r]!];
+      seq.kv = rowSpans(this.layout, present, r, [
+        [past - p, p],
+        [total - n, n],
+      ]);
+      seq.prefilled = p + n;
       return logits.slice(((r + 1) * width - 1) * vocab, (r + 1) * width * vocab);
     });
+  }
+
+  private async prefillEach(seqs: readonly Sequence[]): Promise<Float32Array[]> {
+    const logits: Float32Array[] = [];
+    for (const seq of seqs) logits.push((await this.prefill(seq, seq.promptIds.length))!);
+    return logits;
   }
 
   promptKv(seq: Sequence, from: number, to: number): KvBatch {

@@ -11,8 +11,9 @@ export interface Decoder {
    */
   prefill(seq: Sequence, budget: number): Promise<Float32Array | undefined>;
   /**
-   * Whole prompts of several fresh sequences (nothing prefilled or cached) in one padded run;
-   * returns each one's last-token logits. A step over B short prompts costs about what one does.
+   * The rest of several sequences' prompts in one padded run, each after whatever K/V it already
+   * holds in `seq.kv` (a cached prefix, earlier chunks; none for a fresh prompt); returns each
+   * one's last-token logits. A run over B short prompts costs about what one does.
    */
   prefillBatch(seqs: readonly Sequence[]): Promise<Float32Array[]>;
   /** Columns [from, to) of a prefilled prompt's K/V, for the prefix cache. */

@@ -14,6 +14,9 @@ import type { Decoder } from './decoder.js';
 import { PrefixCache, blockKeys } from './prefix-cache.js';
 import type { Sequence } from './sequence.js';
 
+/** Prompt tokens a sequence has yet to prefill. */
+const remaining = (seq: Sequence) => seq.promptIds.length - seq.prefilled;
+
 export interface EngineLimits {
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
@@ -159,10 +162,10 @@ export class Engine {
     let budget = this.limits.maxNumBatchedTokens - this.running.length;
     if (!this.running.length) budget = this.limits.maxNumBatchedTokens;
     const joined: Sequence[] = [];
-    const group = this.freshGroup(budget);
+    const group = this.prefillGroup(budget);
     if (group.length > 1) {
+      budget -= group.length * Math.max(...group.map(remaining));
       const logits = await this.decoder.prefillBatch(group);
-      budget -= group.length * Math.max(...group.map((s) => s.promptIds.length));
       this.prefilling.splice(0, group.length);
       group.forEach((seq, i) => this.firstToken(seq, logits[i]!, joined));
     }
@@ -178,13 +181,15 @@ export class Engine {
     return joined;
   }
 
-  /** The leading fresh prompts (no cached prefix) whose padded batch fits the token budget. */
-  private freshGroup(budget: number): Sequence[] {
+  /**
+   * The leading prompts whose rest fits the token budget as one padded batch (rows times the
+   * longest rest), whether they start fresh, from cached blocks or from earlier chunks.
+   */
+  private prefillGroup(budget: number): Sequence[] {
     const group: Sequence[] = [];
     let width = 0;
     for (const seq of this.prefilling) {
-      if (seq.prefilled > 0 || seq.kv) break;
-      const wider = Math.max(width, seq.promptIds.length);
+      const wider = Math.max(width, remaining(seq));
       if (wider * (group.length + 1) > budget) break;
       width = wider;
       group.push(seq);

@@ -83,6 +83,26 @@ export function gatherRows(layout: KvLayout, sources: readonly RowSource[], leng
   return out;
 }
 
+/** Spans of columns, each [from, length), of one row of `kv`, end to end as a one-row batch. */
+export function rowSpans(layout: KvLayout, kv: KvBatch, row: number, spans: readonly (readonly [number, number])[]): KvBatch {
+  const length = spans.reduce((n, [, len]) => n + len, 0);
+  const out = emptyKv(layout, 1, length);
+  const { heads, headSize } = layout;
+  for (const name of layout.names) {
+    const src = kv.data.get(name)!;
+    const dst = out.data.get(name)!;
+    for (let h = 0; h < heads; h++) {
+      let at = h * length;
+      for (const [from, len] of spans) {
+        const start = ((row * heads + h) * kv.length + from) * headSize;
+        dst.set(src.subarray(start, start + len * headSize), at * headSize);
+        at += len;
+      }
+    }
+  }
+  return out;
+}
+
 /** Several one-row caches end to end (cached prefix blocks, in order). */
 export function concatColumns(layout: KvLayout, parts: readonly KvBatch[]): KvBatch {
   const length = parts.reduce((n, p) => n + p.length, 0);

@@ -103,11 +103,10 @@ async function completions(
   const base = { id, object: 'text_completion', created, model: req.model };
   if (!req.stream) {
     const signal = disconnectSignal(reply.raw);
-    const results: GenerateResult[] = [];
-    for (const prompt of req.prompts) {
-      if (signal.aborted) break;
-      results.push(await generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger));
-    }
+    // A list of prompts runs at once, as vLLM runs it: the engine batches their steps.
+    const results = await Promise.all(
+      req.prompts.map((prompt) => generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger)),
+    );
     const choices = results.map((r, index) => ({
       index,
       text: req.echo ? req.prompts[index] + r.text : r.text,
