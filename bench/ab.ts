@@ -9,12 +9,15 @@
  *
  * Points, batch-1 on models/classifier without batching: REST JSON at 1 and 8 connections,
  * REST binary at 16, gRPC unary at 1 and 16 (bench/grpc-load.ts, one HTTP/2 connection);
- * `--points 'JSON c=1,gRPC c=1'` picks some.
+ * `--points 'JSON c=1,gRPC c=1'` picks some. When h2load (C; Debian's nghttp2-client) is
+ * installed, 'JSON c=1 h2load' is there too: one connection warmed for 2 s before its
+ * measured period, by a client with no JIT or GC of its own, for the c=1 tail.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, freePort, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
+import { fromH2load, h2load, h2loadVersion } from './h2load.js';
 import { binaryRequest } from './payload.js';
 
 interface Side {
@@ -53,6 +56,16 @@ const allPoints: Point[] = [
   { name: 'gRPC c=1', run: (_u, grpc, input) => grpcLoad(grpc, { model, input, rows }, 1, { warmup: 1, duration }) },
   { name: 'gRPC c=16', run: (_u, grpc, input) => grpcLoad(grpc, { model, input, rows }, 16, { warmup: 1, duration }) },
 ];
+if (h2loadVersion()) {
+  allPoints.push({
+    name: 'JSON c=1 h2load',
+    run: async (url, _g, input) => {
+      const [request] = json(input);
+      const run = { url: url + path, ...request!, http1: true, connections: 1, streams: 1, warmup: 2, seconds: duration };
+      return fromH2load(await h2load(run));
+    },
+  });
+}
 // --points 'JSON c=1,gRPC c=1' measures only those.
 const only = arg('points');
 const points = only ? allPoints.filter((p) => only.split(',').includes(p.name)) : allPoints;

@@ -11,6 +11,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LoadResult } from './lib/load.js';
+import { stats } from './lib/stats.js';
 
 export interface H2loadRun {
   url: string;
@@ -84,4 +86,9 @@ export function h2load(run: H2loadRun): Promise<H2loadResult> {
       }
     });
   });
+}
+
+/** An h2load run as the other load generators report it. */
+export function fromH2load(run: H2loadResult): LoadResult {
+  return { ...stats(run.latenciesMs, run.seconds), errors: 0, non2xx: run.non200, bytesPerSecond: NaN };
 }

@@ -22,7 +22,7 @@ import { decodeInferBody } from '../src/http/v2-request.js';
 import { readModelFolder } from '../src/repository/layout.js';
 import { SHIPPED_RUNTIMES } from '../runtimes/index.js';
 import { GRPC_HEADERS, grpcFrame, inferMessage } from './grpc-wire.js';
-import { h2load, h2loadVersion, type H2loadResult } from './h2load.js';
+import { fromH2load, h2load, h2loadVersion } from './h2load.js';
 import { TENSOR_BYTES, TENSOR_SHAPE, bigTensor, binaryRequest } from './payload.js';
 import { ROOT, type ChildServer, children, freePort, runJsonChild, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { type GrpcLoadSpec, type LoadRequest, type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
@@ -113,10 +113,6 @@ interface Point {
   result: LoadResult;
   /** CPU time of the server process (every thread) per completed request. */
   serverCpuUs: number;
-}
-
-function fromH2load(run: H2loadResult): LoadResult {
-  return { ...stats(run.latenciesMs, run.seconds), errors: 0, non2xx: run.non200, bytesPerSecond: NaN };
 }
 
 /** The model's failed requests so far, from the statistics extension. */
