@@ -32,8 +32,10 @@ const flag = (name: string, fallback: string) => {
 };
 const MODELS = flag('models', 'bert,embed,resnet50').split(',');
 const DURATION = Number(flag('duration', '5'));
-/** REST points send this many requests per connection (at least 8 in all), so slow models finish whole batches. */
-const PER_CONNECTION = Number(flag('requests', '2'));
+/** REST points send this many requests per connection (at least MIN_REQUESTS in all), so slow models finish whole batches. */
+const PER_CONNECTION = Number(flag('requests', '4'));
+/** Enough requests at low concurrency for a p99 that is not simply the slowest of a handful. */
+const MIN_REQUESTS = 40;
 const WARMUP = 1;
 const SEQ = Number(flag('seq', '32'));
 const CONCURRENCY = flag('concurrency', '1,4,16,64').split(',').map(Number);
@@ -204,7 +206,7 @@ async function serve(model: string, batching: boolean): Promise<ServerRun> {
     const protocols = model === 'resnet50' ? ['binary', 'gRPC'] : [model === 'embed' ? 'OpenAI embeddings (JSON)' : 'binary'];
     for (const protocol of protocols) {
       for (const c of CONCURRENCY) {
-        const amount = Math.max(8, PER_CONNECTION * c);
+        const amount = Math.max(MIN_REQUESTS, PER_CONNECTION * c);
         // gRPC's load generator runs for a time: as long as the same REST point took.
         const rest = points.find((p) => p.protocol === 'binary' && p.c === c);
         const seconds = Math.max(DURATION, rest ? amount / rest.result.perSecond : 0);
@@ -327,7 +329,7 @@ async function main(): Promise<void> {
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}`,
-      `- REST points: ${PER_CONNECTION} requests per connection (at least 8) after one per connection as warmup; gRPC points: as long as the REST point took (at least ${DURATION} s) after ${WARMUP} s warmup; batch-1 requests; concurrency = connections (REST, autocannon) or calls in flight on one HTTP/2 connection (gRPC, bench/grpc-load.ts); p99 of a point with few requests is its maximum, read it with the request count`,
+      `- REST points: ${PER_CONNECTION} requests per connection (at least ${MIN_REQUESTS}) after one per connection as warmup; gRPC points: as long as the REST point took (at least ${DURATION} s) after ${WARMUP} s warmup; batch-1 requests; concurrency = connections (REST, autocannon) or calls in flight on one HTTP/2 connection (gRPC, bench/grpc-load.ts); p99 of a point with few requests is its maximum, read it with the request count`,
       '- random weights (bench/production/build_models.py, cached in bench/.cache/production); the machine is shared, so the numbers are noisy: compare rows of one run',
       '- share = server req/s over in-process rows/s at the power of two nearest the batch the server formed',
       '',
