@@ -15,6 +15,7 @@ import { HEALTH_SERVICE, INFERENCE_SERVICE, loadDefinitions } from './proto.js';
 import { type StreamLimits, StreamInfer } from './stream-infer.js';
 import type { Admission } from '../core/admission.js';
 import { disableNagle } from './no-delay.js';
+import { widenWindows } from './flow-control.js';
 import { serveLeanModelInfer } from './lean-infer.js';
 
 export interface GrpcOptions {
@@ -56,6 +57,7 @@ export function buildGrpcServer(options: GrpcOptions): GrpcServer {
     'grpc.enable_channelz': 0,
   });
   disableNagle(server);
+  widenWindows(server);
   const streams = new StreamInfer(
     (message, signal) => inferOverGrpc(options.dataPlane, message, options.metrics, signal),
     options.logger,
