@@ -108,6 +108,12 @@ export class ModelPool {
       minThreads: instances,
       maxThreads: instances,
       idleTimeout: Number.POSITIVE_INFINITY,
+      // First come, first served, as Triton's schedulers are: by default piscina sends a queued
+      // task it cannot place to the back of its queue every time a worker frees up, so under
+      // load one request could wait behind dozens that came after it (test/scheduling-order).
+      stricterFIFO: true,
+      // Nothing reads piscina's run and wait histograms; the scheduler keeps its own timings.
+      recordTiming: false,
       // A generation engine takes every request at once and schedules them per step itself.
       concurrentTasksPerWorker: gauges ? ENGINE_TASKS : 1,
       // A worker past its heap limit dies alone: its request fails, piscina starts a new one.
