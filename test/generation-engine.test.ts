@@ -405,6 +405,19 @@ describe('generation engine: limits', () => {
     }
   });
 
+  it('a prompt list with one prompt that can never fit: 400 naming the limit, and its other prompt stops', async () => {
+    const aborted = (text: string) => metricSample(text, 'vllm:request_success_total', { model_name: 'gpt2', finished_reason: 'abort' });
+    const before = aborted(await scrape(srv.url));
+    // 'x' and 445 tokens fit in 28 of the 30 blocks; the longer prompt (about 50 tokens) and 445
+    // tokens never fit the 480 the budget holds, though they are within max_model_len (512).
+    const long = 'the quick brown fox jumps over the lazy dog, then runs away.';
+    const res = await post(`${api}/completions`, { model: 'gpt2', prompt: ['x', long], max_tokens: 445, temperature: 0 });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as any).error.message ?? '', /kv_cache_memory_bytes/);
+    await until(async () => aborted(await scrape(srv.url)) === before + 1, "the list's other prompt is stopped");
+    await until(async () => metricSample(await scrape(srv.url), 'vllm:num_requests_running', { model_name: 'gpt2' }) === 0, 'nothing runs');
+  });
+
   it('past max_queue_size a request gets 503 / UNAVAILABLE at once; the queued ones still finish', async () => {
     const body = { model: 'gpt2', prompt: gpt2Expected.prompts[1]!.prompt, max_tokens: 450, temperature: 0 };
     const controller = new AbortController();

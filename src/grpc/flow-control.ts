@@ -35,8 +35,15 @@ export function widenWindows(server: grpc.Server): boolean {
   options.settings = { ...options.settings, initialWindowSize: STREAM_WINDOW_BYTES };
   internals.createHttp2Server = function (credentials) {
     const http2Server = create.call(this, credentials);
-    // The connection window is not a SETTINGS value: it grows by a WINDOW_UPDATE on stream 0.
-    http2Server.on('session', (session: http2.ServerHttp2Session) => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES));
+    http2Server.on('session', (session: http2.ServerHttp2Session) => {
+      // The connection window is not a SETTINGS value: it grows by a WINDOW_UPDATE on stream 0.
+      // A client that is already gone keeps the default: nothing here may throw.
+      try {
+        if (!session.destroyed) session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      } catch {
+        // the session closed under us
+      }
+    });
     return http2Server;
   };
   return true;

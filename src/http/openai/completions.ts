@@ -2,7 +2,7 @@
  * POST /v1/completions and /v1/chat/completions: generation in a worker, answered whole or
  * streamed as server-sent events. A client that disconnects stops its generation.
  */
-import type { CancelSignal } from '../../core/cancel.js';
+import { type CancelSignal, CancelSource } from '../../core/cancel.js';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { traceInference } from '../observability.js';
@@ -102,10 +102,17 @@ async function completions(
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'text_completion', created, model: req.model };
   if (!req.stream) {
-    const signal = disconnectSignal(reply.raw);
-    // A list of prompts runs at once, as vLLM runs it: the engine batches their steps.
+    const signal = new CancelSource();
+    disconnectSignal(reply.raw).onAbort(() => signal.abort());
+    // A list of prompts runs at once, as vLLM runs it: the engine batches their steps. A prompt
+    // that fails fails the request, and the others stop rather than run for nobody.
     const results = await Promise.all(
-      req.prompts.map((prompt) => generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger)),
+      req.prompts.map((prompt) =>
+        generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger).catch((error: unknown) => {
+          signal.abort();
+          throw error;
+        }),
+      ),
     );
     const choices = results.map((r, index) => ({
       index,
