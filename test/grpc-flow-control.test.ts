@@ -9,15 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { CONNECTION_WINDOW_BYTES, STREAM_WINDOW_BYTES, widenWindows } from '../src/grpc/flow-control.js';
 import { GrpcTestClient, outputBytes } from './helpers/grpc-client.js';
+import { until } from './helpers/poll.js';
 import { type TestServer, repoPath, startTestServer } from './helpers/server.js';
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 describe('gRPC flow-control windows', () => {
   let srv: TestServer;
