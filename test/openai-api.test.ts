@@ -285,6 +285,36 @@ describe('OpenAI-compatible routes', () => {
     assert.equal(((await chatBad.json()) as any).error.param, 'messages[0]');
   });
 
+  it('a prompt list runs its prompts together: streamed, the choices interleave by index and each ends once', async () => {
+    const prompts = [greedy.prompt, 'the quick brown fox', 'hello'];
+    const body = { model: 'tiny-gpt2', prompt: prompts, max_tokens: 16, temperature: 0 };
+    const solo: string[] = [];
+    for (const prompt of prompts)
+      solo.push(((await (await post(`${api}/completions`, { ...body, prompt })).json()) as any).choices[0].text);
+    const whole = (await (await post(`${api}/completions`, body)).json()) as any;
+    assert.deepEqual(
+      whole.choices.map((c: any) => c.text),
+      solo,
+    );
+    const res = await post(`${api}/completions`, { ...body, stream: true, stream_options: { include_usage: true } });
+    const { events, done } = await readSse(res);
+    assert.ok(done);
+    const chunks = events.filter((e) => e.choices.length);
+    const texts = prompts.map((_, i) => chunks.filter((e) => e.choices[0].index === i).map((e) => e.choices[0].text as string));
+    assert.deepEqual(
+      texts.map((t) => t.join('')),
+      solo,
+    );
+    for (const i of prompts.keys()) {
+      const ends = chunks.filter((e) => e.choices[0].index === i && e.choices[0].finish_reason !== null);
+      assert.equal(ends.length, 1, `choice ${i} ends once`);
+    }
+    // Together, not one after another: a later choice's text starts before the first choice ends.
+    const order = chunks.map((e) => e.choices[0].index as number);
+    assert.ok(order.indexOf(1) < order.lastIndexOf(0), `chunks by index: ${order.join(',')}`);
+    assert.equal(events.at(-1).usage.completion_tokens, whole.usage.completion_tokens);
+  });
+
   it('a client that disconnects mid-stream stops its generation (logged with the tokens made)', async () => {
     const maxTokens = gpt2Expected.long_greedy_tokens - 10; // greedy never ends early on this prompt
     const controller = new AbortController();

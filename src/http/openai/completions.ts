@@ -84,6 +84,27 @@ async function streamResponse(reply: FastifyReply, produce: (events: EventStream
   }
 }
 
+/**
+ * One generation per prompt, all at once, as vLLM runs a prompt list: the engine batches their
+ * steps. A prompt that fails fails the request, and the others stop rather than run for nobody.
+ */
+function generateAll(
+  prompts: readonly string[],
+  disconnected: CancelSignal,
+  run: (prompt: string, index: number, signal: CancelSignal) => Promise<GenerateResult>,
+): Promise<GenerateResult[]> {
+  const signal = new CancelSource();
+  disconnected.onAbort(() => signal.abort());
+  return Promise.all(
+    prompts.map((prompt, index) =>
+      run(prompt, index, signal).catch((error: unknown) => {
+        signal.abort();
+        throw error;
+      }),
+    ),
+  );
+}
+
 function finish(reason: GenerateResult['finishReason']): string {
   return reason === 'cancelled' ? 'abort' : reason;
 }
@@ -102,17 +123,8 @@ async function completions(
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'text_completion', created, model: req.model };
   if (!req.stream) {
-    const signal = new CancelSource();
-    disconnectSignal(reply.raw).onAbort(() => signal.abort());
-    // A list of prompts runs at once, as vLLM runs it: the engine batches their steps. A prompt
-    // that fails fails the request, and the others stop rather than run for nobody.
-    const results = await Promise.all(
-      req.prompts.map((prompt) =>
-        generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger).catch((error: unknown) => {
-          signal.abort();
-          throw error;
-        }),
-      ),
+    const results = await generateAll(req.prompts, disconnectSignal(reply.raw), (prompt, _index, signal) =>
+      generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger),
     );
     const choices = results.map((r, index) => ({
       index,
@@ -122,18 +134,23 @@ async function completions(
     }));
     return { ...base, choices, usage: usage(results) };
   }
-  await streamResponse(reply, async (events, signal) => {
-    const results: GenerateResult[] = [];
-    for (const [index, prompt] of req.prompts.entries()) {
-      if (signal.aborted) return;
-      const chunk = (text: string, finishReason: string | null) =>
-        events.send({ ...base, choices: [{ index, text, logprobs: null, finish_reason: finishReason }] });
-      if (req.echo) chunk(prompt, null);
-      const result = await generate(version, generateRequest(prompt, req, req.maxTokens), (text) => chunk(text, null), signal, logger);
-      results.push(result);
-      if (!signal.aborted) chunk('', finish(result.finishReason));
-    }
-    if (req.includeUsage) events.send({ ...base, choices: [], usage: usage(results) });
+  await streamResponse(reply, async (events, disconnected) => {
+    const chunk = (index: number, text: string, finishReason: string | null) =>
+      events.send({ ...base, choices: [{ index, text, logprobs: null, finish_reason: finishReason }] });
+    if (req.echo) req.prompts.forEach((prompt, index) => chunk(index, prompt, null));
+    // The choices' chunks interleave, each carrying its index, as vLLM streams a prompt list.
+    const results = await generateAll(req.prompts, disconnected, async (prompt, index, signal) => {
+      const result = await generate(
+        version,
+        generateRequest(prompt, req, req.maxTokens),
+        (text) => chunk(index, text, null),
+        signal,
+        logger,
+      );
+      if (!signal.aborted) chunk(index, '', finish(result.finishReason));
+      return result;
+    });
+    if (req.includeUsage && !disconnected.aborted) events.send({ ...base, choices: [], usage: usage(results) });
   });
   return reply;
 }
