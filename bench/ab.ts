@@ -10,13 +10,14 @@
  * Points, batch-1 on models/classifier without batching: REST JSON at 1 and 8 connections,
  * REST binary at 16, gRPC unary at 1 and 16 (bench/grpc-load.ts, one HTTP/2 connection);
  * `--points 'JSON c=1,gRPC c=1'` picks some. When h2load (C; Debian's nghttp2-client) is
- * installed, 'JSON c=1 h2load' is there too: one connection warmed for 2 s before its
- * measured period, by a client with no JIT or GC of its own, for the c=1 tail.
+ * installed, 'JSON c=1 h2load' and 'gRPC c=1 h2load' are there too: one connection warmed for
+ * 2 s before its measured period, by a client with no JIT or GC of its own, for the c=1 tail.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, freePort, spawnServer, tsserveArgs } from './lib/child-server.js';
 import { type LoadResult, cpuSeconds, drive, grpcLoad } from './lib/load.js';
+import { GRPC_HEADERS, grpcFrame, inferMessage, methodPath } from './grpc-wire.js';
 import { fromH2load, h2load, h2loadVersion } from './h2load.js';
 import { binaryRequest } from './payload.js';
 
@@ -57,14 +58,21 @@ const allPoints: Point[] = [
   { name: 'gRPC c=16', run: (_u, grpc, input) => grpcLoad(grpc, { model, input, rows }, 16, { warmup: 1, duration }) },
 ];
 if (h2loadVersion()) {
-  allPoints.push({
-    name: 'JSON c=1 h2load',
-    run: async (url, _g, input) => {
-      const [request] = json(input);
-      const run = { url: url + path, ...request!, http1: true, connections: 1, streams: 1, warmup: 2, seconds: duration };
-      return fromH2load(await h2load(run));
+  const warmed = { connections: 1, streams: 1, warmup: 2, seconds: duration };
+  allPoints.push(
+    {
+      name: 'JSON c=1 h2load',
+      run: async (url, _g, input) => fromH2load(await h2load({ url: url + path, ...json(input)[0]!, http1: true, ...warmed })),
     },
-  });
+    {
+      name: 'gRPC c=1 h2load',
+      run: async (_u, grpc, input) => {
+        const body = grpcFrame(inferMessage(model, input, [1, rows[0]!.length], Float32Array.from(rows[0]!)));
+        const url = `http://${grpc}${methodPath('ModelInfer')}`;
+        return fromH2load(await h2load({ url, body, headers: GRPC_HEADERS, http1: false, ...warmed }));
+      },
+    },
+  );
 }
 // --points 'JSON c=1,gRPC c=1' measures only those.
 const only = arg('points');
