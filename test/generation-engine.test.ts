@@ -415,7 +415,21 @@ describe('generation engine: limits', () => {
     assert.equal(res.status, 400);
     assert.match(((await res.json()) as any).error.message ?? '', /kv_cache_memory_bytes/);
     await until(async () => aborted(await scrape(srv.url)) === before + 1, "the list's other prompt is stopped");
+    // Streamed: the error is the answer (a 400, or an error event if tokens went out first), the
+    // other prompt stops, and none of its late tokens is written after the answer ended.
+    const streamed = await post(`${api}/completions`, {
+      model: 'gpt2',
+      prompt: ['x', long],
+      max_tokens: 445,
+      temperature: 0,
+      stream: true,
+    });
+    const text = await streamed.text();
+    assert.match(text, /kv_cache_memory_bytes/);
+    await until(async () => aborted(await scrape(srv.url)) === before + 2, "the streamed list's other prompt is stopped");
     await until(async () => metricSample(await scrape(srv.url), 'vllm:num_requests_running', { model_name: 'gpt2' }) === 0, 'nothing runs');
+    const after = await post(`${api}/completions`, { model: 'gpt2', prompt: 'x', max_tokens: 4, temperature: 0 });
+    assert.equal(after.status, 200, 'the server still answers');
   });
 
   it('past max_queue_size a request gets 503 / UNAVAILABLE at once; the queued ones still finish', async () => {

@@ -14,14 +14,24 @@ export class EventStream {
     return this.started;
   }
 
+  /**
+   * Nothing once the response has ended or its client is gone: the other prompts of a list may
+   * still deliver a token after one prompt's error ended the response.
+   */
   send(data: unknown): void {
+    if (this.closed) return;
     this.start();
     this.res.write(`data: ${JSON.stringify(data)}\n\n`);
   }
 
   done(): void {
+    if (this.closed) return;
     this.start();
     this.res.end('data: [DONE]\n\n');
+  }
+
+  private get closed(): boolean {
+    return this.res.writableEnded || this.res.destroyed;
   }
 
   private start(): void {
