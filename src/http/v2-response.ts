@@ -60,6 +60,11 @@ function* chunksOf(parts: JsonParts, binary: readonly Tensor[]): Generator<Uint8
   for (const o of binary) yield encodeRaw(o.data);
 }
 
+/** The bytes of an answer's output data, as the binary extension carries it. */
+export function responseBytes(response: InferResponse): number {
+  return response.outputs.reduce((n, o) => n + rawByteLength(o.data), 0);
+}
+
 /** `inSharedMemory`: outputs already written to shared memory, answered with their region instead of data. */
 export function encodeInferResponse(
   response: InferResponse,

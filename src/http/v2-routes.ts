@@ -9,7 +9,8 @@ import { type DataPlane, NAMED_REPOSITORY_ERROR } from '../dataplane/data-plane.
 import { loadOptions } from './load-options.js';
 import { decodeInferBody, parseJsonBody } from './v2-request.js';
 import { clientSignal, traceInference } from './observability.js';
-import { encodeInferResponse } from './v2-response.js';
+import { encodeInferResponse, responseBytes } from './v2-response.js';
+import { LONG_STEP_BYTES, longStepTurn } from '../core/long-steps.js';
 import { writeShmOutputs } from '../shm/shm-tensors.js';
 
 type ModelParams = { model: string; version?: string };
@@ -52,6 +53,7 @@ export function registerV2Routes(app: FastifyInstance, dataPlane: DataPlane): vo
     const trace = traceInference(request, model, 'v2');
     const body = (request.body as Uint8Array | undefined) ?? new Uint8Array(0);
     const header = request.headers['inference-header-content-length'] as string | undefined;
+    if (body.byteLength >= LONG_STEP_BYTES) await longStepTurn();
     const decoded = decodeInferBody(body, header, {
       model,
       version,
@@ -61,6 +63,7 @@ export function registerV2Routes(app: FastifyInstance, dataPlane: DataPlane): vo
     trace.mark('preprocess');
     const response = await dataPlane.infer(model, version, decoded.request, clientSignal(request, reply));
     trace.mark('predict');
+    if (responseBytes(response) >= LONG_STEP_BYTES) await longStepTurn();
     const encoded = encodeInferResponse(response, decoded.isBinary, writeShmOutputs(dataPlane.sharedMemory, decoded.request, response));
     trace.mark('postprocess');
     reply.header('content-type', encoded.contentType);
