@@ -11,6 +11,7 @@
  */
 import type * as http2 from 'node:http2';
 import type * as grpc from '@grpc/grpc-js';
+import { onHttp2Server } from './stream-hook.js';
 
 /** Per stream: a whole 224x224 FP32 image (588 KiB) or a batch of a few in one flight. */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
@@ -19,22 +20,17 @@ export const CONNECTION_WINDOW_BYTES = 16 * 1024 * 1024;
 
 interface Internals {
   commonServerOptions?: { settings?: http2.Settings };
-  createHttp2Server?: (this: unknown, credentials: unknown) => http2.Http2Server;
 }
 
 /**
- * Must run before `bindAsync`. Relies on two grpc-js internals (1.14), as no-delay.ts and
- * stream-hook.ts do: the options it passes to `http2.createServer` and the method that creates
- * each port's server. Returns false, changing nothing, when this grpc-js lacks either.
+ * Must run before `bindAsync`. Relies on grpc-js internals (1.14), as no-delay.ts and
+ * stream-hook.ts do: the options it passes to `http2.createServer`, and the servers it creates
+ * (`onHttp2Server`). Returns false, changing nothing, when this grpc-js lacks either.
  */
 export function widenWindows(server: grpc.Server): boolean {
-  const internals = server as unknown as Internals;
-  const options = internals.commonServerOptions;
-  const create = internals.createHttp2Server;
-  if (!options || typeof options !== 'object' || typeof create !== 'function') return false;
-  options.settings = { ...options.settings, initialWindowSize: STREAM_WINDOW_BYTES };
-  internals.createHttp2Server = function (credentials) {
-    const http2Server = create.call(this, credentials);
+  const options = (server as unknown as Internals).commonServerOptions;
+  if (!options || typeof options !== 'object') return false;
+  const hooked = onHttp2Server(server, (http2Server) =>
     http2Server.on('session', (session: http2.ServerHttp2Session) => {
       // The connection window is not a SETTINGS value: it grows by a WINDOW_UPDATE on stream 0.
       // A client that is already gone keeps the default: nothing here may throw.
@@ -43,8 +39,8 @@ export function widenWindows(server: grpc.Server): boolean {
       } catch {
         // the session closed under us
       }
-    });
-    return http2Server;
-  };
-  return true;
+    }),
+  );
+  if (hooked) options.settings = { ...options.settings, initialWindowSize: STREAM_WINDOW_BYTES };
+  return hooked;
 }

@@ -24,22 +24,36 @@ interface ServerInternals {
 }
 
 /**
+ * Calls `each` on every node:http2 server grpc-js creates for a port bound later, before the
+ * port listens (grpc-js's `createHttp2Server`). False, changing nothing, when this grpc-js
+ * lacks that internal. flow-control.ts uses it too.
+ */
+export function onHttp2Server(server: grpc.Server, each: (http2Server: http2.Http2Server) => void): boolean {
+  const internals = server as unknown as ServerInternals;
+  const create = internals.createHttp2Server;
+  if (typeof create !== 'function') return false;
+  internals.createHttp2Server = function (credentials) {
+    const http2Server = create.call(this, credentials);
+    each(http2Server);
+    return http2Server;
+  };
+  return true;
+}
+
+/**
  * Puts `take` in front of grpc-js's stream handling on every port bound later. False when this
  * grpc-js lacks the internals; `unhooked` is called if a port's server turns out to have no
  * grpc-js listener to stand in front of (that port is then left to grpc-js alone).
  */
 export function takeStreams(server: grpc.Server, take: StreamTaker, unhooked: () => void = () => {}): boolean {
-  const internals = server as unknown as ServerInternals;
-  const create = internals.createHttp2Server;
-  const opened = internals.onStreamOpened;
-  if (typeof create !== 'function' || typeof opened !== 'function') return false;
-  internals.createHttp2Server = function (credentials) {
-    const http2Server = create.call(this, credentials);
+  const opened = (server as unknown as ServerInternals).onStreamOpened;
+  if (typeof opened !== 'function') return false;
+  return onHttp2Server(server, (http2Server) => {
     const theirs = http2Server.listeners('stream') as StreamListener[];
     // grpc-js registered no listener here: leave its server as it is rather than answer nothing.
     if (theirs.length === 0) {
       unhooked();
-      return http2Server;
+      return;
     }
     http2Server.removeAllListeners('stream');
     http2Server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
@@ -49,7 +63,5 @@ export function takeStreams(server: grpc.Server, take: StreamTaker, unhooked: ()
       }
       for (const listener of theirs) listener.call(http2Server, stream, headers, flags, rawHeaders);
     });
-    return http2Server;
-  };
-  return true;
+  });
 }
