@@ -388,6 +388,14 @@ function promptTokenRange(points: SweepPoint[]): string {
   return low === high ? low : `${low}-${high}`;
 }
 
+/** The glibc malloc settings the image sets, which the servers and the ceiling share (both inherit this process's environment). */
+function mallocSettings(): string {
+  const set = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].filter((name) => process.env[name]);
+  return set.length
+    ? `Allocator as in the image: ${set.map((name) => `${name}=${process.env[name]}`).join(', ')}.`
+    : "Allocator: glibc defaults (not the image's MALLOC_* settings; `npm run bench:generation` sets them).";
+}
+
 function report(points: SweepPoint[], prefix: PrefixPoint[], ceilings: CeilingPoint[], notes: string[]): string {
   const lines = [
     '# Generation benchmark (issue 13)',
@@ -396,7 +404,7 @@ function report(points: SweepPoint[], prefix: PrefixPoint[], ceilings: CeilingPo
       `${DURATION_S} s per point, greedy streamed completions of up to ${MAX_TOKENS} tokens ("${PROMPT} <client> <n>", ${promptTokenRange(points)} prompt tokens by the answers' usage). ` +
       `Load average at the end: ${loadavg()
         .map((l) => l.toFixed(1))
-        .join(', ')} (1, 5, 15 min); timings on a shared machine are noisy.`,
+        .join(', ')} (1, 5, 15 min); timings on a shared machine are noisy. ${mallocSettings()}`,
     '',
     '## Output tokens/s, time to first token and inter-token latency (ms)',
     '',
