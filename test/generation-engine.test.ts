@@ -96,7 +96,9 @@ function streamCompletion(api: string, body: object, signal?: AbortSignal) {
           const event = buffered.slice(0, cut);
           buffered = buffered.slice(cut + 2);
           if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-          const choice = JSON.parse(event.slice(6)).choices[0];
+          const data = JSON.parse(event.slice(6));
+          if (!data.choices) throw new Error(`the stream sent ${event}`);
+          const choice = data.choices[0];
           if (choice?.text) {
             text += choice.text;
             seen();
@@ -202,6 +204,29 @@ describe('generation engine: continuous batching', () => {
     const finished = await longResult;
     assert.equal(finished.text, longAlone.choices[0].text);
     assert.equal(finished.finish, 'length');
+  });
+
+  it('requests join and leave one after another beside a long one, the last longer than the batch; all get their solo tokens', async () => {
+    const request = (prompt: string, maxTokens: number) => ({ model: 'gpt2', prompt, max_tokens: maxTokens, temperature: 0 });
+    const completion = async (body: object) => {
+      const res = await post(`${api}/completions`, body);
+      const answer = (await res.json()) as any;
+      assert.equal(res.status, 200, JSON.stringify(answer));
+      return answer.choices[0].text as string;
+    };
+    const long = request(PROMPTS[0]!, 400);
+    // Each joiner leaves before the next comes; the last one's prompt is longer than the long
+    // request's cache, so the batch grows wider for it and narrows again when it leaves.
+    const joiners = [PROMPTS[4]!, PROMPTS[5]!, `${PROMPTS[2]} ${PROMPTS[2]} ${PROMPTS[2]}`].map((p) => request(p, 6));
+    const alone = [];
+    for (const body of [long, ...joiners]) alone.push(await completion(body));
+    const running = streamCompletion(api, long);
+    await running.first;
+    let longDone = false;
+    const longResult = running.done.then((r) => ((longDone = true), r));
+    for (const [i, body] of joiners.entries()) assert.equal(await completion(body), alone[i + 1], `joiner ${i}`);
+    assert.equal(longDone, false, 'the joiners ran while the long request kept running');
+    assert.equal((await longResult).text, alone[0]);
   });
 
   it('stop strings, different max_tokens and sampling settings share steps and act per request', async () => {
