@@ -42,7 +42,7 @@ const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pre
  * step leaves them idle while it copies the K/V outputs into JS and samples, and on a small node
  * the spinning then takes the core that the serving thread, the streams and V8's collector need.
  * Measured on gpt2-small, 2 cores, 16 streams: 264-289 -> 275-286 tok/s alone, and with the
- * allocator settings of the Dockerfile ~290 -> ~330-360; 1 stream lost ~2%.
+ * allocator settings of the Dockerfile ~290 -> ~330-360; 1 stream: 68-72 spinning, 69-74 not.
  */
 const GENERATION_SESSION = { extra: { session: { 'intra_op.allow_spinning': '0' } } };
 
