@@ -148,27 +148,33 @@ function assertLooksLikeShown(body: string, shownLines: string[], where: string)
 
 /**
  * `npm start`'s server command from package.json (what follows its build step, which `npm test`
- * has run), with ports that are free and paths from the repo root.
+ * has run): the environment it sets, and its arguments with paths from the repo root.
  */
-function npmStartArgs(): string[] {
+function npmStart(): { args: string[]; env: Record<string, string> } {
   const script = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  const start = script.split('&&').at(-1)!.trim().split(/\s+/);
-  assert.deepEqual(start.slice(0, 2), ['node', 'dist/src/cli.js'], 'npm start runs the CLI');
-  return start.slice(2).map((a) => (a.startsWith('./') ? repoPath(a.slice(2)) : a));
+  const words = script.split('&&').at(-1)!.trim().split(/\s+/);
+  const env: Record<string, string> = {};
+  while (/^[A-Z_]+=/.test(words[0]!)) {
+    const [name, value] = words.shift()!.split('=');
+    env[name!] = value!;
+  }
+  assert.deepEqual(words.slice(0, 2), ['node', 'dist/src/cli.js'], 'npm start runs the CLI');
+  return { args: words.slice(2).map((a) => (a.startsWith('./') ? repoPath(a.slice(2)) : a)), env };
 }
 
 const PORTS = ['--http_port', '0', '--grpc_port', '0', '--host', '127.0.0.1'];
 
 describe('README examples', () => {
-  let npmStart: CliServer;
+  let npmStartServer: CliServer;
   let scratch: string;
   before(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'tsserve-readme-'));
-    npmStart = await serveCli([...npmStartArgs(), ...PORTS]);
+    const { args, env } = npmStart();
+    npmStartServer = await serveCli([...args, ...PORTS], env);
   });
   after(async () => {
-    npmStart.child.kill('SIGTERM');
-    await npmStart.exited;
+    npmStartServer.child.kill('SIGTERM');
+    await npmStartServer.exited;
     rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -190,7 +196,7 @@ describe('README examples', () => {
     it(`${title} runs as written`, async () => {
       const local = (text: string) => text.replaceAll('/tmp/', `${scratch}/`);
       const setup: string[] = [];
-      let server = npmStart;
+      let server = npmStartServer;
       let own: CliServer | undefined;
       try {
         for (const command of block.commands) {
