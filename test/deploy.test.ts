@@ -323,6 +323,19 @@ describe('the tsserve runtime', () => {
     assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/src\/cli\.js"\]$/m);
   });
 
+  it('every image stage and npm start set the same glibc malloc settings', () => {
+    const dockerfile = readFileSync(repoPath('Dockerfile'), 'utf8');
+    const stages = dockerfile.split(/^FROM /m).filter((stage) => /^ENTRYPOINT /m.test(stage));
+    const start = (JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    const settings = start.match(/MALLOC_\w+=\d+/g) ?? [];
+    assert.deepEqual(
+      settings.map((s) => s.split('=')[0]),
+      ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'],
+    );
+    assert.equal(stages.length, 2, 'the CPU and the CUDA runtime stages');
+    for (const stage of stages) assert.match(stage, new RegExp(`^ENV ${settings.join(' ')}$`, 'm'));
+  });
+
   describe('the server started with these args', () => {
     let repo: TempRepo;
     let server: { child: ChildProcess; port: number; logs: any[] };
