@@ -4,13 +4,17 @@
  * and cancelled sequences leave, and waiting requests are admitted (first come, first served)
  * while the running count, the KV-cache budget and the per-step token budget allow; their
  * prompts are prefilled then, long ones in chunks so that running sequences keep getting
- * tokens. KV-cache room is reserved at admission for the prompt and every token the request
- * may generate, so a running sequence is never preempted.
+ * tokens. Prompts that wait together are prefilled in one padded run, or, where the engine's
+ * own timings show a run's cost to grow mostly with its tokens (CPU), in back-to-back runs sized
+ * for the least mean time to first token (prefill-cost.ts). KV-cache room is reserved at
+ * admission for the prompt and every token the request may generate, so a running sequence is
+ * never preempted.
  */
 import { InferenceError, InvalidInputError, UnavailableError } from '../../../src/core/errors.js';
 import type { EngineGauges } from '../../../src/core/engine-gauges.js';
 import type { GenerationStats } from '../../../src/core/runtime.js';
 import type { Decoder } from './decoder.js';
+import { PrefillCost, rowsPerRun } from './prefill-cost.js';
 import { PrefixCache, blockKeys } from './prefix-cache.js';
 import type { Sequence } from './sequence.js';
 
@@ -40,6 +44,7 @@ export class Engine {
   private readonly prefilling: Sequence[] = [];
   private running: Sequence[] = [];
   private readonly cache = new PrefixCache();
+  private readonly prefillCost = new PrefillCost();
   private reservedBlocks = 0;
   private looping = false;
 
@@ -164,21 +169,33 @@ export class Engine {
     const joined: Sequence[] = [];
     const group = this.prefillGroup(budget);
     if (group.length > 1) {
-      budget -= group.length * Math.max(...group.map(remaining));
-      const logits = await this.decoder.prefillBatch(group);
-      this.prefilling.splice(0, group.length);
-      group.forEach((seq, i) => this.firstToken(seq, logits[i]!, joined));
+      const width = Math.max(...group.map(remaining));
+      budget -= group.length * width;
+      const size = rowsPerRun(group.length, width, this.prefillCost.fit());
+      for (let at = 0; at < group.length; at += size) await this.prefillRun(group.slice(at, at + size), joined);
     }
     while (this.prefilling.length && budget > 0) {
       const seq = this.prefilling[0]!;
       const before = seq.prefilled;
+      const started = performance.now();
       const logits = await this.decoder.prefill(seq, budget);
+      this.prefillCost.record(seq.prefilled - before, performance.now() - started);
       budget -= seq.prefilled - before;
       if (!logits) continue;
       this.prefilling.shift();
       this.firstToken(seq, logits, joined);
     }
     return joined;
+  }
+
+  /** The leading prompts' rest in one padded run; their first tokens go out before the next run starts. */
+  private async prefillRun(seqs: Sequence[], joined: Sequence[]): Promise<void> {
+    const width = Math.max(...seqs.map(remaining));
+    const started = performance.now();
+    const logits = await this.decoder.prefillBatch(seqs);
+    this.prefillCost.record(seqs.length * width, performance.now() - started);
+    this.prefilling.splice(0, seqs.length);
+    seqs.forEach((seq, i) => this.firstToken(seq, logits[i]!, joined));
   }
 
   /**

@@ -1,0 +1,73 @@
+/**
+ * How many prompts one prefill run should take when several wait. A run costs about a fixed
+ * part (the weights pass once) plus a part per padded token. When the per-token part dominates,
+ * as on CPU, one run over a burst of prompts makes every one of them wait for all of them;
+ * back-to-back runs of a few each give the first ones their first token sooner at the price of
+ * one more fixed part per run. When the fixed part dominates, as on a GPU, one run is best. The
+ * two parts are fitted to the engine's own recent prefill runs.
+ */
+
+/** Runs remembered for the fit. */
+const WINDOW = 32;
+
+export interface RunCost {
+  fixedMs: number;
+  perTokenMs: number;
+}
+
+export class PrefillCost {
+  private readonly runs: { tokens: number; ms: number }[] = [];
+
+  record(tokens: number, ms: number): void {
+    this.runs.push({ tokens, ms });
+    if (this.runs.length > WINDOW) this.runs.shift();
+  }
+
+  /** A least-squares line through the recent runs; undefined until their sizes differ enough to tell the parts apart. */
+  fit(): RunCost | undefined {
+    const n = this.runs.length;
+    if (n < 4) return undefined;
+    const sizes = this.runs.map((r) => r.tokens);
+    if (Math.max(...sizes) < 2 * Math.min(...sizes)) return undefined;
+    const meanT = sizes.reduce((s, t) => s + t, 0) / n;
+    const meanMs = this.runs.reduce((s, r) => s + r.ms, 0) / n;
+    let cov = 0;
+    let varT = 0;
+    for (const r of this.runs) {
+      cov += (r.tokens - meanT) * (r.ms - meanMs);
+      varT += (r.tokens - meanT) ** 2;
+    }
+    const perTokenMs = cov / varT;
+    const fixedMs = meanMs - perTokenMs * meanT;
+    return perTokenMs > 0 && fixedMs >= 0 ? { fixedMs, perTokenMs } : undefined;
+  }
+}
+
+/**
+ * A run's rows are the fewest runs whose mean time to first token is within this share of the
+ * least: the mean is flat near its minimum, while every further run delays the last prompts (and
+ * the running sequences' next step) by one more fixed part.
+ */
+const NEAR_LEAST = 1.05;
+
+/** Rows per run for `rows` prompts of `width` padded tokens each: one run unless smaller runs cut the mean time to first token. */
+export function rowsPerRun(rows: number, width: number, cost: RunCost | undefined): number {
+  if (!cost) return rows;
+  const means = new Map<number, number>();
+  for (let size = 1; size <= rows; size++) means.set(size, meanFirstToken(rows, width, size, cost));
+  const least = Math.min(...means.values());
+  for (let size = rows; size > 1; size--) if (means.get(size)! <= least * NEAR_LEAST) return size;
+  return 1;
+}
+
+/** The mean time to first token of `rows` prompts prefilled in back-to-back runs of `size`. */
+function meanFirstToken(rows: number, width: number, size: number, cost: RunCost): number {
+  let clock = 0;
+  let total = 0;
+  for (let left = rows; left > 0; left -= size) {
+    const run = Math.min(size, left);
+    clock += cost.fixedMs + cost.perTokenMs * run * width;
+    total += clock * run;
+  }
+  return total / rows;
+}
