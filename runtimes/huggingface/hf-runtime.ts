@@ -17,7 +17,7 @@ import {
   type PreTrainedTokenizer,
   env,
 } from '@huggingface/transformers';
-import type { TextTask } from '../../src/core/runtime.js';
+import { isGenerative, type TextTask } from '../../src/core/runtime.js';
 import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
 import { pickDtype, readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
@@ -80,6 +80,7 @@ export const huggingfaceRuntime: Runtime = {
     const hf = parseHfOptions(options.parameters);
     const folder = await readHfFolder(modelDir);
     const task = hf.task ?? inferTask(folder.config);
+    const generative = isGenerative(task);
     checkTaskFits(task, folder.config);
     const dtype = await pickDtype(modelDir, task, hf.dtype);
     const maxModelLen = resolveMaxModelLen(folder.config, folder.tokenizerMaxLength, hf.maxModelLen);
@@ -96,13 +97,13 @@ export const huggingfaceRuntime: Runtime = {
         intraOpNumThreads: options.intraOpThreads,
         interOpNumThreads: options.interOpThreads,
         logSeverityLevel: severity,
-        ...(task === 'text_generation' || task === 'text2text_generation' ? GENERATION_SESSION : {}),
+        ...(generative ? GENERATION_SESSION : {}),
       },
     });
     try {
       let generator: Generator | undefined;
       let cache;
-      if (task === 'text_generation' || task === 'text2text_generation') {
+      if (generative) {
         requireKvCache(model, task, modelDir);
         const eos = eosIds(model);
         const built = buildEngine({ task, model, config: folder.config, options: hf.engine, maxModelLen, eosIds: eos, runtime: options });

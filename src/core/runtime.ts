@@ -67,6 +67,14 @@ export interface LoadedModel {
 export type TextTask =
   'text_embedding' | 'sequence_classification' | 'token_classification' | 'fill_mask' | 'text_generation' | 'text2text_generation';
 
+/** The tasks that generate text, decoder-only and encoder-decoder, as in KServe's huggingfaceserver. */
+export const GENERATIVE_TASKS = ['text_generation', 'text2text_generation'] as const satisfies readonly TextTask[];
+export type GenerativeTask = (typeof GENERATIVE_TASKS)[number];
+
+export function isGenerative(task: TextTask): task is GenerativeTask {
+  return (GENERATIVE_TASKS as readonly TextTask[]).includes(task);
+}
+
 export interface TextModelInfo {
   task: TextTask;
   /**

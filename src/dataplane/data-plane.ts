@@ -16,7 +16,14 @@ import type { IndexEntry, LoadOutcome, ModelRegistry } from '../registry/model-r
 import { SystemSharedMemory } from '../shm/system-shared-memory.js';
 import type { ModelVersion } from '../registry/model-version.js';
 import { type Readiness, notReadyError, serverReadiness, versionReadiness } from '../registry/readiness.js';
-import type { EmbedResult, GenerateChunk, GenerateRequest, GenerateResult, TextModelInfo } from '../core/runtime.js';
+import {
+  type EmbedResult,
+  type GenerateChunk,
+  type GenerateRequest,
+  type GenerateResult,
+  type TextModelInfo,
+  isGenerative,
+} from '../core/runtime.js';
 
 export type { IndexEntry } from '../registry/model-registry.js';
 export type { Readiness } from '../registry/readiness.js';
@@ -31,8 +38,6 @@ export interface DataPlaneOptions {
   /** Most prompts one generation request may carry (--max_prompts_per_request); 64 if unset. */
   maxPromptsPerRequest?: number;
 }
-
-const GENERATIVE_TASKS: ReadonlySet<string> = new Set(['text_generation', 'text2text_generation']);
 
 /** Triton's load request overrides: a JSON model config, and model files by relative path. */
 export interface LoadOptions {
@@ -161,7 +166,7 @@ export class DataPlane {
   async infer(name: string, version: string | undefined, request: InferRequest, signal?: CancelSignal): Promise<InferResponse> {
     checkModelName(name);
     const task = this.registry.resolve(name, version).text?.task;
-    if (task && GENERATIVE_TASKS.has(task)) this.checkPromptCount(request.inputs[0]?.shape.reduce((n, d) => n * d, 1) ?? 0);
+    if (task && isGenerative(task)) this.checkPromptCount(request.inputs[0]?.shape.reduce((n, d) => n * d, 1) ?? 0);
     return this.registry.infer(name, version, request, signal);
   }
 

@@ -53,11 +53,12 @@ const NEAR_LEAST = 1.05;
 /** Rows per run for `rows` prompts of `width` padded tokens each: one run unless smaller runs cut the mean time to first token. */
 export function rowsPerRun(rows: number, width: number, cost: RunCost | undefined): number {
   if (!cost) return rows;
-  const means = new Map<number, number>();
-  for (let size = 1; size <= rows; size++) means.set(size, meanFirstToken(rows, width, size, cost));
-  const least = Math.min(...means.values());
-  for (let size = rows; size > 1; size--) if (means.get(size)! <= least * NEAR_LEAST) return size;
-  return 1;
+  // means[size - 1]: the mean with runs of `size`.
+  const means = Array.from({ length: rows }, (_, i) => meanFirstToken(rows, width, i + 1, cost));
+  const least = Math.min(...means);
+  let size = rows;
+  while (means[size - 1]! > least * NEAR_LEAST) size--;
+  return size;
 }
 
 /** The mean time to first token of `rows` prompts prefilled in back-to-back runs of `size`. */

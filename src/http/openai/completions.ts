@@ -9,16 +9,13 @@ import { traceInference } from '../observability.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { DataPlane } from '../../dataplane/data-plane.js';
-import type { GenerateRequest, GenerateResult, TextTask } from '../../core/runtime.js';
+import { GENERATIVE_TASKS, type GenerateRequest, type GenerateResult } from '../../core/runtime.js';
 import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
 import { EventStream, disconnectSignal } from './sse.js';
 import type { ServedModels } from './served-models.js';
 import { textModel } from './text-models.js';
-
-/** Decoder-only and encoder-decoder models both complete text, as in KServe's huggingfaceserver. */
-const GENERATIVE: readonly TextTask[] = ['text_generation', 'text2text_generation'];
 
 interface Usage {
   prompt_tokens: number;
@@ -116,7 +113,7 @@ async function completions(
   reply: FastifyReply,
   model: string,
 ): Promise<unknown> {
-  textModel(dataPlane, model, GENERATIVE, 'completions');
+  textModel(dataPlane, model, GENERATIVE_TASKS, 'completions');
   dataPlane.checkPromptCount(req.prompts.length);
   const version = { dataPlane, model };
   const id = `cmpl-${randomUUID()}`;
@@ -162,7 +159,7 @@ async function chatCompletions(
   reply: FastifyReply,
   model: string,
 ): Promise<unknown> {
-  textModel(dataPlane, model, GENERATIVE, 'chat completions');
+  textModel(dataPlane, model, GENERATIVE_TASKS, 'chat completions');
   const version = { dataPlane, model };
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
