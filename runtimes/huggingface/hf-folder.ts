@@ -63,7 +63,7 @@ function onnxStems(task: TextTask): string[] {
   return task === 'text2text_generation' ? ['encoder_model', 'decoder_model_merged'] : ['model'];
 }
 
-const onnxFile = (stem: string, dtype: string) => `onnx/${stem}${SUFFIX[dtype] ?? `_${dtype}`}.onnx`;
+export const onnxFile = (stem: string, dtype: string) => `onnx/${stem}${SUFFIX[dtype] ?? `_${dtype}`}.onnx`;
 
 async function missingFiles(dir: string, stems: string[], dtype: string): Promise<string[]> {
   const missing: string[] = [];

@@ -4,7 +4,7 @@
  * missing file is a load error and never a download. Runs inside a pool worker, like the
  * ONNX adapter; one worker holds one tokenizer and one model.
  */
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import {
   AutoModel,
   AutoModelForCausalLM,
@@ -19,7 +19,7 @@ import {
 } from '@huggingface/transformers';
 import { isGenerative, type TextTask } from '../../src/core/runtime.js';
 import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
-import { pickDtype, readHfFolder } from './hf-folder.js';
+import { onnxFile, pickDtype, readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';
 import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
@@ -89,16 +89,17 @@ export const huggingfaceRuntime: Runtime = {
     followLogLevel(severity);
     const id = basename(modelDir);
     const tokenizer: PreTrainedTokenizer = await AutoTokenizer.from_pretrained(id, { local_files_only: true });
+    const sessionOptions = {
+      intraOpNumThreads: options.intraOpThreads,
+      interOpNumThreads: options.interOpThreads,
+      logSeverityLevel: severity,
+      ...(generative ? GENERATION_SESSION : {}),
+    };
     const model = await MODEL_CLASS[task].from_pretrained(id, {
       local_files_only: true,
       device: 'cpu',
       dtype: dtype as never,
-      session_options: {
-        intraOpNumThreads: options.intraOpThreads,
-        interOpNumThreads: options.interOpThreads,
-        logSeverityLevel: severity,
-        ...(generative ? GENERATION_SESSION : {}),
-      },
+      session_options: sessionOptions,
     });
     try {
       let generator: Generator | undefined;
@@ -106,7 +107,17 @@ export const huggingfaceRuntime: Runtime = {
       if (generative) {
         requireKvCache(model, task, modelDir);
         const eos = eosIds(model);
-        const built = buildEngine({ task, model, config: folder.config, options: hf.engine, maxModelLen, eosIds: eos, runtime: options });
+        const built = await buildEngine({
+          task,
+          model,
+          config: folder.config,
+          options: hf.engine,
+          maxModelLen,
+          eosIds: eos,
+          runtime: options,
+          decoderFile: join(modelDir, onnxFile('model', dtype)),
+          sessionOptions: { ...sessionOptions, executionProviders: ['cpu'] },
+        });
         cache = built.cache;
         generator = new Generator(tokenizer, built.engine, { maxModelLen, eosIds: eos, encoderDecoder: task === 'text2text_generation' });
       }

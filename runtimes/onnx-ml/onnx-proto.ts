@@ -6,7 +6,7 @@
 import { ProtoWriter } from './protobuf.js';
 
 /** TensorProto.DataType values. */
-export const ELEM = { FLOAT: 1, INT64: 7, STRING: 8, DOUBLE: 11 } as const;
+export const ELEM = { FLOAT: 1, INT64: 7, STRING: 8, FLOAT16: 10, DOUBLE: 11 } as const;
 export type ElemType = (typeof ELEM)[keyof typeof ELEM];
 
 /** AttributeProto.AttributeType values. */
@@ -15,7 +15,7 @@ const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7, STRIN
 const F = {
   model: { irVersion: 1, producerName: 2, producerVersion: 3, graph: 7, opsetImport: 8 },
   opset: { domain: 1, version: 2 },
-  graph: { node: 1, name: 2, input: 11, output: 12, valueInfo: 13 },
+  graph: { node: 1, name: 2, initializer: 5, input: 11, output: 12, valueInfo: 13 },
   node: { input: 1, output: 2, name: 3, opType: 4, attribute: 5, domain: 7 },
   attribute: { name: 1, f: 2, i: 3, s: 4, t: 5, floats: 7, ints: 8, strings: 9, type: 20 },
   valueInfo: { name: 1, type: 2 },
@@ -61,6 +61,14 @@ function doubleTensor(values: Float64Array): Uint8Array {
     .int(F.tensor.dataType, ELEM.DOUBLE)
     .bytes(F.tensor.rawData, new Uint8Array(values.buffer, values.byteOffset, values.byteLength))
     .finish();
+}
+
+/** A named int64 tensor, for an initializer. */
+export function int64Tensor(name: string, dims: readonly number[], values: readonly bigint[]): Uint8Array {
+  const w = new ProtoWriter();
+  for (const d of dims) w.int(F.tensor.dims, d);
+  const data = BigInt64Array.from(values);
+  return w.int(F.tensor.dataType, ELEM.INT64).string(F.tensor.name, name).bytes(F.tensor.rawData, new Uint8Array(data.buffer)).finish();
 }
 
 export interface NodeSpec {

@@ -10,12 +10,13 @@ import { EngineGauges } from '../../../src/core/engine-gauges.js';
 import type { RuntimeOptions, TextModelInfo } from '../../../src/core/runtime.js';
 import type { HfConfig } from '../hf-folder.js';
 import { HfConfigError, type EngineOptions } from '../hf-options.js';
-import { CausalDecoder } from './causal-decoder.js';
+import { CausalDecoder, toPresent } from './causal-decoder.js';
 import type { Decoder } from './decoder.js';
 import { Engine } from './engine.js';
 import { bytesPerToken, kvShape } from './kv-cost.js';
 import type { KvLayout } from './kv-batch.js';
 import { Seq2SeqDecoder } from './seq2seq-decoder.js';
+import { openStepSession } from './step-session.js';
 
 /** vLLM's block size: prefix caching and the budget count KV in blocks of this many tokens. */
 export const BLOCK_SIZE = 16;
@@ -56,11 +57,14 @@ export interface EngineSetup {
   maxModelLen: number;
   eosIds: readonly number[];
   runtime: RuntimeOptions;
+  /** The causal decoder's ONNX file and the options transformers.js opened it with, to reopen it for stepping. */
+  decoderFile: string;
+  sessionOptions: ort.InferenceSession.SessionOptions;
 }
 
-export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNullable<TextModelInfo['cache']> } {
+export async function buildEngine(setup: EngineSetup): Promise<{ engine: Engine; cache: NonNullable<TextModelInfo['cache']> }> {
   const sessions = (setup.model as unknown as { sessions: Record<string, ort.InferenceSession> }).sessions;
-  const { decoder, layout } = setup.task === 'text_generation' ? causal(sessions) : seq2seq(sessions, setup.config);
+  const { decoder, layout } = setup.task === 'text_generation' ? await causal(sessions, setup) : seq2seq(sessions, setup.config);
   const perToken = bytesPerToken(kvShape(setup.config, layout.type === 'float16' ? 2 : 4));
   const { options, maxModelLen } = setup;
   // An encoder-decoder sequence holds up to maxModelLen prompt (cross-attention) and generated tokens.
@@ -93,9 +97,16 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
   return { engine, cache: { blockSize: BLOCK_SIZE, numBlocks, prefixCaching } };
 }
 
-function causal(sessions: Record<string, ort.InferenceSession>): { decoder: Decoder; layout: KvLayout } {
-  const session = sessions['model']!;
-  const layout = layoutOf(session, (n) => n.startsWith('past_key_values.'));
+async function causal(sessions: Record<string, ort.InferenceSession>, setup: EngineSetup): Promise<{ decoder: Decoder; layout: KvLayout }> {
+  const layout = layoutOf(sessions['model']!, (n) => n.startsWith('past_key_values.'));
+  // Swapped in transformers.js's map too, so that disposing the model releases this session.
+  const session = (sessions['model'] = await openStepSession(
+    sessions['model']!,
+    setup.decoderFile,
+    setup.sessionOptions,
+    layout,
+    toPresent,
+  ));
   return { decoder: new CausalDecoder(session, layout), layout };
 }
 

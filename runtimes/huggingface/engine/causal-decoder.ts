@@ -1,14 +1,35 @@
 /**
  * Decoder-only models (GPT-2 and the like, exported with past_key_values.* inputs, an
- * attention_mask covering past and new tokens, and position_ids). One left-padded batch holds
- * every running sequence; a step runs them all at once.
+ * attention_mask covering past and new tokens, and position_ids). One batch holds every running
+ * sequence; a step runs them all at once.
+ *
+ * Where the session returns each present.* output's new column (step-session.ts), the running
+ * batch's K/V lives in a buffer with room to grow: each row's tokens from column 0, free columns
+ * after them, and a step writes its new column into each row in place. Otherwise the batch is
+ * left-padded and a step's whole present.* outputs are the next step's past.
  */
 import * as ort from 'onnxruntime-node';
 import type { Decoder } from './decoder.js';
-import { type KvBatch, type KvLayout, concatColumns, emptyKv, gatherRows, kvFeeds, kvFromOutputs, rowSpans } from './kv-batch.js';
+import {
+  type KvArray,
+  type KvBatch,
+  type KvLayout,
+  concatColumns,
+  emptyKv,
+  gatherRows,
+  kvFeeds,
+  kvFromOutputs,
+  type RowSource,
+  rowSpans,
+  writeColumns,
+} from './kv-batch.js';
 import type { Sequence } from './sequence.js';
+import { newColumnOutput } from './step-session.js';
 
-const toPresent = (name: string) => name.replace('past_key_values', 'present');
+export const toPresent = (name: string) => name.replace('past_key_values', 'present');
+
+/** Columns the in-place K/V buffer grows by when its longest row reaches the end. */
+const GROWTH = 16;
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);
@@ -21,6 +42,10 @@ export class CausalDecoder implements Decoder {
   private lengths: number[] = [];
   private kv: KvBatch;
   private readonly positions: boolean;
+  /** Whether steps write their new columns into `kv` in place (see the module comment). */
+  private readonly inPlace: boolean;
+  private readonly presentFetches: string[];
+  private readonly stepFetches: string[];
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -28,6 +53,11 @@ export class CausalDecoder implements Decoder {
   ) {
     this.kv = emptyKv(layout, 0);
     this.positions = session.inputNames.includes('position_ids');
+    const presents = layout.names.map(toPresent);
+    const columns = presents.map(newColumnOutput);
+    this.inPlace = this.positions && columns.every((c) => session.outputNames.includes(c));
+    this.presentFetches = ['logits', ...presents];
+    this.stepFetches = this.inPlace ? ['logits', ...columns] : this.presentFetches;
   }
 
   get running(): number {
@@ -54,7 +84,7 @@ export class CausalDecoder implements Decoder {
         [1, n],
       );
     kvFeeds(past, this.layout.type, feeds);
-    const out = await this.session.run(feeds);
+    const out = await this.session.run(feeds, this.presentFetches);
     seq.kv = kvFromOutputs(this.layout, out, toPresent);
     seq.prefilled = from + n;
     if (!seq.promptDone) return undefined;
@@ -98,7 +128,7 @@ export class CausalDecoder implements Decoder {
     const empty = emptyKv(this.layout, 1);
     const sources = seqs.map((s, r) => ({ kv: s.kv ?? empty, row: 0, from: 0, length: pasts[r]! }));
     kvFeeds(past ? gatherRows(this.layout, sources, past, 'right') : emptyKv(this.layout, rows), this.layout.type, feeds);
-    const out = await this.session.run(feeds);
+    const out = await this.session.run(feeds, this.presentFetches);
     const present = kvFromOutputs(this.layout, out, toPresent);
     const logits = out['logits']!.data as Float32Array;
     const vocab = logits.length / (rows * width);
@@ -125,13 +155,13 @@ export class CausalDecoder implements Decoder {
 
   update(leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void {
     if (!leaving.size && !joining.length) return;
-    const sources = [];
+    const sources: RowSource[] = [];
     const rows: Sequence[] = [];
     const lengths: number[] = [];
     this.rows.forEach((seq, row) => {
       if (leaving.has(seq)) return;
       const length = this.lengths[row]!;
-      sources.push({ kv: this.kv, row, from: this.kv.length - length, length });
+      sources.push({ kv: this.kv, row, from: this.inPlace ? 0 : this.kv.length - length, length });
       rows.push(seq);
       lengths.push(length);
     });
@@ -141,16 +171,61 @@ export class CausalDecoder implements Decoder {
       lengths.push(seq.kv!.length);
       seq.kv = undefined;
     }
-    this.kv = gatherRows(this.layout, sources, Math.max(0, ...lengths), 'right');
     this.rows = rows;
     this.lengths = lengths;
+    this.rebuild(sources);
+  }
+
+  /** The running batch from `sources`: in place with free columns after the longest row, or left-padded. */
+  private rebuild(sources: readonly RowSource[]): void {
+    const longest = Math.max(0, ...this.lengths);
+    this.kv = this.inPlace
+      ? gatherRows(this.layout, sources, (Math.floor(longest / GROWTH) + 1) * GROWTH, 'left')
+      : gatherRows(this.layout, sources, longest, 'right');
   }
 
   async step(): Promise<Map<Sequence, Float32Array>> {
+    const out = this.inPlace ? await this.stepInPlace() : await this.stepPresent();
+    const logits = out['logits']!.data as Float32Array;
+    const vocab = logits.length / this.rows.length;
+    return new Map(this.rows.map((seq, r) => [seq, logits.subarray(r * vocab, (r + 1) * vocab)]));
+  }
+
+  /**
+   * The past is the whole buffer; the mask covers each row's tokens and the new one, which the
+   * graph appends after the last (free) column and position_ids place right after the row's own.
+   */
+  private async stepInPlace(): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const rows = this.rows.length;
+    const room = this.kv.length;
+    const width = room + 1;
+    const mask = new BigInt64Array(rows * width);
+    this.lengths.forEach((length, r) => {
+      mask.fill(1n, r * width, r * width + length);
+      mask[r * width + room] = 1n;
+    });
+    const out = await this.session.run(this.stepFeeds(mask, width), this.stepFetches);
+    const columns = new Map(this.layout.names.map((name) => [name, out[newColumnOutput(toPresent(name))]!.data as KvArray]));
+    writeColumns(this.kv, columns, this.lengths);
+    this.lengths = this.lengths.map((n) => n + 1);
+    if (Math.max(...this.lengths) >= room)
+      this.rebuild(this.rows.map((_, row) => ({ kv: this.kv, row, from: 0, length: this.lengths[row]! })));
+    return out;
+  }
+
+  private async stepPresent(): Promise<ort.InferenceSession.OnnxValueMapType> {
     const rows = this.rows.length;
     const width = this.kv.length + 1;
     const mask = new BigInt64Array(rows * width);
     this.lengths.forEach((length, r) => mask.fill(1n, (r + 1) * width - length - 1, (r + 1) * width));
+    const out = await this.session.run(this.stepFeeds(mask, width), this.stepFetches);
+    this.kv = kvFromOutputs(this.layout, out, toPresent);
+    this.lengths = this.lengths.map((n) => n + 1);
+    return out;
+  }
+
+  private stepFeeds(mask: BigInt64Array, width: number): Record<string, ort.Tensor> {
+    const rows = this.rows.length;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(
         this.rows.map((s) => s.last),
@@ -160,11 +235,6 @@ export class CausalDecoder implements Decoder {
     };
     if (this.positions) feeds['position_ids'] = int64(this.lengths, [rows, 1]);
     kvFeeds(this.kv, this.layout.type, feeds);
-    const out = await this.session.run(feeds);
-    this.kv = kvFromOutputs(this.layout, out, toPresent);
-    this.lengths = this.lengths.map((n) => n + 1);
-    const logits = out['logits']!.data as Float32Array;
-    const vocab = logits.length / rows;
-    return new Map(this.rows.map((seq, r) => [seq, logits.subarray(r * vocab, (r + 1) * vocab)]));
+    return feeds;
   }
 }
