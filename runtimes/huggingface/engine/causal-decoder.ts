@@ -21,15 +21,12 @@ import {
   kvFromOutputs,
   type RowSource,
   rowSpans,
-  writeColumns,
 } from './kv-batch.js';
+import { KvSlots } from './kv-slots.js';
 import type { Sequence } from './sequence.js';
 import { newColumnOutput } from './step-session.js';
 
 export const toPresent = (name: string) => name.replace('past_key_values', 'present');
-
-/** Columns the in-place K/V buffer grows by when its longest row reaches the end. */
-const GROWTH = 16;
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);
@@ -38,12 +35,12 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
 export class CausalDecoder implements Decoder {
   readonly prefixCaching = true;
   private rows: Sequence[] = [];
-  /** Real tokens per row; the rest of the batch's columns on the left are padding. */
-  private lengths: number[] = [];
+  /** The running batch's K/V when steps write their new columns in place (see the module comment). */
+  private readonly slots?: KvSlots;
+  /** Otherwise: left-padded, with each row's real tokens its last `lengths[row]` columns. */
   private kv: KvBatch;
+  private lengths: number[] = [];
   private readonly positions: boolean;
-  /** Whether steps write their new columns into `kv` in place (see the module comment). */
-  private readonly inPlace: boolean;
   private readonly presentFetches: string[];
   private readonly stepFetches: string[];
 
@@ -55,9 +52,10 @@ export class CausalDecoder implements Decoder {
     this.positions = session.inputNames.includes('position_ids');
     const presents = layout.names.map(toPresent);
     const columns = presents.map(newColumnOutput);
-    this.inPlace = this.positions && columns.every((c) => session.outputNames.includes(c));
+    const inPlace = this.positions && columns.every((c) => session.outputNames.includes(c));
+    if (inPlace) this.slots = new KvSlots(layout);
     this.presentFetches = ['logits', ...presents];
-    this.stepFetches = this.inPlace ? ['logits', ...columns] : this.presentFetches;
+    this.stepFetches = inPlace ? ['logits', ...columns] : this.presentFetches;
   }
 
   get running(): number {
@@ -155,13 +153,27 @@ export class CausalDecoder implements Decoder {
 
   update(leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void {
     if (!leaving.size && !joining.length) return;
+    if (this.slots) this.updateSlots(this.slots, leaving, joining);
+    else this.updatePadded(leaving, joining);
+    for (const seq of joining) seq.kv = undefined;
+  }
+
+  private updateSlots(slots: KvSlots, leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void {
+    const gone = new Set<number>();
+    this.rows.forEach((seq, row) => leaving.has(seq) && gone.add(row));
+    if (gone.size) this.rows = slots.remove(gone).map((row) => this.rows[row]!);
+    slots.append(joining.map((seq) => seq.kv!));
+    this.rows.push(...joining);
+  }
+
+  private updatePadded(leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void {
     const sources: RowSource[] = [];
     const rows: Sequence[] = [];
     const lengths: number[] = [];
     this.rows.forEach((seq, row) => {
       if (leaving.has(seq)) return;
       const length = this.lengths[row]!;
-      sources.push({ kv: this.kv, row, from: this.inPlace ? 0 : this.kv.length - length, length });
+      sources.push({ kv: this.kv, row, from: this.kv.length - length, length });
       rows.push(seq);
       lengths.push(length);
     });
@@ -169,47 +181,33 @@ export class CausalDecoder implements Decoder {
       sources.push({ kv: seq.kv!, row: 0, from: 0, length: seq.kv!.length });
       rows.push(seq);
       lengths.push(seq.kv!.length);
-      seq.kv = undefined;
     }
     this.rows = rows;
     this.lengths = lengths;
-    this.rebuild(sources);
-  }
-
-  /** The running batch from `sources`: in place with free columns after the longest row, or left-padded. */
-  private rebuild(sources: readonly RowSource[]): void {
-    const longest = Math.max(0, ...this.lengths);
-    this.kv = this.inPlace
-      ? gatherRows(this.layout, sources, (Math.floor(longest / GROWTH) + 1) * GROWTH, 'left')
-      : gatherRows(this.layout, sources, longest, 'right');
+    this.kv = gatherRows(this.layout, sources, Math.max(0, ...lengths), 'right');
   }
 
   async step(): Promise<Map<Sequence, Float32Array>> {
-    const out = this.inPlace ? await this.stepInPlace() : await this.stepPresent();
+    const out = this.slots ? await this.stepInPlace(this.slots) : await this.stepPresent();
     const logits = out['logits']!.data as Float32Array;
     const vocab = logits.length / this.rows.length;
     return new Map(this.rows.map((seq, r) => [seq, logits.subarray(r * vocab, (r + 1) * vocab)]));
   }
 
   /**
-   * The past is the whole buffer; the mask covers each row's tokens and the new one, which the
-   * graph appends after the last (free) column and position_ids place right after the row's own.
+   * The past is every row's whole room; the mask covers each row's tokens and the new one, which
+   * the graph appends after the last column and position_ids place right after the row's own.
    */
-  private async stepInPlace(): Promise<ort.InferenceSession.OnnxValueMapType> {
-    const rows = this.rows.length;
-    const room = this.kv.length;
-    const width = room + 1;
-    const mask = new BigInt64Array(rows * width);
-    this.lengths.forEach((length, r) => {
+  private async stepInPlace(slots: KvSlots): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const kv = slots.view();
+    const width = kv.length + 1;
+    const mask = new BigInt64Array(kv.rows * width);
+    slots.lengths.forEach((length, r) => {
       mask.fill(1n, r * width, r * width + length);
-      mask[r * width + room] = 1n;
+      mask[r * width + kv.length] = 1n;
     });
-    const out = await this.session.run(this.stepFeeds(mask, width), this.stepFetches);
-    const columns = new Map(this.layout.names.map((name) => [name, out[newColumnOutput(toPresent(name))]!.data as KvArray]));
-    writeColumns(this.kv, columns, this.lengths);
-    this.lengths = this.lengths.map((n) => n + 1);
-    if (Math.max(...this.lengths) >= room)
-      this.rebuild(this.rows.map((_, row) => ({ kv: this.kv, row, from: 0, length: this.lengths[row]! })));
+    const out = await this.session.run(this.stepFeeds(kv, mask, slots.lengths), this.stepFetches);
+    slots.appendColumns(new Map(this.layout.names.map((name) => [name, out[newColumnOutput(toPresent(name))]!.data as KvArray])));
     return out;
   }
 
@@ -218,14 +216,15 @@ export class CausalDecoder implements Decoder {
     const width = this.kv.length + 1;
     const mask = new BigInt64Array(rows * width);
     this.lengths.forEach((length, r) => mask.fill(1n, (r + 1) * width - length - 1, (r + 1) * width));
-    const out = await this.session.run(this.stepFeeds(mask, width), this.stepFetches);
+    const out = await this.session.run(this.stepFeeds(this.kv, mask, this.lengths), this.stepFetches);
     this.kv = kvFromOutputs(this.layout, out, toPresent);
     this.lengths = this.lengths.map((n) => n + 1);
     return out;
   }
 
-  private stepFeeds(mask: BigInt64Array, width: number): Record<string, ort.Tensor> {
+  private stepFeeds(kv: KvBatch, mask: BigInt64Array, lengths: readonly number[]): Record<string, ort.Tensor> {
     const rows = this.rows.length;
+    const width = mask.length / rows;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(
         this.rows.map((s) => s.last),
@@ -233,8 +232,8 @@ export class CausalDecoder implements Decoder {
       ),
       attention_mask: new ort.Tensor('int64', mask, [rows, width]),
     };
-    if (this.positions) feeds['position_ids'] = int64(this.lengths, [rows, 1]);
-    kvFeeds(this.kv, this.layout.type, feeds);
+    if (this.positions) feeds['position_ids'] = int64(lengths, [rows, 1]);
+    kvFeeds(kv, this.layout.type, feeds);
     return feeds;
   }
 }

@@ -1,9 +1,10 @@
 /**
  * KV caches as the decoder graphs take them: one tensor per past_key_values.* input, each
  * [rows, heads, length, headSize]. Sequences of different lengths share a batch left-padded (the
- * attention mask hides the padding), or left-aligned in a buffer with free columns after them
- * (causal-decoder.ts). Batches are rebuilt only when sequences join or leave, or a buffer is
- * full.
+ * attention mask hides the padding), so a row's real tokens are its last `lengths[row]` columns.
+ * Batches are rebuilt only when sequences join or leave; between those, a step's present.*
+ * outputs are the next step's past as they are. (A causal decoder that steps in place keeps its
+ * running batch in kv-slots.ts instead.)
  */
 import * as ort from 'onnxruntime-node';
 
@@ -81,20 +82,6 @@ export function gatherRows(layout: KvLayout, sources: readonly RowSource[], leng
     });
   }
   return out;
-}
-
-/** Writes each row's new column (a run's [rows, heads, 1, headSize] outputs, by past name) into `kv` at column `at[row]`. */
-export function writeColumns(kv: KvBatch, columns: ReadonlyMap<string, KvArray>, at: readonly number[]): void {
-  const { rows, heads, headSize, length } = kv;
-  for (const [name, column] of columns) {
-    const dst = kv.data.get(name)!;
-    for (let r = 0; r < rows; r++) {
-      for (let h = 0; h < heads; h++) {
-        const from = (r * heads + h) * headSize;
-        dst.set(column.subarray(from, from + headSize), ((r * heads + h) * length + at[r]!) * headSize);
-      }
-    }
-  }
 }
 
 /** Spans of columns, each [from, length), of one row of `kv`, end to end as a one-row batch. */
