@@ -87,6 +87,9 @@ export class Engine {
         this.dropCancelled();
         this.admit();
         const joined = await this.guard([...this.prefilling], () => this.prefillRound(), []);
+        if (joined.length && (await this.arrivedMeanwhile())) {
+          joined.push(...(await this.guard([...this.prefilling], () => this.prefillRound(), [])));
+        }
         this.decoder.update(new Set(), joined);
         this.running.push(...joined);
         if (this.running.length) await this.guard(this.running, () => this.decodeStep(), undefined);
@@ -98,6 +101,20 @@ export class Engine {
       this.looping = false;
       this.publish();
     }
+  }
+
+  /**
+   * Whether requests that came in during a prefill round can be admitted now. They are
+   * prefilled before the step, as vLLM schedules prefills first: a burst of arrivals (closed-loop
+   * clients that all finished in one step) is otherwise split by a step between its first
+   * request and the rest, and the rest wait that step for their first token.
+   */
+  private async arrivedMeanwhile(): Promise<boolean> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.dropCancelled();
+    const before = this.prefilling.length;
+    this.admit();
+    return this.prefilling.length > before;
   }
 
   /** Runs `work`; if the model fails, the sequences it touched fail and leave, the rest go on. */
