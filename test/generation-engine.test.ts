@@ -5,6 +5,8 @@
  * limit, reuse cached prompt prefixes; vLLM's metrics follow all of it.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
@@ -132,6 +134,10 @@ describe('generation engine: continuous batching', () => {
     repo = await tempRepo();
     await copyHfModel(repo, HF.gpt2, 'gpt2');
     await copyHfModel(repo, HF.t5, 't5');
+    // onnxruntime finds external weights only beside a model it loads by path, so the engine
+    // leaves a graph with an onnx/model.onnx_data file as it is and steps with whole present.* outputs.
+    await copyHfModel(repo, HF.gpt2, 'gpt2-plain');
+    await writeFile(join(repo.dir, 'gpt2-plain', 'onnx', 'model.onnx_data'), '');
     srv = await startTestServer(repo.dir, { enable_grpc: true });
     api = `${srv.url}/openai/v1`;
   });
@@ -158,6 +164,14 @@ describe('generation engine: continuous batching', () => {
     await watch;
     assert.deepEqual(together, solo);
     assert.ok(most >= 2, `several sequences ran at once (most seen: ${most})`);
+  });
+
+  it('decoder-only, graph left as it is (steps fetch whole present outputs): requests together get the ids the extended graph gives alone', async () => {
+    const params = (i: number) => ({ max_tokens: 40 + 7 * i });
+    const solo: Generated[] = [];
+    for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
+    const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gpt2-plain', prompt, params(i))));
+    assert.deepEqual(together, solo);
   });
 
   it('decoder-only: a v2 request of several prompts runs them together with the same ids', async () => {

@@ -92,4 +92,16 @@ describe('KvSlots', () => {
     assert.equal(slots.view().length, GROWTH);
     assertRows(slots, [0]);
   });
+
+  it('gives its memory back once the rows that needed it are gone', () => {
+    const slots = new KvSlots(layout);
+    slots.append(Array.from({ length: 16 }, (_, seq) => prompt(seq, 40)));
+    const burst = slots.allocatedBytes;
+    assert.ok(burst >= 16 * heads * 48 * headSize * 4 * layout.names.length);
+    slots.remove(new Set(Array.from({ length: 14 }, (_, r) => r + 2)));
+    assert.ok(slots.allocatedBytes < burst / 2, `${slots.allocatedBytes} of ${burst} bytes still held`);
+    assertRows(slots, [0, 1]);
+    slots.remove(new Set([0, 1]));
+    assert.equal(slots.allocatedBytes, 0);
+  });
 });

@@ -7,8 +7,8 @@
  * room grows, cost 50-200 ms a time in the server at batch 16 on gpt2-small (fresh zeroed pages
  * and the collections that V8 runs for the external memory), against ~25 ms for the step itself.
  * So the buffers are kept: a leaving row takes the last row's place, a joining row goes at the
- * end, and a change of room moves the rows within the same buffer. They are replaced, larger,
- * only when the batch outgrows them.
+ * end, and a change of room moves the rows within the same buffer. They are replaced only when
+ * the batch outgrows them, or shrinks to under a quarter of them.
  */
 import type { KvArray, KvBatch, KvLayout } from './kv-batch.js';
 
@@ -31,6 +31,11 @@ export class KvSlots {
 
   get rows(): number {
     return this.lengths.length;
+  }
+
+  /** Bytes the buffers hold, used or not. */
+  get allocatedBytes(): number {
+    return this.buffers.reduce((n, b) => n + b.byteLength, 0);
   }
 
   /** The batch as the graph's past: views of the buffers, [rows, heads, room, headSize]. */
@@ -105,11 +110,15 @@ export class KvSlots {
     return this.layout.type === 'float16' ? new Uint16Array(elements) : new Float32Array(elements);
   }
 
-  /** Room for `rows` rows of `room` columns: the same buffers while they hold it, else larger ones. */
+  /**
+   * Room for `rows` rows of `room` columns: the same buffers while they hold it without holding
+   * four times it, else new ones (so the memory of a burst goes back when it has run).
+   */
   private fit(rows: number, room: number): void {
     const needed = rows * this.rowSize(room);
-    if (needed > this.buffers[0]!.length) {
-      const elements = Math.max(needed, Math.ceil(this.buffers[0]!.length * 1.5));
+    const capacity = this.buffers[0]!.length;
+    if (needed > capacity || needed < capacity / 4) {
+      const elements = needed > capacity ? Math.max(needed, Math.ceil(capacity * 1.5)) : needed * 2;
       this.buffers = this.buffers.map((old) => {
         const fresh = this.allocate(elements);
         this.move(old, fresh, room);
