@@ -39,7 +39,10 @@ export interface HfModelParts {
   options: HfOptions;
   config: HfConfig;
   tokenizer: PreTrainedTokenizer;
-  model: PreTrainedModel;
+  /** transformers.js's model: every task but decoder-only generation, whose engine holds its own session. */
+  model?: PreTrainedModel;
+  /** Frees the model's sessions. */
+  release: () => Promise<void>;
   maxModelLen: number;
   generator?: Generator;
   cache?: TextModelInfo['cache'];
@@ -144,11 +147,11 @@ export class HfModel implements LoadedModel, TextModel {
   async embed(input: string[]): Promise<EmbedResult> {
     if (this.parts.task !== 'text_embedding')
       throw new InvalidInputError(`this model's task is ${this.parts.task}; embeddings need a text_embedding model`);
-    const { model, options } = this.parts;
+    const { options } = this.parts;
     const dim = this.hiddenSize;
     const embeddings = allocate('FP32', input.length * dim) as Float32Array;
     if (!input.length) return { embeddings, dim, tokenCounts: [] };
-    const batch = await encode(this.batcher, model, input, 'last_hidden_state');
+    const batch = await encode(this.batcher, this.encoderModel(), input, 'last_hidden_state');
     pool(batch, options.pooling, options.normalize, embeddings);
     return { embeddings, dim, tokenCounts: batch.tokenCounts };
   }
@@ -189,7 +192,7 @@ export class HfModel implements LoadedModel, TextModel {
       logits: allocate('FP32', n * classes) as Float32Array,
     };
     if (n) {
-      const batch = await encode(this.batcher, this.parts.model, input, 'logits');
+      const batch = await encode(this.batcher, this.encoderModel(), input, 'logits');
       if (batch.output.dims[1] !== classes)
         throw new Error(`the model returned ${batch.output.dims[1]} logits per text, but config.json's id2label names ${classes} labels`);
       classify(batch.output, out);
@@ -217,7 +220,7 @@ export class HfModel implements LoadedModel, TextModel {
 
   /** Per-token logits [B,S,C]; no texts give an empty batch without running the model. */
   private async encodeTokens(input: string[], classes: number): Promise<EncodedBatch> {
-    if (input.length) return encode(this.batcher, this.parts.model, input, 'logits');
+    if (input.length) return encode(this.batcher, this.encoderModel(), input, 'logits');
     const output = new HfTensor('float32', new Float32Array(0), [0, 0, classes]);
     return { output, ids: new BigInt64Array(0), mask: new BigInt64Array(0), seqLen: 0, tokenCounts: [] };
   }
@@ -271,7 +274,13 @@ export class HfModel implements LoadedModel, TextModel {
     };
   }
 
+  /** The transformers.js model the encoder tasks run (loaded for every task they serve). */
+  private encoderModel(): PreTrainedModel {
+    if (!this.parts.model) throw new Error(`task ${this.parts.task} has no transformers.js model to encode with`);
+    return this.parts.model;
+  }
+
   async unload(): Promise<void> {
-    await this.parts.model.dispose();
+    await this.parts.release();
   }
 }

@@ -4,7 +4,10 @@
  * missing file is a load error and never a download. Runs inside a pool worker, like the
  * ONNX adapter; one worker holds one tokenizer and one model.
  */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import type * as ort from 'onnxruntime-node';
 import {
   AutoModel,
   AutoModelForCausalLM,
@@ -19,12 +22,13 @@ import {
 } from '@huggingface/transformers';
 import { isGenerative, type TextTask } from '../../src/core/runtime.js';
 import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
-import { onnxFile, pickDtype, readHfFolder } from './hf-folder.js';
+import { type HfConfig, onnxFile, pickDtype, readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';
 import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
 import { Generator } from './generation.js';
 import { buildEngine } from './engine/build-engine.js';
+import { openCausalDecoder } from './engine/step-session.js';
 import { ortSeverity } from '../onnx/log-severity.js';
 import { followLogLevel } from './hf-log-level.js';
 
@@ -39,7 +43,7 @@ const MODEL_CLASS: Record<TextTask, { from_pretrained: typeof AutoModel.from_pre
 
 /**
  * onnxruntime's pool threads spin between parallel sections by default. The generation engine's
- * step leaves them idle while it copies the K/V outputs into JS and samples, and on a small node
+ * step leaves them idle while it writes the new K/V columns and samples, and on a small node
  * the spinning then takes the core that the serving thread, the streams and V8's collector need.
  * Measured on gpt2-small, 2 cores, 16 streams: 264-289 -> 275-286 tok/s alone, and with the
  * allocator settings of the Dockerfile ~290 -> ~330-360; 1 stream: 68-72 spinning, 69-74 not.
@@ -54,11 +58,10 @@ function offline(modelDir: string): void {
   env.localModelPath = dirname(modelDir);
 }
 
-/** transformers.js's generate() feeds only the newest token from step 2 on: it needs the cache. */
-function requireKvCache(model: PreTrainedModel, task: TextTask, dir: string): void {
+/** Generation feeds only the newest token from step 2 on: it needs the cache. */
+function requireKvCache(sessions: Record<string, ort.InferenceSession>, task: TextTask, dir: string): void {
   const decoder = task === 'text2text_generation' ? 'decoder_model_merged' : 'model';
-  const session = (model as unknown as { sessions: Record<string, { inputNames: string[] }> }).sessions[decoder];
-  const names = session?.inputNames ?? [];
+  const names = sessions[decoder]?.inputNames ?? [];
   if (!names.some((n) => n.startsWith('past_key_values.'))) {
     throw new HfConfigError(
       `${task} needs a decoder exported with a KV cache (past_key_values.* inputs, present.* outputs); ` +
@@ -67,12 +70,70 @@ function requireKvCache(model: PreTrainedModel, task: TextTask, dir: string): vo
   }
 }
 
-function eosIds(model: PreTrainedModel): number[] {
-  const eos =
-    (model as unknown as { generation_config?: { eos_token_id?: number | number[] | null } }).generation_config?.eos_token_id ??
-    (model.config as unknown as { eos_token_id?: number | number[] }).eos_token_id;
+type EosId = number | number[] | null | undefined;
+
+function eosList(eos: EosId): number[] {
   if (eos === undefined || eos === null) return [];
   return Array.isArray(eos) ? eos : [eos];
+}
+
+/** A model's ONNX sessions, and what else loading it gives. */
+interface OpenedModel {
+  /** transformers.js's model, for every task but decoder-only generation. */
+  model?: PreTrainedModel;
+  sessions: Record<string, ort.InferenceSession>;
+  eosIds: number[];
+  release: () => Promise<void>;
+}
+
+async function openWithTransformers(
+  id: string,
+  task: TextTask,
+  dtype: string,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<OpenedModel> {
+  const model = await MODEL_CLASS[task].from_pretrained(id, {
+    local_files_only: true,
+    device: 'cpu',
+    dtype: dtype as never,
+    session_options: sessionOptions,
+  });
+  const generation = (model as unknown as { generation_config?: { eos_token_id?: EosId } }).generation_config;
+  return {
+    model,
+    sessions: (model as unknown as { sessions: Record<string, ort.InferenceSession> }).sessions,
+    eosIds: eosList(generation?.eos_token_id ?? (model.config as unknown as { eos_token_id?: EosId }).eos_token_id),
+    release: async () => {
+      await model.dispose();
+    },
+  };
+}
+
+/**
+ * A decoder-only generative model: the engine opens its graph itself (step-session.ts), with the
+ * outputs it steps with, so the weights are loaded once; eos ids as transformers.js reads them.
+ */
+async function openCausal(
+  dir: string,
+  dtype: string,
+  config: HfConfig,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<OpenedModel> {
+  let generation: { eos_token_id?: EosId } = {};
+  const file = join(dir, 'generation_config.json');
+  if (existsSync(file)) {
+    try {
+      generation = JSON.parse(await readFile(file, 'utf8')) as typeof generation;
+    } catch (error) {
+      throw new HfConfigError(`${file} is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const session = await openCausalDecoder(join(dir, onnxFile('model', dtype)), { ...sessionOptions, executionProviders: ['cpu'] });
+  return {
+    sessions: { model: session },
+    eosIds: eosList(generation.eos_token_id ?? (config['eos_token_id'] as EosId)),
+    release: () => session.release(),
+  };
 }
 
 export const huggingfaceRuntime: Runtime = {
@@ -95,35 +156,32 @@ export const huggingfaceRuntime: Runtime = {
       logSeverityLevel: severity,
       ...(generative ? GENERATION_SESSION : {}),
     };
-    const model = await MODEL_CLASS[task].from_pretrained(id, {
-      local_files_only: true,
-      device: 'cpu',
-      dtype: dtype as never,
-      session_options: sessionOptions,
-    });
+    const opened =
+      task === 'text_generation'
+        ? await openCausal(modelDir, dtype, folder.config, sessionOptions)
+        : await openWithTransformers(id, task, dtype, sessionOptions);
     try {
       let generator: Generator | undefined;
       let cache;
       if (generative) {
-        requireKvCache(model, task, modelDir);
-        const eos = eosIds(model);
-        const built = await buildEngine({
+        requireKvCache(opened.sessions, task, modelDir);
+        const built = buildEngine({
           task,
-          model,
+          sessions: opened.sessions,
           config: folder.config,
           options: hf.engine,
           maxModelLen,
-          eosIds: eos,
+          eosIds: opened.eosIds,
           runtime: options,
-          decoderFile: join(modelDir, onnxFile('model', dtype)),
-          sessionOptions: { ...sessionOptions, executionProviders: ['cpu'] },
         });
         cache = built.cache;
-        generator = new Generator(tokenizer, built.engine, { maxModelLen, eosIds: eos, encoderDecoder: task === 'text2text_generation' });
+        const limits = { maxModelLen, eosIds: opened.eosIds, encoderDecoder: task === 'text2text_generation' };
+        generator = new Generator(tokenizer, built.engine, limits);
       }
-      return new HfModel({ task, options: hf, config: folder.config, tokenizer, model, maxModelLen, generator, cache });
+      const { model, release } = opened;
+      return new HfModel({ task, options: hf, config: folder.config, tokenizer, model, release, maxModelLen, generator, cache });
     } catch (error) {
-      await model.dispose();
+      await opened.release();
       throw error;
     }
   },

@@ -94,15 +94,19 @@ export function node(spec: NodeSpec): Uint8Array {
 /** A dimension: a fixed size, a symbolic name, or undefined for unknown. */
 export type Dim = number | string | undefined;
 
-export function tensorValueInfo(name: string, elemType: ElemType, dims: readonly Dim[]): Uint8Array {
-  const shape = new ProtoWriter();
-  for (const d of dims) {
-    const dim = new ProtoWriter();
-    if (typeof d === 'number') dim.int(F.dim.value, d);
-    else if (typeof d === 'string') dim.string(F.dim.param, d);
-    shape.bytes(F.shape.dim, dim.finish());
+/** A tensor's name and type; without `dims`, its shape is left unstated (unknown rank). */
+export function tensorValueInfo(name: string, elemType: ElemType, dims?: readonly Dim[]): Uint8Array {
+  const tensorType = new ProtoWriter().int(F.tensorType.elemType, elemType);
+  if (dims) {
+    const shape = new ProtoWriter();
+    for (const d of dims) {
+      const dim = new ProtoWriter();
+      if (typeof d === 'number') dim.int(F.dim.value, d);
+      else if (typeof d === 'string') dim.string(F.dim.param, d);
+      shape.bytes(F.shape.dim, dim.finish());
+    }
+    tensorType.bytes(F.tensorType.shape, shape.finish());
   }
-  const tensorType = new ProtoWriter().int(F.tensorType.elemType, elemType).bytes(F.tensorType.shape, shape.finish());
   const type = new ProtoWriter().bytes(F.type.tensorType, tensorType.finish());
   return new ProtoWriter().string(F.valueInfo.name, name).bytes(F.valueInfo.type, type.finish()).finish();
 }

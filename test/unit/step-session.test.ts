@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { graph, model } from '../../runtimes/onnx-ml/onnx-proto.js';
+import { ELEM, graph, model, tensorValueInfo } from '../../runtimes/onnx-ml/onnx-proto.js';
 import { newColumnOutput, withNewColumnOutputs } from '../../runtimes/huggingface/engine/step-session.js';
 import type { KvLayout } from '../../runtimes/huggingface/engine/kv-batch.js';
 
@@ -25,7 +25,7 @@ async function open(bytes: Uint8Array): Promise<{ session: ort.InferenceSession;
 describe('decoder graph with new-column outputs', () => {
   it("returns each present output's last column, and the model's own outputs unchanged", async () => {
     const plain = await open(readFileSync(FILE));
-    const extended = await open(withNewColumnOutputs(readFileSync(FILE), plain.presents, plain.layout)!);
+    const extended = await open(withNewColumnOutputs(readFileSync(FILE))!);
     assert.deepEqual(extended.session.outputNames, [...plain.session.outputNames, ...plain.presents.map(newColumnOutput)]);
 
     const { heads, headSize } = plain.layout;
@@ -55,9 +55,25 @@ describe('decoder graph with new-column outputs', () => {
     }
   });
 
-  it('leaves a model whose opset predates negative Gather indices alone', () => {
-    const old = model(graph({ name: 'g', nodes: [], inputs: [], outputs: [] }), [{ domain: '', version: 9 }]);
-    const layout: KvLayout = { names: ['past_key_values.0.key'], heads: 2, headSize: 4, type: 'float32' };
-    assert.equal(withNewColumnOutputs(old, ['present.0.key'], layout), undefined);
+  it('extends only a graph it can step in place: opset 11 or later, position_ids, past and present pairs', () => {
+    const io = (inputs: string[], outputs: string[], version: number) =>
+      model(
+        graph({
+          name: 'g',
+          nodes: [],
+          inputs: inputs.map((n) => tensorValueInfo(n, ELEM.FLOAT, [undefined, 2, undefined, 4])),
+          outputs: outputs.map((n) => tensorValueInfo(n, ELEM.FLOAT, [undefined, 2, undefined, 4])),
+        }),
+        [{ domain: '', version }],
+      );
+    const inputs = ['input_ids', 'position_ids', 'past_key_values.0.key'];
+    assert.ok(withNewColumnOutputs(io(inputs, ['logits', 'present.0.key'], 14)));
+    assert.equal(withNewColumnOutputs(io(inputs, ['logits', 'present.0.key'], 10)), undefined, 'opset 10');
+    assert.equal(
+      withNewColumnOutputs(io(inputs.slice(0, 1).concat(inputs[2]!), ['logits', 'present.0.key'], 14)),
+      undefined,
+      'no position_ids',
+    );
+    assert.equal(withNewColumnOutputs(io(inputs, ['logits'], 14)), undefined, 'no present output');
   });
 });

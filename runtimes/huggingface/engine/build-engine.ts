@@ -1,22 +1,20 @@
 /**
- * An engine for a loaded generative model: the decoder adapter over transformers.js's own ONNX
- * sessions (one copy of the weights), and the limits its flags and KV-cache budget allow.
+ * An engine for a loaded generative model: the decoder adapter over its ONNX sessions (one copy
+ * of the weights), and the limits its flags and KV-cache budget allow.
  */
 import { totalmem } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import type * as ort from 'onnxruntime-node';
-import type { PreTrainedModel } from '@huggingface/transformers';
 import { EngineGauges } from '../../../src/core/engine-gauges.js';
 import type { RuntimeOptions, TextModelInfo } from '../../../src/core/runtime.js';
 import type { HfConfig } from '../hf-folder.js';
 import { HfConfigError, type EngineOptions } from '../hf-options.js';
-import { CausalDecoder, toPresent } from './causal-decoder.js';
+import { CausalDecoder } from './causal-decoder.js';
 import type { Decoder } from './decoder.js';
 import { Engine } from './engine.js';
 import { bytesPerToken, kvShape } from './kv-cost.js';
 import type { KvLayout } from './kv-batch.js';
 import { Seq2SeqDecoder } from './seq2seq-decoder.js';
-import { openStepSession } from './step-session.js';
 
 /** vLLM's block size: prefix caching and the budget count KV in blocks of this many tokens. */
 export const BLOCK_SIZE = 16;
@@ -51,20 +49,18 @@ function layoutOf(session: ort.InferenceSession, filter: (name: string) => boole
 
 export interface EngineSetup {
   task: 'text_generation' | 'text2text_generation';
-  model: PreTrainedModel;
+  /** The decoder's ONNX sessions: `model` (decoder-only, step-session.ts), or transformers.js's `model` (encoder) and `decoder_model_merged`. */
+  sessions: Record<string, ort.InferenceSession>;
   config: HfConfig;
   options: EngineOptions;
   maxModelLen: number;
   eosIds: readonly number[];
   runtime: RuntimeOptions;
-  /** The causal decoder's ONNX file and the options transformers.js opened it with, to reopen it for stepping. */
-  decoderFile: string;
-  sessionOptions: ort.InferenceSession.SessionOptions;
 }
 
-export async function buildEngine(setup: EngineSetup): Promise<{ engine: Engine; cache: NonNullable<TextModelInfo['cache']> }> {
-  const sessions = (setup.model as unknown as { sessions: Record<string, ort.InferenceSession> }).sessions;
-  const { decoder, layout } = setup.task === 'text_generation' ? await causal(sessions, setup) : seq2seq(sessions, setup.config);
+export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNullable<TextModelInfo['cache']> } {
+  const { sessions } = setup;
+  const { decoder, layout } = setup.task === 'text_generation' ? causal(sessions) : seq2seq(sessions, setup.config);
   const perToken = bytesPerToken(kvShape(setup.config, layout.type === 'float16' ? 2 : 4));
   const { options, maxModelLen } = setup;
   // An encoder-decoder sequence holds up to maxModelLen prompt (cross-attention) and generated tokens.
@@ -97,16 +93,9 @@ export async function buildEngine(setup: EngineSetup): Promise<{ engine: Engine;
   return { engine, cache: { blockSize: BLOCK_SIZE, numBlocks, prefixCaching } };
 }
 
-async function causal(sessions: Record<string, ort.InferenceSession>, setup: EngineSetup): Promise<{ decoder: Decoder; layout: KvLayout }> {
-  const layout = layoutOf(sessions['model']!, (n) => n.startsWith('past_key_values.'));
-  // Swapped in transformers.js's map too, so that disposing the model releases this session.
-  const session = (sessions['model'] = await openStepSession(
-    sessions['model']!,
-    setup.decoderFile,
-    setup.sessionOptions,
-    layout,
-    toPresent,
-  ));
+function causal(sessions: Record<string, ort.InferenceSession>): { decoder: Decoder; layout: KvLayout } {
+  const session = sessions['model']!;
+  const layout = layoutOf(session, (n) => n.startsWith('past_key_values.'));
   return { decoder: new CausalDecoder(session, layout), layout };
 }
 

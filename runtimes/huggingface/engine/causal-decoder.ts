@@ -26,7 +26,7 @@ import { KvSlots } from './kv-slots.js';
 import type { Sequence } from './sequence.js';
 import { newColumnOutput } from './step-session.js';
 
-export const toPresent = (name: string) => name.replace('past_key_values', 'present');
+const toPresent = (name: string) => name.replace('past_key_values', 'present');
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);

@@ -1,28 +1,36 @@
 /**
- * The decoder session a causal engine steps with: the model's own graph plus, for each
- * present.* output, a small output holding just the column that this run added.
+ * The session of a decoder-only model's graph, as the generation engine steps with it: the
+ * model's own graph plus, for each present.* output, a small output holding just the column
+ * that the run added.
  *
  * Why: onnxruntime-node copies every output it returns into a new, zero-filled JS buffer. A step
  * that fetches the whole present.* outputs copies the running batch's entire K/V each time
  * (~50 MB at batch 16 on gpt2-small), and the allocator's page faults and V8's marking of that
  * garbage come on top. Fetching only the new columns and writing them in place into a K/V
- * buffer that has room to grow (causal-decoder.ts) leaves onnxruntime's own Concat as the only
- * copy. In-process on gpt2-small, batch 16, 40 cached tokens: 31.0 -> 24.6 ms a step.
+ * buffer that has room to grow (kv-slots.ts) leaves onnxruntime's own Concat as the only copy.
+ * In-process on gpt2-small, batch 16, 40 cached tokens: 31.0 -> 24.6 ms a step.
  *
  * The extra nodes go into a second GraphProto field appended to the model's bytes. Protobuf
  * parsers merge repeated occurrences of a message field (repeated members are appended), so
- * the model's own bytes are neither decoded nor rewritten, whatever they hold.
+ * the model's own bytes are neither decoded nor rewritten, whatever they hold. The engine opens
+ * this session itself rather than through transformers.js, so the weights are loaded once.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
+import { MessageChannel } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { ELEM, FIELDS, attr, int64Tensor, node, tensorValueInfo } from '../../onnx-ml/onnx-proto.js';
-import { ProtoWriter, readFields, stringOf } from '../../onnx-ml/protobuf.js';
-import type { KvLayout } from './kv-batch.js';
+import { ProtoWriter, type RawField, readFields, stringOf } from '../../onnx-ml/protobuf.js';
 
-const { model: M, graph: G, opset: O } = FIELDS;
+const { model: M, graph: G, opset: O, valueInfo: V, type: T, tensorType: TT } = FIELDS;
 
 /** The output that holds the newest column of a present.* output. */
 export const newColumnOutput = (present: string) => `tsserve.new_column.${present}`;
+
+const LAST_INDEX = 'tsserve.new_column.index';
+/** Gather takes negative indices from opset 11 on. */
+const MIN_OPSET = 11;
+/** Bytes read past the model for the appended graph: a few hundred per present output. */
+const TAIL_ROOM = 1 << 20;
 
 const exists = (path: string) =>
   access(path).then(
@@ -30,28 +38,53 @@ const exists = (path: string) =>
     () => false,
   );
 
-const LAST_INDEX = 'tsserve.new_column.index';
-/** Gather takes negative indices from opset 11 on. */
-const MIN_OPSET = 11;
+interface Signature {
+  opset: number;
+  /** Input names and ONNX element types. */
+  inputs: Map<string, number>;
+  outputs: Set<string>;
+}
 
-function defaultOpset(modelBytes: Uint8Array): number {
-  let version = 0;
+function valueInfo(f: RawField): [string, number] {
+  const fields = readFields(f.payload!);
+  const type = fields.find((g) => g.field === V.type && g.payload);
+  const tensor = type && readFields(type.payload!).find((g) => g.field === T.tensorType && g.payload);
+  const elem = tensor ? (readFields(tensor.payload!).find((g) => g.field === TT.elemType)?.value ?? 0) : 0;
+  return [stringOf(fields, V.name) ?? '', elem];
+}
+
+/** The graph's inputs, outputs and default-domain opset, read without decoding the rest. */
+function signature(modelBytes: Uint8Array): Signature {
+  const sig: Signature = { opset: 0, inputs: new Map(), outputs: new Set() };
   for (const f of readFields(modelBytes)) {
-    if (f.field !== M.opsetImport || !f.payload) continue;
-    const fields = readFields(f.payload);
-    const domain = stringOf(fields, O.domain) ?? '';
-    if (domain === '' || domain === 'ai.onnx') version = fields.find((g) => g.field === O.version)?.value ?? version;
+    if (!f.payload) continue;
+    if (f.field === M.opsetImport) {
+      const fields = readFields(f.payload);
+      const domain = stringOf(fields, O.domain) ?? '';
+      if (domain === '' || domain === 'ai.onnx') sig.opset = fields.find((g) => g.field === O.version)?.value ?? sig.opset;
+    } else if (f.field === M.graph) {
+      for (const g of readFields(f.payload)) {
+        if (g.field === G.input && g.payload) sig.inputs.set(...valueInfo(g));
+        if (g.field === G.output && g.payload) sig.outputs.add(valueInfo(g)[0]);
+      }
+    }
   }
-  return version;
+  return sig;
 }
 
 /**
- * The model with one Gather(present, [-1], axis 2) output per present.* output, or undefined
- * when its opset is too old for a negative index.
+ * The graph to append for a causal decoder: one Gather(present, [-1], axis 2) output per
+ * present.* output. Undefined where the engine could not step in place: no position_ids input,
+ * no past/present pairs, or an opset too old for a negative index.
  */
-export function withNewColumnOutputs(modelBytes: Uint8Array, presents: readonly string[], layout: KvLayout): Uint8Array | undefined {
-  if (defaultOpset(modelBytes) < MIN_OPSET) return undefined;
-  const elem = layout.type === 'float16' ? ELEM.FLOAT16 : ELEM.FLOAT;
+export function newColumnGraph(modelBytes: Uint8Array): Uint8Array | undefined {
+  const sig = signature(modelBytes);
+  const pasts = [...sig.inputs.keys()].filter((n) => n.startsWith('past_key_values.'));
+  const presents = pasts.map((n) => n.replace('past_key_values', 'present'));
+  if (sig.opset < MIN_OPSET || !sig.inputs.has('position_ids') || !pasts.length || presents.some((p) => !sig.outputs.has(p))) {
+    return undefined;
+  }
+  const elem = sig.inputs.get(pasts[0]!) === ELEM.FLOAT16 ? ELEM.FLOAT16 : ELEM.FLOAT;
   const graph = new ProtoWriter();
   for (const present of presents) {
     const output = newColumnOutput(present);
@@ -61,9 +94,14 @@ export function withNewColumnOutputs(modelBytes: Uint8Array, presents: readonly 
     );
   }
   graph.bytes(G.initializer, int64Tensor(LAST_INDEX, [1], [-1n]));
-  for (const present of presents)
-    graph.bytes(G.output, tensorValueInfo(newColumnOutput(present), elem, [undefined, layout.heads, 1, layout.headSize]));
-  const tail = new ProtoWriter().bytes(M.graph, graph.finish()).finish();
+  for (const present of presents) graph.bytes(G.output, tensorValueInfo(newColumnOutput(present), elem));
+  return new ProtoWriter().bytes(M.graph, graph.finish()).finish();
+}
+
+/** The model's bytes followed by the new-column graph, or undefined where there is none. */
+export function withNewColumnOutputs(modelBytes: Uint8Array): Uint8Array | undefined {
+  const tail = newColumnGraph(modelBytes);
+  if (!tail) return undefined;
   const out = new Uint8Array(modelBytes.length + tail.length);
   out.set(modelBytes);
   out.set(tail, modelBytes.length);
@@ -71,28 +109,44 @@ export function withNewColumnOutputs(modelBytes: Uint8Array, presents: readonly 
 }
 
 /**
- * Swaps `session` (transformers.js's, over `file`) for one over the same file with the new-column
- * outputs. The original goes first, so the weights are never held twice; if the extended graph
- * does not load, the plain one is opened again and the engine steps with whole present.* outputs,
- * as it does for a graph without position_ids or with its weights in an external data file.
+ * Opens a decoder-only model's graph for the engine: extended with the new-column outputs where
+ * it can be, else as it is (the engine then steps with whole present.* outputs). A model with its
+ * weights in an external data file is opened by path, as it is: onnxruntime reads external data
+ * only beside a model it loads from a file.
  */
-export async function openStepSession(
-  session: ort.InferenceSession,
-  file: string,
-  options: ort.InferenceSession.SessionOptions,
-  layout: KvLayout,
-  toPresent: (past: string) => string,
-): Promise<ort.InferenceSession> {
-  const presents = layout.names.map(toPresent);
-  if (!session.inputNames.includes('position_ids') || presents.some((p) => !session.outputNames.includes(p))) return session;
-  // onnxruntime resolves a model's external data only beside a model it loads by path.
-  if (await exists(`${file}_data`)) return session;
-  const extended = withNewColumnOutputs(await readFile(file), presents, layout);
-  if (!extended) return session;
-  await session.release();
+export async function openCausalDecoder(file: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
+  if (await exists(`${file}_data`)) return ort.InferenceSession.create(file, options);
+  // One buffer for the model and the graph appended to it, so the weights are in JS memory once.
+  const size = (await stat(file)).size;
+  const memory = new ArrayBuffer(size + TAIL_ROOM);
+  const buffer = new Uint8Array(memory);
+  const handle = await open(file);
   try {
-    return await ort.InferenceSession.create(extended, options);
-  } catch {
-    return ort.InferenceSession.create(file, options);
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await handle.read(buffer, at, size - at, at);
+      if (!bytesRead) throw new Error(`${file} ended after ${at} of ${size} bytes`);
+      at += bytesRead;
+    }
+  } finally {
+    await handle.close();
   }
+  const tail = newColumnGraph(buffer.subarray(0, size));
+  if (!tail || tail.length > TAIL_ROOM) return ort.InferenceSession.create(file, options);
+  buffer.set(tail, size);
+  const session = await ort.InferenceSession.create(buffer.subarray(0, size + tail.length), options);
+  release(memory);
+  return session;
+}
+
+/**
+ * Frees a buffer's memory now. A model-sized buffer would otherwise stay in the process until
+ * V8's next full collection, which an idle worker may not run for a long while (gpt2-small: RSS
+ * 1074 against 724 MB after load). Transferred to a port that is closed with the message unread,
+ * its memory goes with the message.
+ */
+function release(memory: ArrayBuffer): void {
+  const { port1, port2 } = new MessageChannel();
+  port1.postMessage(null, [memory]);
+  port1.close();
+  port2.close();
 }
