@@ -56,6 +56,18 @@ describe('rowsPerRun', () => {
     assert.ok(rowsPerRun(64, 6, cpu) < 64);
   });
 
+  it('makes the runs about even (the last short by less than one row per run), so the median prompt waits for about half the burst', () => {
+    const cpu = { fixedMs: 11, perTokenMs: 0.63 };
+    for (const rows of [15, 16, 17, 40, 64]) {
+      const size = rowsPerRun(rows, 6, cpu);
+      const runs = Math.ceil(rows / size);
+      const last = rows - (runs - 1) * size;
+      assert.ok(runs > 1, `${rows} prompts in one run`);
+      assert.ok(size - last < runs, `${rows} prompts in runs of ${size}, the last of ${last}`);
+    }
+    assert.equal(rowsPerRun(16, 6, cpu), 8);
+  });
+
   it('keeps two prompts of that CPU together: a second run would cost more than it saves', () => {
     assert.equal(rowsPerRun(2, 6, { fixedMs: 10, perTokenMs: 0.8 }), 2);
   });

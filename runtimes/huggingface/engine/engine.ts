@@ -5,8 +5,8 @@
  * while the running count, the KV-cache budget and the per-step token budget allow; their
  * prompts are prefilled then, long ones in chunks so that running sequences keep getting
  * tokens. Prompts that wait together are prefilled in one padded run, or, where the engine's
- * own timings show a run's cost to grow mostly with its tokens (CPU), in back-to-back runs sized
- * for the least mean time to first token (prefill-cost.ts). KV-cache room is reserved at
+ * own timings show a run's cost to grow mostly with its tokens (CPU), in back-to-back even runs,
+ * as few as keep the mean time to first token near its least (prefill-cost.ts). KV-cache room is reserved at
  * admission for the prompt and every token the request may generate, so a running sequence is
  * never preempted.
  */
