@@ -110,8 +110,8 @@ export function withNewColumnOutputs(modelBytes: Uint8Array): Uint8Array | undef
 
 /**
  * Opens a decoder-only model's graph for the engine: extended with the new-column outputs where
- * it can be, else as it is (the engine then steps with whole present.* outputs). A model with its
- * weights in an external data file is opened by path, as it is: onnxruntime reads external data
+ * it can be, else as it is, by path (the engine then steps with whole present.* outputs). A model
+ * with its weights in an external data file is opened as it is: onnxruntime reads external data
  * only beside a model it loads from a file.
  */
 export async function openCausalDecoder(file: string, options: ort.InferenceSession.SessionOptions): Promise<ort.InferenceSession> {
@@ -131,11 +131,14 @@ export async function openCausalDecoder(file: string, options: ort.InferenceSess
     await handle.close();
   }
   const tail = newColumnGraph(buffer.subarray(0, size));
-  if (!tail || tail.length > TAIL_ROOM) return ort.InferenceSession.create(file, options);
-  buffer.set(tail, size);
-  const session = await ort.InferenceSession.create(buffer.subarray(0, size + tail.length), options);
+  let session: ort.InferenceSession | undefined;
+  if (tail && tail.length <= TAIL_ROOM) {
+    buffer.set(tail, size);
+    // Should onnxruntime refuse the extended graph, the model still loads as it is.
+    session = await ort.InferenceSession.create(buffer.subarray(0, size + tail.length), options).catch(() => undefined);
+  }
   release(memory);
-  return session;
+  return session ?? ort.InferenceSession.create(file, options);
 }
 
 /**
