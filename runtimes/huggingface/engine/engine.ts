@@ -6,9 +6,9 @@
  * prompts are prefilled then, long ones in chunks so that running sequences keep getting
  * tokens. Prompts that wait together are prefilled in one padded run, or, where the engine's
  * own timings show a run's cost to grow mostly with its tokens (CPU), in back-to-back even runs,
- * as few as keep the mean time to first token near its least (prefill-cost.ts). KV-cache room is reserved at
- * admission for the prompt and every token the request may generate, so a running sequence is
- * never preempted.
+ * as few as keep the mean time to first token near its least (prefill-cost.ts). KV-cache room
+ * is reserved at admission for the prompt and every token the request may generate, so a
+ * running sequence is never preempted.
  */
 import { InferenceError, InvalidInputError, UnavailableError } from '../../../src/core/errors.js';
 import type { EngineGauges } from '../../../src/core/engine-gauges.js';
@@ -86,9 +86,13 @@ export class Engine {
       while (this.waiting.length || this.prefilling.length || this.running.length) {
         this.dropCancelled();
         this.admit();
-        const joined = await this.guard([...this.prefilling], () => this.prefillRound(), []);
-        if (joined.length && (await this.arrivedMeanwhile())) {
-          joined.push(...(await this.guard([...this.prefilling], () => this.prefillRound(), [])));
+        const round = await this.guard([...this.prefilling], () => this.prefillRound(this.promptBudget()), { joined: [], left: 0 });
+        const { joined } = round;
+        // The joiners take a token each of the step's budget too.
+        const left = round.left - joined.length;
+        if (joined.length && left > 0 && (await this.arrivedMeanwhile())) {
+          const late = await this.guard([...this.prefilling], () => this.prefillRound(left), { joined: [], left: 0 });
+          joined.push(...late.joined);
         }
         this.decoder.update(new Set(), joined);
         this.running.push(...joined);
@@ -179,10 +183,17 @@ export class Engine {
     return blockKeys(seq.promptIds.slice(0, usable), this.limits.blockSize);
   }
 
-  /** Prompt tokens up to the step's token budget; returns the sequences whose first token is out and that go on. */
-  private async prefillRound(): Promise<Sequence[]> {
-    let budget = this.limits.maxNumBatchedTokens - this.running.length;
-    if (!this.running.length) budget = this.limits.maxNumBatchedTokens;
+  /** The step's token budget for prompts: what the running sequences' token each leaves. */
+  private promptBudget(): number {
+    const { maxNumBatchedTokens } = this.limits;
+    return this.running.length ? maxNumBatchedTokens - this.running.length : maxNumBatchedTokens;
+  }
+
+  /**
+   * Prompt tokens up to `budget`; returns the sequences whose first token is out and that go on,
+   * and the budget left.
+   */
+  private async prefillRound(budget: number): Promise<{ joined: Sequence[]; left: number }> {
     const joined: Sequence[] = [];
     const group = this.prefillGroup(budget);
     if (group.length > 1) {
@@ -202,7 +213,7 @@ export class Engine {
       this.prefilling.shift();
       this.firstToken(seq, logits, joined);
     }
-    return joined;
+    return { joined, left: budget };
   }
 
   /** The leading prompts' rest in one padded run; their first tokens go out before the next run starts. */
