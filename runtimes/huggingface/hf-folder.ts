@@ -40,7 +40,7 @@ export interface HfFolder {
   tokenizerMaxLength?: number;
 }
 
-const exists = (path: string) =>
+export const exists = (path: string) =>
   access(path).then(
     () => true,
     () => false,
@@ -100,4 +100,9 @@ export async function readHfFolder(dir: string): Promise<HfFolder> {
     // Tokenizers without a limit store a huge sentinel (1e30); only a real limit counts.
     tokenizerMaxLength: typeof maxLength === 'number' && maxLength < 1e9 ? maxLength : undefined,
   };
+}
+
+/** generation_config.json, which a model may leave out (then `{}`). */
+export async function readGenerationConfig(dir: string): Promise<Record<string, unknown>> {
+  return (await exists(join(dir, 'generation_config.json'))) ? readJson(dir, 'generation_config.json') : {};
 }

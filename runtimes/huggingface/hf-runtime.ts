@@ -4,8 +4,6 @@
  * missing file is a load error and never a download. Runs inside a pool worker, like the
  * ONNX adapter; one worker holds one tokenizer and one model.
  */
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type * as ort from 'onnxruntime-node';
 import {
@@ -22,7 +20,7 @@ import {
 } from '@huggingface/transformers';
 import { isGenerative, type TextTask } from '../../src/core/runtime.js';
 import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
-import { type HfConfig, onnxFile, pickDtype, readHfFolder } from './hf-folder.js';
+import { type HfConfig, onnxFile, pickDtype, readGenerationConfig, readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';
 import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
@@ -119,19 +117,11 @@ async function openCausal(
   config: HfConfig,
   sessionOptions: ort.InferenceSession.SessionOptions,
 ): Promise<OpenedModel> {
-  let generation: { eos_token_id?: EosId } = {};
-  const file = join(dir, 'generation_config.json');
-  if (existsSync(file)) {
-    try {
-      generation = JSON.parse(await readFile(file, 'utf8')) as typeof generation;
-    } catch (error) {
-      throw new HfConfigError(`${file} is not valid JSON: ${(error as Error).message}`);
-    }
-  }
+  const generation = await readGenerationConfig(dir);
   const session = await openCausalDecoder(join(dir, onnxFile('model', dtype)), { ...sessionOptions, executionProviders: ['cpu'] });
   return {
     sessions: { model: session },
-    eosIds: eosList(generation.eos_token_id ?? (config['eos_token_id'] as EosId)),
+    eosIds: eosList((generation['eos_token_id'] ?? config['eos_token_id']) as EosId),
     release: () => session.release(),
   };
 }

@@ -43,6 +43,8 @@ export class CausalDecoder implements Decoder {
   private readonly positions: boolean;
   private readonly presentFetches: string[];
   private readonly stepFetches: string[];
+  /** In place: each past input's name, and the output holding its new column. */
+  private readonly columnOutputs: [string, string][];
 
   constructor(
     private readonly session: ort.InferenceSession,
@@ -56,6 +58,7 @@ export class CausalDecoder implements Decoder {
     if (inPlace) this.slots = new KvSlots(layout);
     this.presentFetches = ['logits', ...presents];
     this.stepFetches = inPlace ? ['logits', ...columns] : this.presentFetches;
+    this.columnOutputs = layout.names.map((name, i) => [name, columns[i]!]);
   }
 
   get running(): number {
@@ -207,7 +210,7 @@ export class CausalDecoder implements Decoder {
       mask[r * width + kv.length] = 1n;
     });
     const out = await this.session.run(this.stepFeeds(kv, mask, slots.lengths), this.stepFetches);
-    slots.appendColumns(new Map(this.layout.names.map((name) => [name, out[newColumnOutput(toPresent(name))]!.data as KvArray])));
+    slots.appendColumns(new Map(this.columnOutputs.map(([name, output]) => [name, out[output]!.data as KvArray])));
     return out;
   }
 

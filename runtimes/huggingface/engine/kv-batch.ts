@@ -28,10 +28,20 @@ export interface KvLayout {
   type: 'float32' | 'float16';
 }
 
+/** A zeroed array of `elements` K/V values of the layout's type. */
+export function kvArray(layout: KvLayout, elements: number): KvArray {
+  return layout.type === 'float16' ? new Uint16Array(elements) : new Float32Array(elements);
+}
+
 export function emptyKv(layout: KvLayout, rows: number, length = 0): KvBatch {
   const size = rows * layout.heads * length * layout.headSize;
-  const make = () => (layout.type === 'float16' ? new Uint16Array(size) : new Float32Array(size));
-  return { rows, length, heads: layout.heads, headSize: layout.headSize, data: new Map(layout.names.map((n) => [n, make()])) };
+  return {
+    rows,
+    length,
+    heads: layout.heads,
+    headSize: layout.headSize,
+    data: new Map(layout.names.map((n) => [n, kvArray(layout, size)])),
+  };
 }
 
 /** Feeds for the past inputs. */

@@ -10,7 +10,7 @@
  * end, and a change of room moves the rows within the same buffer. They are replaced only when
  * the batch outgrows them, or shrinks to under a quarter of them.
  */
-import type { KvArray, KvBatch, KvLayout } from './kv-batch.js';
+import { type KvArray, type KvBatch, type KvLayout, kvArray } from './kv-batch.js';
 
 /** Columns the room grows by when the longest row reaches its end. */
 export const GROWTH = 16;
@@ -26,7 +26,7 @@ export class KvSlots {
   private buffers: KvArray[];
 
   constructor(private readonly layout: KvLayout) {
-    this.buffers = layout.names.map(() => this.allocate(0));
+    this.buffers = layout.names.map(() => kvArray(this.layout, 0));
   }
 
   get rows(): number {
@@ -106,10 +106,6 @@ export class KvSlots {
     return this.layout.heads * room * this.layout.headSize;
   }
 
-  private allocate(elements: number): KvArray {
-    return this.layout.type === 'float16' ? new Uint16Array(elements) : new Float32Array(elements);
-  }
-
   /**
    * Room for `rows` rows of `room` columns: the same buffers while they hold it without holding
    * four times it, else new ones (so the memory of a burst goes back when it has run).
@@ -120,7 +116,7 @@ export class KvSlots {
     if (needed > capacity || needed < capacity / 4) {
       const elements = needed > capacity ? Math.max(needed, Math.ceil(capacity * 1.5)) : needed * 2;
       this.buffers = this.buffers.map((old) => {
-        const fresh = this.allocate(elements);
+        const fresh = kvArray(this.layout, elements);
         this.move(old, fresh, room);
         return fresh;
       });

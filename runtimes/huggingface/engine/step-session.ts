@@ -15,11 +15,12 @@
  * the model's own bytes are neither decoded nor rewritten, whatever they hold. The engine opens
  * this session itself rather than through transformers.js, so the weights are loaded once.
  */
-import { access, open, stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { MessageChannel } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { ELEM, FIELDS, attr, int64Tensor, node, tensorValueInfo } from '../../onnx-ml/onnx-proto.js';
 import { ProtoWriter, type RawField, readFields, stringOf } from '../../onnx-ml/protobuf.js';
+import { exists } from '../hf-folder.js';
 
 const { model: M, graph: G, opset: O, valueInfo: V, type: T, tensorType: TT } = FIELDS;
 
@@ -31,12 +32,6 @@ const LAST_INDEX = 'tsserve.new_column.index';
 const MIN_OPSET = 11;
 /** Bytes read past the model for the appended graph: a few hundred per present output. */
 const TAIL_ROOM = 1 << 20;
-
-const exists = (path: string) =>
-  access(path).then(
-    () => true,
-    () => false,
-  );
 
 interface Signature {
   opset: number;
