@@ -1,9 +1,22 @@
 /** Inference runs in worker threads: the HTTP thread keeps answering while a model computes. */
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { cpuLimit } from '../src/config/cpu-limit.js';
+import { WORKER_NICENESS } from '../src/pool/thread-priority.js';
 import { SLOW_MODEL, tempRepo } from './helpers/model-dir.js';
 import { getJson, postJson, startTestServer, untilMetric } from './helpers/server.js';
+
+/** Each thread of this process: its niceness and CPU ticks so far. */
+function threadStats(): Map<number, { nice: number; cpu: number }> {
+  const stats = new Map<number, { nice: number; cpu: number }>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    // Fields after the command name, which is in parentheses: utime and stime are 14 and 15, nice 19.
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    stats.set(Number(tid), { nice: Number(fields[16]), cpu: Number(fields[11]) + Number(fields[12]) });
+  }
+  return stats;
+}
 
 const slowRequest = (n: number) => ({ inputs: [{ name: 'n', datatype: 'INT64', shape: [1], data: [n] }] });
 
@@ -37,6 +50,31 @@ describe('the worker pool', () => {
       await repo.remove();
     }
   });
+
+  it(
+    "runs models below the serving thread's priority, so the serving thread gets a core when it needs one",
+    {
+      skip: process.platform !== 'linux' && 'thread priorities are read from /proc (Linux)',
+    },
+    async () => {
+      const repo = await tempRepo();
+      await repo.copy(SLOW_MODEL, 'slow/1/model.onnx');
+      const srv = await startTestServer(repo.dir);
+      try {
+        const before = threadStats();
+        const result = await postJson(`${srv.url}/v2/models/slow/infer`, slowRequest(1024));
+        assert.equal(result.status, 200);
+        const after = threadStats();
+        const busiest = [...after].sort(([a, x], [b, y]) => y.cpu - (before.get(b)?.cpu ?? 0) - (x.cpu - (before.get(a)?.cpu ?? 0)))[0]!;
+        assert.notEqual(busiest[0], process.pid, 'the inference ran off the serving thread');
+        assert.equal(busiest[1].nice, WORKER_NICENESS, `thread ${busiest[0]}, which ran the inference`);
+        assert.equal(after.get(process.pid)!.nice, 0, 'the serving thread');
+      } finally {
+        await srv.close();
+        await repo.remove();
+      }
+    },
+  );
 
   it('runs requests on several instances of a model, each answered with its own result', async () => {
     const repo = await tempRepo();

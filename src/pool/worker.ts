@@ -21,6 +21,9 @@ import type {
   WorkerTask,
 } from './worker-protocol.js';
 
+import { lowerThreadPriority } from './thread-priority.js';
+
+lowerThreadPriority();
 const config = Piscina.workerData as WorkerConfig;
 const link = config.options.engineLink;
 if (link) link.slot = EngineGauges.claimSlot(link.buffer);
