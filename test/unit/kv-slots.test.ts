@@ -101,7 +101,23 @@ describe('KvSlots', () => {
     slots.remove(new Set(Array.from({ length: 14 }, (_, r) => r + 2)));
     assert.ok(slots.allocatedBytes < burst / 2, `${slots.allocatedBytes} of ${burst} bytes still held`);
     assertRows(slots, [0, 1]);
+    const kept = slots.allocatedBytes;
     slots.remove(new Set([0, 1]));
+    assert.equal(slots.allocatedBytes, kept, 'an emptied batch keeps its buffers for the rows that come back');
+    slots.trim();
     assert.equal(slots.allocatedBytes, 0);
+  });
+
+  it('takes rows again after it emptied and after it was trimmed', () => {
+    const slots = new KvSlots(layout);
+    slots.append([prompt(0, 3 * GROWTH)]);
+    slots.remove(new Set([0]));
+    slots.append([prompt(1, 5), prompt(2, 2)]);
+    assert.equal(slots.view().length, GROWTH);
+    assertRows(slots, [1, 2]);
+    slots.remove(new Set([0, 1]));
+    slots.trim();
+    slots.append([prompt(3, GROWTH + 1)]);
+    assertRows(slots, [3]);
   });
 });

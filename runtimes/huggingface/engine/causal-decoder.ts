@@ -161,6 +161,10 @@ export class CausalDecoder implements Decoder {
     for (const seq of joining) seq.kv = undefined;
   }
 
+  trim(): void {
+    this.slots?.trim();
+  }
+
   private updateSlots(slots: KvSlots, leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void {
     const gone = new Set<number>();
     this.rows.forEach((seq, row) => leaving.has(seq) && gone.add(row));

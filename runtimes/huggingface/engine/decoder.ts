@@ -22,6 +22,8 @@ export interface Decoder {
   startFrom(seq: Sequence, blocks: readonly KvBatch[]): void;
   /** Sequences leave the running batch and prefilled ones join it, in one rebuild. */
   update(leaving: ReadonlySet<Sequence>, joining: readonly Sequence[]): void;
+  /** Gives back memory the running batch kept while empty; the engine calls it once idle. */
+  trim?(): void;
   /** One step for every running sequence: feeds its newest token, returns its next logits. */
   step(): Promise<Map<Sequence, Float32Array>>;
   /** Sequences in the running batch. */

@@ -18,6 +18,12 @@ import { PrefillCost, rowsPerRun } from './prefill-cost.js';
 import { PrefixCache, blockKeys } from './prefix-cache.js';
 import type { Sequence } from './sequence.js';
 
+/**
+ * How long the engine waits idle before the decoder gives back the running batch's buffers:
+ * long enough that clients who all finished in one step and come straight back find them.
+ */
+const IDLE_TRIM_MS = 1000;
+
 /** Prompt tokens a sequence has yet to prefill. */
 const remaining = (seq: Sequence) => seq.promptIds.length - seq.prefilled;
 
@@ -47,6 +53,7 @@ export class Engine {
   private readonly prefillCost = new PrefillCost();
   private reservedBlocks = 0;
   private looping = false;
+  private idle?: NodeJS.Timeout;
 
   constructor(
     private readonly decoder: Decoder,
@@ -73,6 +80,7 @@ export class Engine {
     }
     this.waiting.push(seq);
     this.publish();
+    clearTimeout(this.idle);
     if (!this.looping) void this.loop();
   }
 
@@ -104,6 +112,7 @@ export class Engine {
     } finally {
       this.looping = false;
       this.publish();
+      if (this.decoder.trim) this.idle = setTimeout(() => this.decoder.trim!(), IDLE_TRIM_MS).unref();
     }
   }
 

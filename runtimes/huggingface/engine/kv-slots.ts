@@ -8,7 +8,10 @@
  * and the collections that V8 runs for the external memory), against ~25 ms for the step itself.
  * So the buffers are kept: a leaving row takes the last row's place, a joining row goes at the
  * end, and a change of room moves the rows within the same buffer. They are replaced only when
- * the batch outgrows them, or shrinks to under a quarter of them.
+ * the batch outgrows them, or shrinks to under a quarter of them while it still runs. A batch
+ * that empties keeps them (closed-loop clients that finish in one step come back a few ms
+ * later: a fresh 38 MB buffer for their 16 rows stalled the next step 12-27 ms each time);
+ * trim() gives them back once the engine has been idle a while.
  */
 import { type KvArray, type KvBatch, type KvLayout, kvArray } from './kv-batch.js';
 
@@ -84,6 +87,13 @@ export class KvSlots {
     return order;
   }
 
+  /** Gives the buffers back if no row holds them. */
+  trim(): void {
+    if (this.rows) return;
+    this.buffers = this.buffers.map(() => kvArray(this.layout, 0));
+    this.room = GROWTH;
+  }
+
   /** Writes each row's new column (a step's [rows, heads, 1, headSize] outputs, by past name) after its tokens. */
   appendColumns(columns: ReadonlyMap<string, KvArray>): void {
     const { heads, headSize } = this.layout;
@@ -108,12 +118,13 @@ export class KvSlots {
 
   /**
    * Room for `rows` rows of `room` columns: the same buffers while they hold it without holding
-   * four times it, else new ones (so the memory of a burst goes back when it has run).
+   * four times it, else new ones (so the memory of a burst goes back when it has run). An empty
+   * batch keeps them until trim().
    */
   private fit(rows: number, room: number): void {
     const needed = rows * this.rowSize(room);
     const capacity = this.buffers[0]!.length;
-    if (needed > capacity || needed < capacity / 4) {
+    if (needed > capacity || (rows && needed < capacity / 4)) {
       const elements = needed > capacity ? Math.max(needed, Math.ceil(capacity * 1.5)) : needed * 2;
       this.buffers = this.buffers.map((old) => {
         const fresh = kvArray(this.layout, elements);
