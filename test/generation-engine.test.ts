@@ -5,10 +5,12 @@
  * limit, reuse cached prompt prefixes; vLLM's metrics follow all of it.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { ELEM, FIELDS, tensorValueInfo } from '../runtimes/onnx-ml/onnx-proto.js';
+import { ProtoWriter } from '../runtimes/onnx-ml/protobuf.js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { HF, copyHfModel, gpt2Expected, post, t5Expected } from './helpers/hf.js';
 import { type TestServer, metricSample, postJson, startTestServer } from './helpers/server.js';
@@ -138,6 +140,12 @@ describe('generation engine: continuous batching', () => {
     // leaves a graph with an onnx/model.onnx_data file as it is and steps with whole present.* outputs.
     await copyHfModel(repo, HF.gpt2, 'gpt2-plain');
     await writeFile(join(repo.dir, 'gpt2-plain', 'onnx', 'model.onnx_data'), '');
+    await copyHfModel(repo, HF.gpt2Gemma3Io, 'gemma3-io');
+    // A graph input the engine does not know: the model must be refused at load, not fail each request.
+    await copyHfModel(repo, HF.gpt2, 'extra-input');
+    const graph = new ProtoWriter().bytes(FIELDS.graph.input, tensorValueInfo('token_type_ids', ELEM.INT64)).finish();
+    const file = join(repo.dir, 'extra-input', 'onnx', 'model.onnx');
+    await writeFile(file, Buffer.concat([await readFile(file), new ProtoWriter().bytes(FIELDS.model.graph, graph).finish()]));
     srv = await startTestServer(repo.dir, { enable_grpc: true });
     api = `${srv.url}/openai/v1`;
   });
@@ -172,6 +180,29 @@ describe('generation engine: continuous batching', () => {
     for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
     const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gpt2-plain', prompt, params(i))));
     assert.deepEqual(together, solo);
+  });
+
+  it('decoder-only graphs with use_cache_branch, num_logits_to_keep and positions from 1 (Gemma 3 exports) get the same tokens', async () => {
+    // The fixture holds tiny-gpt2's weights; fed as transformers.js feeds it, it gives tiny-gpt2's ids.
+    for (const { prompt, greedy_ids } of gpt2Expected.prompts) {
+      assert.deepEqual((await v2Generate(srv.url, 'gemma3-io', prompt, { max_tokens: 8 })).ids, greedy_ids, prompt);
+    }
+    const params = (i: number) => ({ max_tokens: 30 + 5 * i });
+    const reference: Generated[] = [];
+    for (const [i, prompt] of PROMPTS.entries()) reference.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
+    // Twice together: the second time the long prompt's first block comes from the prefix cache.
+    for (let round = 0; round < 2; round++) {
+      const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gemma3-io', prompt, params(i))));
+      assert.deepEqual(together, reference, `round ${round}`);
+    }
+    const { status, body } = await postJson(`${srv.url}/v2/models/extra-input/infer`, {
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['hello'] }],
+    });
+    assert.equal(status, 503);
+    assert.match(
+      body.error,
+      /the decoder graph takes token_type_ids, which the generation engine does not feed; it feeds input_ids, attention_mask/,
+    );
   });
 
   it('decoder-only: a v2 request of several prompts runs them together with the same ids', async () => {

@@ -10,6 +10,8 @@ export const HF = {
   bertNer: 'test/hf-models/tiny-bert-ner',
   gpt2: 'test/hf-models/tiny-gpt2',
   gpt2NoCache: 'test/hf-models/tiny-gpt2-nocache',
+  /** tiny-gpt2's weights behind use_cache_branch, num_logits_to_keep and positions from 1 (model_type gemma3_text). */
+  gpt2Gemma3Io: 'test/hf-models/tiny-gpt2-gemma3-io',
   t5: 'test/hf-models/tiny-t5',
 };
 

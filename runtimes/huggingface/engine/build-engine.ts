@@ -9,7 +9,7 @@ import { EngineGauges } from '../../../src/core/engine-gauges.js';
 import type { RuntimeOptions, TextModelInfo } from '../../../src/core/runtime.js';
 import type { HfConfig } from '../hf-folder.js';
 import { HfConfigError, type EngineOptions } from '../hf-options.js';
-import { CausalDecoder } from './causal-decoder.js';
+import { CAUSAL_INPUTS, CausalDecoder } from './causal-decoder.js';
 import type { Decoder } from './decoder.js';
 import { Engine } from './engine.js';
 import { bytesPerToken, kvShape } from './kv-cost.js';
@@ -18,6 +18,9 @@ import { Seq2SeqDecoder } from './seq2seq-decoder.js';
 
 /** vLLM's block size: prefix caching and the budget count KV in blocks of this many tokens. */
 export const BLOCK_SIZE = 16;
+/** Model types whose graphs count positions from 1, as transformers.js feeds them. */
+const POSITIONS_FROM_ONE = new Set(['gemma3_text', 'gemma3', 'paligemma']);
+
 /** Without --kv_cache_memory_bytes, the cache may take at most this share of the memory the process may use. */
 const DEFAULT_MEMORY_SHARE = 0.25;
 
@@ -60,7 +63,7 @@ export interface EngineSetup {
 
 export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNullable<TextModelInfo['cache']> } {
   const { sessions } = setup;
-  const { decoder, layout } = setup.task === 'text_generation' ? causal(sessions) : seq2seq(sessions, setup.config);
+  const { decoder, layout } = setup.task === 'text_generation' ? causal(sessions, setup.config) : seq2seq(sessions, setup.config);
   const perToken = bytesPerToken(kvShape(setup.config, layout.type === 'float16' ? 2 : 4));
   const { options, maxModelLen } = setup;
   // An encoder-decoder sequence holds up to maxModelLen prompt (cross-attention) and generated tokens.
@@ -93,10 +96,19 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
   return { engine, cache: { blockSize: BLOCK_SIZE, numBlocks, prefixCaching } };
 }
 
-function causal(sessions: Record<string, ort.InferenceSession>): { decoder: Decoder; layout: KvLayout } {
+function causal(sessions: Record<string, ort.InferenceSession>, config: HfConfig): { decoder: Decoder; layout: KvLayout } {
   const session = sessions['model']!;
-  const layout = layoutOf(session, (n) => n.startsWith('past_key_values.'));
-  return { decoder: new CausalDecoder(session, layout), layout };
+  const past = (n: string) => n.startsWith('past_key_values.');
+  const unknown = session.inputNames.filter((n) => !past(n) && !CAUSAL_INPUTS.includes(n));
+  if (unknown.length) {
+    throw new HfConfigError(
+      `the decoder graph takes ${unknown.join(', ')}, which the generation engine does not feed; ` +
+        `it feeds ${CAUSAL_INPUTS.join(', ')} and the past_key_values.* inputs (export the model without the others)`,
+    );
+  }
+  const layout = layoutOf(session, past);
+  const firstPosition = POSITIONS_FROM_ONE.has(String(config['model_type'])) ? 1 : 0;
+  return { decoder: new CausalDecoder(session, layout, { firstPosition }), layout };
 }
 
 function seq2seq(sessions: Record<string, ort.InferenceSession>, config: HfConfig): { decoder: Decoder; layout: KvLayout } {

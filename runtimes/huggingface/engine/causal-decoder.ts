@@ -28,6 +28,21 @@ import { newColumnOutput } from './step-session.js';
 
 const toPresent = (name: string) => name.replace('past_key_values', 'present');
 
+/**
+ * The inputs the engine feeds, as transformers.js feeds them: optimum's merged decoders take
+ * `use_cache_branch` (whether a past is given), newer exports `num_logits_to_keep` (the engine
+ * needs the last position's logits only).
+ */
+export const CAUSAL_INPUTS = ['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'num_logits_to_keep'];
+
+/** How the graph counts positions and which optional inputs it takes. */
+export interface CausalInputs {
+  /** The first token's position: 1 for the Gemma 3 family, as transformers.js feeds them, else 0. */
+  firstPosition: number;
+}
+
+const LAST_LOGITS_ONLY = new ort.Tensor('int64', BigInt64Array.of(1n), []);
+
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);
 }
@@ -41,6 +56,8 @@ export class CausalDecoder implements Decoder {
   private kv: KvBatch;
   private lengths: number[] = [];
   private readonly positions: boolean;
+  private readonly cacheBranch: boolean;
+  private readonly logitsToKeep: boolean;
   private readonly presentFetches: string[];
   private readonly stepFetches: string[];
   /** In place: each past input's name, and the output holding its new column. */
@@ -49,9 +66,12 @@ export class CausalDecoder implements Decoder {
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly layout: KvLayout,
+    private readonly inputs: CausalInputs = { firstPosition: 0 },
   ) {
     this.kv = emptyKv(layout, 0);
     this.positions = session.inputNames.includes('position_ids');
+    this.cacheBranch = session.inputNames.includes('use_cache_branch');
+    this.logitsToKeep = session.inputNames.includes('num_logits_to_keep');
     const presents = layout.names.map(toPresent);
     const columns = presents.map(newColumnOutput);
     const inPlace = this.positions && columns.every((c) => session.outputNames.includes(c));
@@ -81,17 +101,22 @@ export class CausalDecoder implements Decoder {
     };
     if (this.positions)
       feeds['position_ids'] = int64(
-        ids.map((_, i) => from + i),
+        ids.map((_, i) => this.inputs.firstPosition + from + i),
         [1, n],
       );
+    this.optionalFeeds(feeds, from);
     kvFeeds(past, this.layout.type, feeds);
     const out = await this.session.run(feeds, this.presentFetches);
     seq.kv = kvFromOutputs(this.layout, out, toPresent);
     seq.prefilled = from + n;
     if (!seq.promptDone) return undefined;
-    const logits = out['logits']!;
-    const vocab = logits.dims.at(-1)!;
-    return (logits.data as Float32Array).slice((n - 1) * vocab, n * vocab);
+    return lastLogits(out['logits']!, 0);
+  }
+
+  /** The optional inputs of a run over a past of `pastLength` columns. */
+  private optionalFeeds(feeds: Record<string, ort.Tensor>, pastLength: number): void {
+    if (this.cacheBranch) feeds['use_cache_branch'] = new ort.Tensor('bool', [pastLength > 0], [1]);
+    if (this.logitsToKeep) feeds['num_logits_to_keep'] = LAST_LOGITS_ONLY;
   }
 
   /**
@@ -118,7 +143,7 @@ export class CausalDecoder implements Decoder {
       mask.fill(1n, (r + 1) * total - n, (r + 1) * total);
       for (let i = 0; i < n; i++) {
         ids[(r + 1) * width - n + i] = BigInt(seq.promptIds[p + i]!);
-        positions[(r + 1) * width - n + i] = BigInt(p + i);
+        positions[(r + 1) * width - n + i] = BigInt(this.inputs.firstPosition + p + i);
       }
     });
     const feeds: Record<string, ort.Tensor> = {
@@ -126,13 +151,12 @@ export class CausalDecoder implements Decoder {
       attention_mask: new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.positions) feeds['position_ids'] = new ort.Tensor('int64', positions, [rows, width]);
+    this.optionalFeeds(feeds, past);
     const empty = emptyKv(this.layout, 1);
     const sources = seqs.map((s, r) => ({ kv: s.kv ?? empty, row: 0, from: 0, length: pasts[r]! }));
     kvFeeds(past ? gatherRows(this.layout, sources, past, 'right') : emptyKv(this.layout, rows), this.layout.type, feeds);
     const out = await this.session.run(feeds, this.presentFetches);
     const present = kvFromOutputs(this.layout, out, toPresent);
-    const logits = out['logits']!.data as Float32Array;
-    const vocab = logits.length / (rows * width);
     return seqs.map((seq, r) => {
       const [p, n] = [pasts[r]!, fresh[r]!];
       seq.kv = rowSpans(this.layout, present, r, [
@@ -140,7 +164,7 @@ export class CausalDecoder implements Decoder {
         [total - n, n],
       ]);
       seq.prefilled = p + n;
-      return logits.slice(((r + 1) * width - 1) * vocab, (r + 1) * width * vocab);
+      return lastLogits(out['logits']!, r);
     });
   }
 
@@ -196,9 +220,7 @@ export class CausalDecoder implements Decoder {
 
   async step(): Promise<Map<Sequence, Float32Array>> {
     const out = this.slots ? await this.stepInPlace(this.slots) : await this.stepPresent();
-    const logits = out['logits']!.data as Float32Array;
-    const vocab = logits.length / this.rows.length;
-    return new Map(this.rows.map((seq, r) => [seq, logits.subarray(r * vocab, (r + 1) * vocab)]));
+    return new Map(this.rows.map((seq, r) => [seq, lastLogits(out['logits']!, r)]));
   }
 
   /**
@@ -239,8 +261,20 @@ export class CausalDecoder implements Decoder {
       ),
       attention_mask: new ort.Tensor('int64', mask, [rows, width]),
     };
-    if (this.positions) feeds['position_ids'] = int64(lengths, [rows, 1]);
+    if (this.positions)
+      feeds['position_ids'] = int64(
+        lengths.map((n) => this.inputs.firstPosition + n),
+        [rows, 1],
+      );
+    this.optionalFeeds(feeds, kv.length);
     kvFeeds(kv, this.layout.type, feeds);
     return feeds;
   }
+}
+
+/** Row `row`'s logits at its last position, whether the graph returned every position or the last (num_logits_to_keep). */
+function lastLogits(logits: ort.Tensor, row: number): Float32Array {
+  const [, positions, vocab] = logits.dims as [number, number, number];
+  const end = (row + 1) * positions * vocab;
+  return (logits.data as Float32Array).subarray(end - vocab, end);
 }
