@@ -89,10 +89,11 @@ export class Generator {
         cachedTokens: 0,
       };
     }
-    const stream = new TextStream(this.tokenizer, request.stop, onChunk);
-    const sampler = new Sampler({ temperature: request.temperature, topP: request.topP, seed: request.seed });
+    const ends = { minTokens: request.minTokens ?? 0, ignoreEos: request.ignoreEos ?? false, stopTokenIds: request.stopTokenIds ?? [] };
+    const stream = new TextStream(this.tokenizer, request.stop, onChunk, ends.minTokens);
+    const sampler = new Sampler(request);
     return new Promise<GenerateResult>((resolve, reject) => {
-      this.engine.submit(new Sequence({ promptIds, maxNew, sampler, stream, signal }, resolve, reject));
+      this.engine.submit(new Sequence({ promptIds, maxNew, sampler, stream, signal, ends }, resolve, reject));
     });
   }
 }

@@ -72,17 +72,48 @@ function numberParam(parameters: Parameters, names: string[], check: (n: number)
   return undefined;
 }
 
-/** Generation settings from v2 request parameters; greedy unless a temperature is given. */
+const isCount = (n: number) => Number.isInteger(n) && n >= 0;
+const isPenalty = (n: number) => n >= -2 && n <= 2;
+
+/** stop_token_ids as v2 parameters can carry it: one id, or ids separated by commas. */
+function stopTokenIds(parameters: Parameters): number[] {
+  const v = parameters['stop_token_ids'];
+  if (v === undefined) return [];
+  const ids = typeof v === 'number' ? [v] : typeof v === 'string' ? v.split(',').map((x) => (x.trim() ? Number(x) : NaN)) : [NaN];
+  if (!ids.every(isCount)) {
+    throw new InvalidInputError(`parameter 'stop_token_ids' must be a token id or ids separated by commas, got ${JSON.stringify(v)}`);
+  }
+  return ids;
+}
+
+function flag(parameters: Parameters, name: string): boolean {
+  const v = parameters[name];
+  if (v !== undefined && typeof v !== 'boolean')
+    throw new InvalidInputError(`parameter '${name}' must be true or false, got ${JSON.stringify(v)}`);
+  return v ?? false;
+}
+
+/** Generation settings from v2 request parameters (vLLM's names); greedy unless a temperature is given. */
 function generateOptions(parameters: Parameters): Omit<GenerateRequest, 'prompt'> {
   const stop = parameters['stop'];
   if (stop !== undefined && typeof stop !== 'string')
     throw new InvalidInputError(`parameter 'stop' must be a string, got ${JSON.stringify(stop)}`);
+  const maxTokens = numberParam(parameters, ['max_tokens', 'max_new_tokens'], isCount, 'an integer >= 0');
+  const minTokens = numberParam(parameters, ['min_tokens'], (n) => isCount(n) && n <= (maxTokens ?? n), 'an integer from 0 to max_tokens');
   return {
-    maxTokens: numberParam(parameters, ['max_tokens', 'max_new_tokens'], (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
+    maxTokens,
     temperature: numberParam(parameters, ['temperature'], (n) => n >= 0 && n <= 2, 'a number from 0 to 2') ?? 0,
     topP: numberParam(parameters, ['top_p'], (n) => n > 0 && n <= 1, 'a number in (0, 1]') ?? 1,
-    seed: numberParam(parameters, ['seed'], (n) => Number.isInteger(n) && n >= 0, 'an integer >= 0'),
+    seed: numberParam(parameters, ['seed'], isCount, 'an integer >= 0'),
     stop: stop ? [stop] : [],
+    topK: Math.max(0, numberParam(parameters, ['top_k'], (n) => Number.isInteger(n) && n >= -1, 'an integer >= -1 (-1 or 0: all)') ?? 0),
+    minP: numberParam(parameters, ['min_p'], (n) => n >= 0 && n <= 1, 'a number from 0 to 1') ?? 0,
+    presencePenalty: numberParam(parameters, ['presence_penalty'], isPenalty, 'a number from -2 to 2') ?? 0,
+    frequencyPenalty: numberParam(parameters, ['frequency_penalty'], isPenalty, 'a number from -2 to 2') ?? 0,
+    repetitionPenalty: numberParam(parameters, ['repetition_penalty'], (n) => n > 0, 'a number > 0 (1: off)') ?? 1,
+    minTokens: minTokens ?? 0,
+    ignoreEos: flag(parameters, 'ignore_eos'),
+    stopTokenIds: stopTokenIds(parameters),
   };
 }
 

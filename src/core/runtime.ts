@@ -109,6 +109,23 @@ export interface GenerateRequest {
   seed?: number;
   /** Generation ends before the first of these strings; it is not part of the text. */
   stop: string[];
+  // vLLM's sampling extras and OpenAI's penalties: each absent one leaves decoding as it was.
+  /** Only the k most likely tokens are drawn from (0: all). */
+  topK?: number;
+  /** Only tokens at least this share as likely as the most likely one are drawn from. */
+  minP?: number;
+  /** Subtracted once from the logit of each token generated so far (OpenAI's, -2 to 2). */
+  presencePenalty?: number;
+  /** Subtracted from a token's logit per time it was generated (OpenAI's, -2 to 2). */
+  frequencyPenalty?: number;
+  /** Over prompt and generated tokens: positive logits divided by it, negative ones multiplied (1: off). */
+  repetitionPenalty?: number;
+  /** Tokens generated before end-of-sequence, stop_token_ids or stop strings may end generation. */
+  minTokens?: number;
+  /** Generation goes on past end-of-sequence tokens, up to maxTokens. */
+  ignoreEos?: boolean;
+  /** Tokens that end generation as end-of-sequence does. */
+  stopTokenIds?: number[];
 }
 
 export interface GenerateChunk {

@@ -28,6 +28,23 @@ export interface SamplingParams {
   temperature: number;
   topP: number;
   seed?: number;
+  /** The k most likely tokens only; 0 keeps all. */
+  topK?: number;
+  /** Tokens at least this share of the most likely one's probability; 0 keeps all. */
+  minP?: number;
+  /** OpenAI's: subtracted once from the logit of every token generated so far. */
+  presencePenalty?: number;
+  /** OpenAI's: subtracted from a token's logit per time it was generated. */
+  frequencyPenalty?: number;
+  /** vLLM's and Hugging Face's, over prompt and generated tokens: positive logits divided by it, negative ones multiplied. */
+  repetitionPenalty?: number;
+}
+
+/** What the sequence holds so far, for the penalties, and the tokens it may not take now. */
+export interface SamplingContext {
+  promptIds: readonly number[];
+  generated: readonly number[];
+  banned: readonly number[];
 }
 
 export class Sampler {
@@ -39,25 +56,58 @@ export class Sampler {
     }
   }
 
-  next(logits: Float32Array): number {
-    if (!this.random) return argmax(logits);
-    return this.draw(logits, this.random());
+  next(logits: Float32Array, context?: SamplingContext): number {
+    const row = context ? this.adjusted(logits, context) : logits;
+    if (!this.random) return argmax(row);
+    return this.draw(row, this.random());
   }
 
-  /** Softmax at the temperature, then nucleus (top_p) filtering, then one draw. */
+  /**
+   * The row after the penalties and bans, as vLLM applies them before temperature; the row
+   * itself when none applies.
+   */
+  private adjusted(logits: Float32Array, { promptIds, generated, banned }: SamplingContext): Float32Array {
+    const { presencePenalty = 0, frequencyPenalty = 0, repetitionPenalty = 1 } = this.params;
+    const penalised = generated.length > 0 && (presencePenalty !== 0 || frequencyPenalty !== 0);
+    const repeated = repetitionPenalty !== 1;
+    if (!penalised && !repeated && !banned.length) return logits;
+    const row = Float32Array.from(logits);
+    if (repeated) {
+      for (const id of new Set([...promptIds, ...generated]))
+        row[id] = row[id]! > 0 ? row[id]! / repetitionPenalty : row[id]! * repetitionPenalty;
+    }
+    if (penalised) {
+      const counts = new Map<number, number>();
+      for (const id of generated) counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (const [id, n] of counts) row[id] = row[id]! - frequencyPenalty * n - presencePenalty;
+    }
+    for (const id of banned) row[id] = Number.NEGATIVE_INFINITY;
+    return row;
+  }
+
+  /**
+   * Softmax at the temperature; then min_p, top_k and top_p filtering, in vLLM's order; then one
+   * draw from what is left.
+   */
   private draw(logits: Float32Array, u: number): number {
-    const t = this.params.temperature;
+    const { temperature: t, topP, topK = 0, minP = 0 } = this.params;
     const max = logits[argmax(logits)]!;
     const weights = new Float64Array(logits.length);
     let total = 0;
-    for (let i = 0; i < logits.length; i++) total += weights[i] = Math.exp((logits[i]! - max) / t);
+    // The most likely token weighs 1, so min_p is a floor on the weights themselves.
+    for (let i = 0; i < logits.length; i++) {
+      const w = Math.exp((logits[i]! - max) / t);
+      total += weights[i] = w < minP ? 0 : w;
+    }
     let order: number[] | undefined;
     let kept = total;
-    if (this.params.topP < 1) {
+    if (topP < 1 || (topK > 0 && topK < logits.length)) {
       order = Array.from(weights.keys()).sort((a, b) => weights[b]! - weights[a]!);
+      if (topK > 0) order.length = Math.min(order.length, topK);
+      const candidates = order.reduce((s, i) => s + weights[i]!, 0);
       kept = 0;
       let k = 0;
-      while (k < order.length && kept < this.params.topP * total) kept += weights[order[k++]!]!;
+      while (k < order.length && kept < topP * candidates) kept += weights[order[k++]!]!;
       order.length = Math.max(k, 1);
       kept = order.reduce((s, i) => s + weights[i]!, 0);
     }
@@ -65,6 +115,7 @@ export class Sampler {
     const candidates = order ?? weights.keys();
     let last = 0;
     for (const i of candidates) {
+      if (weights[i] === 0) continue;
       last = i;
       target -= weights[i]!;
       if (target < 0) return i;

@@ -4,10 +4,23 @@ import type { KvBatch } from './kv-batch.js';
 import type { Sampler } from './sampler.js';
 import type { TextStream } from './text-stream.js';
 
+/** When a sequence may and must end, besides max_tokens and stop strings. */
+export interface EndRules {
+  /** Generated tokens before end-of-sequence or a stop token may end it. */
+  minTokens: number;
+  /** End-of-sequence tokens do not end it. */
+  ignoreEos: boolean;
+  /** Tokens that end it as end-of-sequence does. */
+  stopTokenIds: readonly number[];
+}
+
+const NO_RULES: EndRules = { minTokens: 0, ignoreEos: false, stopTokenIds: [] };
+
 export interface SequenceSpec {
   promptIds: number[];
   maxNew: number;
   sampler: Sampler;
+  ends?: EndRules;
   stream: TextStream;
   signal: { readonly aborted: boolean };
 }
@@ -18,6 +31,7 @@ export class Sequence {
   readonly promptIds: number[];
   readonly maxNew: number;
   readonly sampler: Sampler;
+  readonly ends: EndRules;
   readonly stream: TextStream;
   readonly signal: { readonly aborted: boolean };
   readonly generated: number[] = [];
@@ -49,6 +63,7 @@ export class Sequence {
     this.promptIds = spec.promptIds;
     this.maxNew = spec.maxNew;
     this.sampler = spec.sampler;
+    this.ends = spec.ends ?? NO_RULES;
     this.stream = spec.stream;
     this.signal = spec.signal;
   }
@@ -63,7 +78,10 @@ export class Sequence {
 
   /** Samples and streams the next token; returns whether the sequence is finished. */
   accept(logits: Float32Array, eosIds: readonly number[]): boolean {
-    const id = this.sampler.next(logits);
+    const { minTokens, ignoreEos, stopTokenIds } = this.ends;
+    const eos = ignoreEos ? [] : eosIds;
+    const banned = this.generated.length < minTokens ? [...eos, ...stopTokenIds] : [];
+    const id = this.sampler.next(logits, { promptIds: this.promptIds, generated: this.generated, banned });
     const t = now();
     if (this.firstToken === 0) this.firstToken = t;
     else this.gaps.push(t - this.lastToken);
@@ -71,7 +89,7 @@ export class Sequence {
     this.generated.push(id);
     this.last = id;
     this.stream.put(id);
-    if (this.stream.stopped || eosIds.includes(id)) this.finish = 'stop';
+    if (this.stream.stopped || eos.includes(id) || stopTokenIds.includes(id)) this.finish = 'stop';
     else if (this.generated.length >= this.maxNew) this.finish = 'length';
     return this.finish !== undefined;
   }

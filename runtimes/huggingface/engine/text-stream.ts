@@ -63,6 +63,8 @@ export class TextStream {
     tokenizer: PreTrainedTokenizer,
     private readonly stops: readonly string[],
     private readonly onChunk: (chunk: GenerateChunk) => void,
+    /** Tokens before stop strings count (vLLM's min_tokens): text before then is sent as it comes. */
+    private readonly minTokens = 0,
   ) {
     this.decoder = new IncrementalDecoder(tokenizer);
   }
@@ -77,6 +79,7 @@ export class TextStream {
     this.pendingIds.push(id);
     this.decoder.push(id);
     const text = this.decoder.text;
+    if (this.decoder.ids.length < this.minTokens) return this.emit(text);
     const stopAt = this.firstStop(text);
     if (stopAt >= 0) {
       this.stopped = true;
@@ -90,7 +93,7 @@ export class TextStream {
     if (this.stopped) return;
     this.decoder.flush();
     const text = this.decoder.text;
-    const stopAt = this.firstStop(text);
+    const stopAt = this.decoder.ids.length < this.minTokens ? -1 : this.firstStop(text);
     if (stopAt >= 0) this.stopped = true;
     this.emit(stopAt >= 0 ? text.slice(0, stopAt) : text, true);
   }

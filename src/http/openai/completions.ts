@@ -38,7 +38,24 @@ function usage(results: GenerateResult[]): Usage {
 }
 
 function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFields, maxTokens: number | undefined): GenerateRequest {
-  return { prompt, maxTokens, temperature: fields.temperature, topP: fields.topP, seed: fields.seed, stop: fields.stop };
+  const { temperature, topP, seed, stop, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty } = fields;
+  const { minTokens, ignoreEos, stopTokenIds } = fields;
+  return {
+    prompt,
+    maxTokens,
+    temperature,
+    topP,
+    seed,
+    stop,
+    topK,
+    minP,
+    presencePenalty,
+    frequencyPenalty,
+    repetitionPenalty,
+    minTokens,
+    ignoreEos,
+    stopTokenIds,
+  };
 }
 
 /** One generation, logged when the client went away before it finished. */

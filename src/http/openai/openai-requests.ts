@@ -1,7 +1,9 @@
 /**
  * The OpenAI request bodies tsserve accepts, checked field by field into typed requests.
  * Unknown fields are ignored (clients send vendor extras); known fields with values tsserve
- * cannot honour are refused by name rather than silently dropped.
+ * cannot honour are refused by name rather than silently dropped. vLLM's sampling extras
+ * (top_k, min_p, repetition_penalty, min_tokens, ignore_eos, stop_token_ids) are honoured, as
+ * clients written for vLLM send them.
  */
 import type { ChatMessage } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
@@ -42,6 +44,15 @@ function bool(body: Body, key: string): boolean {
   return v;
 }
 
+function tokenIds(body: Body, key: string): number[] {
+  const v = body[key];
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every((id) => Number.isInteger(id) && id >= 0)) {
+    throw new OpenAIParamError(key, `'${key}' must be a list of token ids (integers >= 0), got ${JSON.stringify(v)}`);
+  }
+  return v as number[];
+}
+
 function stops(body: Body): string[] {
   const v = body.stop;
   if (v === undefined || v === null) return [];
@@ -67,16 +78,22 @@ export interface SamplingFields {
   topP: number;
   seed?: number;
   stop: string[];
+  topK: number;
+  minP: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  repetitionPenalty: number;
+  minTokens: number;
+  ignoreEos: boolean;
+  stopTokenIds: number[];
   stream: boolean;
   includeUsage: boolean;
 }
 
-function sampling(body: Body): SamplingFields {
+function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
   refuseUnsupported(body, {
     n: [1],
     best_of: [1],
-    presence_penalty: [0],
-    frequency_penalty: [0],
     logprobs: [false, 0],
     top_logprobs: [0],
     logit_bias: [],
@@ -87,11 +104,21 @@ function sampling(body: Body): SamplingFields {
     throw new OpenAIParamError('stream_options', "'stream_options' must be an object");
   }
   const stream = bool(body, 'stream');
+  const minTokens = num(body, 'min_tokens', 0, 0, maxTokens ?? Number.MAX_SAFE_INTEGER, true);
   return {
     temperature: num(body, 'temperature', 1, 0, 2),
     topP: num(body, 'top_p', 1, Number.MIN_VALUE, 1),
     seed: optionalInt(body, 'seed', 0),
     stop: stops(body),
+    // vLLM takes -1 for "all" too.
+    topK: Math.max(0, num(body, 'top_k', 0, -1, Number.MAX_SAFE_INTEGER, true)),
+    minP: num(body, 'min_p', 0, 0, 1),
+    presencePenalty: num(body, 'presence_penalty', 0, -2, 2),
+    frequencyPenalty: num(body, 'frequency_penalty', 0, -2, 2),
+    repetitionPenalty: num(body, 'repetition_penalty', 1, Number.MIN_VALUE, Number.MAX_VALUE),
+    minTokens,
+    ignoreEos: bool(body, 'ignore_eos'),
+    stopTokenIds: tokenIds(body, 'stop_token_ids'),
     stream,
     includeUsage: stream && bool((streamOptions ?? {}) as Body, 'include_usage'),
   };
@@ -114,12 +141,13 @@ export function parseCompletion(value: unknown): CompletionRequest {
   if (!Array.isArray(prompts) || prompts.length === 0 || !prompts.every((p) => typeof p === 'string')) {
     throw new OpenAIParamError('prompt', "'prompt' must be a string or a non-empty list of strings (token-id prompts are not supported)");
   }
+  const maxTokens = optionalInt(body, 'max_tokens', 0) ?? COMPLETION_DEFAULT_MAX_TOKENS;
   return {
     model: modelName(body),
     prompts: prompts as string[],
-    maxTokens: optionalInt(body, 'max_tokens', 0) ?? COMPLETION_DEFAULT_MAX_TOKENS,
+    maxTokens,
     echo: bool(body, 'echo'),
-    ...sampling(body),
+    ...sampling(body, maxTokens),
   };
 }
 
@@ -153,11 +181,12 @@ export function parseChat(value: unknown): ChatRequest {
     }
     return { role: (m as Body).role as string, content: messageText((m as Body).content, i) };
   });
+  const maxTokens = optionalInt(body, 'max_completion_tokens', 0) ?? optionalInt(body, 'max_tokens', 0);
   return {
     model: modelName(body),
     messages: parsed,
-    maxTokens: optionalInt(body, 'max_completion_tokens', 0) ?? optionalInt(body, 'max_tokens', 0),
-    ...sampling(body),
+    maxTokens,
+    ...sampling(body, maxTokens),
   };
 }
 

@@ -1,0 +1,211 @@
+/**
+ * vLLM's sampling extras and OpenAI's penalties, over the OpenAI and v2 routes, on tiny-gpt2.
+ * The expected tokens come from an independent reference: the fixture's graph run in-process
+ * with no cache (the whole sequence each step), the penalties applied to its logits as vLLM
+ * defines them, and the argmax taken.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { type TempRepo, tempRepo } from './helpers/model-dir.js';
+import { HF, copyHfModel, gpt2Expected, post } from './helpers/hf.js';
+import { type TestServer, postJson, repoPath, startTestServer } from './helpers/server.js';
+
+type Params = Record<string, unknown>;
+type Adjust = (logits: Float32Array, generated: readonly number[]) => void;
+
+const PROMPT = gpt2Expected.prompts[1]!;
+
+/** Greedy ids from the graph alone: each step reruns the whole sequence, `adjust` edits the last logits. */
+class Reference {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async open(): Promise<Reference> {
+    return new Reference(await ort.InferenceSession.create(repoPath(HF.gpt2, 'onnx', 'model.onnx')));
+  }
+
+  async logits(ids: readonly number[]): Promise<Float32Array> {
+    const n = ids.length;
+    const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values, BigInt), [1, n]);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: int64([...ids]),
+      attention_mask: int64(new Array(n).fill(1)),
+      position_ids: int64(ids.map((_, i) => i)),
+    };
+    for (const name of this.session.inputNames.filter((x) => x.startsWith('past_key_values.')))
+      feeds[name] = new ort.Tensor('float32', new Float32Array(0), [1, 4, 0, 8]);
+    const out = (await this.session.run(feeds))['logits']!;
+    const vocab = out.dims[2]!;
+    return Float32Array.from((out.data as Float32Array).subarray((n - 1) * vocab));
+  }
+
+  async greedy(prompt: readonly number[], steps: number, adjust: Adjust = () => {}): Promise<number[]> {
+    const generated: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const logits = await this.logits([...prompt, ...generated]);
+      adjust(logits, generated);
+      generated.push(argmax(logits));
+    }
+    return generated;
+  }
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+/** The same request over v2 (token ids) and OpenAI completions (text): both must agree. */
+async function generate(url: string, model: string, params: Params): Promise<{ ids: number[]; text: string; finish: string }> {
+  const v2 = await postJson(`${url}/v2/models/${model}/infer`, {
+    inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: [PROMPT.prompt] }],
+    // v2 parameters are scalars: a list of ids goes as one string.
+    parameters: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v])),
+  });
+  assert.equal(v2.status, 200, JSON.stringify(v2.body));
+  const openai = await postJson(`${url}/v1/completions`, { model, prompt: PROMPT.prompt, ...params });
+  assert.equal(openai.status, 200, JSON.stringify(openai.body));
+  const text = openai.body.choices[0].text as string;
+  assert.equal(text, v2.body.outputs[0].data[0], 'OpenAI and v2 answer the same text');
+  return { ids: (v2.body.outputs[1].data as number[]).filter((id) => id >= 0), text, finish: openai.body.choices[0].finish_reason };
+}
+
+describe('generation: sampling extras and penalties', () => {
+  let repo: TempRepo;
+  let srv: TestServer;
+  let reference: Reference;
+  let plain: number[];
+  before(async () => {
+    repo = await tempRepo();
+    await copyHfModel(repo, HF.gpt2, 'gpt2');
+    reference = await Reference.open();
+    plain = await reference.greedy(PROMPT.ids, 12);
+    // A copy whose end-of-sequence token is the plain run's fourth token, so that greedy decoding
+    // reaches it after three tokens.
+    await copyHfModel(repo, HF.gpt2, 'eos');
+    await writeFile(join(repo.dir, 'eos', 'generation_config.json'), JSON.stringify({ eos_token_id: plain[3] }));
+    srv = await startTestServer(repo.dir);
+  });
+  after(async () => {
+    await srv.close();
+    await repo.remove();
+  });
+
+  it('greedy ids without extras equal the reference (the oracle agrees with the server)', async () => {
+    assert.deepEqual((await generate(srv.url, 'gpt2', { max_tokens: 12, temperature: 0 })).ids, plain);
+    assert.deepEqual(plain.slice(0, 8), PROMPT.greedy_ids, "the fixture's torch expectation");
+  });
+
+  it('repetition_penalty divides positive logits and multiplies negative ones, over prompt and generated tokens', async () => {
+    const penalty = 1.8;
+    const want = await reference.greedy(PROMPT.ids, 12, (logits, generated) => {
+      for (const id of new Set([...PROMPT.ids, ...generated])) logits[id] = logits[id]! > 0 ? logits[id]! / penalty : logits[id]! * penalty;
+    });
+    assert.notDeepEqual(want, plain, 'the penalty changes the tokens of this prompt');
+    assert.deepEqual((await generate(srv.url, 'gpt2', { max_tokens: 12, temperature: 0, repetition_penalty: penalty })).ids, want);
+  });
+
+  it('presence_penalty and frequency_penalty subtract from the logits of generated tokens', async () => {
+    const [presence, frequency] = [0.6, 0.9];
+    const want = await reference.greedy(PROMPT.ids, 12, (logits, generated) => {
+      const counts = new Map<number, number>();
+      for (const id of generated) counts.set(id, (counts.get(id) ?? 0) + 1);
+      for (const [id, n] of counts) logits[id] = logits[id]! - presence - frequency * n;
+    });
+    assert.notDeepEqual(want, plain, 'the penalties change the tokens of this prompt');
+    const params = { max_tokens: 12, temperature: 0, presence_penalty: presence, frequency_penalty: frequency };
+    assert.deepEqual((await generate(srv.url, 'gpt2', params)).ids, want);
+  });
+
+  it('top_k 1 and min_p 1 leave only the most likely token, so sampling at any seed is greedy', async () => {
+    for (const seed of [1, 2, 3]) {
+      assert.deepEqual(
+        (await generate(srv.url, 'gpt2', { max_tokens: 12, temperature: 1.5, top_k: 1, seed })).ids,
+        plain,
+        `top_k, seed ${seed}`,
+      );
+      assert.deepEqual(
+        (await generate(srv.url, 'gpt2', { max_tokens: 12, temperature: 1.5, min_p: 1, seed })).ids,
+        plain,
+        `min_p, seed ${seed}`,
+      );
+    }
+  });
+
+  it('top_k draws only among the k most likely tokens of each step', async () => {
+    const k = 3;
+    let outside = 0;
+    for (const seed of [7, 8, 9, 10]) {
+      const { ids } = await generate(srv.url, 'gpt2', { max_tokens: 10, temperature: 2, top_k: k, seed });
+      for (let i = 0; i < ids.length; i++) {
+        const logits = await reference.logits([...PROMPT.ids, ...ids.slice(0, i)]);
+        const kth = [...logits].sort((a, b) => b - a)[k - 1]!;
+        if (logits[ids[i]!]! < kth) outside++;
+      }
+    }
+    assert.equal(outside, 0, 'tokens drawn from outside the top k');
+    // At temperature 2 without top_k, the same seeds draw outside the top 3.
+    let wide = 0;
+    for (const seed of [7, 8, 9, 10]) {
+      const { ids } = await generate(srv.url, 'gpt2', { max_tokens: 10, temperature: 2, seed });
+      for (let i = 0; i < ids.length; i++) {
+        const logits = await reference.logits([...PROMPT.ids, ...ids.slice(0, i)]);
+        if (logits[ids[i]!]! < [...logits].sort((a, b) => b - a)[k - 1]!) wide++;
+      }
+    }
+    assert.ok(wide > 0, 'without top_k some draws fall outside the top k');
+  });
+
+  it('stop_token_ids end generation at the token, min_tokens holds them off, ignore_eos goes past end-of-sequence', async () => {
+    const stopped = await generate(srv.url, 'gpt2', { max_tokens: 12, temperature: 0, stop_token_ids: [plain[2]] });
+    assert.deepEqual(stopped.ids, plain.slice(0, plain.indexOf(plain[2]!) + 1));
+    assert.equal(stopped.finish, 'stop');
+
+    // The eos model: greedy decoding meets end-of-sequence as its fourth token.
+    const eosAt = plain.indexOf(plain[3]!);
+    const ended = await generate(srv.url, 'eos', { max_tokens: 12, temperature: 0 });
+    assert.deepEqual(ended.ids, plain.slice(0, eosAt + 1));
+    assert.equal(ended.finish, 'stop');
+    const ignored = await generate(srv.url, 'eos', { max_tokens: 12, temperature: 0, ignore_eos: true });
+    assert.deepEqual(ignored.ids, plain);
+    assert.equal(ignored.finish, 'length');
+
+    const min = 6;
+    const banned = plain[3]!;
+    const want = await reference.greedy(PROMPT.ids, 12, (logits, generated) => {
+      if (generated.length < min) logits[banned] = Number.NEGATIVE_INFINITY;
+    });
+    const cut = want.findIndex((id, i) => i >= min && id === banned);
+    const held = await generate(srv.url, 'eos', { max_tokens: 12, temperature: 0, min_tokens: min });
+    assert.deepEqual(held.ids, cut < 0 ? want : want.slice(0, cut + 1));
+    assert.ok(held.ids.length > min, `at least min_tokens before end-of-sequence (${held.ids.length})`);
+  });
+
+  it('refuses out-of-range values by name', async () => {
+    const cases: [Params, RegExp][] = [
+      [{ top_k: -2 }, /'top_k' must be an integer from -1/],
+      [{ min_p: 1.5 }, /'min_p' must be a number from 0 to 1/],
+      [{ presence_penalty: 3 }, /'presence_penalty' must be a number from -2 to 2/],
+      [{ repetition_penalty: 0 }, /'repetition_penalty' must be a number/],
+      [{ max_tokens: 4, min_tokens: 5 }, /'min_tokens' must be an integer from 0 to 4/],
+      [{ stop_token_ids: [1, -1] }, /'stop_token_ids' must be a list of token ids/],
+      [{ ignore_eos: 'yes' }, /'ignore_eos' must be true or false/],
+    ];
+    for (const [params, message] of cases) {
+      const res = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: 'x', ...params });
+      assert.equal(res.status, 400, JSON.stringify(params));
+      const body = await res.json();
+      assert.match(body.error.message, message);
+      assert.equal(body.error.param, Object.keys(params).at(-1));
+    }
+    const v2 = await postJson(`${srv.url}/v2/models/gpt2/infer`, {
+      inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['x'] }],
+      parameters: { stop_token_ids: '3,x' },
+    });
+    assert.equal(v2.status, 400);
+    assert.match(v2.body.error, /parameter 'stop_token_ids' must be a token id or ids separated by commas/);
+  });
+});
