@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { HF, copyHfModel, gpt2Expected, post } from './helpers/hf.js';
 import { type TestServer, postJson, repoPath, startTestServer } from './helpers/server.js';
+import { GrpcTestClient } from './helpers/grpc-client.js';
 
 type Params = Record<string, unknown>;
 type Adjust = (logits: Float32Array, generated: readonly number[]) => void;
@@ -87,7 +88,7 @@ describe('generation: sampling extras and penalties', () => {
     // reaches it after three tokens.
     await copyHfModel(repo, HF.gpt2, 'eos');
     await writeFile(join(repo.dir, 'eos', 'generation_config.json'), JSON.stringify({ eos_token_id: plain[3] }));
-    srv = await startTestServer(repo.dir);
+    srv = await startTestServer(repo.dir, { enable_grpc: true });
   });
   after(async () => {
     await srv.close();
@@ -182,6 +183,37 @@ describe('generation: sampling extras and penalties', () => {
     const held = await generate(srv.url, 'eos', { max_tokens: 12, temperature: 0, min_tokens: min });
     assert.deepEqual(held.ids, cut < 0 ? want : want.slice(0, cut + 1));
     assert.ok(held.ids.length > min, `at least min_tokens before end-of-sequence (${held.ids.length})`);
+  });
+
+  it('takes the same fields as gRPC parameters', async () => {
+    const client = new GrpcTestClient(srv.grpcAddress);
+    try {
+      const response = await client.call('ModelInfer', {
+        model_name: 'gpt2',
+        inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from(PROMPT.prompt)] } }],
+        parameters: {
+          max_tokens: { int64_param: 12 },
+          repetition_penalty: { double_param: 1.8 },
+          frequency_penalty: { double_param: 0.5 },
+          stop_token_ids: { string_param: '999,998' },
+          ignore_eos: { bool_param: true },
+        },
+      });
+      const raw = (response.raw_output_contents as Buffer[])[1]!;
+      const ids = Array.from({ length: raw.length / 8 }, (_, i) => Number(raw.readBigInt64LE(i * 8)));
+      const http = await generate(srv.url, 'gpt2', {
+        max_tokens: 12,
+        temperature: 0,
+        repetition_penalty: 1.8,
+        frequency_penalty: 0.5,
+        stop_token_ids: [999, 998],
+        ignore_eos: true,
+      });
+      assert.deepEqual(ids, http.ids);
+      assert.notDeepEqual(ids, plain, 'the penalties took effect');
+    } finally {
+      client.close();
+    }
   });
 
   it('refuses out-of-range values by name', async () => {
