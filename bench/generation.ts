@@ -12,6 +12,8 @@
  *    streams text as the detokenizer releases it, which may hold a token back), p50/p99, and the
  *    server's RSS. A scenario is server arguments: `--off-args` (default `--max_num_seqs=1`) and
  *    `--on-args` (default `--max_num_seqs=64`, one slot per client at the highest concurrency).
+ *    With continuous batching on, c=16 runs twice: clients started together (they then finish and
+ *    come back together), and clients whose first requests are spread over one request's duration.
  *    A scenario whose flags `tsserve --help` does not list is skipped and reported, except the
  *    off scenario, which is today's behaviour without them.
  * 2. Prefix cache (GPT-2-small-shaped model): requests sharing a 512-token system prompt, one at a
@@ -61,6 +63,14 @@ const PREFIX_SCENARIOS = [
   { name: 'prefix cache off', args: words(option('prefix-off-args'), ['--enable_prefix_caching=false']), baseline: true },
   { name: 'prefix cache on', args: words(option('prefix-on-args'), ['--enable_prefix_caching=true']), baseline: false },
 ];
+/**
+ * Closed-loop clients that start together finish together: each of their requests arrives with
+ * the other 15, and its first token waits for their prompts too. Clients whose first requests
+ * are spread over one request's duration keep apart, as independent users' requests do. The
+ * sweep measures c=16 both ways.
+ */
+const STAGGERED_C = 16;
+const STAGGERED = 'staggered start';
 const CPUS = cpuLimit();
 const CEILING_THREADS = Number(option('ceiling-threads') ?? CPUS);
 const OUT_DIR = resultsDir(argv);
@@ -204,8 +214,18 @@ interface SweepPoint {
   promptTokens: number;
 }
 
-/** `c` clients, each sending its next request when the last one ends, for DURATION_S seconds. */
-async function loadPoint(server: ChildServer, model: BenchModel, scenario: string, c: number, idleRss: number): Promise<SweepPoint> {
+/**
+ * `c` clients, each sending its next request when the last one ends, for DURATION_S seconds.
+ * They start together, or with their first requests spread evenly over `staggerMs`.
+ */
+async function loadPoint(
+  server: ChildServer,
+  model: BenchModel,
+  scenario: string,
+  c: number,
+  idleRss: number,
+  staggerMs = 0,
+): Promise<SweepPoint> {
   const pid = server.child.pid!;
   let peak = rssBytes(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssBytes(pid))), 100);
@@ -215,6 +235,7 @@ async function loadPoint(server: ChildServer, model: BenchModel, scenario: strin
   const deadline = start + DURATION_S * 1000;
   await Promise.all(
     Array.from({ length: c }, async (_, client) => {
+      await new Promise((resolve) => setTimeout(resolve, (staggerMs * client) / c));
       for (let i = 0; performance.now() < deadline; i++) {
         try {
           timings.push(await streamCompletion(server.url, `${PROMPT} ${client} ${i}`, MAX_TOKENS));
@@ -273,6 +294,13 @@ async function sweep(model: BenchModel, notes: string[]): Promise<SweepPoint[]> 
         const point = await loadPoint(server, model, scenario.name, c, idle);
         console.error(JSON.stringify(point));
         points.push(point);
+        if (c === STAGGERED_C && !scenario.baseline) {
+          // Spread the clients' first requests over one request's duration at this concurrency.
+          const spread = point.ttftP50 + (MAX_TOKENS - 1) * point.itlP50;
+          const staggered = await loadPoint(server, model, `${scenario.name}, ${STAGGERED}`, c, idle, spread);
+          console.error(JSON.stringify(staggered));
+          points.push(staggered);
+        }
       }
     } finally {
       await server.stop();
@@ -423,6 +451,27 @@ function shareOf(points: SweepPoint[], c: CeilingPoint): string {
 
 const fmt = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 
+/** Issue 13's TTFT target: p50 at c=16 against c=1, with continuous batching on, both ways of starting. */
+function ttftRatios(points: SweepPoint[]): string[] {
+  const on = 'continuous batching on';
+  const lines: string[] = [];
+  for (const model of new Set(points.map((p) => p.model))) {
+    const at = (c: number, scenario: string) => points.find((p) => p.model === model && p.c === c && p.scenario === scenario);
+    const solo = at(1, on);
+    if (!solo) continue;
+    const ratios = [on, `${on}, ${STAGGERED}`]
+      .map((scenario) => [scenario, at(STAGGERED_C, scenario)] as const)
+      .filter(([, p]) => p)
+      .map(
+        ([scenario, p]) =>
+          `${fmt(p!.ttftP50)} ms = ${fmt(p!.ttftP50 / solo.ttftP50, 2)}x (${scenario === on ? 'clients started together' : STAGGERED})`,
+      );
+    if (ratios.length)
+      lines.push(`TTFT p50 at c=${STAGGERED_C} against c=1 (${fmt(solo.ttftP50)} ms), ${model}: ${ratios.join('; ')}.`, '');
+  }
+  return lines;
+}
+
 function promptTokenRange(points: SweepPoint[]): string {
   const counts = points.map((p) => p.promptTokens).filter((n) => n > 0);
   if (!counts.length) return 'an unknown number of';
@@ -458,6 +507,7 @@ function report(points: SweepPoint[], prefix: PrefixPoint[], ceilings: CeilingPo
         `| ${p.model} | ${p.scenario} | ${p.c} | ${p.requests} (${p.errors}) | ${fmt(p.tokensPerSecond)} | ${fmt(p.ttftP50)} | ${fmt(p.ttftP99)} | ${fmt(p.itlP50)} | ${fmt(p.itlP99)} | ${fmt(p.peakRssMiB, 0)} | ${fmt(p.rssPerSeqMiB, 2)} | ${fmt(p.kvPerSeqMiB, 2)} |`,
     ),
     '',
+    ...ttftRatios(points),
     'ITL: per request, (time of the last text - time of the first) / (tokens - 1). RSS per sequence: (peak RSS during the point - RSS idle after warm-up) / c. ' +
       'KV cache per sequence: layers x 2 x width x 4 bytes x (prompt + max_tokens) tokens.',
     '',
@@ -504,7 +554,7 @@ async function main(): Promise<void> {
   writeFileSync(join(OUT_DIR, 'generation.md'), report(points, prefix, ceilings, notes));
   for (const model of models) {
     const chartPoints: ChartPoint[] = points
-      .filter((p) => p.model === model.name)
+      .filter((p) => p.model === model.name && !p.scenario.endsWith(STAGGERED))
       .map((p) => ({ kind: p.scenario, c: p.c, rowsPerSecond: p.tokensPerSecond, p50: p.ttftP50, p99: p.ttftP99 }));
     if (chartPoints.length === 0) continue;
     const best = Math.max(
