@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { HF, copyHfModel, gpt2Expected, post } from './helpers/hf.js';
+import { HF, copyHfModel, gpt2Expected, post, readSse } from './helpers/hf.js';
 import { type TestServer, postJson, repoPath, startTestServer } from './helpers/server.js';
 import { GrpcTestClient } from './helpers/grpc-client.js';
 
@@ -51,6 +51,18 @@ class Reference {
     }
     return generated;
   }
+}
+
+/** The natural-log softmax of a row. */
+function logSoftmax(row: Float32Array): number[] {
+  const max = Math.max(...row);
+  const logZ = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+  return Array.from(row, (v) => v - logZ);
+}
+
+function assertNear(actual: readonly number[], expected: readonly number[], what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-4, `${what}[${i}]: ${v} vs ${expected[i]}`));
 }
 
 function argmax(row: Float32Array): number {
@@ -216,6 +228,197 @@ describe('generation: sampling extras and penalties', () => {
     }
   });
 
+  it("logprobs: each generated token's log-probability under the raw model, with the most likely alternatives", async () => {
+    const steps = 6;
+    const expected = await Promise.all(
+      plain.slice(0, steps).map(async (_, i) => logSoftmax(await reference.logits([...PROMPT.ids, ...plain.slice(0, i)]))),
+    );
+    const top = (row: number[], n: number) => [...row].sort((a, b) => b - a).slice(0, n);
+    const whole = await postJson(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: PROMPT.prompt,
+      max_tokens: steps,
+      temperature: 0,
+      logprobs: 3,
+    });
+    assert.equal(whole.status, 200, JSON.stringify(whole.body));
+    const lp = whole.body.choices[0].logprobs;
+    assertNear(
+      lp.token_logprobs,
+      expected.map((row, i) => row[plain[i]!]!),
+      'token_logprobs',
+    );
+    // Greedy: the chosen token is the most likely, so the alternatives are the top 3.
+    lp.top_logprobs.forEach((alternatives: Record<string, number>, i: number) =>
+      assertNear(
+        Object.values(alternatives).sort((a, b) => b - a),
+        top(expected[i]!, 3),
+        `top_logprobs[${i}]`,
+      ),
+    );
+    assert.equal(lp.tokens.join(''), whole.body.choices[0].text);
+    assert.deepEqual(
+      lp.text_offset,
+      lp.tokens.map((_: string, i: number) => lp.tokens.slice(0, i).join('').length),
+    );
+
+    const res = await post(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: PROMPT.prompt,
+      max_tokens: steps,
+      temperature: 0,
+      logprobs: 3,
+      stream: true,
+    });
+    const { events } = await readSse(res);
+    const streamed = events.map((e) => e.choices[0]?.logprobs).filter(Boolean);
+    assert.deepEqual(
+      streamed.flatMap((l) => l.tokens),
+      lp.tokens,
+      'streamed tokens',
+    );
+    assert.deepEqual(
+      streamed.flatMap((l) => l.token_logprobs),
+      lp.token_logprobs,
+      'streamed logprobs',
+    );
+    assert.deepEqual(
+      streamed.flatMap((l) => l.text_offset),
+      lp.text_offset,
+      'streamed offsets',
+    );
+
+    const chat = await postJson(`${srv.url}/v1/chat/completions`, {
+      model: 'gpt2',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 4,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 2,
+    });
+    assert.equal(chat.status, 200, JSON.stringify(chat.body));
+    const content = chat.body.choices[0].logprobs.content as {
+      token: string;
+      logprob: number;
+      bytes: number[];
+      top_logprobs: { logprob: number }[];
+    }[];
+    assert.equal(content.length, 4);
+    assert.equal(content.map((c) => c.token).join(''), chat.body.choices[0].message.content);
+    for (const c of content) {
+      assert.equal(Buffer.from(c.bytes).toString('utf8'), c.token);
+      assert.equal(c.top_logprobs.length, 2);
+      assert.equal(c.top_logprobs[0]!.logprob, c.logprob, 'greedy: the chosen token is the most likely');
+      assert.ok(c.top_logprobs[1]!.logprob <= c.logprob);
+    }
+  });
+
+  it("logprobs are the raw model's, before penalties", async () => {
+    const penalty = 1.8;
+    const want = await reference.greedy(PROMPT.ids, 8, (logits, generated) => {
+      for (const id of new Set([...PROMPT.ids, ...generated])) logits[id] = logits[id]! > 0 ? logits[id]! / penalty : logits[id]! * penalty;
+    });
+    const raw = await Promise.all(want.map(async (id, i) => logSoftmax(await reference.logits([...PROMPT.ids, ...want.slice(0, i)]))[id]!));
+    const { status, body } = await postJson(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: PROMPT.prompt,
+      max_tokens: 8,
+      temperature: 0,
+      repetition_penalty: penalty,
+      logprobs: 0,
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    assertNear(body.choices[0].logprobs.token_logprobs, raw, 'token_logprobs');
+  });
+
+  it("takes prompts as token ids, one list or several, as OpenAI's completions do", async () => {
+    const text = await postJson(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: PROMPT.prompt, max_tokens: 8, temperature: 0 });
+    const one = await postJson(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: PROMPT.ids, max_tokens: 8, temperature: 0 });
+    assert.equal(one.status, 200, JSON.stringify(one.body));
+    assert.equal(one.body.choices[0].text, text.body.choices[0].text);
+    assert.equal(one.body.usage.prompt_tokens, PROMPT.ids.length);
+    const other = gpt2Expected.prompts[0]!;
+    const two = await postJson(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: [PROMPT.ids, other.ids],
+      max_tokens: 8,
+      temperature: 0,
+    });
+    assert.equal(two.status, 200, JSON.stringify(two.body));
+    const alone = await postJson(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: other.prompt, max_tokens: 8, temperature: 0 });
+    assert.deepEqual(
+      two.body.choices.map((c: { text: string }) => c.text),
+      [text.body.choices[0].text, alone.body.choices[0].text],
+    );
+
+    const outside = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: [5, 284], max_tokens: 2 });
+    assert.equal(outside.status, 400);
+    assert.match((await outside.json()).error.message, /token id 284 is outside the model's vocabulary \(ids 0 to 283\)/);
+    const echo = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: [5, 6], echo: true });
+    assert.equal(echo.status, 400);
+    assert.match((await echo.json()).error.message, /'echo' takes text prompts only/);
+    const mixed = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: ['a', [5]] });
+    assert.equal(mixed.status, 400);
+    assert.equal((await mixed.json()).error.param, 'prompt');
+  });
+
+  it('n: several choices per prompt, numbered prompt by prompt; seeded choices draw apart and each is reproducible', async () => {
+    const other = gpt2Expected.prompts[0]!.prompt;
+    const greedy = await postJson(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: [PROMPT.prompt, other],
+      n: 2,
+      max_tokens: 6,
+      temperature: 0,
+    });
+    assert.equal(greedy.status, 200, JSON.stringify(greedy.body));
+    const texts = greedy.body.choices.map((c: { index: number; text: string }) => [c.index, c.text]);
+    const alone = async (prompt: string, extra: Params = {}) =>
+      (await postJson(`${srv.url}/v1/completions`, { model: 'gpt2', prompt, max_tokens: 6, temperature: 0, ...extra })).body.choices[0]
+        .text;
+    const [a, b] = [await alone(PROMPT.prompt), await alone(other)];
+    assert.deepEqual(texts, [
+      [0, a],
+      [1, a],
+      [2, b],
+      [3, b],
+    ]);
+    assert.equal(greedy.body.usage.completion_tokens, 4 * 6);
+
+    const sampled = await postJson(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: PROMPT.prompt,
+      n: 3,
+      max_tokens: 8,
+      temperature: 1.5,
+      seed: 40,
+    });
+    const choices = sampled.body.choices.map((c: { text: string }) => c.text);
+    assert.equal(new Set(choices).size, 3, `seeded choices differ: ${JSON.stringify(choices)}`);
+    for (const [j, text] of choices.entries())
+      assert.equal(await alone(PROMPT.prompt, { temperature: 1.5, seed: 40 + j, max_tokens: 8 }), text, `choice ${j}`);
+
+    const res = await post(`${srv.url}/v1/chat/completions`, {
+      model: 'gpt2',
+      messages: [{ role: 'user', content: 'hi' }],
+      n: 2,
+      max_tokens: 3,
+      temperature: 0,
+      stream: true,
+    });
+    const { events, done } = await readSse(res);
+    assert.ok(done);
+    for (const index of [0, 1]) {
+      const mine = events.filter((e) => e.choices[0]?.index === index);
+      assert.equal(mine[0].choices[0].delta.role, 'assistant', `choice ${index} opens with the role`);
+      assert.equal(mine.filter((e) => e.choices[0].finish_reason).length, 1, `choice ${index} finishes once`);
+    }
+
+    const over = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: 'x', n: 65 });
+    assert.equal(over.status, 400);
+    assert.match((await over.json()).error.message, /65 generations \(prompts x n\).*at most 64.*--max_prompts_per_request/);
+  });
+
   it('refuses out-of-range values by name', async () => {
     const cases: [Params, RegExp][] = [
       [{ top_k: -2 }, /'top_k' must be an integer from -1/],
@@ -225,6 +428,8 @@ describe('generation: sampling extras and penalties', () => {
       [{ max_tokens: 4, min_tokens: 5 }, /'min_tokens' must be an integer from 0 to 4/],
       [{ stop_token_ids: [1, -1] }, /'stop_token_ids' must be a list of token ids/],
       [{ ignore_eos: 'yes' }, /'ignore_eos' must be true or false/],
+      [{ logprobs: 21 }, /'logprobs' must be at most 20/],
+      [{ echo: true, logprobs: 1 }, /'logprobs' with 'echo' asks for the prompt's log-probabilities/],
     ];
     for (const [params, message] of cases) {
       const res = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: 'x', ...params });
@@ -233,6 +438,13 @@ describe('generation: sampling extras and penalties', () => {
       assert.match(body.error.message, message);
       assert.equal(body.error.param, Object.keys(params).at(-1));
     }
+    const chat = await post(`${srv.url}/v1/chat/completions`, {
+      model: 'gpt2',
+      messages: [{ role: 'user', content: 'x' }],
+      top_logprobs: 2,
+    });
+    assert.equal(chat.status, 400);
+    assert.match((await chat.json()).error.message, /'top_logprobs' needs 'logprobs': true/);
     const v2 = await postJson(`${srv.url}/v2/models/gpt2/infer`, {
       inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['x'] }],
       parameters: { stop_token_ids: '3,x' },

@@ -269,12 +269,15 @@ describe('OpenAI-compatible routes', () => {
 
   it('refuses what it cannot honour, by name', async () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ n: 2 }, 'n'],
-      [{ logprobs: 3 }, 'logprobs'],
+      [{ n: 0 }, 'n'],
+      [{ best_of: 2 }, 'best_of'],
+      [{ logit_bias: { '5': 10 } }, 'logit_bias'],
+      [{ suffix: 'x' }, 'suffix'],
+      [{ logprobs: 21 }, 'logprobs'],
       [{ temperature: 3 }, 'temperature'],
       [{ stop: 7 }, 'stop'],
       [{ max_tokens: -1 }, 'max_tokens'],
-      [{ prompt: [[1, 2]] }, 'prompt'],
+      [{ prompt: [[1.5, 2]] }, 'prompt'],
     ];
     for (const [extra, param] of cases) {
       const res = await post(`${api}/completions`, { model: 'tiny-gpt2', prompt: 'hi', ...extra });

@@ -5,8 +5,9 @@
  */
 import type { PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
 import { InvalidInputError } from '../../src/core/errors.js';
-import type { GenerateChunk, GenerateRequest, GenerateResult } from '../../src/core/runtime.js';
+import type { ChatMessage, GenerateChunk, GenerateRequest, GenerateResult } from '../../src/core/runtime.js';
 import type { Engine } from './engine/engine.js';
+import { Logprobs, TokenTexts } from './engine/logprobs.js';
 import { Sampler } from './engine/sampler.js';
 import { Sequence } from './engine/sequence.js';
 import { TextStream } from './engine/text-stream.js';
@@ -16,20 +17,26 @@ export interface GeneratorLimits {
   eosIds: readonly number[];
   /** The prompt and the generated tokens are separate sequences, each limited to maxModelLen. */
   encoderDecoder: boolean;
+  /** Token ids a prompt may hold: the model's embedding rows. */
+  vocabSize: number;
 }
 
 export class Generator {
+  private readonly tokenTexts: TokenTexts;
+
   constructor(
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly engine: Engine,
     private readonly limits: GeneratorLimits,
-  ) {}
+  ) {
+    this.tokenTexts = new TokenTexts(tokenizer);
+  }
 
   get hasChatTemplate(): boolean {
     return typeof this.tokenizer.chat_template === 'string' && this.tokenizer.chat_template.length > 0;
   }
 
-  private render(prompt: GenerateRequest['prompt']): string {
+  private render(prompt: string | ChatMessage[]): string {
     if (typeof prompt === 'string') return prompt;
     if (!this.hasChatTemplate) {
       throw new InvalidInputError(
@@ -37,6 +44,19 @@ export class Generator {
       );
     }
     return this.tokenizer.apply_chat_template(prompt as never, { tokenize: false, add_generation_prompt: true }) as string;
+  }
+
+  private promptIds(prompt: GenerateRequest['prompt']): number[] {
+    if (typeof prompt === 'object' && !Array.isArray(prompt)) {
+      const { vocabSize } = this.limits;
+      const outside = prompt.tokenIds.find((id) => id >= vocabSize);
+      if (outside !== undefined) {
+        throw new InvalidInputError(`the prompt's token id ${outside} is outside the model's vocabulary (ids 0 to ${vocabSize - 1})`);
+      }
+      return prompt.tokenIds;
+    }
+    const ids = this.tokenizer(this.render(prompt)).input_ids as HfTensor;
+    return Array.from(ids.data as BigInt64Array, Number);
   }
 
   /** Checks the request against max_model_len as vLLM does, and returns the new-token budget. */
@@ -76,9 +96,7 @@ export class Generator {
     onChunk: (chunk: GenerateChunk) => void,
     signal: { readonly aborted: boolean },
   ): Promise<GenerateResult> {
-    const inputs = this.tokenizer(this.render(request.prompt));
-    const ids = inputs.input_ids as HfTensor;
-    const promptIds = Array.from(ids.data as BigInt64Array, Number);
+    const promptIds = this.promptIds(request.prompt);
     const maxNew = this.budget(promptIds.length, request.maxTokens);
     if (maxNew === 0 || signal.aborted) {
       return {
@@ -92,8 +110,9 @@ export class Generator {
     const ends = { minTokens: request.minTokens ?? 0, ignoreEos: request.ignoreEos ?? false, stopTokenIds: request.stopTokenIds ?? [] };
     const stream = new TextStream(this.tokenizer, request.stop, onChunk, ends.minTokens);
     const sampler = new Sampler(request);
+    const logprobs = request.logprobs === undefined ? undefined : new Logprobs(this.tokenTexts, request.logprobs);
     return new Promise<GenerateResult>((resolve, reject) => {
-      this.engine.submit(new Sequence({ promptIds, maxNew, sampler, stream, signal, ends }, resolve, reject));
+      this.engine.submit(new Sequence({ promptIds, maxNew, sampler, stream, signal, ends, logprobs }, resolve, reject));
     });
   }
 }

@@ -165,7 +165,12 @@ export const huggingfaceRuntime: Runtime = {
           runtime: options,
         });
         cache = built.cache;
-        const limits = { maxModelLen, eosIds: opened.eosIds, encoderDecoder: task === 'text2text_generation' };
+        const limits = {
+          maxModelLen,
+          eosIds: opened.eosIds,
+          encoderDecoder: task === 'text2text_generation',
+          vocabSize: Number(folder.config['vocab_size'] ?? Number.POSITIVE_INFINITY),
+        };
         generator = new Generator(tokenizer, built.engine, limits);
       }
       const { model, release } = opened;

@@ -98,9 +98,14 @@ export interface ChatMessage {
   content: string;
 }
 
+/** A prompt given as token ids, as OpenAI's completions take it. */
+export interface TokenPrompt {
+  tokenIds: number[];
+}
+
 export interface GenerateRequest {
-  /** A plain prompt, or chat messages rendered through the tokenizer's chat template. */
-  prompt: string | ChatMessage[];
+  /** A plain prompt, chat messages rendered through the tokenizer's chat template, or token ids. */
+  prompt: string | ChatMessage[] | TokenPrompt;
   /** New tokens at most; undefined means as many as max_model_len leaves room for. */
   maxTokens?: number;
   /** 0 is greedy decoding; above 0, sampling at that temperature. */
@@ -126,12 +131,30 @@ export interface GenerateRequest {
   ignoreEos?: boolean;
   /** Tokens that end generation as end-of-sequence does. */
   stopTokenIds?: number[];
+  /** Each generated token's log-probability, with this many of the most likely alternatives; none when undefined. */
+  logprobs?: number;
+}
+
+/** A token as the log-probability answers show it: its text, decoded alone, and its log-probability. */
+export interface TokenProbability {
+  token: string;
+  logprob: number;
+}
+
+/**
+ * A generated token's log-probability under the model's own distribution (before penalties and
+ * temperature, as vLLM reports it), and the most likely tokens of that step, most likely first.
+ */
+export interface TokenLogprob extends TokenProbability {
+  top: TokenProbability[];
 }
 
 export interface GenerateChunk {
   /** Text that became final since the previous chunk (may be empty while bytes are pending). */
   text: string;
   tokenIds: number[];
+  /** One per token of tokenIds, when the request asked for logprobs. */
+  logprobs?: TokenLogprob[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
@@ -176,6 +199,8 @@ export interface GenerateResult {
   /** Prompt tokens whose KV came from the prefix cache. */
   cachedTokens?: number;
   timing?: GenerateTiming;
+  /** One per token of tokenIds, when the request asked for logprobs. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface EmbedResult {

@@ -174,11 +174,11 @@ export class DataPlane {
    * Refuses a generation request of more prompts than --max_prompts_per_request: each prompt
    * holds a worker for a whole generation, so one request could otherwise occupy it for minutes.
    */
-  checkPromptCount(count: number): void {
+  checkPromptCount(count: number, what = 'prompts'): void {
     const limit = this.options.maxPromptsPerRequest ?? 64;
     if (limit > 0 && count > limit) {
       throw new InvalidInputError(
-        `the request carries ${count} prompts; at most ${limit} are allowed per request (--max_prompts_per_request)`,
+        `the request carries ${count} ${what}; at most ${limit} are allowed per request (--max_prompts_per_request)`,
       );
     }
   }

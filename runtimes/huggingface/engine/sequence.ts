@@ -1,6 +1,7 @@
 /** One request inside the engine, from admission to its last token. */
-import type { FinishReason, GenerateResult } from '../../../src/core/runtime.js';
+import type { FinishReason, GenerateResult, TokenLogprob } from '../../../src/core/runtime.js';
 import type { KvBatch } from './kv-batch.js';
+import type { Logprobs } from './logprobs.js';
 import type { Sampler } from './sampler.js';
 import type { TextStream } from './text-stream.js';
 
@@ -21,6 +22,8 @@ export interface SequenceSpec {
   maxNew: number;
   sampler: Sampler;
   ends?: EndRules;
+  /** Present when the request asked for each token's log-probability. */
+  logprobs?: Logprobs;
   stream: TextStream;
   signal: { readonly aborted: boolean };
 }
@@ -32,6 +35,8 @@ export class Sequence {
   readonly maxNew: number;
   readonly sampler: Sampler;
   readonly ends: EndRules;
+  private readonly logprobs?: Logprobs;
+  private readonly tokenLogprobs: TokenLogprob[] = [];
   readonly stream: TextStream;
   readonly signal: { readonly aborted: boolean };
   readonly generated: number[] = [];
@@ -64,6 +69,7 @@ export class Sequence {
     this.maxNew = spec.maxNew;
     this.sampler = spec.sampler;
     this.ends = spec.ends ?? NO_RULES;
+    this.logprobs = spec.logprobs;
     this.stream = spec.stream;
     this.signal = spec.signal;
   }
@@ -88,7 +94,9 @@ export class Sequence {
     this.lastToken = t;
     this.generated.push(id);
     this.last = id;
-    this.stream.put(id);
+    const logprob = this.logprobs?.of(logits, id);
+    if (logprob) this.tokenLogprobs.push(logprob);
+    this.stream.put(id, logprob);
     if (this.stream.stopped || eos.includes(id) || stopTokenIds.includes(id)) this.finish = 'stop';
     else if (this.generated.length >= this.maxNew) this.finish = 'length';
     return this.finish !== undefined;
@@ -106,6 +114,7 @@ export class Sequence {
       promptTokens: this.promptIds.length,
       finishReason: this.finish,
       cachedTokens: this.cachedTokens,
+      ...(this.logprobs && { logprobs: this.tokenLogprobs }),
       timing: {
         queueS: (this.scheduled || end) - this.arrival,
         ttftS: this.firstToken ? this.firstToken - this.arrival : undefined,

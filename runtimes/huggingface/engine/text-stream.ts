@@ -3,7 +3,7 @@
  * while the tail could start a stop string, ended at the first stop string.
  */
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { GenerateChunk } from '../../../src/core/runtime.js';
+import type { GenerateChunk, TokenLogprob } from '../../../src/core/runtime.js';
 
 /**
  * Decodes a growing list of token ids a few at a time, as TGI and vLLM do: each step decodes
@@ -56,6 +56,7 @@ export class TextStream {
   private readonly decoder: IncrementalDecoder;
   private sent = '';
   private pendingIds: number[] = [];
+  private pendingLogprobs: TokenLogprob[] = [];
   stopped = false;
   final = '';
 
@@ -74,9 +75,10 @@ export class TextStream {
   }
 
   /** One generated token; afterwards `stopped` says whether a stop string ended the text. */
-  put(id: number): void {
+  put(id: number, logprob?: TokenLogprob): void {
     if (this.stopped) return;
     this.pendingIds.push(id);
+    if (logprob) this.pendingLogprobs.push(logprob);
     this.decoder.push(id);
     const text = this.decoder.text;
     if (this.decoder.ids.length < this.minTokens) return this.emit(text);
@@ -129,7 +131,9 @@ export class TextStream {
     if (!delta && !last) return;
     this.sent = text;
     const tokenIds = this.pendingIds;
+    const logprobs = this.pendingLogprobs;
     this.pendingIds = [];
-    if (delta || tokenIds.length) this.onChunk({ text: delta, tokenIds });
+    this.pendingLogprobs = [];
+    if (delta || tokenIds.length) this.onChunk({ text: delta, tokenIds, ...(logprobs.length ? { logprobs } : {}) });
   }
 }

@@ -9,9 +9,10 @@ import { traceInference } from '../observability.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Logger } from '../../log.js';
 import type { DataPlane } from '../../dataplane/data-plane.js';
-import { GENERATIVE_TASKS, type GenerateRequest, type GenerateResult } from '../../core/runtime.js';
+import { GENERATIVE_TASKS, type GenerateChunk, type GenerateRequest, type GenerateResult } from '../../core/runtime.js';
 import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
+import { chatLogprobs, completionLogprobs, textLength } from './openai-logprobs.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
 import { EventStream, disconnectSignal } from './sse.js';
 import type { ServedModels } from './served-models.js';
@@ -39,7 +40,7 @@ function usage(results: GenerateResult[]): Usage {
 
 function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFields, maxTokens: number | undefined): GenerateRequest {
   const { temperature, topP, seed, stop, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty } = fields;
-  const { minTokens, ignoreEos, stopTokenIds } = fields;
+  const { minTokens, ignoreEos, stopTokenIds, logprobs } = fields;
   return {
     prompt,
     maxTokens,
@@ -55,18 +56,44 @@ function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFiel
     minTokens,
     ignoreEos,
     stopTokenIds,
+    logprobs,
   };
 }
 
-/** One generation, logged when the client went away before it finished. */
+/**
+ * One generation per choice: each prompt `n` times, choice i * n + j as vLLM numbers them. With
+ * a seed, choice j of a prompt draws with seed + j, so its choices differ and each is reproducible.
+ */
+function choiceRequests(
+  prompts: readonly GenerateRequest['prompt'][],
+  fields: SamplingFields,
+  maxTokens: number | undefined,
+): GenerateRequest[] {
+  return prompts.flatMap((prompt) =>
+    Array.from({ length: fields.n }, (_, j) => ({
+      ...generateRequest(prompt, fields, maxTokens),
+      seed: fields.seed === undefined ? undefined : fields.seed + j,
+    })),
+  );
+}
+
+/** What --max_prompts_per_request counts for a request with `n`. */
+const generationsOf = (n: number) => (n > 1 ? 'generations (prompts x n)' : 'prompts');
+
+/** One generation, logged when the client went away before it finished. `onChunk` gets the chunks with text or logprobs. */
 async function generate(
   target: { dataPlane: DataPlane; model: string },
   request: GenerateRequest,
-  onText: (text: string) => void,
+  onChunk: (chunk: GenerateChunk) => void,
   signal: CancelSignal,
   logger: Logger,
 ): Promise<GenerateResult> {
-  const result = await target.dataPlane.generate(target.model, request, (chunk) => chunk.text && onText(chunk.text), signal);
+  const result = await target.dataPlane.generate(
+    target.model,
+    request,
+    (chunk) => (chunk.text || chunk.logprobs?.length) && onChunk(chunk),
+    signal,
+  );
   if (result.finishReason === 'cancelled') {
     logger.info(
       { model: target.model, generatedTokens: result.tokenIds.length, maxTokens: request.maxTokens ?? null },
@@ -102,10 +129,10 @@ async function streamResponse(reply: FastifyReply, produce: (events: EventStream
  * One generation per prompt, all at once, as vLLM runs a prompt list: the engine batches their
  * steps. A prompt that fails fails the request, and the others stop rather than run for nobody.
  */
-function generateAll(
-  prompts: readonly string[],
+function generateAll<P>(
+  prompts: readonly P[],
   disconnected: CancelSignal,
-  run: (prompt: string, index: number, signal: CancelSignal) => Promise<GenerateResult>,
+  run: (prompt: P, index: number, signal: CancelSignal) => Promise<GenerateResult>,
 ): Promise<GenerateResult[]> {
   const signal = new CancelSource();
   disconnected.onAbort(() => signal.abort());
@@ -117,6 +144,12 @@ function generateAll(
       }),
     ),
   );
+}
+
+/** The prompt's text when the request echoes it (only text prompts may), else nothing. */
+function echoed(req: CompletionRequest, index: number): string {
+  const prompt = req.prompts[Math.floor(index / req.n)];
+  return req.echo && typeof prompt === 'string' ? prompt : '';
 }
 
 function finish(reason: GenerateResult['finishReason']): string {
@@ -131,36 +164,37 @@ async function completions(
   model: string,
 ): Promise<unknown> {
   textModel(dataPlane, model, GENERATIVE_TASKS, 'completions');
-  dataPlane.checkPromptCount(req.prompts.length);
+  const requests = choiceRequests(req.prompts, req, req.maxTokens);
+  dataPlane.checkPromptCount(requests.length, generationsOf(req.n));
   const version = { dataPlane, model };
   const id = `cmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
   const base = { id, object: 'text_completion', created, model: req.model };
   if (!req.stream) {
-    const results = await generateAll(req.prompts, disconnectSignal(reply.raw), (prompt, _index, signal) =>
-      generate(version, generateRequest(prompt, req, req.maxTokens), () => {}, signal, logger),
+    const results = await generateAll(requests, disconnectSignal(reply.raw), (request, _index, signal) =>
+      generate(version, request, () => {}, signal, logger),
     );
     const choices = results.map((r, index) => ({
       index,
-      text: req.echo ? req.prompts[index] + r.text : r.text,
-      logprobs: null,
+      text: echoed(req, index) + r.text,
+      logprobs: req.logprobs === undefined ? null : completionLogprobs(r.logprobs ?? [], 0),
       finish_reason: finish(r.finishReason),
     }));
     return { ...base, choices, usage: usage(results) };
   }
   await streamResponse(reply, async (events, disconnected) => {
-    const chunk = (index: number, text: string, finishReason: string | null) =>
-      events.send({ ...base, choices: [{ index, text, logprobs: null, finish_reason: finishReason }] });
-    if (req.echo) req.prompts.forEach((prompt, index) => chunk(index, prompt, null));
+    // Where each choice's next token text starts, for the logprobs' text_offset.
+    const offsets = requests.map(() => 0);
+    const chunk = (index: number, text: string, finishReason: string | null, generated?: GenerateChunk) => {
+      const entries = generated?.logprobs ?? [];
+      const logprobs = req.logprobs === undefined || !generated ? null : completionLogprobs(entries, offsets[index]!);
+      offsets[index]! += textLength(entries);
+      events.send({ ...base, choices: [{ index, text, logprobs, finish_reason: finishReason }] });
+    };
+    if (req.echo) requests.forEach((_, index) => chunk(index, echoed(req, index), null));
     // The choices' chunks interleave, each carrying its index, as vLLM streams a prompt list.
-    const results = await generateAll(req.prompts, disconnected, async (prompt, index, signal) => {
-      const result = await generate(
-        version,
-        generateRequest(prompt, req, req.maxTokens),
-        (text) => chunk(index, text, null),
-        signal,
-        logger,
-      );
+    const results = await generateAll(requests, disconnected, async (request, index, signal) => {
+      const result = await generate(version, request, (generated) => chunk(index, generated.text, null, generated), signal, logger);
       if (!signal.aborted) chunk(index, '', finish(result.finishReason));
       return result;
     });
@@ -177,39 +211,44 @@ async function chatCompletions(
   model: string,
 ): Promise<unknown> {
   textModel(dataPlane, model, GENERATIVE_TASKS, 'chat completions');
+  const requests = choiceRequests([req.messages], req, req.maxTokens);
+  dataPlane.checkPromptCount(requests.length, generationsOf(req.n));
   const version = { dataPlane, model };
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const request = generateRequest(req.messages, req, req.maxTokens);
   if (!req.stream) {
     const base = { id, object: 'chat.completion', created, model: req.model };
-    const result = await generate(version, request, () => {}, disconnectSignal(reply.raw), logger);
-    const message = { role: 'assistant', content: result.text };
-    return {
-      ...base,
-      choices: [{ index: 0, message, logprobs: null, finish_reason: finish(result.finishReason) }],
-      usage: usage([result]),
-    };
+    const results = await generateAll(requests, disconnectSignal(reply.raw), (request, _index, signal) =>
+      generate(version, request, () => {}, signal, logger),
+    );
+    const choices = results.map((result, index) => ({
+      index,
+      message: { role: 'assistant', content: result.text },
+      logprobs: req.logprobs === undefined ? null : chatLogprobs(result.logprobs ?? []),
+      finish_reason: finish(result.finishReason),
+    }));
+    return { ...base, choices, usage: usage(results) };
   }
   const base = { id, object: 'chat.completion.chunk', created, model: req.model };
-  await streamResponse(reply, async (events, signal) => {
-    const chunk = (delta: Record<string, string>, finishReason: string | null) =>
-      events.send({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
-    let first = true;
-    const result = await generate(
-      version,
-      request,
-      (text) => {
-        chunk(first ? { role: 'assistant', content: text } : { content: text }, null);
-        first = false;
-      },
-      signal,
-      logger,
-    );
-    if (signal.aborted) return;
-    if (first) chunk({ role: 'assistant', content: '' }, null);
-    chunk({}, finish(result.finishReason));
-    if (req.includeUsage) events.send({ ...base, choices: [], usage: usage([result]) });
+  await streamResponse(reply, async (events, disconnected) => {
+    const chunk = (index: number, delta: Record<string, string>, finishReason: string | null, generated?: GenerateChunk) => {
+      const logprobs = req.logprobs === undefined || !generated ? null : chatLogprobs(generated.logprobs ?? []);
+      events.send({ ...base, choices: [{ index, delta, logprobs, finish_reason: finishReason }] });
+    };
+    // Each choice's first chunk carries the assistant role; the choices' chunks interleave.
+    const started = requests.map(() => false);
+    const say = (index: number, text: string, generated?: GenerateChunk) => {
+      chunk(index, started[index] ? { content: text } : { role: 'assistant', content: text }, null, generated);
+      started[index] = true;
+    };
+    const results = await generateAll(requests, disconnected, async (request, index, signal) => {
+      const result = await generate(version, request, (generated) => say(index, generated.text, generated), signal, logger);
+      if (signal.aborted) return result;
+      if (!started[index]) say(index, '');
+      chunk(index, {}, finish(result.finishReason));
+      return result;
+    });
+    if (req.includeUsage && !disconnected.aborted) events.send({ ...base, choices: [], usage: usage(results) });
   });
   return reply;
 }

@@ -5,7 +5,7 @@
  * (top_k, min_p, repetition_penalty, min_tokens, ignore_eos, stop_token_ids) are honoured, as
  * clients written for vLLM send them.
  */
-import type { ChatMessage } from '../../core/runtime.js';
+import type { ChatMessage, TokenPrompt } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 type Body = Record<string, unknown>;
@@ -86,16 +86,17 @@ export interface SamplingFields {
   minTokens: number;
   ignoreEos: boolean;
   stopTokenIds: number[];
+  /** Each generated token's log-probability with this many alternatives; none when undefined. */
+  logprobs?: number;
+  /** Choices per prompt. */
+  n: number;
   stream: boolean;
   includeUsage: boolean;
 }
 
 function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
   refuseUnsupported(body, {
-    n: [1],
     best_of: [1],
-    logprobs: [false, 0],
-    top_logprobs: [0],
     logit_bias: [],
     suffix: [''],
   });
@@ -119,6 +120,7 @@ function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
     minTokens,
     ignoreEos: bool(body, 'ignore_eos'),
     stopTokenIds: tokenIds(body, 'stop_token_ids'),
+    n: num(body, 'n', 1, 1, Number.MAX_SAFE_INTEGER, true),
     stream,
     includeUsage: stream && bool((streamOptions ?? {}) as Body, 'include_usage'),
   };
@@ -126,28 +128,73 @@ function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
 
 export interface CompletionRequest extends SamplingFields {
   model: string;
-  prompts: string[];
+  prompts: (string | TokenPrompt)[];
   maxTokens: number;
   echo: boolean;
+}
+
+/** The most alternatives a token's log-probability comes with, as vLLM's default max_logprobs. */
+const MAX_LOGPROBS = 20;
+
+/** Completions' `logprobs`: how many alternatives per token (0: the chosen token's alone). */
+function completionLogprobs(body: Body): number | undefined {
+  if (body.logprobs === false) return undefined;
+  const n = optionalInt(body, 'logprobs', 0);
+  if (n !== undefined && n > MAX_LOGPROBS) throw new OpenAIParamError('logprobs', `'logprobs' must be at most ${MAX_LOGPROBS}, got ${n}`);
+  if (n !== undefined && bool(body, 'echo')) {
+    throw new OpenAIParamError(
+      'logprobs',
+      "'logprobs' with 'echo' asks for the prompt's log-probabilities, which this server does not compute",
+    );
+  }
+  return n;
+}
+
+/** Chat's `logprobs` (true or false) and `top_logprobs` (alternatives per token). */
+function chatLogprobs(body: Body): number | undefined {
+  const top = num(body, 'top_logprobs', 0, 0, MAX_LOGPROBS, true);
+  if (!bool(body, 'logprobs')) {
+    if (body.top_logprobs !== undefined && body.top_logprobs !== null)
+      throw new OpenAIParamError('top_logprobs', "'top_logprobs' needs 'logprobs': true");
+    return undefined;
+  }
+  return top;
 }
 
 /** OpenAI's completions default to 16 new tokens. */
 const COMPLETION_DEFAULT_MAX_TOKENS = 16;
 
+const isTokenIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((id) => Number.isInteger(id) && id >= 0);
+
+/** OpenAI's four prompt forms: a string, strings, token ids, lists of token ids. */
+function completionPrompts(body: Body): (string | TokenPrompt)[] {
+  const prompt = body.prompt;
+  if (typeof prompt === 'string') return [prompt];
+  if (isTokenIds(prompt)) return [{ tokenIds: prompt }];
+  if (Array.isArray(prompt) && prompt.length > 0) {
+    if (prompt.every((p) => typeof p === 'string')) return prompt as string[];
+    if (prompt.every(isTokenIds)) return prompt.map((tokenIds) => ({ tokenIds }));
+  }
+  throw new OpenAIParamError(
+    'prompt',
+    "'prompt' must be a string, a non-empty list of strings, a non-empty list of token ids (integers >= 0), or a list of such lists",
+  );
+}
+
 export function parseCompletion(value: unknown): CompletionRequest {
   const body = asBody(value);
-  const prompt = body.prompt;
-  const prompts = typeof prompt === 'string' ? [prompt] : prompt;
-  if (!Array.isArray(prompts) || prompts.length === 0 || !prompts.every((p) => typeof p === 'string')) {
-    throw new OpenAIParamError('prompt', "'prompt' must be a string or a non-empty list of strings (token-id prompts are not supported)");
+  const prompts = completionPrompts(body);
+  if (bool(body, 'echo') && prompts.some((p) => typeof p !== 'string')) {
+    throw new OpenAIParamError('echo', "'echo' takes text prompts only: a token-id prompt has no text to echo");
   }
   const maxTokens = optionalInt(body, 'max_tokens', 0) ?? COMPLETION_DEFAULT_MAX_TOKENS;
   return {
     model: modelName(body),
-    prompts: prompts as string[],
+    prompts,
     maxTokens,
     echo: bool(body, 'echo'),
     ...sampling(body, maxTokens),
+    logprobs: completionLogprobs(body),
   };
 }
 
@@ -187,6 +234,7 @@ export function parseChat(value: unknown): ChatRequest {
     messages: parsed,
     maxTokens,
     ...sampling(body, maxTokens),
+    logprobs: chatLogprobs(body),
   };
 }
 
