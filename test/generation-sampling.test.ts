@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AutoTokenizer, env } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { HF, copyHfModel, gpt2Expected, post, readSse } from './helpers/hf.js';
@@ -51,6 +52,14 @@ class Reference {
     }
     return generated;
   }
+}
+
+/** A prompt's token ids by transformers.js's tokenizer, independent of the server's. */
+async function tokenize(text: string): Promise<number[]> {
+  env.allowRemoteModels = false;
+  env.localModelPath = `${repoPath('test/hf-models')}/`;
+  const tokenizer = await AutoTokenizer.from_pretrained('tiny-gpt2');
+  return tokenizer.encode(text);
 }
 
 /** The natural-log softmax of a row. */
@@ -98,6 +107,7 @@ describe('generation: sampling extras and penalties', () => {
     plain = await reference.greedy(PROMPT.ids, 12);
     // A copy whose end-of-sequence token is the plain run's fourth token, so that greedy decoding
     // reaches it after three tokens.
+    await copyHfModel(repo, HF.t5, 't5');
     await copyHfModel(repo, HF.gpt2, 'eos');
     await writeFile(join(repo.dir, 'eos', 'generation_config.json'), JSON.stringify({ eos_token_id: plain[3] }));
     srv = await startTestServer(repo.dir, { enable_grpc: true });
@@ -354,9 +364,17 @@ describe('generation: sampling extras and penalties', () => {
     const outside = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: [5, 284], max_tokens: 2 });
     assert.equal(outside.status, 400);
     assert.match((await outside.json()).error.message, /token id 284 is outside the model's vocabulary \(ids 0 to 283\)/);
-    const echo = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: [5, 6], echo: true });
-    assert.equal(echo.status, 400);
-    assert.match((await echo.json()).error.message, /'echo' takes text prompts only/);
+    const echo = await postJson(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: PROMPT.ids,
+      echo: true,
+      max_tokens: 8,
+      temperature: 0,
+    });
+    assert.equal(echo.body.choices[0].text, PROMPT.prompt + text.body.choices[0].text, 'a token-id prompt echoes decoded');
+    const streamedEcho = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: [5, 6], echo: true, stream: true });
+    assert.equal(streamedEcho.status, 400);
+    assert.match((await streamedEcho.json()).error.message, /answered whole: set 'stream' to false/);
     const mixed = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: ['a', [5]] });
     assert.equal(mixed.status, 400);
     assert.equal((await mixed.json()).error.param, 'prompt');
@@ -419,6 +437,56 @@ describe('generation: sampling extras and penalties', () => {
     assert.match((await over.json()).error.message, /65 generations \(prompts x n\).*at most 64.*--max_prompts_per_request/);
   });
 
+  it('echo with logprobs scores the prompt (as lm-evaluation-harness asks): each token given the ones before it, cache or not', async () => {
+    const long = `${PROMPT.prompt} and then the cat sat on the mat again and again`;
+    const ids = (await postJson(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: long, max_tokens: 0, echo: true, logprobs: 2 })).body;
+    const tokens: string[] = ids.choices[0].logprobs.tokens;
+    assert.equal(tokens.join(''), long);
+    assert.equal(ids.choices[0].text, long);
+    const promptIds = await tokenize(long);
+    assert.equal(promptIds.length, tokens.length);
+    assert.ok(promptIds.length > 32, 'long enough for two cached blocks');
+    const scores = async (ids: number[]) =>
+      Promise.all(ids.slice(1).map(async (id, k) => logSoftmax(await reference.logits(ids.slice(0, k + 1)))[id]!));
+    const want = await scores(promptIds);
+    const short = await tokenize(PROMPT.prompt);
+    const wantShort = await scores(short);
+    const score = async (prompt: string | number[]) => {
+      const scored = await postJson(`${srv.url}/v1/completions`, {
+        model: 'gpt2',
+        prompt,
+        max_tokens: 2,
+        temperature: 0,
+        echo: true,
+        logprobs: 2,
+      });
+      assert.equal(scored.status, 200, JSON.stringify(scored.body));
+      return scored.body;
+    };
+    for (let round = 0; round < 2; round++) {
+      // A plain request first puts the prompt's blocks in the prefix cache; scoring must not take them.
+      await postJson(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: long, max_tokens: 2, temperature: 0 });
+      // Together, so that prompts of different lengths are prefilled in one padded run.
+      const [asText, asIds, other] = await Promise.all([score(long), score(promptIds), score(PROMPT.prompt)]);
+      for (const body of [asText, asIds]) {
+        const lp = body.choices[0].logprobs;
+        assert.equal(lp.token_logprobs[0], null);
+        assert.equal(lp.top_logprobs[0], null);
+        assertNear(lp.token_logprobs.slice(1, promptIds.length), want, `prompt logprobs, round ${round}`);
+        assert.equal(lp.tokens.length, promptIds.length + 2, 'the prompt tokens, then the generated ones');
+        assert.ok(body.choices[0].text.startsWith(long), 'echoed, a token-id prompt decoded');
+        assert.equal(body.usage.prompt_tokens_details.cached_tokens, 0);
+      }
+      assertNear(other.choices[0].logprobs.token_logprobs.slice(1, short.length), wantShort, `the shorter prompt, round ${round}`);
+    }
+    const streamed = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: 'x', echo: true, logprobs: 1, stream: true });
+    assert.equal(streamed.status, 400);
+    assert.equal((await streamed.json()).error.param, 'stream');
+    const t5 = await post(`${srv.url}/v1/completions`, { model: 't5', prompt: 'x', echo: true, logprobs: 1, max_tokens: 0 });
+    assert.equal(t5.status, 400);
+    assert.match((await t5.json()).error.message, /prompt log-probabilities need a decoder-only model/);
+  });
+
   it('refuses out-of-range values by name', async () => {
     const cases: [Params, RegExp][] = [
       [{ top_k: -2 }, /'top_k' must be an integer from -1/],
@@ -429,7 +497,7 @@ describe('generation: sampling extras and penalties', () => {
       [{ stop_token_ids: [1, -1] }, /'stop_token_ids' must be a list of token ids/],
       [{ ignore_eos: 'yes' }, /'ignore_eos' must be true or false/],
       [{ logprobs: 21 }, /'logprobs' must be at most 20/],
-      [{ echo: true, logprobs: 1 }, /'logprobs' with 'echo' asks for the prompt's log-probabilities/],
+      [{ echo: true, logprobs: 1, stream: true }, /'echo' with 'logprobs' or with a token-id prompt is answered whole/],
     ];
     for (const [params, message] of cases) {
       const res = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: 'x', ...params });

@@ -98,21 +98,32 @@ export class Generator {
   ): Promise<GenerateResult> {
     const promptIds = this.promptIds(request.prompt);
     const maxNew = this.budget(promptIds.length, request.maxTokens);
-    if (maxNew === 0 || signal.aborted) {
+    const scoring = request.promptLogprobs !== undefined;
+    if (scoring && this.limits.encoderDecoder) {
+      throw new InvalidInputError(
+        "prompt log-probabilities need a decoder-only model: this model's prompt goes to its encoder, which predicts no tokens",
+      );
+    }
+    const promptText = request.echo ? this.tokenizer.decode(promptIds, { skip_special_tokens: false }) : undefined;
+    if ((maxNew === 0 && !scoring) || signal.aborted) {
       return {
         text: '',
         tokenIds: [],
         promptTokens: promptIds.length,
         finishReason: signal.aborted ? 'cancelled' : 'length',
         cachedTokens: 0,
+        ...(promptText !== undefined && { promptText }),
       };
     }
     const ends = { minTokens: request.minTokens ?? 0, ignoreEos: request.ignoreEos ?? false, stopTokenIds: request.stopTokenIds ?? [] };
     const stream = new TextStream(this.tokenizer, request.stop, onChunk, ends.minTokens);
     const sampler = new Sampler(request);
     const logprobs = request.logprobs === undefined ? undefined : new Logprobs(this.tokenTexts, request.logprobs);
-    return new Promise<GenerateResult>((resolve, reject) => {
-      this.engine.submit(new Sequence({ promptIds, maxNew, sampler, stream, signal, ends, logprobs }, resolve, reject));
+    const promptLogprobs = scoring ? new Logprobs(this.tokenTexts, request.promptLogprobs!) : undefined;
+    const spec = { promptIds, maxNew, sampler, stream, signal, ends, logprobs, promptLogprobs };
+    const result = await new Promise<GenerateResult>((resolve, reject) => {
+      this.engine.submit(new Sequence(spec, resolve, reject));
     });
+    return promptText === undefined ? result : { ...result, promptText };
   }
 }

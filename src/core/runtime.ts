@@ -133,6 +133,10 @@ export interface GenerateRequest {
   stopTokenIds?: number[];
   /** Each generated token's log-probability, with this many of the most likely alternatives; none when undefined. */
   logprobs?: number;
+  /** Each prompt token's log-probability given the tokens before it, with this many alternatives (decoder-only models). */
+  promptLogprobs?: number;
+  /** Answer the prompt's text too (for a token-id prompt, decoded). */
+  echo?: boolean;
 }
 
 /** A token as the log-probability answers show it: its text, decoded alone, and its log-probability. */
@@ -201,6 +205,17 @@ export interface GenerateResult {
   timing?: GenerateTiming;
   /** One per token of tokenIds, when the request asked for logprobs. */
   logprobs?: TokenLogprob[];
+  /** One per prompt token, when the request asked for promptLogprobs: the first token has none (null). */
+  promptLogprobs?: PromptTokenLogprob[];
+  /** The prompt as text, when the request asked for an echo. */
+  promptText?: string;
+}
+
+/** A prompt token's log-probability given the tokens before it; null for the first token. */
+export interface PromptTokenLogprob {
+  token: string;
+  logprob: number | null;
+  top: TokenProbability[] | null;
 }
 
 export interface EmbedResult {

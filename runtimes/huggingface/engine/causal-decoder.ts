@@ -42,6 +42,7 @@ export interface CausalInputs {
 }
 
 const LAST_LOGITS_ONLY = new ort.Tensor('int64', BigInt64Array.of(1n), []);
+const EVERY_POSITION = new ort.Tensor('int64', BigInt64Array.of(0n), []);
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);
@@ -104,19 +105,20 @@ export class CausalDecoder implements Decoder {
         ids.map((_, i) => this.inputs.firstPosition + from + i),
         [1, n],
       );
-    this.optionalFeeds(feeds, from);
+    this.optionalFeeds(feeds, from, seq.scoresPrompt);
     kvFeeds(past, this.layout.type, feeds);
     const out = await this.session.run(feeds, this.presentFetches);
+    if (seq.scoresPrompt) scorePrompt(seq, out['logits']!, 0, n, from);
     seq.kv = kvFromOutputs(this.layout, out, toPresent);
     seq.prefilled = from + n;
     if (!seq.promptDone) return undefined;
     return lastLogits(out['logits']!, 0);
   }
 
-  /** The optional inputs of a run over a past of `pastLength` columns. */
-  private optionalFeeds(feeds: Record<string, ort.Tensor>, pastLength: number): void {
+  /** The optional inputs of a run over a past of `pastLength` columns; `everyPosition` when a prompt is scored. */
+  private optionalFeeds(feeds: Record<string, ort.Tensor>, pastLength: number, everyPosition = false): void {
     if (this.cacheBranch) feeds['use_cache_branch'] = new ort.Tensor('bool', [pastLength > 0], [1]);
-    if (this.logitsToKeep) feeds['num_logits_to_keep'] = LAST_LOGITS_ONLY;
+    if (this.logitsToKeep) feeds['num_logits_to_keep'] = everyPosition ? EVERY_POSITION : LAST_LOGITS_ONLY;
   }
 
   /**
@@ -151,7 +153,11 @@ export class CausalDecoder implements Decoder {
       attention_mask: new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.positions) feeds['position_ids'] = new ort.Tensor('int64', positions, [rows, width]);
-    this.optionalFeeds(feeds, past);
+    this.optionalFeeds(
+      feeds,
+      past,
+      seqs.some((s) => s.scoresPrompt),
+    );
     const empty = emptyKv(this.layout, 1);
     const sources = seqs.map((s, r) => ({ kv: s.kv ?? empty, row: 0, from: 0, length: pasts[r]! }));
     kvFeeds(past ? gatherRows(this.layout, sources, past, 'right') : emptyKv(this.layout, rows), this.layout.type, feeds);
@@ -159,6 +165,7 @@ export class CausalDecoder implements Decoder {
     const present = kvFromOutputs(this.layout, out, toPresent);
     return seqs.map((seq, r) => {
       const [p, n] = [pasts[r]!, fresh[r]!];
+      if (seq.scoresPrompt) scorePrompt(seq, out['logits']!, r, n, p);
       seq.kv = rowSpans(this.layout, present, r, [
         [past - p, p],
         [total - n, n],
@@ -277,4 +284,17 @@ function lastLogits(logits: ort.Tensor, row: number): Float32Array {
   const [, positions, vocab] = logits.dims as [number, number, number];
   const end = (row + 1) * positions * vocab;
   return (logits.data as Float32Array).subarray(end - vocab, end);
+}
+
+/**
+ * Hands a sequence the logits of its `n` new prompt tokens in row `row` (right-aligned: a
+ * padded row's last `n` positions), the first of them at prompt position `from`.
+ */
+function scorePrompt(seq: Sequence, logits: ort.Tensor, row: number, n: number, from: number): void {
+  const [, positions, vocab] = logits.dims as [number, number, number];
+  const data = logits.data as Float32Array;
+  for (let i = 0; i < n; i++) {
+    const at = (row * positions + positions - n + i) * vocab;
+    seq.promptLogits(from + i, data.subarray(at, at + vocab));
+  }
 }

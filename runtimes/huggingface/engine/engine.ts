@@ -184,10 +184,12 @@ export class Engine {
 
   /**
    * Keys of the prompt's full blocks that may come from the cache: never the block holding the
-   * last prompt token, whose logits the first generated token needs.
+   * last prompt token, whose logits the first generated token needs, and none for a prompt to be
+   * scored, whose every position's logits are needed (as vLLM, which skips the cache for prompt
+   * logprobs).
    */
   private prefixKeys(seq: Sequence): string[] {
-    if (!this.limits.prefixCaching || !this.decoder.prefixCaching) return [];
+    if (!this.limits.prefixCaching || !this.decoder.prefixCaching || seq.scoresPrompt) return [];
     const usable = Math.floor((seq.promptIds.length - 1) / this.limits.blockSize) * this.limits.blockSize;
     return blockKeys(seq.promptIds.slice(0, usable), this.limits.blockSize);
   }
@@ -253,7 +255,8 @@ export class Engine {
 
   private firstToken(seq: Sequence, logits: Float32Array, joined: Sequence[]): void {
     this.cachePrompt(seq);
-    if (seq.accept(logits, this.limits.eosIds)) this.finish(seq);
+    // max_tokens 0: the prompt was prefilled only to score it.
+    if (seq.maxNew === 0 || seq.accept(logits, this.limits.eosIds)) this.finish(seq);
     else joined.push(seq);
   }
 

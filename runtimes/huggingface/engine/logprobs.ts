@@ -4,7 +4,7 @@
  * vLLM reports them by default; the token texts are each token decoded alone.
  */
 import type { PreTrainedTokenizer } from '@huggingface/transformers';
-import type { TokenLogprob, TokenProbability } from '../../../src/core/runtime.js';
+import type { PromptTokenLogprob, TokenLogprob, TokenProbability } from '../../../src/core/runtime.js';
 
 /** Each token's text decoded alone, special tokens included; remembered, as the same tokens recur. */
 export class TokenTexts {
@@ -28,6 +28,11 @@ export class Logprobs {
     private readonly texts: TokenTexts,
     private readonly top: number,
   ) {}
+
+  /** A prompt's first token, which nothing predicts. */
+  unpredicted(id: number): PromptTokenLogprob {
+    return { token: this.texts.of(id), logprob: null, top: null };
+  }
 
   of(logits: Float32Array, chosen: number): TokenLogprob {
     let max = Number.NEGATIVE_INFINITY;

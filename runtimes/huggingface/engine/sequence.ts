@@ -1,5 +1,5 @@
 /** One request inside the engine, from admission to its last token. */
-import type { FinishReason, GenerateResult, TokenLogprob } from '../../../src/core/runtime.js';
+import type { FinishReason, GenerateResult, PromptTokenLogprob, TokenLogprob } from '../../../src/core/runtime.js';
 import type { KvBatch } from './kv-batch.js';
 import type { Logprobs } from './logprobs.js';
 import type { Sampler } from './sampler.js';
@@ -24,6 +24,8 @@ export interface SequenceSpec {
   ends?: EndRules;
   /** Present when the request asked for each token's log-probability. */
   logprobs?: Logprobs;
+  /** Present when the request asked for each prompt token's log-probability. */
+  promptLogprobs?: Logprobs;
   stream: TextStream;
   signal: { readonly aborted: boolean };
 }
@@ -37,6 +39,8 @@ export class Sequence {
   readonly ends: EndRules;
   private readonly logprobs?: Logprobs;
   private readonly tokenLogprobs: TokenLogprob[] = [];
+  private readonly promptScoring?: Logprobs;
+  private readonly promptLogprobs: PromptTokenLogprob[] = [];
   readonly stream: TextStream;
   readonly signal: { readonly aborted: boolean };
   readonly generated: number[] = [];
@@ -70,8 +74,22 @@ export class Sequence {
     this.sampler = spec.sampler;
     this.ends = spec.ends ?? NO_RULES;
     this.logprobs = spec.logprobs;
+    this.promptScoring = spec.promptLogprobs;
+    if (this.promptScoring) this.promptLogprobs.push(this.promptScoring.unpredicted(this.promptIds[0]!));
     this.stream = spec.stream;
     this.signal = spec.signal;
+  }
+
+  /** Whether prefill must compute every prompt position's logits (and so cannot start from cached blocks). */
+  get scoresPrompt(): boolean {
+    return this.promptScoring !== undefined;
+  }
+
+  /** The logits a prefill run computed at prompt position `at`: they score the prompt's next token. */
+  promptLogits(at: number, logits: Float32Array): void {
+    const next = at + 1;
+    if (this.promptScoring && next < this.promptIds.length)
+      this.promptLogprobs[next] = this.promptScoring.of(logits, this.promptIds[next]!);
   }
 
   get promptDone(): boolean {
@@ -115,6 +133,7 @@ export class Sequence {
       finishReason: this.finish,
       cachedTokens: this.cachedTokens,
       ...(this.logprobs && { logprobs: this.tokenLogprobs }),
+      ...(this.promptScoring && { promptLogprobs: this.promptLogprobs }),
       timing: {
         queueS: (this.scheduled || end) - this.arrival,
         ttftS: this.firstToken ? this.firstToken - this.arrival : undefined,

@@ -12,7 +12,7 @@ import type { DataPlane } from '../../dataplane/data-plane.js';
 import { GENERATIVE_TASKS, type GenerateChunk, type GenerateRequest, type GenerateResult } from '../../core/runtime.js';
 import { parseJsonBody } from '../v2-request.js';
 import { openAIError } from './openai-errors.js';
-import { chatLogprobs, completionLogprobs, textLength } from './openai-logprobs.js';
+import { type CompletionLogprobs, chatLogprobs, completionLogprobs, textLength } from './openai-logprobs.js';
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
 import { EventStream, disconnectSignal } from './sse.js';
 import type { ServedModels } from './served-models.js';
@@ -147,9 +147,27 @@ function generateAll<P>(
 }
 
 /** The prompt's text when the request echoes it (only text prompts may), else nothing. */
-function echoed(req: CompletionRequest, index: number): string {
+function echoed(req: CompletionRequest, index: number, result?: GenerateResult): string {
   const prompt = req.prompts[Math.floor(index / req.n)];
-  return req.echo && typeof prompt === 'string' ? prompt : '';
+  if (!req.echo) return '';
+  return typeof prompt === 'string' ? prompt : (result?.promptText ?? '');
+}
+
+/**
+ * Completions' requests: with `echo`, a token-id prompt's text comes back decoded, and with
+ * `logprobs` too, the prompt's tokens are scored as vLLM scores them (`prompt_logprobs`).
+ */
+function completionRequests(req: CompletionRequest): GenerateRequest[] {
+  return choiceRequests(req.prompts, req, req.maxTokens).map((request) => ({
+    ...request,
+    echo: req.echo && typeof request.prompt !== 'string',
+    promptLogprobs: req.echo ? req.logprobs : undefined,
+  }));
+}
+
+/** A choice's logprobs: with `echo`, its prompt's tokens first. */
+function choiceLogprobs(req: CompletionRequest, result: GenerateResult): CompletionLogprobs {
+  return completionLogprobs([...(req.echo ? (result.promptLogprobs ?? []) : []), ...(result.logprobs ?? [])], 0);
 }
 
 function finish(reason: GenerateResult['finishReason']): string {
@@ -164,7 +182,7 @@ async function completions(
   model: string,
 ): Promise<unknown> {
   textModel(dataPlane, model, GENERATIVE_TASKS, 'completions');
-  const requests = choiceRequests(req.prompts, req, req.maxTokens);
+  const requests = completionRequests(req);
   dataPlane.checkPromptCount(requests.length, generationsOf(req.n));
   const version = { dataPlane, model };
   const id = `cmpl-${randomUUID()}`;
@@ -176,8 +194,8 @@ async function completions(
     );
     const choices = results.map((r, index) => ({
       index,
-      text: echoed(req, index) + r.text,
-      logprobs: req.logprobs === undefined ? null : completionLogprobs(r.logprobs ?? [], 0),
+      text: echoed(req, index, r) + r.text,
+      logprobs: req.logprobs === undefined ? null : choiceLogprobs(req, r),
       finish_reason: finish(r.finishReason),
     }));
     return { ...base, choices, usage: usage(results) };

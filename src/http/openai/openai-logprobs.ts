@@ -1,22 +1,23 @@
 /** Generated tokens' log-probabilities in OpenAI's two answer shapes: completions' and chat's. */
-import type { TokenLogprob, TokenProbability } from '../../core/runtime.js';
+import type { PromptTokenLogprob, TokenLogprob, TokenProbability } from '../../core/runtime.js';
 
 export interface CompletionLogprobs {
   tokens: string[];
-  token_logprobs: number[];
+  /** null for a prompt's first token (echo), which nothing predicts. */
+  token_logprobs: (number | null)[];
   /** Per token, its alternatives by text, with the chosen token among them (as vLLM answers). */
-  top_logprobs: Record<string, number>[];
+  top_logprobs: (Record<string, number> | null)[];
   /** Per token, where its text starts in the choice's text. */
   text_offset: number[];
 }
 
 /** Completions' shape, for tokens whose text starts `offset` characters into the choice. */
-export function completionLogprobs(entries: readonly TokenLogprob[], offset: number): CompletionLogprobs {
+export function completionLogprobs(entries: readonly (TokenLogprob | PromptTokenLogprob)[], offset: number): CompletionLogprobs {
   const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
   for (const entry of entries) {
     out.tokens.push(entry.token);
     out.token_logprobs.push(entry.logprob);
-    out.top_logprobs.push(Object.fromEntries([entry, ...entry.top].map((t) => [t.token, t.logprob])));
+    out.top_logprobs.push(entry.top && Object.fromEntries([entry, ...entry.top].map((t) => [t.token, t.logprob as number])));
     out.text_offset.push(offset);
     offset += entry.token.length;
   }
@@ -24,7 +25,7 @@ export function completionLogprobs(entries: readonly TokenLogprob[], offset: num
 }
 
 /** Characters the tokens' texts take: where the next tokens' offsets start. */
-export const textLength = (entries: readonly TokenLogprob[]) => entries.reduce((n, e) => n + e.token.length, 0);
+export const textLength = (entries: readonly { token: string }[]) => entries.reduce((n, e) => n + e.token.length, 0);
 
 interface ChatTokenProbability {
   token: string;

@@ -141,12 +141,6 @@ function completionLogprobs(body: Body): number | undefined {
   if (body.logprobs === false) return undefined;
   const n = optionalInt(body, 'logprobs', 0);
   if (n !== undefined && n > MAX_LOGPROBS) throw new OpenAIParamError('logprobs', `'logprobs' must be at most ${MAX_LOGPROBS}, got ${n}`);
-  if (n !== undefined && bool(body, 'echo')) {
-    throw new OpenAIParamError(
-      'logprobs',
-      "'logprobs' with 'echo' asks for the prompt's log-probabilities, which this server does not compute",
-    );
-  }
   return n;
 }
 
@@ -184,17 +178,20 @@ function completionPrompts(body: Body): (string | TokenPrompt)[] {
 export function parseCompletion(value: unknown): CompletionRequest {
   const body = asBody(value);
   const prompts = completionPrompts(body);
-  if (bool(body, 'echo') && prompts.some((p) => typeof p !== 'string')) {
-    throw new OpenAIParamError('echo', "'echo' takes text prompts only: a token-id prompt has no text to echo");
+  const echo = bool(body, 'echo');
+  const logprobs = completionLogprobs(body);
+  // The echo of a token-id prompt and the prompt's log-probabilities come with the result, not before it.
+  if (echo && bool(body, 'stream') && (logprobs !== undefined || prompts.some((p) => typeof p !== 'string'))) {
+    throw new OpenAIParamError('stream', "'echo' with 'logprobs' or with a token-id prompt is answered whole: set 'stream' to false");
   }
   const maxTokens = optionalInt(body, 'max_tokens', 0) ?? COMPLETION_DEFAULT_MAX_TOKENS;
   return {
     model: modelName(body),
     prompts,
     maxTokens,
-    echo: bool(body, 'echo'),
+    echo,
     ...sampling(body, maxTokens),
-    logprobs: completionLogprobs(body),
+    logprobs,
   };
 }
 
