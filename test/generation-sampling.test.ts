@@ -108,6 +108,7 @@ describe('generation: sampling extras and penalties', () => {
     // A copy whose end-of-sequence token is the plain run's fourth token, so that greedy decoding
     // reaches it after three tokens.
     await copyHfModel(repo, HF.t5, 't5');
+    await copyHfModel(repo, HF.gpt2Gemma3Io, 'gemma3-io');
     await copyHfModel(repo, HF.gpt2, 'eos');
     await writeFile(join(repo.dir, 'eos', 'generation_config.json'), JSON.stringify({ eos_token_id: plain[3] }));
     srv = await startTestServer(repo.dir, { enable_grpc: true });
@@ -478,6 +479,19 @@ describe('generation: sampling extras and penalties', () => {
         assert.equal(body.usage.prompt_tokens_details.cached_tokens, 0);
       }
       assertNear(other.choices[0].logprobs.token_logprobs.slice(1, short.length), wantShort, `the shorter prompt, round ${round}`);
+    }
+    // A graph that returns the last position's logits unless told otherwise (num_logits_to_keep), same weights.
+    const kept = await postJson(`${srv.url}/v1/completions`, { model: 'gemma3-io', prompt: long, max_tokens: 0, echo: true, logprobs: 1 });
+    assertNear(kept.body.choices[0].logprobs.token_logprobs.slice(1), want, 'num_logits_to_keep graph');
+    // A step budget of 8 tokens prefills the prompt in chunks: each chunk's positions score the tokens after them.
+    const chunked = await startTestServer(repo.dir, { max_num_seqs: 4, max_num_batched_tokens: 8 });
+    try {
+      const body = (
+        await postJson(`${chunked.url}/v1/completions`, { model: 'gpt2', prompt: long, max_tokens: 0, echo: true, logprobs: 1 })
+      ).body;
+      assertNear(body.choices[0].logprobs.token_logprobs.slice(1), want, 'chunked prefill');
+    } finally {
+      await chunked.close();
     }
     const streamed = await post(`${srv.url}/v1/completions`, { model: 'gpt2', prompt: 'x', echo: true, logprobs: 1, stream: true });
     assert.equal(streamed.status, 400);

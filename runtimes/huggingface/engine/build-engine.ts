@@ -21,6 +21,9 @@ export const BLOCK_SIZE = 16;
 /** Model types whose graphs count positions from 1, as transformers.js feeds them. */
 const POSITIONS_FROM_ONE = new Set(['gemma3_text', 'gemma3', 'paligemma']);
 
+/** Logits a scored prompt's prefill run may return: its chunk is this over a vocabulary's worth of floats. */
+const SCORE_LOGITS_BYTES = 64 * 2 ** 20;
+
 /** Without --kv_cache_memory_bytes, the cache may take at most this share of the memory the process may use. */
 const DEFAULT_MEMORY_SHARE = 0.25;
 
@@ -90,6 +93,7 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
       numBlocks,
       prefixCaching,
       eosIds: setup.eosIds,
+      scoreChunk: Math.max(1, Math.floor(SCORE_LOGITS_BYTES / (4 * Number(setup.config['vocab_size'] || 1)))),
     },
     { gauges, finished: reports && ((stats) => reports.postMessage(stats)) },
   );

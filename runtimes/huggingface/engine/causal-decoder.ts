@@ -108,7 +108,7 @@ export class CausalDecoder implements Decoder {
     this.optionalFeeds(feeds, from, seq.scoresPrompt);
     kvFeeds(past, this.layout.type, feeds);
     const out = await this.session.run(feeds, this.presentFetches);
-    if (seq.scoresPrompt) scorePrompt(seq, out['logits']!, 0, n, from);
+    if (seq.scoresPrompt) scorePrompt(seq, out['logits']!, from);
     seq.kv = kvFromOutputs(this.layout, out, toPresent);
     seq.prefilled = from + n;
     if (!seq.promptDone) return undefined;
@@ -153,11 +153,7 @@ export class CausalDecoder implements Decoder {
       attention_mask: new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.positions) feeds['position_ids'] = new ort.Tensor('int64', positions, [rows, width]);
-    this.optionalFeeds(
-      feeds,
-      past,
-      seqs.some((s) => s.scoresPrompt),
-    );
+    this.optionalFeeds(feeds, past);
     const empty = emptyKv(this.layout, 1);
     const sources = seqs.map((s, r) => ({ kv: s.kv ?? empty, row: 0, from: 0, length: pasts[r]! }));
     kvFeeds(past ? gatherRows(this.layout, sources, past, 'right') : emptyKv(this.layout, rows), this.layout.type, feeds);
@@ -165,7 +161,6 @@ export class CausalDecoder implements Decoder {
     const present = kvFromOutputs(this.layout, out, toPresent);
     return seqs.map((seq, r) => {
       const [p, n] = [pasts[r]!, fresh[r]!];
-      if (seq.scoresPrompt) scorePrompt(seq, out['logits']!, r, n, p);
       seq.kv = rowSpans(this.layout, present, r, [
         [past - p, p],
         [total - n, n],
@@ -286,15 +281,9 @@ function lastLogits(logits: ort.Tensor, row: number): Float32Array {
   return (logits.data as Float32Array).subarray(end - vocab, end);
 }
 
-/**
- * Hands a sequence the logits of its `n` new prompt tokens in row `row` (right-aligned: a
- * padded row's last `n` positions), the first of them at prompt position `from`.
- */
-function scorePrompt(seq: Sequence, logits: ort.Tensor, row: number, n: number, from: number): void {
+/** Hands a sequence the logits of a one-row prefill run, whose first position is prompt position `from`. */
+function scorePrompt(seq: Sequence, logits: ort.Tensor, from: number): void {
   const [, positions, vocab] = logits.dims as [number, number, number];
   const data = logits.data as Float32Array;
-  for (let i = 0; i < n; i++) {
-    const at = (row * positions + positions - n + i) * vocab;
-    seq.promptLogits(from + i, data.subarray(at, at + vocab));
-  }
+  for (let i = 0; i < positions; i++) seq.promptLogits(from + i, data.subarray(i * vocab, (i + 1) * vocab));
 }

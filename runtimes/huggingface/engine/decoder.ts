@@ -7,7 +7,9 @@ export interface Decoder {
   readonly prefixCaching: boolean;
   /**
    * Feeds up to `budget` more prompt tokens of `seq` (after its cached prefix in `seq.kv`);
-   * returns the logits of the last prompt token once the whole prompt is in.
+   * returns the logits of the last prompt token once the whole prompt is in. A sequence that
+   * scores its prompt gets every position's logits (Sequence.promptLogits); prefillBatch never
+   * takes one.
    */
   prefill(seq: Sequence, budget: number): Promise<Float32Array | undefined>;
   /**

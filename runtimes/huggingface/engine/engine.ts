@@ -37,6 +37,11 @@ export interface EngineLimits {
   numBlocks: number;
   prefixCaching: boolean;
   eosIds: readonly number[];
+  /**
+   * Prompt tokens a scored prompt (prompt logprobs) prefills per run: its logits at every
+   * position are kept, a vocabulary's worth each, so a long prompt goes in chunks.
+   */
+  scoreChunk: number;
 }
 
 /** Where the engine tells what it is doing and what it finished. */
@@ -217,7 +222,7 @@ export class Engine {
       const seq = this.prefilling[0]!;
       const before = seq.prefilled;
       const started = performance.now();
-      const logits = await this.decoder.prefill(seq, budget);
+      const logits = await this.decoder.prefill(seq, seq.scoresPrompt ? Math.min(budget, this.limits.scoreChunk) : budget);
       this.prefillCost.record(seq.prefilled - before, performance.now() - started);
       budget -= seq.prefilled - before;
       if (!logits) continue;
@@ -239,12 +244,14 @@ export class Engine {
 
   /**
    * The leading prompts whose rest fits the token budget as one padded batch (rows times the
-   * longest rest), whether they start fresh, from cached blocks or from earlier chunks.
+   * longest rest), whether they start fresh, from cached blocks or from earlier chunks; up to the
+   * first prompt to be scored, which goes alone, in chunks.
    */
   private prefillGroup(budget: number): Sequence[] {
     const group: Sequence[] = [];
     let width = 0;
     for (const seq of this.prefilling) {
+      if (seq.scoresPrompt) break;
       const wider = Math.max(width, remaining(seq));
       if (wider * (group.length + 1) > budget) break;
       width = wider;
