@@ -511,6 +511,7 @@ describe('generation: sampling extras and penalties', () => {
       [{ stop_token_ids: [1, -1] }, /'stop_token_ids' must be a list of token ids/],
       [{ ignore_eos: 'yes' }, /'ignore_eos' must be true or false/],
       [{ logprobs: 21 }, /'logprobs' must be at most 20/],
+      [{ n: 1025 }, /'n' must be an integer from 1 to 1024/],
       [{ echo: true, logprobs: 1, stream: true }, /'echo' with 'logprobs' or with a token-id prompt is answered whole/],
     ];
     for (const [params, message] of cases) {
@@ -527,6 +528,14 @@ describe('generation: sampling extras and penalties', () => {
     });
     assert.equal(chat.status, 400);
     assert.match((await chat.json()).error.message, /'top_logprobs' needs 'logprobs': true/);
+    const neutral = await post(`${srv.url}/v1/chat/completions`, {
+      model: 'gpt2',
+      messages: [{ role: 'user', content: 'x' }],
+      max_tokens: 1,
+      logprobs: false,
+      top_logprobs: 0,
+    });
+    assert.equal(neutral.status, 200, 'top_logprobs 0 without logprobs asks for nothing');
     const v2 = await postJson(`${srv.url}/v2/models/gpt2/infer`, {
       inputs: [{ name: 'text', datatype: 'BYTES', shape: [1], data: ['x'] }],
       parameters: { stop_token_ids: '3,x' },

@@ -126,8 +126,8 @@ async function streamResponse(reply: FastifyReply, produce: (events: EventStream
 }
 
 /**
- * One generation per prompt, all at once, as vLLM runs a prompt list: the engine batches their
- * steps. A prompt that fails fails the request, and the others stop rather than run for nobody.
+ * One generation per choice, all at once, as vLLM runs a prompt list: the engine batches their
+ * steps. A choice that fails fails the request, and the others stop rather than run for nobody.
  */
 function generateAll<P>(
   prompts: readonly P[],
@@ -146,7 +146,7 @@ function generateAll<P>(
   );
 }
 
-/** The prompt's text when the request echoes it (only text prompts may), else nothing. */
+/** The prompt's text when the request echoes it: as given, or a token-id prompt's, decoded by the model. */
 function echoed(req: CompletionRequest, index: number, result?: GenerateResult): string {
   const prompt = req.prompts[Math.floor(index / req.n)];
   if (!req.echo) return '';

@@ -10,6 +10,9 @@ import { OpenAIParamError } from './openai-errors.js';
 
 type Body = Record<string, unknown>;
 
+/** Choices per prompt at most. */
+const MAX_CHOICES = 1024;
+
 export function asBody(value: unknown): Body {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new OpenAIParamError('body', 'the request body must be a JSON object');
@@ -120,7 +123,8 @@ function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
     minTokens,
     ignoreEos: bool(body, 'ignore_eos'),
     stopTokenIds: tokenIds(body, 'stop_token_ids'),
-    n: num(body, 'n', 1, 1, Number.MAX_SAFE_INTEGER, true),
+    // Bounded here as well as by --max_prompts_per_request, which 0 turns off.
+    n: num(body, 'n', 1, 1, MAX_CHOICES, true),
     stream,
     includeUsage: stream && bool((streamOptions ?? {}) as Body, 'include_usage'),
   };
@@ -148,8 +152,7 @@ function completionLogprobs(body: Body): number | undefined {
 function chatLogprobs(body: Body): number | undefined {
   const top = num(body, 'top_logprobs', 0, 0, MAX_LOGPROBS, true);
   if (!bool(body, 'logprobs')) {
-    if (body.top_logprobs !== undefined && body.top_logprobs !== null)
-      throw new OpenAIParamError('top_logprobs', "'top_logprobs' needs 'logprobs': true");
+    if (top > 0) throw new OpenAIParamError('top_logprobs', "'top_logprobs' needs 'logprobs': true");
     return undefined;
   }
   return top;
