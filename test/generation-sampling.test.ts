@@ -54,12 +54,16 @@ class Reference {
   }
 }
 
-/** A prompt's token ids by transformers.js's tokenizer, independent of the server's. */
-async function tokenize(text: string): Promise<number[]> {
+/** tiny-gpt2's tokenizer in transformers.js, independent of the server's. */
+async function tokenizer() {
   env.allowRemoteModels = false;
   env.localModelPath = `${repoPath('test/hf-models')}/`;
-  const tokenizer = await AutoTokenizer.from_pretrained('tiny-gpt2');
-  return tokenizer.encode(text);
+  return AutoTokenizer.from_pretrained('tiny-gpt2');
+}
+
+/** A prompt's token ids. */
+async function tokenize(text: string): Promise<number[]> {
+  return (await tokenizer()).encode(text);
 }
 
 /** The natural-log softmax of a row. */
@@ -501,6 +505,62 @@ describe('generation: sampling extras and penalties', () => {
     assert.match((await t5.json()).error.message, /prompt log-probabilities need a decoder-only model/);
   });
 
+  it('logit_bias is added to the logits before the penalties, over the OpenAI routes', async () => {
+    const [down, up, penalty] = [plain[0]!, PROMPT.ids[0]!, 2];
+    const greedy = (bias: number, biasFirst: boolean) =>
+      reference.greedy(PROMPT.ids, 8, (logits, generated) => {
+        const addBias = () => {
+          logits[down] = logits[down]! - 100;
+          logits[up] = logits[up]! + bias;
+        };
+        if (biasFirst) addBias();
+        for (const id of new Set([...PROMPT.ids, ...generated]))
+          logits[id] = logits[id]! > 0 ? logits[id]! / penalty : logits[id]! * penalty;
+        if (!biasFirst) addBias();
+      });
+    // A bias on a prompt token whose outcome depends on the order, so that the test tells the two apart.
+    let chosen: { bias: number; want: number[] } | undefined;
+    for (let bias = 0.5; bias <= 10 && !chosen; bias += 0.5) {
+      const [first, after] = [await greedy(bias, true), await greedy(bias, false)];
+      if (JSON.stringify(first) !== JSON.stringify(after)) chosen = { bias, want: first };
+    }
+    assert.ok(chosen, 'a bias whose effect depends on the order');
+    const { status, body } = await postJson(`${srv.url}/v1/completions`, {
+      model: 'gpt2',
+      prompt: PROMPT.prompt,
+      max_tokens: 8,
+      temperature: 0,
+      logit_bias: { [down]: -100, [up]: chosen.bias },
+      repetition_penalty: penalty,
+      logprobs: 0,
+    });
+    assert.equal(status, 200, JSON.stringify(body));
+    const texts = await tokenizer();
+    assert.deepEqual(
+      body.choices[0].logprobs.tokens,
+      chosen.want.map((id) => texts.decode([id])),
+    );
+  });
+
+  it('chat refuses structured output and tool calls it cannot honour, by name', async () => {
+    const chat = (extra: Params) =>
+      post(`${srv.url}/v1/chat/completions`, { model: 'gpt2', messages: [{ role: 'user', content: 'x' }], max_tokens: 1, ...extra });
+    const tool = { type: 'function', function: { name: 'f', parameters: {} } };
+    for (const [extra, param] of [
+      [{ response_format: { type: 'json_object' } }, 'response_format'],
+      [{ response_format: { type: 'json_schema', json_schema: { name: 's', schema: {} } } }, 'response_format'],
+      [{ tools: [tool] }, 'tools'],
+      [{ tools: [tool], tool_choice: 'auto' }, 'tools'],
+    ] as [Params, string][]) {
+      const res = await chat(extra);
+      assert.equal(res.status, 400, JSON.stringify(extra));
+      assert.equal((await res.json()).error.param, param);
+    }
+    for (const extra of [{ response_format: { type: 'text' } }, { tools: [tool], tool_choice: 'none' }, { tools: [] }]) {
+      assert.equal((await chat(extra)).status, 200, JSON.stringify(extra));
+    }
+  });
+
   it('refuses out-of-range values by name', async () => {
     const cases: [Params, RegExp][] = [
       [{ top_k: -2 }, /'top_k' must be an integer from -1/],
@@ -512,6 +572,8 @@ describe('generation: sampling extras and penalties', () => {
       [{ ignore_eos: 'yes' }, /'ignore_eos' must be true or false/],
       [{ logprobs: 21 }, /'logprobs' must be at most 20/],
       [{ n: 1025 }, /'n' must be an integer from 1 to 1024/],
+      [{ logit_bias: { x: 1 } }, /'logit_bias' must map token ids to numbers from -100 to 100/],
+      [{ logit_bias: { '5': 101 } }, /'logit_bias' must map token ids/],
       [{ echo: true, logprobs: 1, stream: true }, /'echo' with 'logprobs' or with a token-id prompt is answered whole/],
     ];
     for (const [params, message] of cases) {

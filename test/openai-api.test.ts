@@ -271,7 +271,8 @@ describe('OpenAI-compatible routes', () => {
     const cases: [Record<string, unknown>, string][] = [
       [{ n: 0 }, 'n'],
       [{ best_of: 2 }, 'best_of'],
-      [{ logit_bias: { '5': 10 } }, 'logit_bias'],
+      [{ logit_bias: { '5': 101 } }, 'logit_bias'],
+      [{ response_format: { type: 'json_object' } }, 'response_format'],
       [{ suffix: 'x' }, 'suffix'],
       [{ logprobs: 21 }, 'logprobs'],
       [{ temperature: 3 }, 'temperature'],

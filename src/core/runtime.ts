@@ -131,6 +131,8 @@ export interface GenerateRequest {
   ignoreEos?: boolean;
   /** Tokens that end generation as end-of-sequence does. */
   stopTokenIds?: number[];
+  /** Added to these token ids' logits before the penalties (OpenAI's logit_bias, -100 to 100). */
+  logitBias?: [number, number][];
   /** Each generated token's log-probability, with this many of the most likely alternatives; none when undefined. */
   logprobs?: number;
   /** Each prompt token's log-probability given the tokens before it, with this many alternatives (decoder-only models). */

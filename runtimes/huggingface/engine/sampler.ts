@@ -38,6 +38,8 @@ export interface SamplingParams {
   frequencyPenalty?: number;
   /** vLLM's and Hugging Face's, over prompt and generated tokens: positive logits divided by it, negative ones multiplied. */
   repetitionPenalty?: number;
+  /** [token id, bias] pairs added to the logits first (OpenAI's logit_bias). */
+  logitBias?: readonly (readonly [number, number])[];
 }
 
 /** What the sequence holds so far, for the penalties, and the tokens it may not take now. */
@@ -63,15 +65,16 @@ export class Sampler {
   }
 
   /**
-   * The row after the penalties and bans, as vLLM applies them before temperature; the row
-   * itself when none applies.
+   * The row after the logit bias, the penalties and the bans, as vLLM applies them before
+   * temperature; the row itself when none applies.
    */
   private adjusted(logits: Float32Array, { promptIds, generated, banned }: SamplingContext): Float32Array {
-    const { presencePenalty = 0, frequencyPenalty = 0, repetitionPenalty = 1 } = this.params;
+    const { presencePenalty = 0, frequencyPenalty = 0, repetitionPenalty = 1, logitBias = [] } = this.params;
     const penalised = generated.length > 0 && (presencePenalty !== 0 || frequencyPenalty !== 0);
     const repeated = repetitionPenalty !== 1;
-    if (!penalised && !repeated && !banned.length) return logits;
+    if (!penalised && !repeated && !banned.length && !logitBias.length) return logits;
     const row = Float32Array.from(logits);
+    for (const [id, bias] of logitBias) if (id < row.length) row[id] = row[id]! + bias;
     if (repeated) {
       for (const id of new Set([...promptIds, ...generated]))
         row[id] = row[id]! > 0 ? row[id]! / repetitionPenalty : row[id]! * repetitionPenalty;

@@ -40,7 +40,7 @@ function usage(results: GenerateResult[]): Usage {
 
 function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFields, maxTokens: number | undefined): GenerateRequest {
   const { temperature, topP, seed, stop, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty } = fields;
-  const { minTokens, ignoreEos, stopTokenIds, logprobs } = fields;
+  const { minTokens, ignoreEos, stopTokenIds, logitBias, logprobs } = fields;
   return {
     prompt,
     maxTokens,
@@ -56,6 +56,7 @@ function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFiel
     minTokens,
     ignoreEos,
     stopTokenIds,
+    logitBias,
     logprobs,
   };
 }

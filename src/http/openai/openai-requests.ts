@@ -56,6 +56,36 @@ function tokenIds(body: Body, key: string): number[] {
   return v as number[];
 }
 
+/** OpenAI's logit_bias: {"<token id>": bias from -100 to 100}. */
+function logitBias(body: Body): [number, number][] {
+  const v = body.logit_bias;
+  if (v === undefined || v === null) return [];
+  const entries = typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : undefined;
+  const pairs = entries?.map(([key, bias]): [number, unknown] => [/^\d+$/.test(key) ? Number(key) : NaN, bias]);
+  if (!pairs || !pairs.every(([id, bias]) => Number.isSafeInteger(id) && typeof bias === 'number' && bias >= -100 && bias <= 100)) {
+    throw new OpenAIParamError('logit_bias', `'logit_bias' must map token ids to numbers from -100 to 100, got ${JSON.stringify(v)}`);
+  }
+  return pairs as [number, number][];
+}
+
+/**
+ * Fields that ask for structured output or tool calls: refused rather than answered with free
+ * text, as vLLM refuses tools without a tool parser.
+ */
+function refuseStructured(body: Body): void {
+  const format = body.response_format as Body | undefined | null;
+  if (format !== undefined && format !== null && format.type !== 'text') {
+    throw new OpenAIParamError(
+      'response_format',
+      '\'response_format\' may only be {"type": "text"}: this server has no structured (JSON) decoding',
+    );
+  }
+  const tools = body.tools;
+  if (Array.isArray(tools) && tools.length > 0 && body.tool_choice !== 'none') {
+    throw new OpenAIParamError('tools', "'tools' need tool calling, which this server does not do; send 'tool_choice': 'none' or no tools");
+  }
+}
+
 function stops(body: Body): string[] {
   const v = body.stop;
   if (v === undefined || v === null) return [];
@@ -89,6 +119,7 @@ export interface SamplingFields {
   minTokens: number;
   ignoreEos: boolean;
   stopTokenIds: number[];
+  logitBias: [number, number][];
   /** Each generated token's log-probability with this many alternatives; none when undefined. */
   logprobs?: number;
   /** Choices per prompt. */
@@ -100,7 +131,6 @@ export interface SamplingFields {
 function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
   refuseUnsupported(body, {
     best_of: [1],
-    logit_bias: [],
     suffix: [''],
   });
   const streamOptions = body.stream_options;
@@ -123,6 +153,7 @@ function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
     minTokens,
     ignoreEos: bool(body, 'ignore_eos'),
     stopTokenIds: tokenIds(body, 'stop_token_ids'),
+    logitBias: logitBias(body),
     // Bounded here as well as by --max_prompts_per_request, which 0 turns off.
     n: num(body, 'n', 1, 1, MAX_CHOICES, true),
     stream,
@@ -180,6 +211,7 @@ function completionPrompts(body: Body): (string | TokenPrompt)[] {
 
 export function parseCompletion(value: unknown): CompletionRequest {
   const body = asBody(value);
+  refuseStructured(body);
   const prompts = completionPrompts(body);
   const echo = bool(body, 'echo');
   const logprobs = completionLogprobs(body);
@@ -219,6 +251,7 @@ function messageText(content: unknown, i: number): string {
 
 export function parseChat(value: unknown): ChatRequest {
   const body = asBody(value);
+  refuseStructured(body);
   const messages = body.messages;
   if (!Array.isArray(messages) || messages.length === 0)
     throw new OpenAIParamError('messages', "'messages' must be a non-empty list of {role, content}");
