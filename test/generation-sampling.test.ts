@@ -407,6 +407,11 @@ describe('generation: sampling extras and penalties', () => {
       [3, b],
     ]);
     assert.equal(greedy.body.usage.completion_tokens, 4 * 6);
+    assert.equal(
+      greedy.body.usage.prompt_tokens,
+      PROMPT.ids.length + gpt2Expected.prompts[0]!.ids.length,
+      'each prompt counted once, as vLLM counts it',
+    );
 
     const sampled = await postJson(`${srv.url}/v1/completions`, {
       model: 'gpt2',

@@ -26,10 +26,12 @@ interface Usage {
   prompt_tokens_details: { cached_tokens: number };
 }
 
-function usage(results: GenerateResult[]): Usage {
-  const prompt = results.reduce((n, r) => n + r.promptTokens, 0);
-  const completion = results.reduce((n, r) => n + r.tokenIds.length, 0);
-  const cached = results.reduce((n, r) => n + (r.cachedTokens ?? 0), 0);
+/** Usage of choices made `n` per prompt: each prompt counts once, as vLLM counts it. */
+function usage(results: GenerateResult[], n: number): Usage {
+  const prompts = results.filter((_, i) => i % n === 0);
+  const prompt = prompts.reduce((sum, r) => sum + r.promptTokens, 0);
+  const completion = results.reduce((sum, r) => sum + r.tokenIds.length, 0);
+  const cached = prompts.reduce((sum, r) => sum + (r.cachedTokens ?? 0), 0);
   return {
     prompt_tokens: prompt,
     completion_tokens: completion,
@@ -199,7 +201,7 @@ async function completions(
       logprobs: req.logprobs === undefined ? null : choiceLogprobs(req, r),
       finish_reason: finish(r.finishReason),
     }));
-    return { ...base, choices, usage: usage(results) };
+    return { ...base, choices, usage: usage(results, req.n) };
   }
   await streamResponse(reply, async (events, disconnected) => {
     // Where each choice's next token text starts, for the logprobs' text_offset.
@@ -217,7 +219,7 @@ async function completions(
       if (!signal.aborted) chunk(index, '', finish(result.finishReason));
       return result;
     });
-    if (req.includeUsage && !disconnected.aborted) events.send({ ...base, choices: [], usage: usage(results) });
+    if (req.includeUsage && !disconnected.aborted) events.send({ ...base, choices: [], usage: usage(results, req.n) });
   });
   return reply;
 }
@@ -246,7 +248,7 @@ async function chatCompletions(
       logprobs: req.logprobs === undefined ? null : chatLogprobs(result.logprobs ?? []),
       finish_reason: finish(result.finishReason),
     }));
-    return { ...base, choices, usage: usage(results) };
+    return { ...base, choices, usage: usage(results, req.n) };
   }
   const base = { id, object: 'chat.completion.chunk', created, model: req.model };
   await streamResponse(reply, async (events, disconnected) => {
@@ -267,7 +269,7 @@ async function chatCompletions(
       chunk(index, {}, finish(result.finishReason));
       return result;
     });
-    if (req.includeUsage && !disconnected.aborted) events.send({ ...base, choices: [], usage: usage(results) });
+    if (req.includeUsage && !disconnected.aborted) events.send({ ...base, choices: [], usage: usage(results, req.n) });
   });
   return reply;
 }
