@@ -92,10 +92,10 @@ describe('GET /health, the OpenAI routes at the root, and every served name', ()
     assert.deepEqual(root.body.models, [NAME]);
     assert.equal(root.body.object, 'list');
     assert.deepEqual(
-      root.body.data.map((m: any) => [m.id, m.object]),
+      root.body.data.map((m: any) => [m.id, m.object, m.root]),
       [
-        [NAME, 'model'],
-        [PUBLISHED, 'model'],
+        [NAME, 'model', NAME],
+        [PUBLISHED, 'model', NAME],
       ],
     );
     assert.deepEqual((await getJson(`${srv.url}/openai/v1/models`)).body, { object: 'list', data: root.body.data });

@@ -62,8 +62,13 @@ describe('OpenAI-compatible routes', () => {
       body.data.map((m: { id: string }) => m.id),
       ['gpt2-no-template', 'tiny-bert', 'tiny-gpt2'],
     );
-    assert.deepEqual(Object.keys(body.data[0]).sort(), ['created', 'id', 'object', 'owned_by']);
-    assert.equal((await getJson(`${api}/models/tiny-gpt2`)).body.id, 'tiny-gpt2');
+    assert.deepEqual(Object.keys(body.data[1]).sort(), ['created', 'id', 'object', 'owned_by', 'root']);
+    // vLLM's extras for a generative model: the model behind the name, and its context length.
+    const gpt2 = (await getJson(`${api}/models/tiny-gpt2`)).body;
+    assert.equal(gpt2.id, 'tiny-gpt2');
+    assert.equal(gpt2.root, 'tiny-gpt2');
+    assert.equal(gpt2.max_model_len, 512, "config.json's n_positions");
+    assert.equal(body.data.find((m: { id: string }) => m.id === 'tiny-gpt2').max_model_len, 512);
     const missing = await getJson(`${api}/models/nope`);
     assert.equal(missing.status, 404);
     assert.deepEqual(missing.body, {

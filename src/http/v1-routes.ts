@@ -18,7 +18,7 @@ export function registerV1Routes(app: FastifyInstance, dataPlane: DataPlane, ope
   app.get<{ Params: { name: string } }>('/v1/models/:name', async (request) => {
     const name = request.params.name;
     const v = dataPlane.resolveReady(openai.canonical(name));
-    return { name, ready: true, ...(v.text ? openai.modelObject(name) : {}) };
+    return { name, ready: true, ...(v.text ? openai.modelObject(name, v.text) : {}) };
   });
 
   // The verb shares the path segment with the name ("iris:predict"), so split it here.
