@@ -141,6 +141,9 @@ export interface GenerateRequest {
   echo?: boolean;
 }
 
+/** How a request's tokens are chosen, whatever its prompt: what every choice of an OpenAI request shares. */
+export type GenerateSettings = Omit<GenerateRequest, 'prompt' | 'maxTokens' | 'echo' | 'promptLogprobs'>;
+
 /** A token as the log-probability answers show it: its text, decoded alone, and its log-probability. */
 export interface TokenProbability {
   token: string;

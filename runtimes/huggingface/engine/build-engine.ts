@@ -112,7 +112,7 @@ function causal(sessions: Record<string, ort.InferenceSession>, config: HfConfig
   }
   const layout = layoutOf(session, past);
   const firstPosition = POSITIONS_FROM_ONE.has(String(config['model_type'])) ? 1 : 0;
-  return { decoder: new CausalDecoder(session, layout, { firstPosition }), layout };
+  return { decoder: new CausalDecoder(session, layout, firstPosition), layout };
 }
 
 function seq2seq(sessions: Record<string, ort.InferenceSession>, config: HfConfig): { decoder: Decoder; layout: KvLayout } {

@@ -35,12 +35,6 @@ const toPresent = (name: string) => name.replace('past_key_values', 'present');
  */
 export const CAUSAL_INPUTS = ['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'num_logits_to_keep'];
 
-/** How the graph counts positions and which optional inputs it takes. */
-export interface CausalInputs {
-  /** The first token's position: 1 for the Gemma 3 family, as transformers.js feeds them, else 0. */
-  firstPosition: number;
-}
-
 const LAST_LOGITS_ONLY = new ort.Tensor('int64', BigInt64Array.of(1n), []);
 const EVERY_POSITION = new ort.Tensor('int64', BigInt64Array.of(0n), []);
 
@@ -67,7 +61,8 @@ export class CausalDecoder implements Decoder {
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly layout: KvLayout,
-    private readonly inputs: CausalInputs = { firstPosition: 0 },
+    /** The first token's position: 1 for the Gemma 3 family, as transformers.js feeds them, else 0. */
+    private readonly firstPosition = 0,
   ) {
     this.kv = emptyKv(layout, 0);
     this.positions = session.inputNames.includes('position_ids');
@@ -102,7 +97,7 @@ export class CausalDecoder implements Decoder {
     };
     if (this.positions)
       feeds['position_ids'] = int64(
-        ids.map((_, i) => this.inputs.firstPosition + from + i),
+        ids.map((_, i) => this.firstPosition + from + i),
         [1, n],
       );
     this.optionalFeeds(feeds, from, seq.scoresPrompt);
@@ -145,7 +140,7 @@ export class CausalDecoder implements Decoder {
       mask.fill(1n, (r + 1) * total - n, (r + 1) * total);
       for (let i = 0; i < n; i++) {
         ids[(r + 1) * width - n + i] = BigInt(seq.promptIds[p + i]!);
-        positions[(r + 1) * width - n + i] = BigInt(this.inputs.firstPosition + p + i);
+        positions[(r + 1) * width - n + i] = BigInt(this.firstPosition + p + i);
       }
     });
     const feeds: Record<string, ort.Tensor> = {
@@ -265,7 +260,7 @@ export class CausalDecoder implements Decoder {
     };
     if (this.positions)
       feeds['position_ids'] = int64(
-        lengths.map((n) => this.inputs.firstPosition + n),
+        lengths.map((n) => this.firstPosition + n),
         [rows, 1],
       );
     this.optionalFeeds(feeds, kv.length);

@@ -40,29 +40,6 @@ function usage(results: GenerateResult[], n: number): Usage {
   };
 }
 
-function generateRequest(prompt: GenerateRequest['prompt'], fields: SamplingFields, maxTokens: number | undefined): GenerateRequest {
-  const { temperature, topP, seed, stop, topK, minP, presencePenalty, frequencyPenalty, repetitionPenalty } = fields;
-  const { minTokens, ignoreEos, stopTokenIds, logitBias, logprobs } = fields;
-  return {
-    prompt,
-    maxTokens,
-    temperature,
-    topP,
-    seed,
-    stop,
-    topK,
-    minP,
-    presencePenalty,
-    frequencyPenalty,
-    repetitionPenalty,
-    minTokens,
-    ignoreEos,
-    stopTokenIds,
-    logitBias,
-    logprobs,
-  };
-}
-
 /**
  * One generation per choice: each prompt `n` times, choice i * n + j as vLLM numbers them. With
  * a seed, choice j of a prompt draws with seed + j, so its choices differ and each is reproducible.
@@ -72,10 +49,13 @@ function choiceRequests(
   fields: SamplingFields,
   maxTokens: number | undefined,
 ): GenerateRequest[] {
+  const { settings, n } = fields;
   return prompts.flatMap((prompt) =>
-    Array.from({ length: fields.n }, (_, j) => ({
-      ...generateRequest(prompt, fields, maxTokens),
-      seed: fields.seed === undefined ? undefined : fields.seed + j,
+    Array.from({ length: n }, (_, j) => ({
+      ...settings,
+      prompt,
+      maxTokens,
+      seed: settings.seed === undefined ? undefined : settings.seed + j,
     })),
   );
 }
@@ -164,7 +144,7 @@ function completionRequests(req: CompletionRequest): GenerateRequest[] {
   return choiceRequests(req.prompts, req, req.maxTokens).map((request) => ({
     ...request,
     echo: req.echo && typeof request.prompt !== 'string',
-    promptLogprobs: req.echo ? req.logprobs : undefined,
+    promptLogprobs: req.echo ? req.settings.logprobs : undefined,
   }));
 }
 
@@ -198,7 +178,7 @@ async function completions(
     const choices = results.map((r, index) => ({
       index,
       text: echoed(req, index, r) + r.text,
-      logprobs: req.logprobs === undefined ? null : choiceLogprobs(req, r),
+      logprobs: req.settings.logprobs === undefined ? null : choiceLogprobs(req, r),
       finish_reason: finish(r.finishReason),
     }));
     return { ...base, choices, usage: usage(results, req.n) };
@@ -208,7 +188,7 @@ async function completions(
     const offsets = requests.map(() => 0);
     const chunk = (index: number, text: string, finishReason: string | null, generated?: GenerateChunk) => {
       const entries = generated?.logprobs ?? [];
-      const logprobs = req.logprobs === undefined || !generated ? null : completionLogprobs(entries, offsets[index]!);
+      const logprobs = req.settings.logprobs === undefined || !generated ? null : completionLogprobs(entries, offsets[index]!);
       offsets[index]! += textLength(entries);
       events.send({ ...base, choices: [{ index, text, logprobs, finish_reason: finishReason }] });
     };
@@ -245,7 +225,7 @@ async function chatCompletions(
     const choices = results.map((result, index) => ({
       index,
       message: { role: 'assistant', content: result.text },
-      logprobs: req.logprobs === undefined ? null : chatLogprobs(result.logprobs ?? []),
+      logprobs: req.settings.logprobs === undefined ? null : chatLogprobs(result.logprobs ?? []),
       finish_reason: finish(result.finishReason),
     }));
     return { ...base, choices, usage: usage(results, req.n) };
@@ -253,7 +233,7 @@ async function chatCompletions(
   const base = { id, object: 'chat.completion.chunk', created, model: req.model };
   await streamResponse(reply, async (events, disconnected) => {
     const chunk = (index: number, delta: Record<string, string>, finishReason: string | null, generated?: GenerateChunk) => {
-      const logprobs = req.logprobs === undefined || !generated ? null : chatLogprobs(generated.logprobs ?? []);
+      const logprobs = req.settings.logprobs === undefined || !generated ? null : chatLogprobs(generated.logprobs ?? []);
       events.send({ ...base, choices: [{ index, delta, logprobs, finish_reason: finishReason }] });
     };
     // Each choice's first chunk carries the assistant role; the choices' chunks interleave.

@@ -5,7 +5,7 @@
  * (top_k, min_p, repetition_penalty, min_tokens, ignore_eos, stop_token_ids) are honoured, as
  * clients written for vLLM send them.
  */
-import type { ChatMessage, TokenPrompt } from '../../core/runtime.js';
+import type { ChatMessage, GenerateSettings, TokenPrompt } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 type Body = Record<string, unknown>;
@@ -107,28 +107,16 @@ function refuseUnsupported(body: Body, neutral: Record<string, unknown[]>): void
 }
 
 export interface SamplingFields {
-  temperature: number;
-  topP: number;
-  seed?: number;
-  stop: string[];
-  topK: number;
-  minP: number;
-  presencePenalty: number;
-  frequencyPenalty: number;
-  repetitionPenalty: number;
-  minTokens: number;
-  ignoreEos: boolean;
-  stopTokenIds: number[];
-  logitBias: [number, number][];
-  /** Each generated token's log-probability with this many alternatives; none when undefined. */
-  logprobs?: number;
+  /** How each choice's tokens are chosen, handed to every generation as they are. */
+  settings: GenerateSettings;
   /** Choices per prompt. */
   n: number;
   stream: boolean;
   includeUsage: boolean;
 }
 
-function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
+/** The fields every generation route shares; `logprobs` is parsed per route, as their shapes differ. */
+function sampling(body: Body, maxTokens: number | undefined, logprobs: number | undefined): SamplingFields {
   refuseUnsupported(body, {
     best_of: [1],
     suffix: [''],
@@ -139,7 +127,7 @@ function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
   }
   const stream = bool(body, 'stream');
   const minTokens = num(body, 'min_tokens', 0, 0, maxTokens ?? Number.MAX_SAFE_INTEGER, true);
-  return {
+  const settings: GenerateSettings = {
     temperature: num(body, 'temperature', 1, 0, 2),
     topP: num(body, 'top_p', 1, Number.MIN_VALUE, 1),
     seed: optionalInt(body, 'seed', 0),
@@ -154,6 +142,10 @@ function sampling(body: Body, maxTokens: number | undefined): SamplingFields {
     ignoreEos: bool(body, 'ignore_eos'),
     stopTokenIds: tokenIds(body, 'stop_token_ids'),
     logitBias: logitBias(body),
+    logprobs,
+  };
+  return {
+    settings,
     // Bounded here as well as by --max_prompts_per_request, which 0 turns off.
     n: num(body, 'n', 1, 1, MAX_CHOICES, true),
     stream,
@@ -172,7 +164,7 @@ export interface CompletionRequest extends SamplingFields {
 const MAX_LOGPROBS = 20;
 
 /** Completions' `logprobs`: how many alternatives per token (0: the chosen token's alone). */
-function completionLogprobs(body: Body): number | undefined {
+function completionLogprobsAsked(body: Body): number | undefined {
   if (body.logprobs === false) return undefined;
   const n = optionalInt(body, 'logprobs', 0);
   if (n !== undefined && n > MAX_LOGPROBS) throw new OpenAIParamError('logprobs', `'logprobs' must be at most ${MAX_LOGPROBS}, got ${n}`);
@@ -180,7 +172,7 @@ function completionLogprobs(body: Body): number | undefined {
 }
 
 /** Chat's `logprobs` (true or false) and `top_logprobs` (alternatives per token). */
-function chatLogprobs(body: Body): number | undefined {
+function chatLogprobsAsked(body: Body): number | undefined {
   const top = num(body, 'top_logprobs', 0, 0, MAX_LOGPROBS, true);
   if (!bool(body, 'logprobs')) {
     if (top > 0) throw new OpenAIParamError('top_logprobs', "'top_logprobs' needs 'logprobs': true");
@@ -214,7 +206,7 @@ export function parseCompletion(value: unknown): CompletionRequest {
   refuseStructured(body);
   const prompts = completionPrompts(body);
   const echo = bool(body, 'echo');
-  const logprobs = completionLogprobs(body);
+  const logprobs = completionLogprobsAsked(body);
   // The echo of a token-id prompt and the prompt's log-probabilities come with the result, not before it.
   if (echo && bool(body, 'stream') && (logprobs !== undefined || prompts.some((p) => typeof p !== 'string'))) {
     throw new OpenAIParamError('stream', "'echo' with 'logprobs' or with a token-id prompt is answered whole: set 'stream' to false");
@@ -225,8 +217,7 @@ export function parseCompletion(value: unknown): CompletionRequest {
     prompts,
     maxTokens,
     echo,
-    ...sampling(body, maxTokens),
-    logprobs,
+    ...sampling(body, maxTokens, logprobs),
   };
 }
 
@@ -266,8 +257,7 @@ export function parseChat(value: unknown): ChatRequest {
     model: modelName(body),
     messages: parsed,
     maxTokens,
-    ...sampling(body, maxTokens),
-    logprobs: chatLogprobs(body),
+    ...sampling(body, maxTokens, chatLogprobsAsked(body)),
   };
 }
 
