@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ELEM, FIELDS, tensorValueInfo } from '../runtimes/onnx-ml/onnx-proto.js';
 import { ProtoWriter } from '../runtimes/onnx-ml/protobuf.js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { HF, copyHfModel, gpt2Expected, post, t5Expected } from './helpers/hf.js';
+import { HF, copyHfModel, gpt2Expected, gqaExpected, post, t5Expected } from './helpers/hf.js';
 import { type TestServer, metricSample, postJson, startTestServer } from './helpers/server.js';
 import { GrpcTestClient, assertStatus } from './helpers/grpc-client.js';
 
@@ -136,10 +136,8 @@ describe('generation engine: continuous batching', () => {
     repo = await tempRepo();
     await copyHfModel(repo, HF.gpt2, 'gpt2');
     await copyHfModel(repo, HF.t5, 't5');
-    // onnxruntime finds external weights only beside a model it loads by path, so the engine
-    // leaves a graph with an onnx/model.onnx_data file as it is and steps with whole present.* outputs.
-    await copyHfModel(repo, HF.gpt2, 'gpt2-plain');
-    await writeFile(join(repo.dir, 'gpt2-plain', 'onnx', 'model.onnx_data'), '');
+    await copyHfModel(repo, HF.gpt2MaskPositions, 'mask-positions');
+    await copyHfModel(repo, HF.llamaGqa, 'gqa');
     await copyHfModel(repo, HF.gpt2Gemma3Io, 'gemma3-io');
     // A graph input the engine does not know: the model must be refused at load, not fail each request.
     await copyHfModel(repo, HF.gpt2, 'extra-input');
@@ -174,12 +172,41 @@ describe('generation engine: continuous batching', () => {
     assert.ok(most >= 2, `several sequences ran at once (most seen: ${most})`);
   });
 
-  it('decoder-only, graph left as it is (steps fetch whole present outputs): requests together get the ids the extended graph gives alone', async () => {
+  it('decoder-only graphs that count positions from the attention mask (no position_ids; steps fetch whole present outputs): requests together get the solo ids', async () => {
     const params = (i: number) => ({ max_tokens: 40 + 7 * i });
     const solo: Generated[] = [];
     for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
-    const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gpt2-plain', prompt, params(i))));
-    assert.deepEqual(together, solo);
+    // The same weights as tiny-gpt2: its torch expectation, alone and together.
+    for (const { prompt, greedy_ids } of gpt2Expected.prompts) {
+      assert.deepEqual((await v2Generate(srv.url, 'mask-positions', prompt, { max_tokens: 8 })).ids, greedy_ids, prompt);
+    }
+    // Twice: the second time the long prompt's first block comes from the prefix cache.
+    for (let round = 0; round < 2; round++) {
+      const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'mask-positions', prompt, params(i))));
+      assert.deepEqual(together, solo, `round ${round}`);
+    }
+  });
+
+  it('GroupQueryAttention decoders (onnx-community exports; weights in an external data file): alone, together and from cached blocks, the ids of the numpy reference', async () => {
+    const want = gqaExpected.prompts.map((p) => p.greedy_ids);
+    const generate = (prompt: string, i: number) => v2Generate(srv.url, 'gqa', prompt, { max_tokens: want[i]!.length });
+    for (const [i, { prompt }] of gqaExpected.prompts.entries()) assert.deepEqual((await generate(prompt, i)).ids, want[i], prompt);
+    // Rows of different lengths share prefills and steps, the long prompt from the blocks its solo
+    // run cached; requests that stop early leave the others mid-run.
+    const together = await Promise.all(gqaExpected.prompts.map(({ prompt }, i) => generate(prompt, i)));
+    assert.deepEqual(
+      together.map((g) => g.ids),
+      want,
+    );
+    const early = await Promise.all(
+      gqaExpected.prompts.map(({ prompt }, i) => v2Generate(srv.url, 'gqa', prompt, { max_tokens: 3 + 4 * i })),
+    );
+    assert.deepEqual(
+      early.map((g) => g.ids),
+      want.map((ids, i) => ids.slice(0, 3 + 4 * i)),
+    );
+    const text = await scrape(srv.url);
+    assert.ok(metricSample(text, 'vllm:prefix_cache_hits_total', { model_name: 'gqa' }) >= 48, 'the long prompt hit its cached blocks');
   });
 
   it('decoder-only graphs with use_cache_branch, num_logits_to_keep and positions from 1 (Gemma 3 exports) get the same tokens', async () => {
@@ -534,6 +561,7 @@ describe('generation engine: chunked prefill, and continuous batching off', () =
   before(async () => {
     repo = await tempRepo();
     await copyHfModel(repo, HF.gpt2, 'gpt2');
+    await copyHfModel(repo, HF.llamaGqa, 'gqa');
     // Prompts longer than 8 tokens are prefilled 8 tokens (less the running sequences) per step.
     chunked = await startTestServer(repo.dir, { max_num_seqs: 4, max_num_batched_tokens: 8 });
     // --max_num_seqs 1: one sequence per engine, one engine per worker, as before engines.
@@ -556,6 +584,19 @@ describe('generation engine: chunked prefill, and continuous batching off', () =
     ]);
     assert.deepEqual(together.at(-1), reference);
     for (const [i, p] of others.entries()) assert.deepEqual(together[i], await v2Generate(serial.url, 'gpt2', p, { max_tokens: 60 }));
+  });
+
+  it('a GroupQueryAttention decoder prefills a long prompt in chunks, alone and beside running sequences, with the reference ids', async () => {
+    const generate = ({ prompt, greedy_ids }: (typeof gqaExpected.prompts)[number]) =>
+      v2Generate(chunked.url, 'gqa', prompt, { max_tokens: greedy_ids.length });
+    const long = gqaExpected.prompts.at(-1)!;
+    assert.ok(long.ids.length > 8, 'the prompt spans several chunks');
+    assert.deepEqual((await generate(long)).ids, long.greedy_ids);
+    const together = await Promise.all(gqaExpected.prompts.map(generate));
+    assert.deepEqual(
+      together.map((g) => g.ids),
+      gqaExpected.prompts.map((p) => p.greedy_ids),
+    );
   });
 
   it('with --max_num_seqs 1 each worker runs one sequence at a time; the rest wait', async () => {

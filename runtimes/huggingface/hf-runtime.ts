@@ -26,7 +26,7 @@ import { HfModel } from './hf-model.js';
 import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
 import { Generator } from './generation.js';
 import { buildEngine } from './engine/build-engine.js';
-import { openCausalDecoder } from './engine/step-session.js';
+import { type PastTokens, openCausalDecoder } from './engine/step-session.js';
 import { ortSeverity } from '../onnx/log-severity.js';
 import { followLogLevel } from './hf-log-level.js';
 
@@ -80,6 +80,8 @@ interface OpenedModel {
   /** transformers.js's model, for every task but decoder-only generation. */
   model?: PreTrainedModel;
   sessions: Record<string, ort.InferenceSession>;
+  /** For decoder-only generation: where its graph reads each row's tokens in the past. */
+  pastTokens?: PastTokens;
   eosIds: number[];
   release: () => Promise<void>;
 }
@@ -118,9 +120,13 @@ async function openCausal(
   sessionOptions: ort.InferenceSession.SessionOptions,
 ): Promise<OpenedModel> {
   const generation = await readGenerationConfig(dir);
-  const session = await openCausalDecoder(join(dir, onnxFile('model', dtype)), { ...sessionOptions, executionProviders: ['cpu'] });
+  const { session, pastTokens } = await openCausalDecoder(join(dir, onnxFile('model', dtype)), {
+    ...sessionOptions,
+    executionProviders: ['cpu'],
+  });
   return {
     sessions: { model: session },
+    pastTokens,
     eosIds: eosList((generation['eos_token_id'] ?? config['eos_token_id']) as EosId),
     release: () => session.release(),
   };
@@ -158,6 +164,7 @@ export const huggingfaceRuntime: Runtime = {
         const built = buildEngine({
           task,
           sessions: opened.sessions,
+          pastTokens: opened.pastTokens,
           config: folder.config,
           options: hf.engine,
           maxModelLen,

@@ -12,6 +12,10 @@ export const HF = {
   gpt2NoCache: 'test/hf-models/tiny-gpt2-nocache',
   /** tiny-gpt2's weights behind use_cache_branch, num_logits_to_keep and positions from 1 (model_type gemma3_text). */
   gpt2Gemma3Io: 'test/hf-models/tiny-gpt2-gemma3-io',
+  /** tiny-gpt2's weights without a position_ids input: the graph counts positions from the attention mask. */
+  gpt2MaskPositions: 'test/hf-models/tiny-gpt2-mask-positions',
+  /** A Llama-shaped decoder on onnxruntime's GroupQueryAttention, weights in onnx/model.onnx_data. */
+  llamaGqa: 'test/hf-models/tiny-llama-gqa',
   t5: 'test/hf-models/tiny-t5',
 };
 
@@ -61,6 +65,10 @@ export const gpt2Expected = json(HF.gpt2) as {
   chat: { messages: { role: string; content: string }[]; prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string };
   long_greedy_tokens: number;
 };
+/** Greedy ids of tiny-llama-gqa from a numpy implementation of the model (no onnxruntime). */
+export const gqaExpected = json(HF.llamaGqa) as {
+  prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
+};
 export const t5Expected = json(HF.t5) as {
   prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
   eos_token_id: number;
@@ -72,6 +80,7 @@ const MODEL_FILES = [
   'tokenizer_config.json',
   'generation_config.json',
   'onnx/model.onnx',
+  'onnx/model.onnx_data',
   'onnx/encoder_model.onnx',
   'onnx/decoder_model_merged.onnx',
 ];

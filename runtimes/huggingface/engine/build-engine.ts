@@ -15,6 +15,7 @@ import { Engine } from './engine.js';
 import { bytesPerToken, kvShape } from './kv-cost.js';
 import type { KvLayout } from './kv-batch.js';
 import { Seq2SeqDecoder } from './seq2seq-decoder.js';
+import { NEW_COLUMN_INDEX, type PastTokens } from './step-session.js';
 
 /** vLLM's block size: prefix caching and the budget count KV in blocks of this many tokens. */
 export const BLOCK_SIZE = 16;
@@ -57,6 +58,8 @@ export interface EngineSetup {
   task: 'text_generation' | 'text2text_generation';
   /** The decoder's ONNX sessions: `model` (decoder-only, step-session.ts), or transformers.js's `model` (encoder) and `decoder_model_merged`. */
   sessions: Record<string, ort.InferenceSession>;
+  /** Where a decoder-only graph reads each row's tokens in its past (step-session.ts). */
+  pastTokens?: PastTokens;
   config: HfConfig;
   options: EngineOptions;
   maxModelLen: number;
@@ -66,7 +69,8 @@ export interface EngineSetup {
 
 export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNullable<TextModelInfo['cache']> } {
   const { sessions } = setup;
-  const { decoder, layout } = setup.task === 'text_generation' ? causal(sessions, setup.config) : seq2seq(sessions, setup.config);
+  const { decoder, layout } =
+    setup.task === 'text_generation' ? causal(sessions, setup.config, setup.pastTokens) : seq2seq(sessions, setup.config);
   const perToken = bytesPerToken(kvShape(setup.config, layout.type === 'float16' ? 2 : 4));
   const { options, maxModelLen } = setup;
   // An encoder-decoder sequence holds up to maxModelLen prompt (cross-attention) and generated tokens.
@@ -100,10 +104,14 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
   return { engine, cache: { blockSize: BLOCK_SIZE, numBlocks, prefixCaching } };
 }
 
-function causal(sessions: Record<string, ort.InferenceSession>, config: HfConfig): { decoder: Decoder; layout: KvLayout } {
+function causal(
+  sessions: Record<string, ort.InferenceSession>,
+  config: HfConfig,
+  pastTokens: PastTokens = 'masked',
+): { decoder: Decoder; layout: KvLayout } {
   const session = sessions['model']!;
   const past = (n: string) => n.startsWith('past_key_values.');
-  const unknown = session.inputNames.filter((n) => !past(n) && !CAUSAL_INPUTS.includes(n));
+  const unknown = session.inputNames.filter((n) => !past(n) && !CAUSAL_INPUTS.includes(n) && n !== NEW_COLUMN_INDEX);
   if (unknown.length) {
     throw new HfConfigError(
       `the decoder graph takes ${unknown.join(', ')}, which the generation engine does not feed; ` +
@@ -112,7 +120,7 @@ function causal(sessions: Record<string, ort.InferenceSession>, config: HfConfig
   }
   const layout = layoutOf(session, past);
   const firstPosition = POSITIONS_FROM_ONE.has(String(config['model_type'])) ? 1 : 0;
-  return { decoder: new CausalDecoder(session, layout, firstPosition), layout };
+  return { decoder: new CausalDecoder(session, layout, { firstPosition, pastTokens }), layout };
 }
 
 function seq2seq(sessions: Record<string, ort.InferenceSession>, config: HfConfig): { decoder: Decoder; layout: KvLayout } {

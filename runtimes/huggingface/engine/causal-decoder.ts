@@ -5,8 +5,9 @@
  *
  * Where the session returns each present.* output's new column (step-session.ts), the running
  * batch's K/V lives in a buffer with room to grow: each row's tokens from column 0, free columns
- * after them, and a step writes its new column into each row in place. Otherwise the batch is
- * left-padded and a step's whole present.* outputs are the next step's past.
+ * after them, and a step writes its new column into each row in place. Otherwise a step's whole
+ * present.* outputs are the next step's past, left-padded, or for a GroupQueryAttention graph
+ * (whose rows' tokens must lead, step-session.ts) right-padded.
  */
 import * as ort from 'onnxruntime-node';
 import type { Decoder } from './decoder.js';
@@ -24,7 +25,7 @@ import {
 } from './kv-batch.js';
 import { KvSlots } from './kv-slots.js';
 import type { Sequence } from './sequence.js';
-import { newColumnOutput } from './step-session.js';
+import { NEW_COLUMN_INDEX, newColumnOutput, type PastTokens } from './step-session.js';
 
 const toPresent = (name: string) => name.replace('past_key_values', 'present');
 
@@ -35,8 +36,17 @@ const toPresent = (name: string) => name.replace('past_key_values', 'present');
  */
 export const CAUSAL_INPUTS = ['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', 'num_logits_to_keep'];
 
-const LAST_LOGITS_ONLY = new ort.Tensor('int64', BigInt64Array.of(1n), []);
-const EVERY_POSITION = new ort.Tensor('int64', BigInt64Array.of(0n), []);
+/** num_logits_to_keep: the last `n` positions' logits, or every position's for 0. */
+const keepLogits = (n: number) => new ort.Tensor('int64', BigInt64Array.of(BigInt(n)), []);
+const LAST_LOGITS_ONLY = keepLogits(1);
+const EVERY_POSITION = keepLogits(0);
+
+/** How the engine feeds a decoder graph. */
+export interface CausalFeeding {
+  /** The first token's position: 1 for the Gemma 3 family, as transformers.js feeds them, else 0. */
+  firstPosition: number;
+  pastTokens: PastTokens;
+}
 
 function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);
@@ -53,6 +63,11 @@ export class CausalDecoder implements Decoder {
   private readonly positions: boolean;
   private readonly cacheBranch: boolean;
   private readonly logitsToKeep: boolean;
+  /** Rows' tokens lead their past and prompts are padded on the right (GroupQueryAttention). */
+  private readonly leading: boolean;
+  /** Whether the graph takes NEW_COLUMN_INDEX (a GroupQueryAttention graph with new-column outputs). */
+  private readonly indexInput: boolean;
+  private readonly firstPosition: number;
   private readonly presentFetches: string[];
   private readonly stepFetches: string[];
   /** In place: each past input's name, and the output holding its new column. */
@@ -61,16 +76,18 @@ export class CausalDecoder implements Decoder {
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly layout: KvLayout,
-    /** The first token's position: 1 for the Gemma 3 family, as transformers.js feeds them, else 0. */
-    private readonly firstPosition = 0,
+    feeding: CausalFeeding = { firstPosition: 0, pastTokens: 'masked' },
   ) {
+    this.firstPosition = feeding.firstPosition;
+    this.leading = feeding.pastTokens === 'leading';
     this.kv = emptyKv(layout, 0);
     this.positions = session.inputNames.includes('position_ids');
     this.cacheBranch = session.inputNames.includes('use_cache_branch');
     this.logitsToKeep = session.inputNames.includes('num_logits_to_keep');
+    this.indexInput = session.inputNames.includes(NEW_COLUMN_INDEX);
     const presents = layout.names.map(toPresent);
     const columns = presents.map(newColumnOutput);
-    const inPlace = this.positions && columns.every((c) => session.outputNames.includes(c));
+    const inPlace = (this.positions || this.leading) && columns.every((c) => session.outputNames.includes(c));
     if (inPlace) this.slots = new KvSlots(layout);
     this.presentFetches = ['logits', ...presents];
     this.stepFetches = inPlace ? ['logits', ...columns] : this.presentFetches;
@@ -100,7 +117,7 @@ export class CausalDecoder implements Decoder {
         ids.map((_, i) => this.firstPosition + from + i),
         [1, n],
       );
-    this.optionalFeeds(feeds, from, seq.scoresPrompt);
+    this.optionalFeeds(feeds, 1, from, seq.scoresPrompt);
     kvFeeds(past, this.layout.type, feeds);
     const out = await this.session.run(feeds, this.presentFetches);
     if (seq.scoresPrompt) scorePrompt(seq, out['logits']!, from);
@@ -110,10 +127,52 @@ export class CausalDecoder implements Decoder {
     return lastLogits(out['logits']!, 0);
   }
 
-  /** The optional inputs of a run over a past of `pastLength` columns; `everyPosition` when a prompt is scored. */
-  private optionalFeeds(feeds: Record<string, ort.Tensor>, pastLength: number, everyPosition = false): void {
+  /**
+   * The optional inputs of a run of `rows` over a past of `pastLength` columns; `everyPosition`
+   * when a prompt is scored. A run that fetches no new column feeds column 0 as its index.
+   */
+  private optionalFeeds(feeds: Record<string, ort.Tensor>, rows: number, pastLength: number, everyPosition = false): void {
     if (this.cacheBranch) feeds['use_cache_branch'] = new ort.Tensor('bool', [pastLength > 0], [1]);
     if (this.logitsToKeep) feeds['num_logits_to_keep'] = everyPosition ? EVERY_POSITION : LAST_LOGITS_ONLY;
+    if (this.indexInput) feeds[NEW_COLUMN_INDEX] = this.newColumnIndex(new Array<number>(rows).fill(0));
+  }
+
+  /**
+   * Fresh prompts of a graph whose rows' tokens must lead: each row is [its tokens, padding].
+   * GroupQueryAttention takes no past beside more than one new token per row in a batch, so rows
+   * that hold K/V already go one at a time.
+   */
+  private async prefillLeading(seqs: readonly Sequence[]): Promise<Float32Array[]> {
+    if (seqs.some((s) => s.kv)) return this.prefillEach(seqs);
+    const rows = seqs.length;
+    const lengths = seqs.map((s) => s.promptIds.length);
+    const width = Math.max(...lengths);
+    const ids = new BigInt64Array(rows * width);
+    const positions = new BigInt64Array(rows * width);
+    const mask = new BigInt64Array(rows * width);
+    seqs.forEach((seq, r) => {
+      mask.fill(1n, r * width, r * width + lengths[r]!);
+      for (let i = 0; i < width; i++) {
+        ids[r * width + i] = BigInt(seq.promptIds[i] ?? 0);
+        positions[r * width + i] = BigInt(this.firstPosition + i);
+      }
+    });
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', ids, [rows, width]),
+      attention_mask: new ort.Tensor('int64', mask, [rows, width]),
+    };
+    if (this.positions) feeds['position_ids'] = new ort.Tensor('int64', positions, [rows, width]);
+    this.optionalFeeds(feeds, rows, 0);
+    // Every row's last token: the shortest row's is furthest from the end.
+    if (this.logitsToKeep) feeds['num_logits_to_keep'] = keepLogits(width - Math.min(...lengths) + 1);
+    kvFeeds(emptyKv(this.layout, rows), this.layout.type, feeds);
+    const out = await this.session.run(feeds, this.presentFetches);
+    const present = kvFromOutputs(this.layout, out, toPresent);
+    return seqs.map((seq, r) => {
+      seq.kv = rowSpans(this.layout, present, r, [[0, lengths[r]!]]);
+      seq.prefilled = lengths[r]!;
+      return lastLogits(out['logits']!, r, width - lengths[r]!);
+    });
   }
 
   /**
@@ -124,6 +183,7 @@ export class CausalDecoder implements Decoder {
    * positions, so rows that hold K/V already are then prefilled one at a time.
    */
   async prefillBatch(seqs: readonly Sequence[]): Promise<Float32Array[]> {
+    if (this.leading) return this.prefillLeading(seqs);
     if (!this.positions && seqs.some((s) => s.kv)) return this.prefillEach(seqs);
     const rows = seqs.length;
     const pasts = seqs.map((s) => s.kv?.length ?? 0);
@@ -148,7 +208,7 @@ export class CausalDecoder implements Decoder {
       attention_mask: new ort.Tensor('int64', mask, [rows, total]),
     };
     if (this.positions) feeds['position_ids'] = new ort.Tensor('int64', positions, [rows, width]);
-    this.optionalFeeds(feeds, past);
+    this.optionalFeeds(feeds, rows, past);
     const empty = emptyKv(this.layout, 1);
     const sources = seqs.map((s, r) => ({ kv: s.kv ?? empty, row: 0, from: 0, length: pasts[r]! }));
     kvFeeds(past ? gatherRows(this.layout, sources, past, 'right') : emptyKv(this.layout, rows), this.layout.type, feeds);
@@ -201,7 +261,7 @@ export class CausalDecoder implements Decoder {
     this.rows.forEach((seq, row) => {
       if (leaving.has(seq)) return;
       const length = this.lengths[row]!;
-      sources.push({ kv: this.kv, row, from: this.kv.length - length, length });
+      sources.push({ kv: this.kv, row, from: this.leading ? 0 : this.kv.length - length, length });
       rows.push(seq);
       lengths.push(length);
     });
@@ -212,7 +272,7 @@ export class CausalDecoder implements Decoder {
     }
     this.rows = rows;
     this.lengths = lengths;
-    this.kv = gatherRows(this.layout, sources, Math.max(0, ...lengths), 'right');
+    this.kv = gatherRows(this.layout, sources, Math.max(0, ...lengths), this.leading ? 'left' : 'right');
   }
 
   async step(): Promise<Map<Sequence, Float32Array>> {
@@ -223,25 +283,53 @@ export class CausalDecoder implements Decoder {
   /**
    * The past is every row's whole room; the mask covers each row's tokens and the new one, which
    * the graph appends after the last column and position_ids place right after the row's own.
+   * (GroupQueryAttention writes it right after the row's tokens instead, and counts its
+   * position from them: the mask's sum.)
    */
   private async stepInPlace(slots: KvSlots): Promise<ort.InferenceSession.OnnxValueMapType> {
     const kv = slots.view();
-    const width = kv.length + 1;
-    const mask = new BigInt64Array(kv.rows * width);
-    slots.lengths.forEach((length, r) => {
-      mask.fill(1n, r * width, r * width + length);
-      mask[r * width + kv.length] = 1n;
-    });
-    const out = await this.session.run(this.stepFeeds(kv, mask, slots.lengths), this.stepFetches);
+    const feeds = this.stepFeeds(kv, this.tokensThenNew(slots.lengths, kv.length), slots.lengths);
+    if (this.leading) feeds[NEW_COLUMN_INDEX] = this.newColumnIndex(slots.lengths);
+    const out = await this.session.run(feeds, this.stepFetches);
     slots.appendColumns(new Map(this.columnOutputs.map(([name, output]) => [name, out[output]!.data as KvArray])));
     return out;
   }
 
-  private async stepPresent(): Promise<ort.InferenceSession.OnnxValueMapType> {
-    const rows = this.rows.length;
+  /** A step's mask over `past` columns and the new one: each row's tokens from column 0, then the new token last. */
+  private tokensThenNew(lengths: readonly number[], past: number): BigInt64Array {
+    const width = past + 1;
+    const mask = new BigInt64Array(lengths.length * width);
+    lengths.forEach((length, r) => {
+      mask.fill(1n, r * width, r * width + length);
+      mask[r * width + past] = 1n;
+    });
+    return mask;
+  }
+
+  /** A step's mask over the left-padded past and the new column: each row's tokens and the new one, last. */
+  private paddingThenTokens(): BigInt64Array {
     const width = this.kv.length + 1;
-    const mask = new BigInt64Array(rows * width);
+    const mask = new BigInt64Array(this.lengths.length * width);
     this.lengths.forEach((length, r) => mask.fill(1n, (r + 1) * width - length - 1, (r + 1) * width));
+    return mask;
+  }
+
+  /** Where GroupQueryAttention writes each row's new column: right after its tokens. */
+  private newColumnIndex(lengths: readonly number[]): ort.Tensor {
+    const { heads, headSize } = this.layout;
+    const perRow = heads * headSize;
+    const index = new BigInt64Array(lengths.length * perRow);
+    lengths.forEach((length, r) => index.fill(BigInt(length), r * perRow, (r + 1) * perRow));
+    return new ort.Tensor('int64', index, [lengths.length, heads, 1, headSize]);
+  }
+
+  /**
+   * The past is left-padded, each row's tokens its last columns, and the new column is the
+   * present's last; for a graph whose rows' tokens lead, they stay leading, the new column
+   * written after each row's tokens.
+   */
+  private async stepPresent(): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const mask = this.leading ? this.tokensThenNew(this.lengths, this.kv.length) : this.paddingThenTokens();
     const out = await this.session.run(this.stepFeeds(this.kv, mask, this.lengths), this.stepFetches);
     this.kv = kvFromOutputs(this.layout, out, toPresent);
     this.lengths = this.lengths.map((n) => n + 1);
@@ -263,16 +351,19 @@ export class CausalDecoder implements Decoder {
         lengths.map((n) => this.firstPosition + n),
         [rows, 1],
       );
-    this.optionalFeeds(feeds, kv.length);
+    this.optionalFeeds(feeds, rows, kv.length);
     kvFeeds(kv, this.layout.type, feeds);
     return feeds;
   }
 }
 
-/** Row `row`'s logits at its last position, whether the graph returned every position or the last (num_logits_to_keep). */
-function lastLogits(logits: ort.Tensor, row: number): Float32Array {
+/**
+ * Row `row`'s logits at its last token, `padding` positions before the row's end, whether the
+ * graph returned every position or the last few (num_logits_to_keep).
+ */
+function lastLogits(logits: ort.Tensor, row: number, padding = 0): Float32Array {
   const [, positions, vocab] = logits.dims as [number, number, number];
-  const end = (row + 1) * positions * vocab;
+  const end = ((row + 1) * positions - padding) * vocab;
   return (logits.data as Float32Array).subarray(end - vocab, end);
 }
 
