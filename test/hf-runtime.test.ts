@@ -38,6 +38,9 @@ describe('Hugging Face runtime over v2 and V1', () => {
     await copyHfModel(repo, HF.bert, 'no_tokenizer', ['tokenizer.json']);
     await copyHfModel(repo, HF.bert, 'no_fp16');
     await repo.write('no_fp16/config.pbtxt', params({ dtype: 'fp16' }));
+    // A repository that holds a quantized variant only, as many of onnx-community's do.
+    await copyHfModel(repo, HF.gpt2, 'gpt2_q4', ['onnx/model.onnx']);
+    await repo.copy(`${HF.gpt2}/onnx/model.onnx`, 'gpt2_q4/onnx/model_q4.onnx');
     await copyHfModel(repo, HF.bert, 'too_long');
     await repo.write('too_long/config.pbtxt', params({ max_model_len: '65' }));
     await copyHfModel(repo, HF.bert, 'qa', ['config.json']);
@@ -227,6 +230,13 @@ describe('Hugging Face runtime over v2 and V1', () => {
     const fp16 = await getJson(`${srv.url}/v2/models/no_fp16/ready`);
     assert.equal(fp16.status, 503);
     assert.match(fp16.body.error, /has no onnx\/model_fp16\.onnx, which dtype 'fp16' needs/);
+    // --dtype auto takes the variant the folder holds.
+    const q4 = await postJson(`${srv.url}/v2/models/gpt2_q4/infer`, {
+      ...texts([gpt2Expected.prompts[0]!.prompt]),
+      parameters: { max_tokens: 8 },
+    });
+    assert.equal(q4.status, 200, JSON.stringify(q4.body));
+    assert.deepEqual(q4.body.outputs[1].data, gpt2Expected.prompts[0]!.greedy_ids);
     const long = await getJson(`${srv.url}/v2/models/too_long/ready`);
     assert.equal(long.status, 503);
     assert.match(long.body.error, /max_model_len 65 exceeds the model's limit of 64 tokens/);

@@ -19,8 +19,11 @@ const SUFFIX: Record<string, string> = {
   q4f16: '_q4f16',
   bnb4: '_bnb4',
 };
-/** The order `--dtype auto` tries. */
-const AUTO_ORDER = ['fp32', 'fp16', 'q8'];
+/**
+ * The order `--dtype auto` tries: full precision first, then the hub's quantized variants, since
+ * many repositories (onnx-community's) hold some of them only.
+ */
+const AUTO_ORDER = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4', 'q4f16', 'bnb4'];
 
 export const REQUIRED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'];
 
@@ -81,7 +84,10 @@ export async function pickDtype(dir: string, task: TextTask, wanted: string | un
   }
   for (const dtype of AUTO_ORDER) if (!(await missingFiles(dir, stems, dtype)).length) return dtype;
   const expected = stems.map((s) => onnxFile(s, 'fp32')).join(' and ');
-  throw new HfConfigError(`model folder ${dir} has no ONNX model: expected ${expected} (or their _fp16 or _quantized variants)`);
+  const variants = AUTO_ORDER.slice(1)
+    .map((d) => SUFFIX[d])
+    .join(', ');
+  throw new HfConfigError(`model folder ${dir} has no ONNX model: expected ${expected} (or their ${variants} variants)`);
 }
 
 export async function readHfFolder(dir: string): Promise<HfFolder> {
