@@ -3,6 +3,7 @@
  * completions (whole and streamed), their errors, and cancellation when a client leaves.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
@@ -10,7 +11,7 @@ import { type RunningServer, startServer } from '../src/app.js';
 import { parseTsserveArgs } from '../src/tsserve-flags.js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { HF, assertClose, bertExpected, copyHfModel, gpt2Expected, post, readSse } from './helpers/hf.js';
-import { getJson } from './helpers/server.js';
+import { getJson, repoPath } from './helpers/server.js';
 
 /** A server whose log lines the test can read: cancellation is reported there. */
 async function startLoggedServer(modelDir: string, overrides: Record<string, unknown> = {}) {
@@ -371,5 +372,61 @@ describe('OpenAI route prefix', () => {
       await srv.close();
       await repo.remove();
     }
+  });
+});
+
+describe("OpenAI sampling defaults from the model's generation_config.json", () => {
+  let repo: TempRepo;
+  let srv: Awaited<ReturnType<typeof startLoggedServer>>;
+  before(async () => {
+    repo = await tempRepo();
+    await copyHfModel(repo, HF.gpt2, 'tiny-gpt2');
+    // A model whose creator recommends sampling settings, read as vLLM reads them by default,
+    // and the same model told to ignore them (--generation_config vllm).
+    const own = JSON.parse(readFileSync(repoPath(HF.gpt2, 'generation_config.json'), 'utf8'));
+    // repetition_penalty 1 restates Hugging Face's default, which vLLM leaves out.
+    const recommended = JSON.stringify({ ...own, top_k: 1, temperature: 0.7, repetition_penalty: 1, max_new_tokens: 6 });
+    await copyHfModel(repo, HF.gpt2, 'gpt2-recommends', ['generation_config.json']);
+    await repo.write('gpt2-recommends/generation_config.json', recommended);
+    await copyHfModel(repo, HF.gpt2, 'gpt2-vllm-defaults', ['generation_config.json']);
+    await repo.write('gpt2-vllm-defaults/generation_config.json', recommended);
+    await repo.write('gpt2-vllm-defaults/config.pbtxt', 'parameters { key: "generation_config" value: { string_value: "vllm" } }');
+    srv = await startLoggedServer(repo.dir);
+  });
+  after(async () => {
+    await srv.close();
+    await repo.remove();
+  });
+
+  it("sampling defaults come from the model's generation_config.json, as vLLM's --generation-config auto; a request's own fields win", async () => {
+    const complete = async (model: string, fields: object) =>
+      (await (await post(`${srv.url}/v1/completions`, { model, prompt: greedy.prompt, seed: 5, ...fields })).json()) as any;
+    const chatWith = async (model: string, fields: object) =>
+      (await (await post(`${srv.url}/v1/chat/completions`, { model, messages: chat.messages, seed: 5, ...fields })).json()) as any;
+    // top_k 1 from the file: sampling at the file's temperature takes the most likely token.
+    const recommended = await complete('gpt2-recommends', {});
+    const greedySix = await complete('tiny-gpt2', { temperature: 0, max_tokens: 6 });
+    assert.equal(recommended.choices[0].text, greedySix.choices[0].text);
+    // max_new_tokens 6 is the default and a cap, for completions and chat alike.
+    assert.equal(recommended.usage.completion_tokens, 6);
+    assert.equal((await complete('gpt2-recommends', { max_tokens: 50 })).usage.completion_tokens, 6);
+    assert.equal((await complete('gpt2-recommends', { max_tokens: 3 })).usage.completion_tokens, 3);
+    const chatted = await chatWith('gpt2-recommends', {});
+    assert.equal(chatted.usage.completion_tokens, 6);
+    assert.equal(
+      chatted.choices[0].message.content,
+      (await chatWith('tiny-gpt2', { temperature: 0, max_tokens: 6 })).choices[0].message.content,
+    );
+    // Without the file's settings (vllm) the same requests sample from every token at temperature 1.
+    const drawn = async (model: string) =>
+      new Set(
+        await Promise.all([1, 2, 3, 4, 5, 6].map(async (seed) => (await complete(model, { seed, prompt: 'hello' })).choices[0].text)),
+      );
+    assert.equal((await drawn('gpt2-recommends')).size, 1);
+    assert.ok((await drawn('gpt2-vllm-defaults')).size > 1);
+    assert.equal((await complete('gpt2-vllm-defaults', {})).usage.completion_tokens, 16, "OpenAI's default max_tokens");
+    // Fields the request sets win over the file's: the same draw as the model without them.
+    const own = await complete('gpt2-recommends', { top_k: -1, temperature: 1, max_tokens: 6 });
+    assert.equal(own.choices[0].text, (await complete('gpt2-vllm-defaults', { max_tokens: 6 })).choices[0].text);
   });
 });

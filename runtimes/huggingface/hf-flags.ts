@@ -85,6 +85,13 @@ export const HF_FLAGS = [
     help: "Keep the KV of prompts' leading 16-token blocks (LRU, within the budget) so prompts sharing them skip their prefill",
   },
   {
+    name: 'generation_config',
+    env: ['TSSERVE_GENERATION_CONFIG'],
+    type: 'string',
+    default: 'auto',
+    help: "Sampling defaults of the OpenAI routes (vLLM's --generation-config): auto takes temperature, top_p, top_k, min_p, repetition_penalty and max_new_tokens (a max_tokens cap) from the model's generation_config.json; vllm takes none; or a folder with a generation_config.json",
+  },
+  {
     name: 'max_queue_size',
     env: ['TSSERVE_MAX_QUEUE_SIZE'],
     type: 'int',

@@ -14,6 +14,7 @@ import type {
   LoadedModel,
   ModelMetadata,
   TextModel,
+  SamplingDefaults,
   TextModelInfo,
   TextTask,
 } from '../../src/core/runtime.js';
@@ -46,6 +47,7 @@ export interface HfModelParts {
   maxModelLen: number;
   generator?: Generator;
   cache?: TextModelInfo['cache'];
+  samplingDefaults?: SamplingDefaults;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -147,6 +149,7 @@ export class HfModel implements LoadedModel, TextModel {
         chatTemplate: parts.generator?.hasChatTemplate ?? false,
         ...(task === 'text_embedding' ? { embedOutputs: { embedding: EMBEDDING_OUTPUT, tokenCount: TOKEN_COUNT_OUTPUT } } : {}),
         ...(parts.cache ? { cache: parts.cache } : {}),
+        ...(parts.samplingDefaults && Object.keys(parts.samplingDefaults).length ? { samplingDefaults: parts.samplingDefaults } : {}),
       },
     };
   }

@@ -22,6 +22,8 @@ export interface HfOptions {
   pooling: Pooling;
   normalize: boolean;
   engine: EngineOptions;
+  /** `--generation_config`: auto, vllm, or a folder holding a generation_config.json. */
+  generationConfig: string;
 }
 
 /** The generation engine's limits (vLLM's flag names); 0 means "derive it". */
@@ -140,6 +142,7 @@ export function parseHfOptions(parameters: Record<string, string>): HfOptions {
     pooling,
     normalize: bool(parameters['normalize'], 'normalize'),
     engine: engineOptions(parameters),
+    generationConfig: (parameters['generation_config'] || (declared(HF_FLAGS, 'generation_config').default as string)).trim(),
   };
   if (options.returnProbabilities && options.returnRawLogits) {
     throw new HfConfigError('return_probabilities and return_raw_logits cannot both be set (as in KServe)');

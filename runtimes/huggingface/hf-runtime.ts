@@ -19,7 +19,7 @@ import {
   env,
 } from '@huggingface/transformers';
 import { isGenerative, type TextTask } from '../../src/core/runtime.js';
-import type { LoadedModel, Runtime, RuntimeOptions } from '../../src/core/runtime.js';
+import type { LoadedModel, Runtime, RuntimeOptions, SamplingDefaults } from '../../src/core/runtime.js';
 import { type HfConfig, onnxFile, pickDtype, readGenerationConfig, readHfFolder } from './hf-folder.js';
 import { HfConfigError, parseHfOptions } from './hf-options.js';
 import { HfModel } from './hf-model.js';
@@ -27,6 +27,7 @@ import { checkTaskFits, inferTask, resolveMaxModelLen } from './hf-tasks.js';
 import { Generator } from './generation.js';
 import { buildEngine } from './engine/build-engine.js';
 import { type PastTokens, openCausalDecoder } from './engine/step-session.js';
+import { loadSamplingDefaults } from './sampling-defaults.js';
 import { ortSeverity } from '../onnx/log-severity.js';
 import { followLogLevel } from './hf-log-level.js';
 
@@ -159,7 +160,9 @@ export const huggingfaceRuntime: Runtime = {
     try {
       let generator: Generator | undefined;
       let cache;
+      let sampling: SamplingDefaults | undefined;
       if (generative) {
+        sampling = await loadSamplingDefaults(hf.generationConfig, modelDir);
         requireKvCache(opened.sessions, task, modelDir);
         const built = buildEngine({
           task,
@@ -181,7 +184,18 @@ export const huggingfaceRuntime: Runtime = {
         generator = new Generator(tokenizer, built.engine, limits);
       }
       const { model, release } = opened;
-      return new HfModel({ task, options: hf, config: folder.config, tokenizer, model, release, maxModelLen, generator, cache });
+      return new HfModel({
+        task,
+        options: hf,
+        config: folder.config,
+        tokenizer,
+        model,
+        release,
+        maxModelLen,
+        generator,
+        cache,
+        samplingDefaults: sampling,
+      });
     } catch (error) {
       await opened.release();
       throw error;

@@ -91,6 +91,22 @@ export interface TextModelInfo {
   embedOutputs?: { embedding: string; tokenCount: string };
   /** Generative models: the engine's KV cache, as vllm:cache_config_info reports it. */
   cache?: { blockSize: number; numBlocks: number; prefixCaching: boolean };
+  /** Generative models: what the OpenAI routes use for sampling fields a request leaves out. */
+  samplingDefaults?: SamplingDefaults;
+}
+
+/**
+ * Sampling defaults a generative model's creator recommends (its generation_config.json, as
+ * vLLM's --generation-config auto reads it). Each absent one leaves OpenAI's default.
+ */
+export interface SamplingDefaults {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  repetitionPenalty?: number;
+  /** A cap on max_tokens (vLLM reads max_new_tokens so), and the default where a request sets none. */
+  maxTokens?: number;
 }
 
 export interface ChatMessage {

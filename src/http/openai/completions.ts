@@ -16,7 +16,7 @@ import { type CompletionLogprobs, chatLogprobs, completionLogprobs, textLength }
 import { type ChatRequest, type CompletionRequest, type SamplingFields, parseChat, parseCompletion } from './openai-requests.js';
 import { EventStream, disconnectSignal } from './sse.js';
 import type { ServedModels } from './served-models.js';
-import { textModel } from './text-models.js';
+import { samplingDefaultsFor, textModel } from './text-models.js';
 
 interface Usage {
   prompt_tokens: number;
@@ -256,13 +256,19 @@ async function chatCompletions(
 
 export function registerCompletionRoutes(scope: FastifyInstance, dataPlane: DataPlane, logger: Logger, models: ServedModels): void {
   const body = (raw: unknown) => parseJsonBody((raw as Uint8Array | undefined) ?? new Uint8Array(0));
+  const defaults = (raw: unknown) => {
+    const name = (raw as { model?: unknown } | null)?.model;
+    return typeof name === 'string' ? samplingDefaultsFor(dataPlane, models.canonical(name)) : {};
+  };
   scope.post('/v1/completions', (request, reply) => {
-    const req = parseCompletion(body(request.body));
+    const raw = body(request.body);
+    const req = parseCompletion(raw, defaults(raw));
     traceInference(request, models.canonical(req.model), 'openai');
     return completions(dataPlane, logger, req, reply, models.canonical(req.model));
   });
   scope.post('/v1/chat/completions', (request, reply) => {
-    const req = parseChat(body(request.body));
+    const raw = body(request.body);
+    const req = parseChat(raw, defaults(raw));
     traceInference(request, models.canonical(req.model), 'openai');
     return chatCompletions(dataPlane, logger, req, reply, models.canonical(req.model));
   });

@@ -5,7 +5,7 @@
  * (top_k, min_p, repetition_penalty, min_tokens, ignore_eos, stop_token_ids) are honoured, as
  * clients written for vLLM send them.
  */
-import type { ChatMessage, GenerateSettings, TokenPrompt } from '../../core/runtime.js';
+import type { ChatMessage, GenerateSettings, SamplingDefaults, TokenPrompt } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 type Body = Record<string, unknown>;
@@ -115,8 +115,17 @@ export interface SamplingFields {
   includeUsage: boolean;
 }
 
-/** The fields every generation route shares; `logprobs` is parsed per route, as their shapes differ. */
-function sampling(body: Body, maxTokens: number | undefined, logprobs: number | undefined): SamplingFields {
+/** max_tokens as asked, capped by the model's generation config as vLLM caps it. */
+function capped(asked: number | undefined, defaults: SamplingDefaults): number | undefined {
+  const cap = defaults.maxTokens;
+  return cap === undefined ? asked : Math.min(asked ?? cap, cap);
+}
+
+/**
+ * The fields every generation route shares, each absent one from the model's sampling defaults
+ * or else OpenAI's; `logprobs` is parsed per route, as their shapes differ.
+ */
+function sampling(body: Body, maxTokens: number | undefined, logprobs: number | undefined, defaults: SamplingDefaults): SamplingFields {
   refuseUnsupported(body, {
     best_of: [1],
     suffix: [''],
@@ -128,16 +137,16 @@ function sampling(body: Body, maxTokens: number | undefined, logprobs: number | 
   const stream = bool(body, 'stream');
   const minTokens = num(body, 'min_tokens', 0, 0, maxTokens ?? Number.MAX_SAFE_INTEGER, true);
   const settings: GenerateSettings = {
-    temperature: num(body, 'temperature', 1, 0, 2),
-    topP: num(body, 'top_p', 1, Number.MIN_VALUE, 1),
+    temperature: num(body, 'temperature', defaults.temperature ?? 1, 0, 2),
+    topP: num(body, 'top_p', defaults.topP ?? 1, Number.MIN_VALUE, 1),
     seed: optionalInt(body, 'seed', 0),
     stop: stops(body),
     // vLLM takes -1 for "all" too.
-    topK: Math.max(0, num(body, 'top_k', 0, -1, Number.MAX_SAFE_INTEGER, true)),
-    minP: num(body, 'min_p', 0, 0, 1),
+    topK: Math.max(0, num(body, 'top_k', defaults.topK ?? 0, -1, Number.MAX_SAFE_INTEGER, true)),
+    minP: num(body, 'min_p', defaults.minP ?? 0, 0, 1),
     presencePenalty: num(body, 'presence_penalty', 0, -2, 2),
     frequencyPenalty: num(body, 'frequency_penalty', 0, -2, 2),
-    repetitionPenalty: num(body, 'repetition_penalty', 1, Number.MIN_VALUE, Number.MAX_VALUE),
+    repetitionPenalty: num(body, 'repetition_penalty', defaults.repetitionPenalty ?? 1, Number.MIN_VALUE, Number.MAX_VALUE),
     minTokens,
     ignoreEos: bool(body, 'ignore_eos'),
     stopTokenIds: tokenIds(body, 'stop_token_ids'),
@@ -201,7 +210,7 @@ function completionPrompts(body: Body): (string | TokenPrompt)[] {
   );
 }
 
-export function parseCompletion(value: unknown): CompletionRequest {
+export function parseCompletion(value: unknown, defaults: SamplingDefaults = {}): CompletionRequest {
   const body = asBody(value);
   refuseStructured(body);
   const prompts = completionPrompts(body);
@@ -211,13 +220,13 @@ export function parseCompletion(value: unknown): CompletionRequest {
   if (echo && bool(body, 'stream') && (logprobs !== undefined || prompts.some((p) => typeof p !== 'string'))) {
     throw new OpenAIParamError('stream', "'echo' with 'logprobs' or with a token-id prompt is answered whole: set 'stream' to false");
   }
-  const maxTokens = optionalInt(body, 'max_tokens', 0) ?? COMPLETION_DEFAULT_MAX_TOKENS;
+  const maxTokens = capped(optionalInt(body, 'max_tokens', 0) ?? COMPLETION_DEFAULT_MAX_TOKENS, defaults)!;
   return {
     model: modelName(body),
     prompts,
     maxTokens,
     echo,
-    ...sampling(body, maxTokens, logprobs),
+    ...sampling(body, maxTokens, logprobs, defaults),
   };
 }
 
@@ -240,7 +249,7 @@ function messageText(content: unknown, i: number): string {
   throw new OpenAIParamError(`messages[${i}].content`, `'messages[${i}].content' must be a string or a list of text parts`);
 }
 
-export function parseChat(value: unknown): ChatRequest {
+export function parseChat(value: unknown, defaults: SamplingDefaults = {}): ChatRequest {
   const body = asBody(value);
   refuseStructured(body);
   const messages = body.messages;
@@ -252,12 +261,12 @@ export function parseChat(value: unknown): ChatRequest {
     }
     return { role: (m as Body).role as string, content: messageText((m as Body).content, i) };
   });
-  const maxTokens = optionalInt(body, 'max_completion_tokens', 0) ?? optionalInt(body, 'max_tokens', 0);
+  const maxTokens = capped(optionalInt(body, 'max_completion_tokens', 0) ?? optionalInt(body, 'max_tokens', 0), defaults);
   return {
     model: modelName(body),
     messages: parsed,
     maxTokens,
-    ...sampling(body, maxTokens, chatLogprobsAsked(body)),
+    ...sampling(body, maxTokens, chatLogprobsAsked(body), defaults),
   };
 }
 

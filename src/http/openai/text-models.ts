@@ -2,7 +2,7 @@
 import { ModelNotFoundError } from '../../core/errors.js';
 import { InvalidModelNameError } from '../../core/model-name.js';
 import type { DataPlane } from '../../dataplane/data-plane.js';
-import type { TextModelInfo, TextTask } from '../../core/runtime.js';
+import type { SamplingDefaults, TextModelInfo, TextTask } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 /** What a ready model offers the text routes, if anything; 404 in OpenAI's words when there is no such model. */
@@ -22,6 +22,19 @@ export function textModel(dataPlane: DataPlane, name: string, tasks: readonly Te
   if (!tasks.includes(text.task))
     throw new OpenAIParamError('model', `model '${name}' serves ${text.task}; ${route} needs a ${tasks.join(' or ')} model`);
   return text;
+}
+
+/**
+ * The sampling defaults of the model a request body names, read before the body is checked, so
+ * that its absent fields take them; none when it names no ready text model (the route then says
+ * what is wrong, after the body's own errors, as before).
+ */
+export function samplingDefaultsFor(dataPlane: DataPlane, name: string): SamplingDefaults {
+  try {
+    return dataPlane.textModel(name)?.samplingDefaults ?? {};
+  } catch {
+    return {};
+  }
 }
 
 class OpenAIModelNotFound extends ModelNotFoundError {
