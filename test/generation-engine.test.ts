@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ELEM, FIELDS, tensorValueInfo } from '../runtimes/onnx-ml/onnx-proto.js';
 import { ProtoWriter } from '../runtimes/onnx-ml/protobuf.js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
-import { HF, copyHfModel, gpt2Expected, gqaExpected, post, t5Expected } from './helpers/hf.js';
+import { HF, copyHfModel, fp16IoExpected, gpt2Expected, gqaExpected, post, t5Expected } from './helpers/hf.js';
 import { type TestServer, metricSample, postJson, startTestServer } from './helpers/server.js';
 import { GrpcTestClient, assertStatus } from './helpers/grpc-client.js';
 
@@ -138,6 +138,7 @@ describe('generation engine: continuous batching', () => {
     await copyHfModel(repo, HF.t5, 't5');
     await copyHfModel(repo, HF.gpt2MaskPositions, 'mask-positions');
     await copyHfModel(repo, HF.llamaGqa, 'gqa');
+    await copyHfModel(repo, HF.gpt2Fp16Io, 'fp16-io');
     await copyHfModel(repo, HF.gpt2Gemma3Io, 'gemma3-io');
     // A graph input the engine does not know: the model must be refused at load, not fail each request.
     await copyHfModel(repo, HF.gpt2, 'extra-input');
@@ -185,6 +186,26 @@ describe('generation engine: continuous batching', () => {
       const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'mask-positions', prompt, params(i))));
       assert.deepEqual(together, solo, `round ${round}`);
     }
+  });
+
+  it('decoder-only graphs with float16 past, present and logits (fp16 and q4f16 exports): the torch ids alone, and the solo ids together', async () => {
+    for (const { prompt, greedy_ids } of fp16IoExpected.prompts) {
+      assert.deepEqual((await v2Generate(srv.url, 'fp16-io', prompt, { max_tokens: 8 })).ids, greedy_ids, prompt);
+    }
+    const params = (i: number) => ({ max_tokens: 20 + 5 * i });
+    const solo: Generated[] = [];
+    for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'fp16-io', prompt, params(i)));
+    const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'fp16-io', prompt, params(i))));
+    assert.deepEqual(together, solo);
+    // Log-probabilities are read from the same float16 logits: finite, at most 0, the chosen token's the largest when greedy.
+    const scored = (await (
+      await post(`${api}/completions`, { model: 'fp16-io', prompt: PROMPTS[0], max_tokens: 4, temperature: 0, logprobs: 2 })
+    ).json()) as any;
+    const { token_logprobs: lps, top_logprobs: tops } = scored.choices[0].logprobs;
+    lps.forEach((lp: number, i: number) => {
+      assert.ok(Number.isFinite(lp) && lp <= 0, `logprob ${lp}`);
+      assert.equal(lp, Math.max(...(Object.values(tops[i]) as number[])));
+    });
   });
 
   it('GroupQueryAttention decoders (onnx-community exports; weights in an external data file): alone, together and from cached blocks, the ids of the numpy reference', async () => {

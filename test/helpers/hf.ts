@@ -14,6 +14,8 @@ export const HF = {
   gpt2Gemma3Io: 'test/hf-models/tiny-gpt2-gemma3-io',
   /** tiny-gpt2's weights without a position_ids input: the graph counts positions from the attention mask. */
   gpt2MaskPositions: 'test/hf-models/tiny-gpt2-mask-positions',
+  /** tiny-gpt2's graph behind float16 past, present and logits (as fp16 and q4f16 exports). */
+  gpt2Fp16Io: 'test/hf-models/tiny-gpt2-fp16-io',
   /** A Llama-shaped decoder on onnxruntime's GroupQueryAttention, weights in onnx/model.onnx_data. */
   llamaGqa: 'test/hf-models/tiny-llama-gqa',
   t5: 'test/hf-models/tiny-t5',
@@ -64,6 +66,10 @@ export const gpt2Expected = json(HF.gpt2) as {
   prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
   chat: { messages: { role: string; content: string }[]; prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string };
   long_greedy_tokens: number;
+};
+/** Greedy ids of tiny-gpt2-fp16-io from torch, with past, present and logits rounded through float16. */
+export const fp16IoExpected = json(HF.gpt2Fp16Io) as {
+  prompts: { prompt: string; ids: number[]; greedy_ids: number[]; greedy_text: string }[];
 };
 /** Greedy ids of tiny-llama-gqa from a numpy implementation of the model (no onnxruntime). */
 export const gqaExpected = json(HF.llamaGqa) as {

@@ -24,6 +24,7 @@ import {
   rowSpans,
 } from './kv-batch.js';
 import { KvSlots } from './kv-slots.js';
+import { logitsAt } from './logits.js';
 import type { Sequence } from './sequence.js';
 import { NEW_COLUMN_INDEX, newColumnOutput, type PastTokens } from './step-session.js';
 
@@ -364,12 +365,11 @@ export class CausalDecoder implements Decoder {
 function lastLogits(logits: ort.Tensor, row: number, padding = 0): Float32Array {
   const [, positions, vocab] = logits.dims as [number, number, number];
   const end = ((row + 1) * positions - padding) * vocab;
-  return (logits.data as Float32Array).subarray(end - vocab, end);
+  return logitsAt(logits, end - vocab, vocab);
 }
 
 /** Hands a sequence the logits of a one-row prefill run, whose first position is prompt position `from`. */
 function scorePrompt(seq: Sequence, logits: ort.Tensor, from: number): void {
   const [, positions, vocab] = logits.dims as [number, number, number];
-  const data = logits.data as Float32Array;
-  for (let i = 0; i < positions; i++) seq.promptLogits(from + i, data.subarray(i * vocab, (i + 1) * vocab));
+  for (let i = 0; i < positions; i++) seq.promptLogits(from + i, logitsAt(logits, i * vocab, vocab));
 }

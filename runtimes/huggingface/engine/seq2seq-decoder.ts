@@ -9,6 +9,7 @@
 import * as ort from 'onnxruntime-node';
 import type { Decoder } from './decoder.js';
 import { type KvBatch, type KvLayout, emptyKv, gatherRows, kvFeeds, kvFromOutputs } from './kv-batch.js';
+import { logitsAt } from './logits.js';
 import type { Sequence } from './sequence.js';
 
 const toPresent = (name: string) => name.replace('past_key_values', 'present');
@@ -71,7 +72,8 @@ export class Seq2SeqDecoder implements Decoder {
     seq.kv = kvFromOutputs(this.layouts.self, out, toPresent);
     seq.cross = kvFromOutputs(this.layouts.cross, out, toPresent);
     seq.prefilled = n;
-    return out['logits']!.data as Float32Array;
+    const logits = out['logits']!;
+    return logitsAt(logits, 0, logits.size);
   }
 
   /** Encoder and first decoder step of several prompts at once, right-padded under the encoder mask. */
@@ -97,14 +99,14 @@ export class Seq2SeqDecoder implements Decoder {
     const out = await this.decoder.run(feeds);
     const self = kvFromOutputs(this.layouts.self, out, toPresent);
     const cross = kvFromOutputs(this.layouts.cross, out, toPresent);
-    const logits = out['logits']!.data as Float32Array;
-    const vocab = logits.length / rows;
+    const logits = out['logits']!;
+    const vocab = logits.size / rows;
     return seqs.map((seq, r) => {
       const n = seq.promptIds.length;
       seq.kv = gatherRows(this.layouts.self, [{ kv: self, row: r, from: 0, length: 1 }], 1, 'right');
       seq.cross = gatherRows(this.layouts.cross, [{ kv: cross, row: r, from: 0, length: n }], n, 'left');
       seq.prefilled = n;
-      return logits.slice(r * vocab, (r + 1) * vocab);
+      return logitsAt(logits, r * vocab, vocab).slice();
     });
   }
 
@@ -177,9 +179,9 @@ export class Seq2SeqDecoder implements Decoder {
       kvFeeds(cohort.cross, this.layouts.cross.type, feeds);
       const out = await this.decoder.run(feeds);
       cohort.self = kvFromOutputs(this.layouts.self, out, toPresent);
-      const data = out['logits']!.data as Float32Array;
-      const vocab = data.length / rows;
-      cohort.rows.forEach((seq, r) => logits.set(seq, data.subarray(r * vocab, (r + 1) * vocab)));
+      const data = out['logits']!;
+      const vocab = data.size / rows;
+      cohort.rows.forEach((seq, r) => logits.set(seq, logitsAt(data, r * vocab, vocab)));
     }
     return logits;
   }
