@@ -27,6 +27,9 @@ describe('Hugging Face runtime over v2 and V1', () => {
         .join('\n');
     await copyHfModel(repo, HF.bert, 'bert_cls_pool');
     await repo.write('bert_cls_pool/config.pbtxt', params({ pooling: 'cls' }));
+    // Only onnx/model_fp16.onnx, its last_hidden_state float16, as an fp16 export.
+    await repo.copy(`${HF.bertFp16Io}/onnx/model_fp16.onnx`, 'bert_fp16/onnx/model_fp16.onnx');
+    for (const f of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) await repo.copy(`${HF.bertFp16Io}/${f}`, `bert_fp16/${f}`);
     await copyHfModel(repo, HF.bert, 'bert_short');
     await repo.write('bert_short/config.pbtxt', params({ max_model_len: '8' }));
     await copyHfModel(repo, HF.bertCls, 'cls_rich');
@@ -84,6 +87,14 @@ describe('Hugging Face runtime over v2 and V1', () => {
     const out = body.outputs[0];
     assert.deepEqual([out.name, out.datatype, out.shape], ['embedding', 'FP32', [5, 32]]);
     bertExpected.mean_normalized.forEach((row, i) => assertClose(out.data.slice(i * 32, (i + 1) * 32), row, 1e-5, `row ${i}`));
+  });
+
+  it('an fp16 export (float16 outputs, model_fp16.onnx only) gives the same embeddings to float16 precision', async () => {
+    const { status, body } = await postJson(`${srv.url}/v2/models/bert_fp16/infer`, texts(bertExpected.sentences));
+    assert.equal(status, 200, JSON.stringify(body));
+    const out = body.outputs[0];
+    assert.deepEqual([out.datatype, out.shape], ['FP32', [5, 32]]);
+    bertExpected.mean_normalized.forEach((row, i) => assertClose(out.data.slice(i * 32, (i + 1) * 32), row, 2e-3, `row ${i}`));
   });
 
   it('v2: CLS pooling when the model asks for it', async () => {

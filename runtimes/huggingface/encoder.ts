@@ -28,7 +28,9 @@ export async function encode(
   const outputs = (await model({ input_ids, attention_mask })) as Record<string, HfTensor>;
   const output = outputs[outputName];
   if (!output) throw new Error(`the model returned no '${outputName}' output (it returned ${Object.keys(outputs).join(', ')})`);
-  return { output, ids: input_ids.data as BigInt64Array, mask, seqLen, tokenCounts };
+  // fp16 exports answer float16, which arrives as 16-bit patterns; pooling and softmax read float32.
+  const floats = output.type === 'float16' ? output.to('float32') : output;
+  return { output: floats, ids: input_ids.data as BigInt64Array, mask, seqLen, tokenCounts };
 }
 
 /** Mean (over real tokens) or first-token pooling of last_hidden_state, optionally L2-normalised. */

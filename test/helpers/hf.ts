@@ -8,6 +8,8 @@ export const HF = {
   bertCls: 'test/hf-models/tiny-bert-cls',
   bertMlm: 'test/hf-models/tiny-bert-mlm',
   bertNer: 'test/hf-models/tiny-bert-ner',
+  /** tiny-bert's encoder with a float16 last_hidden_state, as onnx/model_fp16.onnx only. */
+  bertFp16Io: 'test/hf-models/tiny-bert-fp16-io',
   gpt2: 'test/hf-models/tiny-gpt2',
   gpt2NoCache: 'test/hf-models/tiny-gpt2-nocache',
   /** tiny-gpt2's weights behind use_cache_branch, num_logits_to_keep and positions from 1 (model_type gemma3_text). */
