@@ -13,7 +13,7 @@ import { ELEM, FIELDS, tensorValueInfo } from '../runtimes/onnx-ml/onnx-proto.js
 import { ProtoWriter } from '../runtimes/onnx-ml/protobuf.js';
 import { type TempRepo, tempRepo } from './helpers/model-dir.js';
 import { HF, copyHfModel, fp16IoExpected, gpt2Expected, gqaExpected, post, t5Expected } from './helpers/hf.js';
-import { type TestServer, metricSample, postJson, startTestServer } from './helpers/server.js';
+import { type TestServer, metricSample, postJson, repoPath, startTestServer } from './helpers/server.js';
 import { GrpcTestClient, assertStatus } from './helpers/grpc-client.js';
 
 interface Generated {
@@ -139,6 +139,11 @@ describe('generation engine: continuous batching', () => {
     await copyHfModel(repo, HF.gpt2MaskPositions, 'mask-positions');
     await copyHfModel(repo, HF.llamaGqa, 'gqa');
     await copyHfModel(repo, HF.gpt2Fp16Io, 'fp16-io');
+    // A config claiming a vocabulary of 2^24 tokens: prefill runs of a graph that answers every
+    // position's logits then take 4 tokens each (256 MiB of float32 logits).
+    await copyHfModel(repo, HF.gpt2, 'gpt2-vast-vocab', ['config.json']);
+    const config = JSON.parse(await readFile(repoPath(HF.gpt2, 'config.json'), 'utf8'));
+    await repo.write('gpt2-vast-vocab/config.json', JSON.stringify({ ...config, vocab_size: 2 ** 24 }));
     await copyHfModel(repo, HF.gpt2Gemma3Io, 'gemma3-io');
     // A graph input the engine does not know: the model must be refused at load, not fail each request.
     await copyHfModel(repo, HF.gpt2, 'extra-input');
@@ -206,6 +211,15 @@ describe('generation engine: continuous batching', () => {
       assert.ok(Number.isFinite(lp) && lp <= 0, `logprob ${lp}`);
       assert.equal(lp, Math.max(...(Object.values(tops[i]) as number[])));
     });
+  });
+
+  it("a graph that answers every position's logits is prefilled in runs their size bounds, with the same ids", async () => {
+    const params = (i: number) => ({ max_tokens: 12 + 3 * i });
+    const solo: Generated[] = [];
+    for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
+    assert.deepEqual(await v2Generate(srv.url, 'gpt2-vast-vocab', PROMPTS[2]!, params(2)), solo[2]);
+    const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gpt2-vast-vocab', prompt, params(i))));
+    assert.deepEqual(together, solo);
   });
 
   it('GroupQueryAttention decoders (onnx-community exports; weights in an external data file): alone, together and from cached blocks, the ids of the numpy reference', async () => {

@@ -25,6 +25,19 @@ const POSITIONS_FROM_ONE = new Set(['gemma3_text', 'gemma3', 'paligemma']);
 /** Logits a scored prompt's prefill run may return: its chunk is this over a vocabulary's worth of floats. */
 const SCORE_LOGITS_BYTES = 64 * 2 ** 20;
 
+/**
+ * Logits a prefill run of a graph without num_logits_to_keep may answer. They are a
+ * vocabulary's worth of floats per prompt token, held by onnxruntime and copied once more into
+ * JavaScript: 2048 tokens of a 151,936-token vocabulary are 1.2 GB each. Runs of this size
+ * still take hundreds of tokens of a large vocabulary, whose compute outweighs a run's fixed cost.
+ */
+const PREFILL_LOGITS_BYTES = 256 * 2 ** 20;
+
+/** Prompt tokens one prefill run may feed: bounded where the run answers every position's logits. */
+export function promptTokensPerRun(everyPositionLogits: boolean, vocabSize: number): number {
+  return everyPositionLogits ? Math.max(1, Math.floor(PREFILL_LOGITS_BYTES / (4 * vocabSize))) : Number.POSITIVE_INFINITY;
+}
+
 /** Without --kv_cache_memory_bytes, the cache may take at most this share of the memory the process may use. */
 const DEFAULT_MEMORY_SHARE = 0.25;
 
@@ -98,6 +111,7 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
       prefixCaching,
       eosIds: setup.eosIds,
       scoreChunk: Math.max(1, Math.floor(SCORE_LOGITS_BYTES / (4 * Number(setup.config['vocab_size'] || 1)))),
+      promptTokensPerRun: promptTokensPerRun(decoder.everyPositionLogits, Number(setup.config['vocab_size'] || 1)),
     },
     { gauges, finished: reports && ((stats) => reports.postMessage(stats)) },
   );

@@ -55,6 +55,7 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
 
 export class CausalDecoder implements Decoder {
   readonly prefixCaching = true;
+  readonly everyPositionLogits: boolean;
   private rows: Sequence[] = [];
   /** The running batch's K/V when steps write their new columns in place (see the module comment). */
   private readonly slots?: KvSlots;
@@ -85,6 +86,7 @@ export class CausalDecoder implements Decoder {
     this.positions = session.inputNames.includes('position_ids');
     this.cacheBranch = session.inputNames.includes('use_cache_branch');
     this.logitsToKeep = session.inputNames.includes('num_logits_to_keep');
+    this.everyPositionLogits = !this.logitsToKeep;
     this.indexInput = session.inputNames.includes(NEW_COLUMN_INDEX);
     const presents = layout.names.map(toPresent);
     const columns = presents.map(newColumnOutput);

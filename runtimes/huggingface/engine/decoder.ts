@@ -6,6 +6,11 @@ export interface Decoder {
   /** Whether leading prompt blocks' K/V can be reused (decoder-only: causal attention). */
   readonly prefixCaching: boolean;
   /**
+   * Whether a prefill run answers logits for every prompt position it feeds (a graph without
+   * num_logits_to_keep), a vocabulary's worth of floats each, rather than the last position's.
+   */
+  readonly everyPositionLogits: boolean;
+  /**
    * Feeds up to `budget` more prompt tokens of `seq` (after its cached prefix in `seq.kv`);
    * returns the logits of the last prompt token once the whole prompt is in. A sequence that
    * scores its prompt gets every position's logits (Sequence.promptLogits); prefillBatch never

@@ -42,6 +42,11 @@ export interface EngineLimits {
    * position are kept, a vocabulary's worth each, so a long prompt goes in chunks.
    */
   scoreChunk: number;
+  /**
+   * Prompt tokens (padding included) one prefill run may feed: where the graph answers every
+   * position's logits, they bound that output's size; otherwise unbounded.
+   */
+  promptTokensPerRun: number;
 }
 
 /** Where the engine tells what it is doing and what it finished. */
@@ -199,10 +204,10 @@ export class Engine {
     return blockKeys(seq.promptIds.slice(0, usable), this.limits.blockSize);
   }
 
-  /** The step's token budget for prompts: what the running sequences' token each leaves. */
+  /** The step's token budget for prompts: what the running sequences' token each leaves, at most a run's. */
   private promptBudget(): number {
-    const { maxNumBatchedTokens } = this.limits;
-    return this.running.length ? maxNumBatchedTokens - this.running.length : maxNumBatchedTokens;
+    const { maxNumBatchedTokens, promptTokensPerRun } = this.limits;
+    return Math.min(maxNumBatchedTokens - this.running.length, promptTokensPerRun);
   }
 
   /**
