@@ -430,3 +430,54 @@ describe("OpenAI sampling defaults from the model's generation_config.json", () 
     assert.equal(own.choices[0].text, (await complete('gpt2-vllm-defaults', { max_tokens: 6 })).choices[0].text);
   });
 });
+
+describe('OpenAI prompts: special tokens as vLLM adds them', () => {
+  let repo: TempRepo;
+  let srv: Awaited<ReturnType<typeof startLoggedServer>>;
+  before(async () => {
+    repo = await tempRepo();
+    await copyHfModel(repo, HF.gpt2, 'tiny-gpt2');
+    // A tokenizer that puts a BOS before every text, and a chat template that writes one, as Llama's.
+    const tokenizer = JSON.parse(readFileSync(repoPath(HF.gpt2, 'tokenizer.json'), 'utf8'));
+    const bos = '<|endoftext|>';
+    tokenizer.post_processor = {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { [bos]: { id: bos, ids: [283], tokens: [bos] } },
+    };
+    const config = JSON.parse(readFileSync(repoPath(HF.gpt2, 'tokenizer_config.json'), 'utf8'));
+    await copyHfModel(repo, HF.gpt2, 'bos-gpt2', ['tokenizer.json', 'tokenizer_config.json']);
+    await repo.write('bos-gpt2/tokenizer.json', JSON.stringify(tokenizer));
+    await repo.write(
+      'bos-gpt2/tokenizer_config.json',
+      JSON.stringify({ ...config, chat_template: `{{ bos_token }}${config.chat_template}` }),
+    );
+    srv = await startLoggedServer(repo.dir);
+  });
+  after(async () => {
+    await srv.close();
+    await repo.remove();
+  });
+
+  it('a text prompt gets the BOS the tokenizer adds, chat messages only the one their template writes; add_special_tokens and add_generation_prompt change that', async () => {
+    const usage = async (route: string, body: object) => {
+      const res = (await (await post(`${srv.url}/v1/${route}`, { max_tokens: 1, temperature: 0, ...body })).json()) as any;
+      assert.ok(res.usage, JSON.stringify(res));
+      return res.usage.prompt_tokens as number;
+    };
+    const text = await usage('completions', { model: 'tiny-gpt2', prompt: greedy.prompt });
+    assert.equal(await usage('completions', { model: 'bos-gpt2', prompt: greedy.prompt }), text + 1);
+    assert.equal(await usage('completions', { model: 'bos-gpt2', prompt: greedy.prompt, add_special_tokens: false }), text);
+    const chatted = await usage('chat/completions', { model: 'tiny-gpt2', messages: chat.messages });
+    assert.equal(chatted, chat.ids.length);
+    assert.equal(await usage('chat/completions', { model: 'bos-gpt2', messages: chat.messages }), chatted + 1, 'one BOS, not two');
+    assert.equal(await usage('chat/completions', { model: 'bos-gpt2', messages: chat.messages, add_special_tokens: true }), chatted + 2);
+    // Without the generation prompt the rendered chat lacks "assistant:".
+    const open = await usage('chat/completions', { model: 'tiny-gpt2', messages: chat.messages, add_generation_prompt: false });
+    assert.ok(open < chatted, `${open} < ${chatted}`);
+    const bad = await post(`${srv.url}/v1/chat/completions`, { model: 'tiny-gpt2', messages: chat.messages, add_special_tokens: 'yes' });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as any).error.message, /'add_special_tokens' must be true or false/);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
 import { InvalidInputError } from '../../src/core/errors.js';
-import type { ChatMessage, GenerateChunk, GenerateRequest, GenerateResult } from '../../src/core/runtime.js';
+import type { ChatMessage, GenerateChunk, GenerateRequest, GenerateResult, PromptTokenization } from '../../src/core/runtime.js';
 import type { Engine } from './engine/engine.js';
 import { Logprobs, TokenTexts } from './engine/logprobs.js';
 import { Sampler } from './engine/sampler.js';
@@ -36,17 +36,18 @@ export class Generator {
     return typeof this.tokenizer.chat_template === 'string' && this.tokenizer.chat_template.length > 0;
   }
 
-  private render(prompt: string | ChatMessage[]): string {
+  private render(prompt: string | ChatMessage[], tokenization: PromptTokenization): string {
     if (typeof prompt === 'string') return prompt;
     if (!this.hasChatTemplate) {
       throw new InvalidInputError(
         "this model's tokenizer_config.json has no chat_template, so chat messages cannot be rendered; use completions with a plain prompt",
       );
     }
-    return this.tokenizer.apply_chat_template(prompt as never, { tokenize: false, add_generation_prompt: true }) as string;
+    const add_generation_prompt = tokenization.addGenerationPrompt ?? true;
+    return this.tokenizer.apply_chat_template(prompt as never, { tokenize: false, add_generation_prompt }) as string;
   }
 
-  private promptIds(prompt: GenerateRequest['prompt']): number[] {
+  private promptIds(prompt: GenerateRequest['prompt'], tokenization: PromptTokenization = {}): number[] {
     if (typeof prompt === 'object' && !Array.isArray(prompt)) {
       const { vocabSize } = this.limits;
       const outside = prompt.tokenIds.find((id) => id >= vocabSize);
@@ -55,7 +56,9 @@ export class Generator {
       }
       return prompt.tokenIds;
     }
-    const ids = this.tokenizer(this.render(prompt)).input_ids as HfTensor;
+    // A chat template writes the special tokens (a BOS) itself; the tokenizer adding them again would double them.
+    const add_special_tokens = tokenization.addSpecialTokens ?? typeof prompt === 'string';
+    const ids = this.tokenizer(this.render(prompt, tokenization), { add_special_tokens }).input_ids as HfTensor;
     return Array.from(ids.data as BigInt64Array, Number);
   }
 
@@ -96,7 +99,7 @@ export class Generator {
     onChunk: (chunk: GenerateChunk) => void,
     signal: { readonly aborted: boolean },
   ): Promise<GenerateResult> {
-    const promptIds = this.promptIds(request.prompt);
+    const promptIds = this.promptIds(request.prompt, request.tokenization);
     const maxNew = this.budget(promptIds.length, request.maxTokens);
     const scoring = request.promptLogprobs !== undefined;
     if (scoring && this.limits.encoderDecoder) {

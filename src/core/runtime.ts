@@ -155,9 +155,21 @@ export interface GenerateRequest {
   promptLogprobs?: number;
   /** Answer the prompt's text too (for a token-id prompt, decoded). */
   echo?: boolean;
+  /** How a text prompt or chat messages become tokens (vLLM's request fields). */
+  tokenization?: PromptTokenization;
 }
 
-/** How a request's tokens are chosen, whatever its prompt: what every choice of an OpenAI request shares. */
+export interface PromptTokenization {
+  /**
+   * The tokenizer adds its special tokens (a BOS) around the prompt: by default for a text
+   * prompt, not for chat messages, whose template writes them (as vLLM).
+   */
+  addSpecialTokens?: boolean;
+  /** Chat: the rendered prompt ends with the assistant's turn opened (default true). */
+  addGenerationPrompt?: boolean;
+}
+
+/** A request but its prompt and length: how its tokens are chosen, what every choice of an OpenAI request shares. */
 export type GenerateSettings = Omit<GenerateRequest, 'prompt' | 'maxTokens' | 'echo' | 'promptLogprobs'>;
 
 /** A token as the log-probability answers show it: its text, decoded alone, and its log-probability. */

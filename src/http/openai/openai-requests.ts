@@ -5,7 +5,7 @@
  * (top_k, min_p, repetition_penalty, min_tokens, ignore_eos, stop_token_ids) are honoured, as
  * clients written for vLLM send them.
  */
-import type { ChatMessage, GenerateSettings, SamplingDefaults, TokenPrompt } from '../../core/runtime.js';
+import type { ChatMessage, GenerateSettings, PromptTokenization, SamplingDefaults, TokenPrompt } from '../../core/runtime.js';
 import { OpenAIParamError } from './openai-errors.js';
 
 type Body = Record<string, unknown>;
@@ -40,11 +40,23 @@ function optionalInt(body: Body, key: string, min: number): number | undefined {
   return num(body, key, 0, min, Number.MAX_SAFE_INTEGER, true);
 }
 
-function bool(body: Body, key: string): boolean {
+function optionalBool(body: Body, key: string): boolean | undefined {
   const v = body[key];
-  if (v === undefined || v === null) return false;
+  if (v === undefined || v === null) return undefined;
   if (typeof v !== 'boolean') throw new OpenAIParamError(key, `'${key}' must be true or false, got ${JSON.stringify(v)}`);
   return v;
+}
+
+function bool(body: Body, key: string): boolean {
+  return optionalBool(body, key) ?? false;
+}
+
+/** vLLM's add_special_tokens (both routes) and add_generation_prompt (chat), where given. */
+function tokenization(body: Body): PromptTokenization | undefined {
+  const addSpecialTokens = optionalBool(body, 'add_special_tokens');
+  const addGenerationPrompt = optionalBool(body, 'add_generation_prompt');
+  if (addSpecialTokens === undefined && addGenerationPrompt === undefined) return undefined;
+  return { addSpecialTokens, addGenerationPrompt };
 }
 
 function tokenIds(body: Body, key: string): number[] {
@@ -152,6 +164,7 @@ function sampling(body: Body, maxTokens: number | undefined, logprobs: number | 
     stopTokenIds: tokenIds(body, 'stop_token_ids'),
     logitBias: logitBias(body),
     logprobs,
+    tokenization: tokenization(body),
   };
   return {
     settings,
