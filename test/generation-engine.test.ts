@@ -502,9 +502,14 @@ describe('generation engine: limits', () => {
     await repo.remove();
   });
 
-  it('requests the KV-cache budget cannot hold yet wait (the waiting gauge shows them) and then succeed', async () => {
-    // Each request reserves 2 + 450 tokens: 29 of the 30 blocks.
+  it('sequences that outgrow the KV-cache budget are preempted, wait (the waiting gauge shows them), resume and get their solo tokens', async () => {
+    // Each request grows to 2 + 450 tokens, 29 of the 30 blocks: three start together, and the
+    // latest admitted gives its K/V back whenever the others need room.
     const body = { model: 'gpt2', prompt: gpt2Expected.prompts[0]!.prompt, max_tokens: 450, temperature: 0 };
+    const solo = (await (await post(`${api}/completions`, body)).json()) as any;
+    const preempted = async () => metricSample(await scrape(srv.url), 'vllm:num_preemptions_total', { model_name: 'gpt2' });
+    const before = await preempted();
+    assert.equal(before, 0, 'a request alone is never preempted');
     let most = 0;
     let running = true;
     const watch = (async () => {
@@ -518,11 +523,30 @@ describe('generation engine: limits', () => {
       replies.map((r) => r.status),
       [200, 200, 200],
     );
-    assert.equal(new Set(results.map((r) => r.choices[0].text)).size, 1);
+    for (const result of results) assert.equal(result.choices[0].text, solo.choices[0].text);
     assert.ok(most >= 1, `the waiting gauge showed queued requests (most seen: ${most})`);
+    assert.ok((await preempted()) >= 2, `at least two sequences were preempted (${await preempted()})`);
     const text = await scrape(srv.url);
     assert.equal(metricSample(text, 'vllm:num_requests_waiting', { model_name: 'gpt2' }), 0);
     assert.match(text, /vllm:cache_config_info\{[^}]*num_gpu_blocks="30"/);
+  });
+
+  it('admission takes room for the prompt, not for all of max_tokens: requests whose max_tokens the budget cannot all hold start together', async () => {
+    // Three requests of up to 2 + 300 tokens, 19 blocks each: 57 of the 30 if reserved up front,
+    // when one would run and two wait. All three run until their 160th token or so, when the
+    // latest admitted start to give way.
+    const body = { model: 'gpt2', prompt: gpt2Expected.prompts[0]!.prompt, max_tokens: 300, temperature: 0 };
+    const solo = (await (await post(`${api}/completions`, body)).json()) as any;
+    let most = 0;
+    let running = true;
+    const watch = (async () => {
+      while (running) most = Math.max(most, metricSample(await scrape(srv.url), 'vllm:num_requests_running', { model_name: 'gpt2' }));
+    })();
+    const results = (await Promise.all([0, 1, 2].map(async () => (await post(`${api}/completions`, body)).json()))) as any[];
+    running = false;
+    await watch;
+    for (const result of results) assert.equal(result.choices[0].text, solo.choices[0].text);
+    assert.equal(most, 3, 'all three ran at once');
   });
 
   it('a request that can never fit the budget gets 400 naming the limit, over HTTP and gRPC', async () => {
@@ -565,27 +589,34 @@ describe('generation engine: limits', () => {
   });
 
   it('past max_queue_size a request gets 503 / UNAVAILABLE at once; the queued ones still finish', async () => {
-    const body = { model: 'gpt2', prompt: gpt2Expected.prompts[1]!.prompt, max_tokens: 450, temperature: 0 };
-    const controller = new AbortController();
-    const first = streamCompletion(api, body, controller.signal);
-    await first.first; // holds the whole budget now
-    const queued = [post(`${api}/completions`, body), post(`${api}/completions`, body)];
-    await until(
-      async () => metricSample(await scrape(srv.url), 'vllm:num_requests_waiting', { model_name: 'gpt2' }) === 2,
-      'two requests wait',
-    );
-    const refused = await post(`${api}/completions`, body);
-    assert.equal(refused.status, 503);
-    assert.match(JSON.stringify(await refused.json()), /max_queue_size/);
-    const client = new GrpcTestClient(srv.grpcAddress);
+    // One sequence at a time (--max_num_seqs 1, one worker): the first request runs, the next ones wait.
+    const one = await startTestServer(repo.dir, { enable_grpc: true, max_num_seqs: 1, workers: 1, max_queue_size: 2 });
+    const oneApi = `${one.url}/openai/v1`;
     try {
-      await assertStatus(grpcGenerate(client, 'gpt2', 'hello', 4), grpc.status.UNAVAILABLE, /queue is full/);
+      const body = { model: 'gpt2', prompt: gpt2Expected.prompts[1]!.prompt, max_tokens: 450, temperature: 0 };
+      const controller = new AbortController();
+      const first = streamCompletion(oneApi, body, controller.signal);
+      await first.first; // holds the only sequence slot now
+      const queued = [post(`${oneApi}/completions`, body), post(`${oneApi}/completions`, body)];
+      await until(
+        async () => metricSample(await scrape(one.url), 'vllm:num_requests_waiting', { model_name: 'gpt2' }) === 2,
+        'two requests wait',
+      );
+      const refused = await post(`${oneApi}/completions`, body);
+      assert.equal(refused.status, 503);
+      assert.match(JSON.stringify(await refused.json()), /max_queue_size/);
+      const client = new GrpcTestClient(one.grpcAddress);
+      try {
+        await assertStatus(grpcGenerate(client, 'gpt2', 'hello', 4), grpc.status.UNAVAILABLE, /queue is full/);
+      } finally {
+        client.close();
+      }
+      controller.abort();
+      await first.done;
+      for (const reply of await Promise.all(queued)) assert.equal(reply.status, 200);
     } finally {
-      client.close();
+      await one.close();
     }
-    controller.abort();
-    await first.done;
-    for (const reply of await Promise.all(queued)) assert.equal(reply.status, 200);
   });
 });
 

@@ -226,6 +226,8 @@ export interface GenerationStats {
   cachedTokens?: number;
   finishReason: FinishReason;
   timing: GenerateTiming;
+  /** Times the engine preempted the request (gave up its K/V and computed it again later). */
+  preemptions?: number;
 }
 
 export interface GenerateResult {

@@ -30,6 +30,7 @@ export class VllmMetrics {
   private readonly prefixHits: Counter;
   private readonly promptTokens: Counter;
   private readonly generationTokens: Counter;
+  private readonly preemptions: Counter;
   private readonly success: Counter;
   private readonly ttft: Histogram;
   private readonly itl: Histogram;
@@ -83,6 +84,10 @@ export class VllmMetrics {
     this.prefixHits = counter('vllm:prefix_cache_hits_total', 'Prompt tokens found in the prefix cache');
     this.promptTokens = counter('vllm:prompt_tokens_total', 'Prompt tokens of finished requests');
     this.generationTokens = counter('vllm:generation_tokens_total', 'Generated tokens of finished requests');
+    this.preemptions = counter(
+      'vllm:num_preemptions_total',
+      'Times a running request gave up its KV cache for room, to be computed again (counted when it finishes)',
+    );
     this.success = counter('vllm:request_success_total', 'Finished requests, by finish reason (stop, length, abort)', [
       'model_name',
       'finished_reason',
@@ -105,6 +110,7 @@ export class VllmMetrics {
     }
     this.promptTokens.inc(labels, stats.promptTokens);
     this.generationTokens.inc(labels, stats.generatedTokens);
+    this.preemptions.inc(labels, stats.preemptions ?? 0);
     this.success.inc({ model_name: model, finished_reason: REASON[stats.finishReason] });
     const t = stats.timing;
     this.queue.observe(labels, t.queueS);

@@ -30,11 +30,11 @@ class Row {
   readonly scoresPrompt = false;
   readonly out: number[] = [];
   constructor(
-    readonly promptIds: number[],
+    readonly prefillIds: number[],
     readonly wanted: number,
   ) {}
   get promptDone(): boolean {
-    return this.prefilled >= this.promptIds.length;
+    return this.prefilled >= this.prefillIds.length;
   }
   take(logits: Float32Array): void {
     let best = 0;

@@ -55,6 +55,7 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
 
 export class CausalDecoder implements Decoder {
   readonly prefixCaching = true;
+  readonly resumable = true;
   readonly everyPositionLogits: boolean;
   private rows: Sequence[] = [];
   /** The running batch's K/V when steps write their new columns in place (see the module comment). */
@@ -109,7 +110,7 @@ export class CausalDecoder implements Decoder {
   async prefill(seq: Sequence, budget: number): Promise<Float32Array | undefined> {
     const past = seq.kv ?? emptyKv(this.layout, 1);
     const from = past.length;
-    const ids = seq.promptIds.slice(from, from + budget);
+    const ids = seq.prefillIds.slice(from, from + budget);
     const n = ids.length;
     const feeds: Record<string, ort.Tensor> = {
       input_ids: int64(ids, [1, n]),
@@ -148,7 +149,7 @@ export class CausalDecoder implements Decoder {
   private async prefillLeading(seqs: readonly Sequence[]): Promise<Float32Array[]> {
     if (seqs.some((s) => s.kv)) return this.prefillEach(seqs);
     const rows = seqs.length;
-    const lengths = seqs.map((s) => s.promptIds.length);
+    const lengths = seqs.map((s) => s.prefillIds.length);
     const width = Math.max(...lengths);
     const ids = new BigInt64Array(rows * width);
     const positions = new BigInt64Array(rows * width);
@@ -156,7 +157,7 @@ export class CausalDecoder implements Decoder {
     seqs.forEach((seq, r) => {
       mask.fill(1n, r * width, r * width + lengths[r]!);
       for (let i = 0; i < width; i++) {
-        ids[r * width + i] = BigInt(seq.promptIds[i] ?? 0);
+        ids[r * width + i] = BigInt(seq.prefillIds[i] ?? 0);
         positions[r * width + i] = BigInt(this.firstPosition + i);
       }
     });
@@ -190,7 +191,7 @@ export class CausalDecoder implements Decoder {
     if (!this.positions && seqs.some((s) => s.kv)) return this.prefillEach(seqs);
     const rows = seqs.length;
     const pasts = seqs.map((s) => s.kv?.length ?? 0);
-    const fresh = seqs.map((s, r) => s.promptIds.length - pasts[r]!);
+    const fresh = seqs.map((s, r) => s.prefillIds.length - pasts[r]!);
     const past = Math.max(...pasts);
     const width = Math.max(...fresh);
     const total = past + width;
@@ -202,7 +203,7 @@ export class CausalDecoder implements Decoder {
       mask.fill(1n, r * total + past - p, r * total + past);
       mask.fill(1n, (r + 1) * total - n, (r + 1) * total);
       for (let i = 0; i < n; i++) {
-        ids[(r + 1) * width - n + i] = BigInt(seq.promptIds[p + i]!);
+        ids[(r + 1) * width - n + i] = BigInt(seq.prefillIds[p + i]!);
         positions[(r + 1) * width - n + i] = BigInt(this.firstPosition + p + i);
       }
     });
@@ -230,7 +231,7 @@ export class CausalDecoder implements Decoder {
 
   private async prefillEach(seqs: readonly Sequence[]): Promise<Float32Array[]> {
     const logits: Float32Array[] = [];
-    for (const seq of seqs) logits.push((await this.prefill(seq, seq.promptIds.length))!);
+    for (const seq of seqs) logits.push((await this.prefill(seq, seq.prefillIds.length))!);
     return logits;
   }
 

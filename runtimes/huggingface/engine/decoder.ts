@@ -11,6 +11,13 @@ export interface Decoder {
    */
   readonly everyPositionLogits: boolean;
   /**
+   * Whether a sequence's K/V can be given up mid-generation and computed again by a prefill of
+   * its prompt and generated tokens (Sequence.prefillIds), so the engine can reserve K/V as
+   * sequences grow and preempt when it runs out; otherwise it reserves each sequence's whole
+   * max_tokens at admission.
+   */
+  readonly resumable: boolean;
+  /**
    * Feeds up to `budget` more prompt tokens of `seq` (after its cached prefix in `seq.kv`);
    * returns the logits of the last prompt token once the whole prompt is in. A sequence that
    * scores its prompt gets every position's logits (Sequence.promptLogits); prefillBatch never

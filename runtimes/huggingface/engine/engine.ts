@@ -6,9 +6,14 @@
  * prompts are prefilled then, long ones in chunks so that running sequences keep getting
  * tokens. Prompts that wait together are prefilled in one padded run, or, where the engine's
  * own timings show a run's cost to grow mostly with its tokens (CPU), in back-to-back even runs,
- * as few as keep the mean time to first token near its least (prefill-cost.ts). KV-cache room
- * is reserved at admission for the prompt and every token the request may generate, so a
- * running sequence is never preempted.
+ * as few as keep the mean time to first token near its least (prefill-cost.ts).
+ *
+ * KV-cache room is taken as sequences grow, as vLLM takes it: at admission for the prompt and
+ * the first token, then a block at a time. When a step's sequences do not fit, cached prefix
+ * blocks nobody uses go first, then the latest admitted sequence is preempted: it gives up its
+ * K/V and waits first in line, to be prefilled again with the tokens it generated (its text
+ * goes on where it stopped). Encoder-decoder sequences cannot be resumed so, and reserve their
+ * whole max_tokens at admission instead.
  */
 import { InferenceError, InvalidInputError, UnavailableError } from '../../../src/core/errors.js';
 import type { EngineGauges } from '../../../src/core/engine-gauges.js';
@@ -25,7 +30,7 @@ import type { Sequence } from './sequence.js';
 const IDLE_TRIM_MS = 1000;
 
 /** Prompt tokens a sequence has yet to prefill. */
-const remaining = (seq: Sequence) => seq.promptIds.length - seq.prefilled;
+const remaining = (seq: Sequence) => seq.prefillIds.length - seq.prefilled;
 
 export interface EngineLimits {
   maxNumSeqs: number;
@@ -83,10 +88,10 @@ export class Engine {
           `max_tokens ${seq.maxNew}), but kv_cache_memory_bytes allows ${numBlocks * blockSize} tokens; lower max_tokens or raise --kv_cache_memory_bytes`,
       );
     }
-    if (maxQueueSize > 0 && this.waiting.length >= maxQueueSize) {
-      throw new UnavailableError(
-        `the generation queue is full (${this.waiting.length} requests waiting, max_queue_size ${maxQueueSize}); retry later`,
-      );
+    // Preempted sequences wait too, but were accepted once: only new requests count against the limit.
+    const queued = this.waiting.filter((s) => !s.preemptions).length;
+    if (maxQueueSize > 0 && queued >= maxQueueSize) {
+      throw new UnavailableError(`the generation queue is full (${queued} requests waiting, max_queue_size ${maxQueueSize}); retry later`);
     }
     this.waiting.push(seq);
     this.publish();
@@ -94,8 +99,15 @@ export class Engine {
     if (!this.looping) void this.loop();
   }
 
+  /** Blocks the sequence's prompt and every token it may generate take. */
   private blocksFor(seq: Sequence): number {
     return Math.ceil((seq.promptIds.length + seq.maxNew) / this.limits.blockSize);
+  }
+
+  /** Blocks a sequence takes at admission: what its prefill and first token need, where the decoder can resume it. */
+  private admissionBlocks(seq: Sequence): number {
+    if (!this.decoder.resumable) return this.blocksFor(seq);
+    return Math.min(Math.ceil((seq.prefillIds.length + 1) / this.limits.blockSize), this.blocksFor(seq));
   }
 
   private async loop(): Promise<void> {
@@ -114,6 +126,7 @@ export class Engine {
         }
         this.decoder.update(new Set(), joined);
         this.running.push(...joined);
+        this.makeRoom();
         if (this.running.length) await this.guard(this.running, () => this.decodeStep(), undefined);
         this.publish();
         // Let new requests and aborts in before the next step.
@@ -176,7 +189,7 @@ export class Engine {
       const seq = this.waiting[0]!;
       const keys = this.prefixKeys(seq);
       const hits = this.cache.leadingHits(keys);
-      const need = this.blocksFor(seq) - hits;
+      const need = this.admissionBlocks(seq) - hits;
       while (this.reservedBlocks + this.cache.size + need > numBlocks && this.cache.evictOne());
       if (this.reservedBlocks + this.cache.size + need > numBlocks) break;
       this.waiting.shift();
@@ -185,7 +198,8 @@ export class Engine {
       if (hits) {
         seq.pinned = keys.slice(0, hits);
         this.decoder.startFrom(seq, this.cache.take(seq.pinned));
-        seq.cachedTokens = hits * this.limits.blockSize;
+        // A resumed sequence's hits are its own earlier blocks: usage counts the first admission's.
+        if (!seq.preemptions) seq.cachedTokens = hits * this.limits.blockSize;
       }
       seq.admitted();
       this.prefilling.push(seq);
@@ -200,8 +214,8 @@ export class Engine {
    */
   private prefixKeys(seq: Sequence): string[] {
     if (!this.limits.prefixCaching || !this.decoder.prefixCaching || seq.scoresPrompt) return [];
-    const usable = Math.floor((seq.promptIds.length - 1) / this.limits.blockSize) * this.limits.blockSize;
-    return blockKeys(seq.promptIds.slice(0, usable), this.limits.blockSize);
+    const usable = Math.floor((seq.prefillIds.length - 1) / this.limits.blockSize) * this.limits.blockSize;
+    return blockKeys(seq.prefillIds.slice(0, usable), this.limits.blockSize);
   }
 
   /** The step's token budget for prompts: what the running sequences' token each leaves, at most a run's. */
@@ -287,6 +301,35 @@ export class Engine {
     this.cache.touchChain(kept);
   }
 
+  /**
+   * Room for the step: a running sequence whose next token starts a block takes one more. While
+   * they do not fit, unused cached blocks go, then the latest admitted sequence is preempted.
+   */
+  private makeRoom(): void {
+    if (!this.decoder.resumable) return;
+    const { numBlocks, blockSize } = this.limits;
+    for (;;) {
+      const growing = this.running.filter((s) => Math.ceil(s.length / blockSize) > s.blocks + s.pinned.length);
+      const fits = () => this.reservedBlocks + this.cache.size + growing.length <= numBlocks;
+      while (!fits() && this.cache.evictOne());
+      if (fits()) {
+        for (const seq of growing) seq.blocks++;
+        this.reservedBlocks += growing.length;
+        return;
+      }
+      this.preempt(this.running.at(-1)!);
+    }
+  }
+
+  /** Takes a running sequence's K/V back; it waits first in line to be prefilled again. */
+  private preempt(seq: Sequence): void {
+    this.decoder.update(new Set([seq]), []);
+    this.running = this.running.filter((s) => s !== seq);
+    this.release(seq);
+    seq.preempt();
+    this.waiting.unshift(seq);
+  }
+
   private async decodeStep(): Promise<void> {
     const logits = await this.decoder.step();
     const finished = new Set<Sequence>();
@@ -321,6 +364,7 @@ export class Engine {
       cachedTokens: prefixCaching ? result.cachedTokens : undefined,
       finishReason: result.finishReason,
       timing: result.timing!,
+      preemptions: seq.preemptions,
     });
   }
 

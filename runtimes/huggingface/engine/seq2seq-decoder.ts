@@ -35,6 +35,8 @@ function int64(values: ArrayLike<number>, dims: number[]): ort.Tensor {
 
 export class Seq2SeqDecoder implements Decoder {
   readonly prefixCaching = false;
+  /** Its prefill encodes the prompt and starts the decoder afresh: generated tokens cannot be fed again. */
+  readonly resumable = false;
   /** The decoder's first run feeds one token, the decoder start. */
   readonly everyPositionLogits = false;
   private cohorts: Cohort[] = [];

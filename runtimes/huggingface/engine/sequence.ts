@@ -44,8 +44,15 @@ export class Sequence {
   readonly stream: TextStream;
   readonly signal: { readonly aborted: boolean };
   readonly generated: number[] = [];
-  /** Prompt tokens whose K/V the sequence holds (prefix-cache hits included). */
+  /**
+   * The tokens a prefill feeds: the prompt, or after a preemption the prompt and every token
+   * generated so far, whose K/V is computed again.
+   */
+  prefillIds: number[];
+  /** Tokens of prefillIds whose K/V the sequence holds (prefix-cache hits included). */
   prefilled = 0;
+  /** Times the engine took the sequence's K/V back to make room, to compute it again later. */
+  preemptions = 0;
   /** Prompt tokens that came from the prefix cache. */
   cachedTokens = 0;
   /** The newest token, which the next decoder step feeds. */
@@ -70,6 +77,7 @@ export class Sequence {
     readonly fail: (error: Error) => void,
   ) {
     this.promptIds = spec.promptIds;
+    this.prefillIds = spec.promptIds;
     this.maxNew = spec.maxNew;
     this.sampler = spec.sampler;
     this.ends = spec.ends ?? NO_RULES;
@@ -93,11 +101,25 @@ export class Sequence {
   }
 
   get promptDone(): boolean {
-    return this.prefilled >= this.promptIds.length;
+    return this.prefilled >= this.prefillIds.length;
+  }
+
+  /** Tokens whose K/V the sequence holds once its next step has run: the prompt and every generated token. */
+  get length(): number {
+    return this.promptIds.length + this.generated.length;
   }
 
   admitted(): void {
-    this.scheduled = now();
+    // A preempted sequence was scheduled once already: its queue time is the first wait.
+    this.scheduled ||= now();
+  }
+
+  /** Gives up the K/V: a later prefill computes it again from the prompt and the tokens generated. */
+  preempt(): void {
+    this.prefillIds = [...this.promptIds, ...this.generated];
+    this.prefilled = 0;
+    this.kv = undefined;
+    this.preemptions++;
   }
 
   /** Samples and streams the next token; returns whether the sequence is finished. */
