@@ -321,7 +321,7 @@ describe('generation engine: continuous batching', () => {
       assert.equal(res.status, 200, JSON.stringify(answer));
       return answer.choices[0].text as string;
     };
-    const long = request(PROMPTS[0]!, 400);
+    const long = request(PROMPTS[0]!, 490);
     // Each joiner leaves before the next comes; the last one's prompt is longer than the long
     // request's cache, so the batch grows wider for it and narrows again when it leaves.
     const joiners = [PROMPTS[4]!, PROMPTS[5]!, `${PROMPTS[2]} ${PROMPTS[2]} ${PROMPTS[2]}`].map((p) => request(p, 6));

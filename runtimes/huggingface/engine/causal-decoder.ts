@@ -143,8 +143,8 @@ export class CausalDecoder implements Decoder {
 
   /**
    * Fresh prompts of a graph whose rows' tokens must lead: each row is [its tokens, padding].
-   * GroupQueryAttention takes no past beside more than one new token per row in a batch, so rows
-   * that hold K/V already go one at a time.
+   * GroupQueryAttention refuses a batch whose rows hold a past and add several tokens each, so
+   * rows that hold K/V already (cached blocks, earlier chunks) go one at a time.
    */
   private async prefillLeading(seqs: readonly Sequence[]): Promise<Float32Array[]> {
     if (seqs.some((s) => s.kv)) return this.prefillEach(seqs);
@@ -293,7 +293,7 @@ export class CausalDecoder implements Decoder {
   private async stepInPlace(slots: KvSlots): Promise<ort.InferenceSession.OnnxValueMapType> {
     const kv = slots.view();
     const feeds = this.stepFeeds(kv, this.tokensThenNew(slots.lengths, kv.length), slots.lengths);
-    if (this.leading) feeds[NEW_COLUMN_INDEX] = this.newColumnIndex(slots.lengths);
+    if (this.indexInput) feeds[NEW_COLUMN_INDEX] = this.newColumnIndex(slots.lengths);
     const out = await this.session.run(feeds, this.stepFetches);
     slots.appendColumns(new Map(this.columnOutputs.map(([name, output]) => [name, out[output]!.data as KvArray])));
     return out;

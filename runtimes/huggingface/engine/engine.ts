@@ -94,6 +94,9 @@ export class Engine {
       throw new UnavailableError(`the generation queue is full (${queued} requests waiting, max_queue_size ${maxQueueSize}); retry later`);
     }
     this.waiting.push(seq);
+    // Admitted at once where it fits: a burst that arrives while the loop is between steps must
+    // not count against max_queue_size as if it had to wait.
+    this.admit();
     this.publish();
     clearTimeout(this.idle);
     if (!this.looping) void this.loop();
@@ -140,17 +143,17 @@ export class Engine {
   }
 
   /**
-   * Whether requests that came in during a prefill round can be admitted now. They are
-   * prefilled before the step, as vLLM schedules prefills first: a burst of arrivals (closed-loop
-   * clients that all finished in one step) is otherwise split by a step between its first
-   * request and the rest, and the rest wait that step for their first token.
+   * Whether requests that came in during a prefill round are admitted now. They are prefilled
+   * before the step, as vLLM schedules prefills first: a burst of arrivals (closed-loop clients
+   * that all finished in one step) is otherwise split by a step between its first request and
+   * the rest, and the rest wait that step for their first token. A round that left budget over
+   * prefilled every sequence it had, so any now admitted are late arrivals.
    */
   private async arrivedMeanwhile(): Promise<boolean> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.dropCancelled();
-    const before = this.prefilling.length;
     this.admit();
-    return this.prefilling.length > before;
+    return this.prefilling.length > 0;
   }
 
   /** Runs `work`; if the model fails, the sequences it touched fail and leave, the rest go on. */
@@ -230,14 +233,18 @@ export class Engine {
    */
   private async prefillRound(budget: number): Promise<{ joined: Sequence[]; left: number }> {
     const joined: Sequence[] = [];
+    // Only the sequences admitted before the round: those admitted during its runs go together
+    // in the next round (arrivedMeanwhile) rather than one at a time here.
+    let pending = this.prefilling.length;
     const group = this.prefillGroup(budget);
     if (group.length > 1) {
       const width = Math.max(...group.map(remaining));
       budget -= group.length * width;
+      pending -= group.length;
       const size = rowsPerRun(group.length, width, this.prefillCost.fit());
       for (let at = 0; at < group.length; at += size) await this.prefillRun(group.slice(at, at + size), joined);
     }
-    while (this.prefilling.length && budget > 0) {
+    while (pending > 0 && budget > 0) {
       const seq = this.prefilling[0]!;
       const before = seq.prefilled;
       const started = performance.now();
@@ -246,6 +253,7 @@ export class Engine {
       budget -= seq.prefilled - before;
       if (!logits) continue;
       this.prefilling.shift();
+      pending--;
       this.firstToken(seq, logits, joined);
     }
     return { joined, left: budget };
