@@ -531,6 +531,28 @@ describe('generation engine: limits', () => {
     assert.match(text, /vllm:cache_config_info\{[^}]*num_gpu_blocks="30"/);
   });
 
+  it('with prefix caching on, preempted sequences resume from cached blocks and still get their solo tokens', async () => {
+    const cached = await startTestServer(repo.dir, { kv_cache_memory_bytes: BUDGET });
+    try {
+      const cachedApi = `${cached.url}/openai/v1`;
+      // Different prompts of about 70 tokens (four full blocks), and 350 tokens each: 27 blocks
+      // alone, so three together preempt, and a resumed one finds its prompt's blocks in the cache.
+      const prompts = [0, 1, 2].map((i) => `request ${i}: ${'the cat sat on the mat and looked at the dog. '.repeat(2)}`);
+      const complete = async (prompt: string) =>
+        (await (await post(`${cachedApi}/completions`, { model: 'gpt2', prompt, max_tokens: 350, temperature: 0 })).json()) as any;
+      const solo: any[] = [];
+      for (const prompt of prompts) solo.push(await complete(prompt));
+      assert.ok(solo[0].usage.prompt_tokens > 48, `three full blocks (${solo[0].usage.prompt_tokens} tokens)`);
+      const together = await Promise.all(prompts.map(complete));
+      together.forEach((r, i) => assert.equal(r.choices[0].text, solo[i].choices[0].text, `prompt ${i}`));
+      const text = await scrape(cached.url);
+      assert.ok(metricSample(text, 'vllm:num_preemptions_total', { model_name: 'gpt2' }) >= 1, 'sequences were preempted');
+      assert.ok(metricSample(text, 'vllm:prefix_cache_hits_total', { model_name: 'gpt2' }) > 0, 'cached blocks were reused');
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('admission takes room for the prompt, not for all of max_tokens: requests whose max_tokens the budget cannot all hold start together', async () => {
     // Three requests of up to 2 + 300 tokens, 19 blocks each: 57 of the 30 if reserved up front,
     // when one would run and two wait. All three run until their 160th token or so, when the

@@ -193,14 +193,20 @@ export class Engine {
       const keys = this.prefixKeys(seq);
       const hits = this.cache.leadingHits(keys);
       const need = this.admissionBlocks(seq) - hits;
+      // Pinned first, so that making room cannot evict the blocks the sequence starts from.
+      const pinned = keys.slice(0, hits);
+      const blocks = this.cache.take(pinned);
       while (this.reservedBlocks + this.cache.size + need > numBlocks && this.cache.evictOne());
-      if (this.reservedBlocks + this.cache.size + need > numBlocks) break;
+      if (this.reservedBlocks + this.cache.size + need > numBlocks) {
+        this.cache.release(pinned);
+        break;
+      }
       this.waiting.shift();
       seq.blocks = need;
       this.reservedBlocks += need;
       if (hits) {
-        seq.pinned = keys.slice(0, hits);
-        this.decoder.startFrom(seq, this.cache.take(seq.pinned));
+        seq.pinned = pinned;
+        this.decoder.startFrom(seq, blocks);
         // A resumed sequence's hits are its own earlier blocks: usage counts the first admission's.
         if (!seq.preemptions) seq.cachedTokens = hits * this.limits.blockSize;
       }
