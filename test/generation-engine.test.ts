@@ -128,6 +128,18 @@ const PROMPTS = [
   'hello',
 ];
 
+/** PROMPTS through `model` one after another, prompt i with params(i). */
+async function oneByOne(url: string, model: string, params: (i: number) => Params): Promise<Generated[]> {
+  const out: Generated[] = [];
+  for (const [i, prompt] of PROMPTS.entries()) out.push(await v2Generate(url, model, prompt, params(i)));
+  return out;
+}
+
+/** PROMPTS through `model` all at once, prompt i with params(i). */
+function allAtOnce(url: string, model: string, params: (i: number) => Params): Promise<Generated[]> {
+  return Promise.all(PROMPTS.map((prompt, i) => v2Generate(url, model, prompt, params(i))));
+}
+
 describe('generation engine: continuous batching', () => {
   let repo: TempRepo;
   let srv: TestServer;
@@ -160,8 +172,7 @@ describe('generation engine: continuous batching', () => {
 
   it('decoder-only: greedy ids of requests running together equal their ids alone (REST v2)', async () => {
     const params = (i: number) => ({ max_tokens: 100 + 7 * i });
-    const solo: Generated[] = [];
-    for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
+    const solo = await oneByOne(srv.url, 'gpt2', params);
     // The fixture's torch expectation holds for the solo run too.
     assert.deepEqual(solo[0]!.ids.slice(0, 8), gpt2Expected.prompts[0]!.greedy_ids);
     let most = 0;
@@ -171,7 +182,7 @@ describe('generation engine: continuous batching', () => {
         most = Math.max(most, metricSample(await scrape(srv.url), 'vllm:num_requests_running', { model_name: 'gpt2' }));
       }
     })();
-    const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gpt2', prompt, params(i))));
+    const together = await allAtOnce(srv.url, 'gpt2', params);
     running = false;
     await watch;
     assert.deepEqual(together, solo);
@@ -180,15 +191,14 @@ describe('generation engine: continuous batching', () => {
 
   it('decoder-only graphs that count positions from the attention mask (no position_ids; steps fetch whole present outputs): requests together get the solo ids', async () => {
     const params = (i: number) => ({ max_tokens: 40 + 7 * i });
-    const solo: Generated[] = [];
-    for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
+    const solo = await oneByOne(srv.url, 'gpt2', params);
     // The same weights as tiny-gpt2: its torch expectation, alone and together.
     for (const { prompt, greedy_ids } of gpt2Expected.prompts) {
       assert.deepEqual((await v2Generate(srv.url, 'mask-positions', prompt, { max_tokens: 8 })).ids, greedy_ids, prompt);
     }
     // Twice: the second time the long prompt's first block comes from the prefix cache.
     for (let round = 0; round < 2; round++) {
-      const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'mask-positions', prompt, params(i))));
+      const together = await allAtOnce(srv.url, 'mask-positions', params);
       assert.deepEqual(together, solo, `round ${round}`);
     }
   });
@@ -198,9 +208,8 @@ describe('generation engine: continuous batching', () => {
       assert.deepEqual((await v2Generate(srv.url, 'fp16-io', prompt, { max_tokens: 8 })).ids, greedy_ids, prompt);
     }
     const params = (i: number) => ({ max_tokens: 20 + 5 * i });
-    const solo: Generated[] = [];
-    for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'fp16-io', prompt, params(i)));
-    const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'fp16-io', prompt, params(i))));
+    const solo = await oneByOne(srv.url, 'fp16-io', params);
+    const together = await allAtOnce(srv.url, 'fp16-io', params);
     assert.deepEqual(together, solo);
     // Log-probabilities are read from the same float16 logits: finite, at most 0, the chosen token's the largest when greedy.
     const scored = (await (
@@ -215,10 +224,9 @@ describe('generation engine: continuous batching', () => {
 
   it("a graph that answers every position's logits is prefilled in runs their size bounds, with the same ids", async () => {
     const params = (i: number) => ({ max_tokens: 12 + 3 * i });
-    const solo: Generated[] = [];
-    for (const [i, prompt] of PROMPTS.entries()) solo.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
+    const solo = await oneByOne(srv.url, 'gpt2', params);
     assert.deepEqual(await v2Generate(srv.url, 'gpt2-vast-vocab', PROMPTS[2]!, params(2)), solo[2]);
-    const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gpt2-vast-vocab', prompt, params(i))));
+    const together = await allAtOnce(srv.url, 'gpt2-vast-vocab', params);
     assert.deepEqual(together, solo);
   });
 
@@ -250,11 +258,10 @@ describe('generation engine: continuous batching', () => {
       assert.deepEqual((await v2Generate(srv.url, 'gemma3-io', prompt, { max_tokens: 8 })).ids, greedy_ids, prompt);
     }
     const params = (i: number) => ({ max_tokens: 30 + 5 * i });
-    const reference: Generated[] = [];
-    for (const [i, prompt] of PROMPTS.entries()) reference.push(await v2Generate(srv.url, 'gpt2', prompt, params(i)));
+    const reference = await oneByOne(srv.url, 'gpt2', params);
     // Twice together: the second time the long prompt's first block comes from the prefix cache.
     for (let round = 0; round < 2; round++) {
-      const together = await Promise.all(PROMPTS.map((prompt, i) => v2Generate(srv.url, 'gemma3-io', prompt, params(i))));
+      const together = await allAtOnce(srv.url, 'gemma3-io', params);
       assert.deepEqual(together, reference, `round ${round}`);
     }
     const { status, body } = await postJson(`${srv.url}/v2/models/extra-input/infer`, {

@@ -96,6 +96,7 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
     );
   }
   const prefixCaching = options.enablePrefixCaching && decoder.prefixCaching;
+  const vocabSize = Number(setup.config['vocab_size'] || 1);
   const link = setup.runtime.engineLink;
   const gauges = link ? new EngineGauges(link.buffer, link.slot) : undefined;
   const reports = link ? new BroadcastChannel(link.channel) : undefined;
@@ -110,8 +111,8 @@ export function buildEngine(setup: EngineSetup): { engine: Engine; cache: NonNul
       numBlocks,
       prefixCaching,
       eosIds: setup.eosIds,
-      scoreChunk: Math.max(1, Math.floor(SCORE_LOGITS_BYTES / (4 * Number(setup.config['vocab_size'] || 1)))),
-      promptTokensPerRun: promptTokensPerRun(decoder.everyPositionLogits, Number(setup.config['vocab_size'] || 1)),
+      scoreChunk: Math.max(1, Math.floor(SCORE_LOGITS_BYTES / (4 * vocabSize))),
+      promptTokensPerRun: promptTokensPerRun(decoder.everyPositionLogits, vocabSize),
     },
     { gauges, finished: reports && ((stats) => reports.postMessage(stats)) },
   );

@@ -133,12 +133,19 @@ export class CausalDecoder implements Decoder {
 
   /**
    * The optional inputs of a run of `rows` over a past of `pastLength` columns; `everyPosition`
-   * when a prompt is scored. A run that fetches no new column feeds column 0 as its index.
+   * when a prompt is scored. `columnAt`: where a step writes each row's new column; a run that
+   * fetches none feeds column 0.
    */
-  private optionalFeeds(feeds: Record<string, ort.Tensor>, rows: number, pastLength: number, everyPosition = false): void {
+  private optionalFeeds(
+    feeds: Record<string, ort.Tensor>,
+    rows: number,
+    pastLength: number,
+    everyPosition = false,
+    columnAt: readonly number[] = new Array<number>(rows).fill(0),
+  ): void {
     if (this.cacheBranch) feeds['use_cache_branch'] = new ort.Tensor('bool', [pastLength > 0], [1]);
     if (this.logitsToKeep) feeds['num_logits_to_keep'] = everyPosition ? EVERY_POSITION : LAST_LOGITS_ONLY;
-    if (this.indexInput) feeds[NEW_COLUMN_INDEX] = this.newColumnIndex(new Array<number>(rows).fill(0));
+    if (this.indexInput) feeds[NEW_COLUMN_INDEX] = this.newColumnIndex(columnAt);
   }
 
   /**
@@ -293,7 +300,6 @@ export class CausalDecoder implements Decoder {
   private async stepInPlace(slots: KvSlots): Promise<ort.InferenceSession.OnnxValueMapType> {
     const kv = slots.view();
     const feeds = this.stepFeeds(kv, this.tokensThenNew(slots.lengths, kv.length), slots.lengths);
-    if (this.indexInput) feeds[NEW_COLUMN_INDEX] = this.newColumnIndex(slots.lengths);
     const out = await this.session.run(feeds, this.stepFetches);
     slots.appendColumns(new Map(this.columnOutputs.map(([name, output]) => [name, out[output]!.data as KvArray])));
     return out;
@@ -355,7 +361,8 @@ export class CausalDecoder implements Decoder {
         lengths.map((n) => this.firstPosition + n),
         [rows, 1],
       );
-    this.optionalFeeds(feeds, rows, kv.length);
+    // GroupQueryAttention writes each row's new column right after its tokens.
+    this.optionalFeeds(feeds, rows, kv.length, false, lengths);
     kvFeeds(kv, this.layout.type, feeds);
     return feeds;
   }

@@ -106,8 +106,7 @@ function signature(modelBytes: Uint8Array): Signature {
  * pairs, an opset too old for a negative index, or plain attention without position_ids (the
  * graph would count the free columns as positions).
  */
-export function newColumnGraph(modelBytes: Uint8Array): Uint8Array | undefined {
-  const sig = signature(modelBytes);
+function newColumnGraph(sig: Signature): Uint8Array | undefined {
   const pasts = [...sig.inputs.keys()].filter((n) => n.startsWith('past_key_values.'));
   const presents = pasts.map((n) => n.replace('past_key_values', 'present'));
   const leading = sig.pastTokens === 'leading';
@@ -137,7 +136,7 @@ export function newColumnGraph(modelBytes: Uint8Array): Uint8Array | undefined {
 
 /** The model's bytes followed by the new-column graph, or undefined where there is none. */
 export function withNewColumnOutputs(modelBytes: Uint8Array): Uint8Array | undefined {
-  const tail = newColumnGraph(modelBytes);
+  const tail = newColumnGraph(signature(modelBytes));
   if (!tail) return undefined;
   const out = new Uint8Array(modelBytes.length + tail.length);
   out.set(modelBytes);
@@ -167,8 +166,8 @@ export async function openCausalDecoder(file: string, options: ort.InferenceSess
     await handle.close();
   }
   const model = buffer.subarray(0, size);
-  const { pastTokens } = signature(model);
-  const tail = newColumnGraph(model);
+  const sig = signature(model);
+  const tail = newColumnGraph(sig);
   const fromMemory = withExternalDataFolder(options, dirname(file));
   let session: ort.InferenceSession | undefined;
   if (tail && tail.length <= TAIL_ROOM) {
@@ -177,7 +176,7 @@ export async function openCausalDecoder(file: string, options: ort.InferenceSess
     session = await ort.InferenceSession.create(buffer.subarray(0, size + tail.length), fromMemory).catch(() => undefined);
   }
   release(memory);
-  return { session: session ?? (await ort.InferenceSession.create(file, options)), pastTokens };
+  return { session: session ?? (await ort.InferenceSession.create(file, options)), pastTokens: sig.pastTokens };
 }
 
 /** Session options under which a graph loaded from memory finds its external data files in `folder`. */
